@@ -1,0 +1,6 @@
+import { Init1795907996601 } from './1795907996601-Init.js';
+
+// Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
+// a new file here; review it, then add its class to this list (explicit imports work
+// the same under ts-jest and in dist/).
+export const MIGRATIONS: Function[] = [Init1795907996601];

@@ -1,0 +1,56 @@
+import { BullModule } from '@nestjs/bull';
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ValidationPipe } from '@nestjs/common';
+import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
+import { validateEnv, type AllConfig, type AppRole } from './config/env.js';
+import { hasHttpApi, runsPsp, runsWorkers } from './config/roles.js';
+import { typeormOptions } from './database/typeorm-options.js';
+import { HealthModule } from './health/health.module.js';
+import { OrdersModule } from './orders/orders.module.js';
+import { PaymentsModule } from './payments/payments.module.js';
+import { PspMockModule } from './psp-mock/psp-mock.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+
+/**
+ * The root module for one process role. `all` runs everything; `api`, `worker` and
+ * `psp` run their part (DESIGN.md §2). Filters and pipes are APP_* providers, so
+ * the e2e app gets exactly what production gets.
+ */
+@Module({})
+export class AppModule {
+  static forRole(role: AppRole): DynamicModule {
+    const shop = hasHttpApi(role) || runsWorkers(role);
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv, cache: true }),
+        TypeOrmModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AllConfig, true>) => typeormOptions(config.get('DATABASE_URL', { infer: true })),
+        }),
+        BullModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AllConfig, true>) => ({
+            url: config.get('REDIS_URL', { infer: true }),
+            prefix: config.get('REDIS_PREFIX', { infer: true }),
+          }),
+        }),
+        ScheduleModule.forRoot(),
+        HealthModule,
+        ...(shop ? [WebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)] : []),
+        ...(runsPsp(role) ? [PspMockModule] : []),
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+        },
+      ],
+    };
+  }
+}

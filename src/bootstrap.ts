@@ -1,0 +1,68 @@
+import helmet from '@fastify/helmet';
+import { LogLevel, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module.js';
+import type { Env } from './config/env.js';
+import { ensureDatabase } from './database/ensure-database.js';
+import { runMigrations } from './database/migrate.js';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** Prepares storage: creates the database if missing and runs pending migrations (unless disabled). */
+export async function prepareDatabase(env: Env): Promise<void> {
+  await ensureDatabase(env.DATABASE_URL);
+  if (env.DB_MIGRATE_ON_BOOT) await runMigrations(env.DATABASE_URL);
+}
+
+/**
+ * Builds the application exactly as production runs it; `main.ts` and the e2e
+ * tests both call this, so they share raw-body parsing, limits, pipes and filters.
+ */
+export async function createApp(env: Env): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: env.WEBHOOK_MAX_BODY_BYTES });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(env.APP_ROLE), adapter, {
+    rawBody: true,
+    logger: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1),
+  });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: [`'self'`],
+        styleSrc: [`'self'`, `'unsafe-inline'`],
+        imgSrc: [`'self'`, 'data:'],
+        scriptSrc: [`'self'`, `'unsafe-inline'`],
+      },
+    },
+  });
+  app.enableShutdownHooks();
+  setupSwagger(app);
+  return app;
+}
+
+function setupSwagger(app: NestFastifyApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('Hookline')
+    .setDescription(
+      'A shop that takes payment results from a PSP by signed webhook — the reference implementation. ' +
+        'Shop routes take `Authorization: Bearer <API_KEYS entry>`; the PSP mock under /psp/v1 takes its own PSP_API_KEY. ' +
+        'Errors are application/problem+json with a stable `code`.',
+    )
+    .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A key from API_KEYS' }, 'shop')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A key from ADMIN_API_KEYS' }, 'admin')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'PSP_API_KEY (the PSP mock\'s own API)' }, 'psp')
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+}
+
+export function logStartup(env: Env, url: string): void {
+  const logger = new Logger('Hookline');
+  logger.log(`Role ${env.APP_ROLE} listening on ${url}`);
+  logger.log(`API         ${url}/orders`);
+  logger.log(`Swagger UI  ${url}/docs   (document: ${url}/docs-json)`);
+  logger.log(`Health      ${url}/health/live, ${url}/health/ready`);
+  logger.log(`PSP mock    ${env.PSP_BASE_URL}/psp/v1, webhooks back to ${env.PUBLIC_BASE_URL}/webhooks/psp`);
+}

@@ -1,0 +1,63 @@
+import { CanActivate, ExecutionContext, Injectable, SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ConfigService } from '@nestjs/config';
+import { ApiBearerAuth, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { AllConfig, splitList } from '../../config/env.js';
+import { safeEqual } from '../crypto/safe-equal.js';
+import { DomainError } from '../errors/domain-error.js';
+import { Problem } from '../errors/problem.js';
+
+/** The three key realms: the shop's API, its admin API, and the PSP mock's own API. */
+export type KeyRealm = 'shop' | 'admin' | 'psp';
+const REALM = 'hookline:key-realm';
+
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly keys: Record<KeyRealm, string[]>;
+
+  constructor(
+    private readonly reflector: Reflector,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    const admin = splitList(config.get('ADMIN_API_KEYS', { infer: true }));
+    this.keys = {
+      // An admin key may do whatever a shop key may.
+      shop: [...splitList(config.get('API_KEYS', { infer: true })), ...admin],
+      admin,
+      psp: [config.get('PSP_API_KEY', { infer: true })],
+    };
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const realm = this.reflector.getAllAndOverride<KeyRealm | undefined>(REALM, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!realm) return true;
+    const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
+    const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    if (!match) {
+      throw new DomainError('AUTH.MISSING_KEY', 401, 'API key required', 'Send Authorization: Bearer <key>.', {}, {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    let ok = false;
+    for (const key of this.keys[realm]) ok = safeEqual(match[1], key) || ok;
+    if (!ok) {
+      throw new DomainError('AUTH.INVALID_KEY', 401, 'Invalid API key', `The key is not a valid ${realm} key.`, {}, {
+        'www-authenticate': 'Bearer error="invalid_token"',
+      });
+    }
+    return true;
+  }
+}
+
+/** Requires a key of `realm` and documents the scheme and its 401 in Swagger. */
+export const RequireKey = (realm: KeyRealm) =>
+  applyDecorators(
+    SetMetadata(REALM, realm),
+    UseGuards(ApiKeyGuard),
+    ApiBearerAuth(realm),
+    ApiUnauthorizedResponse({ description: `Missing or invalid ${realm} API key`, type: Problem }),
+  );

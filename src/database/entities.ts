@@ -1,0 +1,9 @@
+import { Order } from '../orders/order.entity.js';
+import { Payment } from '../payments/payment.entity.js';
+import { PaymentTimelineEntry } from '../payments/payment-timeline-entry.entity.js';
+import { PspEvent } from '../psp-mock/psp-event.entity.js';
+import { PspPayment } from '../psp-mock/psp-payment.entity.js';
+import { InboxEntry } from '../webhooks/inbound/inbox-entry.entity.js';
+
+/** Every entity, listed once for the app and the migration CLI. */
+export const ENTITIES = [Order, Payment, PaymentTimelineEntry, InboxEntry, PspPayment, PspEvent];

@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp, logStartup, prepareDatabase } from './bootstrap.js';
+import { validateEnv } from './config/env.js';
+
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = validateEnv(process.env);
+  } catch (err) {
+    // A configuration error is the operator's to fix: name it, and stop.
+    console.error((err as Error).message);
+    process.exit(78); // EX_CONFIG
+  }
+  await prepareDatabase(env);
+  const app = await createApp(env);
+  await app.listen(env.PORT, env.HOST);
+  const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
+  logStartup(env, url);
+}
+
+main().catch((err: Error) => {
+  new Logger('Hookline').fatal(`Startup failed: ${err.message}`, err.stack);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RequireKey } from '../common/auth/api-key.guard.js';
+import { Problem } from '../common/errors/problem.js';
+import { CreateOrderDto } from './dto/create-order.dto.js';
+import { ListOrdersQuery, OrderDto, OrderPageDto } from './dto/order.dto.js';
+import { OrdersService } from './orders.service.js';
+
+@ApiTags('orders')
+@RequireKey('shop')
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create an order', description: 'The amount is computed from the items; the order starts in pending_payment.' })
+  @ApiCreatedResponse({ type: OrderDto })
+  @ApiResponse({ status: 400, description: 'Invalid body (VALIDATION.FAILED)', type: Problem })
+  @ApiResponse({ status: 422, description: 'Items add up to zero or too much (ORDER.AMOUNT_ZERO | ORDER.AMOUNT_TOO_LARGE)', type: Problem })
+  async create(@Body() dto: CreateOrderDto): Promise<OrderDto> {
+    return OrderDto.from(await this.orders.create(dto));
+  }
+
+  @Get()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'List orders, newest first' })
+  @ApiOkResponse({ type: OrderPageDto })
+  @ApiResponse({ status: 400, description: 'Invalid query (VALIDATION.FAILED | ORDER.INVALID_CURSOR)', type: Problem })
+  async list(@Query() query: ListOrdersQuery): Promise<OrderPageDto> {
+    const page = await this.orders.list(query);
+    return { data: page.data.map(OrderDto.from), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Get an order' })
+  @ApiOkResponse({ type: OrderDto })
+  @ApiNotFoundResponse({ description: 'ORDER.NOT_FOUND', type: Problem })
+  async get(@Param('id') id: string): Promise<OrderDto> {
+    return OrderDto.from(await this.orders.get(id));
+  }
+}

@@ -1,0 +1,94 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+import {
+  PAYMENT_METHODS,
+  PAYMENT_STATUSES,
+  PAYMENT_STRATEGIES,
+  RESOLVED_VIA,
+  type PaymentMethod,
+  type PaymentStatus,
+  type PaymentStrategy,
+  type ResolvedVia,
+} from '../payment-status.js';
+import { TIMELINE_TYPES, type PaymentTimelineEntry, type TimelineType } from '../payment-timeline-entry.entity.js';
+import type { Payment } from '../payment.entity.js';
+
+export class CreatePaymentDto {
+  @ApiPropertyOptional({
+    enum: PAYMENT_STRATEGIES,
+    default: 'webhook',
+    description: 'How the shop learns the result. Only `webhook` is implemented so far.',
+  })
+  @IsOptional()
+  @IsIn(['webhook'], { message: 'strategy must be webhook (short_polling and long_polling are not implemented yet)' })
+  strategy?: PaymentStrategy;
+
+  @ApiPropertyOptional({
+    enum: PAYMENT_METHODS,
+    default: 'pm_card_ok',
+    description: 'PSP test card: pm_card_ok settles completed, pm_card_declined fails',
+  })
+  @IsOptional()
+  @IsIn(PAYMENT_METHODS)
+  paymentMethod?: PaymentMethod;
+}
+
+export class TimelineEntryDto {
+  @ApiProperty({ enum: TIMELINE_TYPES })
+  type: TimelineType;
+  @ApiProperty({ example: '2026-11-28T12:00:00.123Z' })
+  at: string;
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  detail: Record<string, unknown>;
+
+  static from(e: PaymentTimelineEntry): TimelineEntryDto {
+    return { type: e.type, at: e.at.toISOString(), detail: e.detail };
+  }
+}
+
+export class PaymentDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+  @ApiProperty({ format: 'uuid' })
+  orderId: string;
+  @ApiProperty({ enum: PAYMENT_STATUSES, example: 'processing' })
+  status: PaymentStatus;
+  @ApiProperty({ enum: PAYMENT_STRATEGIES })
+  strategy: PaymentStrategy;
+  @ApiProperty({ example: 'pm_card_ok' })
+  paymentMethod: string;
+  @ApiProperty({ example: 2598 })
+  amount: number;
+  @ApiProperty({ example: 'USD' })
+  currency: string;
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'pay_0f1e2d3c4b5a69788796a5b4' })
+  pspPaymentId: string | null;
+  @ApiPropertyOptional({ enum: RESOLVED_VIA, nullable: true })
+  resolvedVia: ResolvedVia | null;
+  @ApiPropertyOptional({ nullable: true, type: String })
+  failureReason: string | null;
+  @ApiProperty()
+  createdAt: string;
+  @ApiPropertyOptional({ nullable: true, type: String })
+  resolvedAt: string | null;
+  @ApiPropertyOptional({ type: [TimelineEntryDto], description: 'Present on GET /payments/:id' })
+  timeline?: TimelineEntryDto[];
+
+  static from(p: Payment, timeline?: PaymentTimelineEntry[]): PaymentDto {
+    return {
+      id: p.id,
+      orderId: p.orderId,
+      status: p.status,
+      strategy: p.strategy,
+      paymentMethod: p.paymentMethod,
+      amount: p.amount,
+      currency: p.currency,
+      pspPaymentId: p.pspPaymentId,
+      resolvedVia: p.resolvedVia,
+      failureReason: p.failureReason,
+      createdAt: p.createdAt.toISOString(),
+      resolvedAt: p.resolvedAt?.toISOString() ?? null,
+      ...(timeline ? { timeline: timeline.map(TimelineEntryDto.from) } : {}),
+    };
+  }
+}

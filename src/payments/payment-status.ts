@@ -1,0 +1,19 @@
+import { TransitionTable } from '../common/state-machine.js';
+
+export const PAYMENT_STATUSES = ['processing', 'succeeded', 'failed'] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export const paymentTransitions = new TransitionTable<PaymentStatus>({
+  processing: ['succeeded', 'failed'],
+  succeeded: [],
+  failed: [],
+});
+
+export const PAYMENT_STRATEGIES = ['webhook', 'short_polling', 'long_polling'] as const;
+export type PaymentStrategy = (typeof PAYMENT_STRATEGIES)[number];
+
+export const RESOLVED_VIA = ['webhook', 'fallback_poll', 'short_poll', 'long_poll', 'reconciliation'] as const;
+export type ResolvedVia = (typeof RESOLVED_VIA)[number];
+
+export const PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];

@@ -1,0 +1,53 @@
+import { Column, CreateDateColumn, Entity, Index, ManyToOne, JoinColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { bigintToNumber } from '../common/db/transformers.js';
+import { Order } from '../orders/order.entity.js';
+import type { PaymentStatus, PaymentStrategy, ResolvedVia } from './payment-status.js';
+
+@Entity('payments')
+@Index('idx_payments_order', ['orderId'])
+@Index('idx_payments_psp_payment', ['pspPaymentId'], { unique: true, where: 'psp_payment_id IS NOT NULL' })
+export class Payment {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'order_id', type: 'uuid' })
+  orderId: string;
+
+  // The relation exists for the foreign key; modules read orders through OrdersService.
+  @ManyToOne(() => Order, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'order_id' })
+  order?: Order;
+
+  @Column({ type: 'text' })
+  status: PaymentStatus;
+
+  @Column({ type: 'text' })
+  strategy: PaymentStrategy;
+
+  @Column({ name: 'payment_method', type: 'text' })
+  paymentMethod: string;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  amount: number;
+
+  @Column({ type: 'char', length: 3 })
+  currency: string;
+
+  @Column({ name: 'psp_payment_id', type: 'text', nullable: true })
+  pspPaymentId: string | null;
+
+  @Column({ name: 'resolved_via', type: 'text', nullable: true })
+  resolvedVia: ResolvedVia | null;
+
+  @Column({ name: 'failure_reason', type: 'text', nullable: true })
+  failureReason: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true })
+  resolvedAt: Date | null;
+}

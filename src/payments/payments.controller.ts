@@ -1,0 +1,40 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RequireKey } from '../common/auth/api-key.guard.js';
+import { Problem } from '../common/errors/problem.js';
+import { CreatePaymentDto, PaymentDto } from './dto/payment.dto.js';
+import { PaymentsService } from './payments.service.js';
+
+@ApiTags('payments')
+@RequireKey('shop')
+@Controller()
+export class PaymentsController {
+  constructor(private readonly payments: PaymentsService) {}
+
+  @Post('orders/:id/payments')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Pay an order',
+    description:
+      'Creates a payment at the PSP with callback_url = this shop\'s /webhooks/psp. The answer comes at once with ' +
+      'status processing; the PSP settles later and reports by signed webhook.',
+  })
+  @ApiCreatedResponse({ type: PaymentDto })
+  @ApiNotFoundResponse({ description: 'ORDER.NOT_FOUND', type: Problem })
+  @ApiResponse({ status: 409, description: 'ORDER.ALREADY_PAID | ORDER.NOT_PAYABLE | PAYMENT.IN_PROGRESS', type: Problem })
+  @ApiResponse({ status: 502, description: 'PSP.UNAVAILABLE | PSP.REJECTED — the order stays payable', type: Problem })
+  @ApiResponse({ status: 504, description: 'PSP.TIMEOUT — the order stays payable', type: Problem })
+  async create(@Param('id') orderId: string, @Body() dto: CreatePaymentDto): Promise<PaymentDto> {
+    return PaymentDto.from(await this.payments.create(orderId, dto));
+  }
+
+  @Get('payments/:id')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Get a payment with its timeline' })
+  @ApiOkResponse({ type: PaymentDto })
+  @ApiNotFoundResponse({ description: 'PAYMENT.NOT_FOUND', type: Problem })
+  async get(@Param('id') id: string): Promise<PaymentDto> {
+    const { payment, timeline } = await this.payments.get(id);
+    return PaymentDto.from(payment, timeline);
+  }
+}

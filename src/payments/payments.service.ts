@@ -1,0 +1,193 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { AllConfig } from '../config/env.js';
+import { DomainError, notFound } from '../common/errors/domain-error.js';
+import { OrdersService } from '../orders/orders.service.js';
+import type { CreatePaymentDto } from './dto/payment.dto.js';
+import { paymentTransitions, type PaymentStatus, type ResolvedVia } from './payment-status.js';
+import { PaymentTimelineEntry, type TimelineType } from './payment-timeline-entry.entity.js';
+import { Payment } from './payment.entity.js';
+import { PspClient, type PspPaymentStatus } from './psp/psp.client.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A payment result reported by the PSP, however it reached the shop. */
+export interface PspResult {
+  /** The shop's payment id, when the PSP echoes it back in metadata. */
+  paymentId?: string;
+  pspPaymentId: string;
+  pspStatus: PspPaymentStatus;
+  amount: number;
+  currency: string;
+  via: ResolvedVia;
+  /** Timeline detail of how the result arrived (event id, receive/verify/queue times…). */
+  evidence: Record<string, unknown>;
+  /** When the result reached the shop (webhook received, poll answered). */
+  arrivedAt: Date;
+}
+
+export type ApplyOutcome = { applied: true; status: PaymentStatus } | { applied: false; reason: string };
+
+const TARGET: Record<PspPaymentStatus, PaymentStatus> = {
+  processing: 'processing',
+  completed: 'succeeded',
+  failed: 'failed',
+};
+
+@Injectable()
+export class PaymentsService {
+  private readonly logger = new Logger('Payments');
+  private readonly callbackUrl: string;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly orders: OrdersService,
+    private readonly psp: PspClient,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.callbackUrl = `${config.get('PUBLIC_BASE_URL', { infer: true })}/webhooks/psp`;
+  }
+
+  /**
+   * Creates a payment for an order and hands it to the PSP with "call me back at
+   * /webhooks/psp". The payment row exists before the PSP call, and its id is the
+   * PSP idempotency key, so a retried PSP call can never create a second PSP payment.
+   */
+  async create(orderId: string, dto: CreatePaymentDto): Promise<Payment> {
+    const payment = await this.db.transaction(async (manager) => {
+      const order = await this.orders.lockForPayment(manager, orderId);
+      const inFlight = await manager.findOneBy(Payment, { orderId, status: 'processing' });
+      if (inFlight) {
+        throw new DomainError('PAYMENT.IN_PROGRESS', 409, 'A payment is already in progress', `Payment ${inFlight.id} for order ${orderId} has not resolved yet.`, { paymentId: inFlight.id });
+      }
+      const created = await manager.save(
+        manager.create(Payment, {
+          orderId,
+          status: 'processing',
+          strategy: dto.strategy ?? 'webhook',
+          paymentMethod: dto.paymentMethod ?? 'pm_card_ok',
+          amount: order.amount,
+          currency: order.currency,
+          pspPaymentId: null,
+          resolvedVia: null,
+          failureReason: null,
+          resolvedAt: null,
+        }),
+      );
+      await this.addTimeline(manager, created.id, 'created', created.createdAt, { orderId, strategy: created.strategy });
+      return created;
+    });
+
+    const startedAt = Date.now();
+    try {
+      const pspPayment = await this.psp.createPayment(
+        {
+          amount: payment.amount,
+          currency: payment.currency,
+          callback_url: this.callbackUrl,
+          payment_method: payment.paymentMethod,
+          metadata: { orderId, paymentId: payment.id },
+        },
+        payment.id,
+      );
+      await this.db.transaction(async (manager) => {
+        await manager.update(Payment, payment.id, { pspPaymentId: pspPayment.id });
+        await this.addTimeline(manager, payment.id, 'psp_accepted', new Date(), {
+          pspPaymentId: pspPayment.id,
+          pspStatus: pspPayment.status,
+          latencyMs: Date.now() - startedAt,
+        });
+      });
+      payment.pspPaymentId = pspPayment.id;
+      this.logger.log(`Payment ${payment.id} for order ${orderId} accepted by PSP as ${pspPayment.id}`);
+      return payment;
+    } catch (err) {
+      const code = err instanceof DomainError ? err.code : 'PSP.UNAVAILABLE';
+      // The order stays payable: a new attempt may be made at once.
+      await this.db.transaction(async (manager) => {
+        await manager.update(Payment, payment.id, { status: 'failed', failureReason: code, resolvedAt: new Date() });
+        await this.addTimeline(manager, payment.id, 'psp_error', new Date(), { code, message: (err as Error).message });
+      });
+      this.logger.warn(`Payment ${payment.id} for order ${orderId}: PSP call failed (${code}): ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  async get(id: string): Promise<{ payment: Payment; timeline: PaymentTimelineEntry[] }> {
+    const payment = UUID.test(id) ? await this.db.manager.findOneBy(Payment, { id }) : null;
+    if (!payment) throw notFound('PAYMENT.NOT_FOUND', 'Payment', id);
+    const timeline = await this.db.manager.find(PaymentTimelineEntry, { where: { paymentId: id }, order: { id: 'ASC' } });
+    return { payment, timeline };
+  }
+
+  /**
+   * The one place where a PSP result changes a payment and its order, whether it
+   * came by webhook or (later) by polling. Runs in the caller's transaction; a late,
+   * repeated or contradictory result never moves a final state, and is recorded as
+   * ignored with the reason.
+   */
+  async applyPspResult(manager: EntityManager, result: PspResult): Promise<ApplyOutcome> {
+    const payments = manager.getRepository(Payment);
+    const qb = payments.createQueryBuilder('p').setLock('pessimistic_write');
+    const payment =
+      result.paymentId && UUID.test(result.paymentId)
+        ? await qb.where('p.id = :id', { id: result.paymentId }).getOne()
+        : await qb.where('p.pspPaymentId = :psp', { psp: result.pspPaymentId }).getOne();
+    if (!payment) {
+      const reason = `no payment matches PSP payment ${result.pspPaymentId}`;
+      this.logger.warn(`PSP result ignored: ${reason}`);
+      return { applied: false, reason };
+    }
+    const ctx = `Payment ${payment.id} (order ${payment.orderId}, PSP ${result.pspPaymentId})`;
+    const kind: TimelineType = result.via === 'webhook' ? 'webhook_received' : 'poll_result';
+    await this.addTimeline(manager, payment.id, kind, result.arrivedAt, { ...result.evidence, pspStatus: result.pspStatus });
+
+    const ignore = async (reason: string): Promise<ApplyOutcome> => {
+      await this.addTimeline(manager, payment.id, 'ignored', new Date(), { reason, ...pick(result.evidence, 'eventId') });
+      this.logger.log(`${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`);
+      return { applied: false, reason };
+    };
+    if (payment.pspPaymentId && payment.pspPaymentId !== result.pspPaymentId) {
+      return ignore(`PSP payment id ${result.pspPaymentId} does not match ${payment.pspPaymentId}`);
+    }
+    if (result.amount !== payment.amount || result.currency !== payment.currency) {
+      return ignore(`PSP reports ${result.amount} ${result.currency}, payment is ${payment.amount} ${payment.currency}`);
+    }
+    const to = TARGET[result.pspStatus];
+    if (to === payment.status) return ignore(`payment is already ${payment.status}`);
+    if (!paymentTransitions.can(payment.status, to)) {
+      return ignore(`payment is ${payment.status}; ${result.pspStatus} cannot move it to ${to}`);
+    }
+
+    const now = new Date();
+    await manager.update(Payment, payment.id, {
+      status: to,
+      resolvedVia: result.via,
+      resolvedAt: now,
+      pspPaymentId: result.pspPaymentId,
+      failureReason: to === 'failed' ? 'declined' : null,
+    });
+    await this.addTimeline(manager, payment.id, 'resolved', now, { status: to, resolvedVia: result.via, ...pick(result.evidence, 'eventId') });
+    this.logger.log(`${ctx} ${payment.status} → ${to} via ${result.via}`);
+
+    const order = await this.orders.applyPaymentOutcome(manager, payment.orderId, to === 'succeeded' ? 'succeeded' : 'failed');
+    await this.addTimeline(
+      manager,
+      payment.id,
+      'order_updated',
+      new Date(),
+      order.changed ? { orderId: payment.orderId, from: order.from, to: order.to } : { orderId: payment.orderId, unchanged: order.from, reason: order.reason },
+    );
+    return { applied: true, status: to };
+  }
+
+  private async addTimeline(manager: EntityManager, paymentId: string, type: TimelineType, at: Date, detail: Record<string, unknown>): Promise<void> {
+    await manager.save(manager.create(PaymentTimelineEntry, { paymentId, type, at, detail }));
+  }
+}
+
+function pick(obj: Record<string, unknown>, key: string): Record<string, unknown> {
+  return key in obj ? { [key]: obj[key] } : {};
+}

@@ -1,0 +1,58 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import {
+  WebhookHandlerRegistry,
+  type HandlerResult,
+  type InboundEvent,
+  type WebhookEventHandler,
+} from '../webhooks/inbound/webhook-handler.js';
+import { PaymentsService } from './payments.service.js';
+import type { PspPaymentStatus } from './psp/psp.client.js';
+
+const STATUS_BY_TYPE: Record<string, PspPaymentStatus> = {
+  'payment.processing': 'processing',
+  'payment.completed': 'completed',
+  'payment.failed': 'failed',
+};
+
+/** Turns the PSP's webhook events into PSP results for PaymentsService. */
+@Injectable()
+export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
+  constructor(
+    private readonly registry: WebhookHandlerRegistry,
+    private readonly payments: PaymentsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register('psp', this);
+  }
+
+  async handle(manager: EntityManager, event: InboundEvent): Promise<HandlerResult> {
+    const pspStatus = STATUS_BY_TYPE[event.type];
+    if (!pspStatus) return { outcome: 'ignored', reason: `event type ${event.type} is not handled` };
+    const data = (event.payload.data ?? {}) as Record<string, unknown>;
+    const metadata = (data.metadata ?? {}) as Record<string, unknown>;
+    if (typeof data.payment_id !== 'string' || typeof data.amount !== 'number' || typeof data.currency !== 'string') {
+      return { outcome: 'ignored', reason: 'data.payment_id, data.amount and data.currency are required' };
+    }
+    const result = await this.payments.applyPspResult(manager, {
+      paymentId: typeof metadata.paymentId === 'string' ? metadata.paymentId : undefined,
+      pspPaymentId: data.payment_id,
+      pspStatus,
+      amount: data.amount,
+      currency: data.currency,
+      via: 'webhook',
+      arrivedAt: event.receivedAt,
+      evidence: {
+        eventId: event.eventId,
+        eventType: event.type,
+        inboxId: event.inboxId,
+        pspCreatedAt: event.payload.created_at,
+        receivedAt: event.receivedAt.toISOString(),
+        verifiedAt: event.verifiedAt.toISOString(),
+        queuedAt: event.queuedAt?.toISOString() ?? null,
+      },
+    });
+    return result.applied ? { outcome: 'applied', note: `payment ${result.status}` } : { outcome: 'ignored', reason: result.reason };
+  }
+}

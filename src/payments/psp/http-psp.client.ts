@@ -1,0 +1,62 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Agent, errors, request } from 'undici';
+import type { AllConfig } from '../../config/env.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { CreatePspPayment, PspClient, PspPaymentView } from './psp.client.js';
+
+/** Speaks HTTP to the PSP's `/psp/v1` API over a keep-alive connection pool. */
+@Injectable()
+export class HttpPspClient extends PspClient implements OnModuleDestroy {
+  private readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly timeoutMs: number;
+  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+
+  constructor(config: ConfigService<AllConfig, true>) {
+    super();
+    this.baseUrl = config.get('PSP_BASE_URL', { infer: true })!;
+    this.apiKey = config.get('PSP_API_KEY', { infer: true });
+    this.timeoutMs = config.get('PSP_TIMEOUT_MS', { infer: true });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.agent.close();
+  }
+
+  createPayment(body: CreatePspPayment, idempotencyKey: string): Promise<PspPaymentView> {
+    return this.call('POST', '/psp/v1/payments', body, { 'idempotency-key': idempotencyKey });
+  }
+
+  getPayment(pspPaymentId: string): Promise<PspPaymentView> {
+    return this.call('GET', `/psp/v1/payments/${encodeURIComponent(pspPaymentId)}`);
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<PspPaymentView> {
+    let res;
+    try {
+      res = await request(`${this.baseUrl}${path}`, {
+        method,
+        dispatcher: this.agent,
+        headers: {
+          authorization: `Bearer ${this.apiKey}`,
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body ? JSON.stringify(body) : undefined,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (err) {
+      if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+        throw new DomainError('PSP.TIMEOUT', 504, 'Payment provider timed out', `No answer from the PSP within ${this.timeoutMs} ms.`);
+      }
+      throw new DomainError('PSP.UNAVAILABLE', 502, 'Payment provider unavailable', `Could not reach the PSP: ${(err as Error).message}`);
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as PspPaymentView;
+    const code = res.statusCode >= 500 ? 'PSP.UNAVAILABLE' : 'PSP.REJECTED';
+    throw new DomainError(code, 502, 'Payment provider error', `The PSP answered ${res.statusCode}: ${text.slice(0, 300)}`);
+  }
+}

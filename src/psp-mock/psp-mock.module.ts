@@ -1,0 +1,26 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { QueueName } from '../queue/queues.js';
+import { PspDeliveryProcessor } from './processors/psp-delivery.processor.js';
+import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
+import { PspEvent } from './psp-event.entity.js';
+import { PspMockController } from './psp-mock.controller.js';
+import { PspMockService } from './psp-mock.service.js';
+import { PspPayment } from './psp-payment.entity.js';
+import { PspSweeperTask } from './psp-sweeper.task.js';
+import { PspWebhookSender } from './psp-webhook.sender.js';
+
+/**
+ * A Stripe-like PSP with its own tables, API under /psp/v1, API key and signing
+ * secret. The shop reaches it only over HTTP, even when both run in one process.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([PspPayment, PspEvent]),
+    BullModule.registerQueue({ name: QueueName.PspSettlement }, { name: QueueName.PspDelivery }),
+  ],
+  controllers: [PspMockController],
+  providers: [PspMockService, PspWebhookSender, PspSettlementProcessor, PspDeliveryProcessor, PspSweeperTask],
+})
+export class PspMockModule {}

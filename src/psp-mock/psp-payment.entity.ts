@@ -1,0 +1,40 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintToNumber } from '../common/db/transformers.js';
+
+export const PSP_PAYMENT_STATUSES = ['processing', 'completed', 'failed'] as const;
+export type PspPaymentStatus = (typeof PSP_PAYMENT_STATUSES)[number];
+
+/** The PSP mock's own record of a payment (its own table: the PSP is a separate system). */
+@Entity('psp_payments')
+@Index('uq_psp_payments_idempotency_key', ['idempotencyKey'], { unique: true, where: 'idempotency_key IS NOT NULL' })
+export class PspPayment {
+  @PrimaryColumn({ type: 'text' })
+  id: string;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  amount: number;
+
+  @Column({ type: 'char', length: 3 })
+  currency: string;
+
+  @Column({ type: 'text' })
+  status: PspPaymentStatus;
+
+  @Column({ name: 'payment_method', type: 'text' })
+  paymentMethod: string;
+
+  @Column({ name: 'callback_url', type: 'text', nullable: true })
+  callbackUrl: string | null;
+
+  @Column({ type: 'jsonb' })
+  metadata: Record<string, string>;
+
+  @Column({ name: 'idempotency_key', type: 'text', nullable: true })
+  idempotencyKey: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @Column({ name: 'settled_at', type: 'timestamptz', nullable: true })
+  settledAt: Date | null;
+}

@@ -1,0 +1,25 @@
+import type { JobOptions } from 'bull';
+
+/** Every Bull queue, named once. */
+export enum QueueName {
+  /** Inbound webhooks stored in the inbox, to be applied. Job id = inbox row id. */
+  WebhookInbox = 'webhook-inbox',
+  /** PSP mock: payments waiting to settle. Job id = PSP payment id. */
+  PspSettlement = 'psp-settlement',
+  /** PSP mock: events to deliver to a callback URL. Job id = PSP event id. */
+  PspDelivery = 'psp-delivery',
+}
+
+export enum JobName {
+  ApplyInboxEvent = 'apply-inbox-event',
+  SettlePayment = 'settle-payment',
+  DeliverEvent = 'deliver-event',
+}
+
+/** Safe to run twice: callers always pass a deterministic jobId. */
+export const defaultJobOptions: JobOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: 1000,
+  removeOnFail: false,
+};

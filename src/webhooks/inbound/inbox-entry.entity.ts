@@ -1,0 +1,53 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export const INBOX_STATUSES = ['received', 'processed', 'ignored'] as const;
+export type InboxStatus = (typeof INBOX_STATUSES)[number];
+
+/**
+ * Every verified inbound webhook, stored before the sender gets its 2xx. The unique
+ * (source, event_id) makes a redelivery a no-op; `processed_at` marks it applied.
+ */
+@Entity('webhook_inbox')
+@Index('uq_webhook_inbox_source_event', ['source', 'eventId'], { unique: true })
+@Index('idx_webhook_inbox_pending', ['receivedAt'], { where: 'processed_at IS NULL' })
+export class InboxEntry {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'text' })
+  source: string;
+
+  @Column({ name: 'event_id', type: 'text' })
+  eventId: string;
+
+  @Column({ name: 'event_type', type: 'text' })
+  eventType: string;
+
+  @Column({ type: 'jsonb' })
+  payload: Record<string, unknown>;
+
+  @Column({ type: 'text', default: 'received' })
+  status: InboxStatus;
+
+  /** Why an event was ignored, or what processing did. */
+  @Column({ type: 'text', nullable: true })
+  outcome: string | null;
+
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt: Date;
+
+  @Column({ name: 'verified_at', type: 'timestamptz' })
+  verifiedAt: Date;
+
+  @Column({ name: 'queued_at', type: 'timestamptz', nullable: true })
+  queuedAt: Date | null;
+
+  @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
+  processedAt: Date | null;
+
+  @Column({ type: 'int', default: 0 })
+  attempts: number;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError: string | null;
+}

@@ -1,0 +1,30 @@
+import { Process, Processor } from '@nestjs/bull';
+import { OnApplicationBootstrap } from '@nestjs/common';
+import type { Job } from 'bull';
+import { JobName, QueueName } from '../../queue/queues.js';
+import { InboxService, type ApplyInboxJob } from './inbox.service.js';
+import { WebhookHandlerRegistry } from './webhook-handler.js';
+import { WebhookSources } from './webhook-sources.js';
+
+/** How many inbox events one worker process applies at once. */
+export const INBOX_CONCURRENCY = 8;
+
+@Processor(QueueName.WebhookInbox)
+export class InboxProcessor implements OnApplicationBootstrap {
+  constructor(
+    private readonly inbox: InboxService,
+    private readonly handlers: WebhookHandlerRegistry,
+    private readonly sources: WebhookSources,
+  ) {}
+
+  /** A worker that could not apply some source's events must not start at all. */
+  onApplicationBootstrap(): void {
+    const missing = this.sources.sources.filter((s) => !this.handlers.has(s));
+    if (missing.length > 0) throw new Error(`No webhook handler registered for source(s): ${missing.join(', ')}`);
+  }
+
+  @Process({ name: JobName.ApplyInboxEvent, concurrency: INBOX_CONCURRENCY })
+  async apply(job: Job<ApplyInboxJob>): Promise<string> {
+    return this.inbox.process(job.data.inboxId);
+  }
+}

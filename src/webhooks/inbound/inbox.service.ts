@@ -1,0 +1,146 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bull';
+import { DataSource } from 'typeorm';
+import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
+import type { InboundEventDto } from './inbound-event.dto.js';
+import { InboxEntry } from './inbox-entry.entity.js';
+import { WebhookHandlerRegistry } from './webhook-handler.js';
+import type { VerifiedWebhook } from './webhook-signature.guard.js';
+
+export interface ApplyInboxJob {
+  inboxId: string;
+}
+
+export type ReceiveOutcome = { status: 'accepted'; inboxId: string } | { status: 'duplicate' };
+
+@Injectable()
+export class InboxService {
+  private readonly logger = new Logger('Inbox');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(QueueName.WebhookInbox) private readonly queue: Queue<ApplyInboxJob>,
+    private readonly handlers: WebhookHandlerRegistry,
+  ) {}
+
+  /**
+   * Stores a verified event (the durable record the sender's 2xx stands for) and
+   * enqueues it. A second delivery of the same (source, event_id) stores nothing.
+   */
+  async receive(webhook: VerifiedWebhook, event: InboundEventDto): Promise<ReceiveOutcome> {
+    const rows: { id: string }[] = await this.db.query(
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (source, event_id) DO NOTHING
+       RETURNING id`,
+      [webhook.source, event.event_id, event.type, event, webhook.receivedAt, webhook.verifiedAt],
+    );
+    if (rows.length === 0) {
+      this.logger.log(`Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`);
+      return { status: 'duplicate' };
+    }
+    const inboxId = rows[0].id;
+    await this.enqueue([inboxId]);
+    this.logger.log(`Accepted ${webhook.source} event ${event.event_id} (${event.type}) as inbox ${inboxId}`);
+    return { status: 'accepted', inboxId };
+  }
+
+  /**
+   * Enqueues inbox rows by id (job id = row id, so a re-enqueue never duplicates work)
+   * and stamps them queued. If Redis is unavailable the rows stay unqueued and the
+   * sweeper picks them up: the inbox row, not the job, is the durable record.
+   */
+  async enqueue(inboxIds: string[]): Promise<number> {
+    if (inboxIds.length === 0) return 0;
+    try {
+      await this.queue.addBulk(
+        inboxIds.map((inboxId) => ({
+          name: JobName.ApplyInboxEvent,
+          data: { inboxId },
+          opts: { ...defaultJobOptions, jobId: inboxId },
+        })),
+      );
+    } catch (err) {
+      this.logger.warn(`Could not enqueue ${inboxIds.length} inbox row(s), the sweeper will retry: ${(err as Error).message}`);
+      return 0;
+    }
+    await this.db.query(`UPDATE webhook_inbox SET queued_at = now() WHERE id = ANY($1::uuid[])`, [inboxIds]);
+    return inboxIds.length;
+  }
+
+  /**
+   * Applies one inbox row exactly once in effect: the row is locked, the source's
+   * handler runs, and the row is marked processed — all in one transaction. A row
+   * already processed is skipped, so a duplicate job is harmless.
+   */
+  async process(inboxId: string): Promise<'processed' | 'ignored' | 'skipped'> {
+    try {
+      return await this.db.transaction(async (manager) => {
+        const row = await manager
+          .getRepository(InboxEntry)
+          .createQueryBuilder('i')
+          .setLock('pessimistic_write')
+          .where('i.id = :inboxId', { inboxId })
+          .getOne();
+        if (!row || row.processedAt) return 'skipped';
+        const result = await this.handlers.get(row.source).handle(manager, {
+          inboxId: row.id,
+          source: row.source,
+          eventId: row.eventId,
+          type: row.eventType,
+          payload: row.payload,
+          receivedAt: row.receivedAt,
+          verifiedAt: row.verifiedAt,
+          queuedAt: row.queuedAt,
+        });
+        const status = result.outcome === 'applied' ? 'processed' : 'ignored';
+        const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;
+        await manager.update(InboxEntry, row.id, {
+          status,
+          outcome,
+          processedAt: new Date(),
+          attempts: row.attempts + 1,
+          lastError: null,
+        });
+        this.logger.log(`Inbox ${row.id} (${row.source} ${row.eventId} ${row.eventType}) ${status}: ${outcome}`);
+        return status;
+      });
+    } catch (err) {
+      await this.db.query(
+        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
+        [inboxId, String((err as Error).message).slice(0, 1000)],
+      );
+      this.logger.error(`Inbox ${inboxId} failed, will retry: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  /**
+   * Re-enqueues rows neither processed nor recently queued. Rows are claimed (locked,
+   * then stamped queued) in one transaction, so replicas never sweep the same rows.
+   */
+  async sweep(staleAfterMs: number, limit = 500): Promise<number> {
+    const ids = await this.db.transaction(async (manager) => {
+      const rows: { id: string }[] = await manager.query(
+        `SELECT id FROM webhook_inbox
+          WHERE processed_at IS NULL
+            AND received_at < now() - make_interval(secs => $1 / 1000.0)
+            AND (queued_at IS NULL OR queued_at < now() - make_interval(secs => $1 / 1000.0))
+          ORDER BY received_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED`,
+        [staleAfterMs, limit],
+      );
+      const claimed = rows.map((r) => r.id);
+      if (claimed.length > 0) {
+        await manager.query(`UPDATE webhook_inbox SET queued_at = now() WHERE id = ANY($1::uuid[])`, [claimed]);
+      }
+      return claimed;
+    });
+    if (ids.length === 0) return 0;
+    this.logger.warn(`Sweeper re-enqueues ${ids.length} inbox row(s) that were not processed in time`);
+    return this.enqueue(ids);
+  }
+}

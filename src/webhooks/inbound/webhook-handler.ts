@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+/** A verified, stored inbound event as a handler sees it. */
+export interface InboundEvent {
+  inboxId: string;
+  source: string;
+  eventId: string;
+  type: string;
+  payload: Record<string, unknown>;
+  receivedAt: Date;
+  verifiedAt: Date;
+  queuedAt: Date | null;
+}
+
+export type HandlerResult = { outcome: 'applied'; note?: string } | { outcome: 'ignored'; reason: string };
+
+/**
+ * Applies one source's events. `handle` runs inside the transaction that marks the
+ * inbox row processed, so it must do all its writes through `manager`.
+ */
+export interface WebhookEventHandler {
+  handle(manager: EntityManager, event: InboundEvent): Promise<HandlerResult>;
+}
+
+/** Modules register their handlers here (the payments module registers 'psp'). */
+@Injectable()
+export class WebhookHandlerRegistry {
+  private readonly handlers = new Map<string, WebhookEventHandler>();
+
+  register(source: string, handler: WebhookEventHandler): void {
+    if (this.handlers.has(source)) throw new Error(`A webhook handler for source "${source}" is already registered`);
+    this.handlers.set(source, handler);
+  }
+
+  get(source: string): WebhookEventHandler {
+    const handler = this.handlers.get(source);
+    if (!handler) throw new Error(`No webhook handler registered for source "${source}"`);
+    return handler;
+  }
+
+  has(source: string): boolean {
+    return this.handlers.has(source);
+  }
+}

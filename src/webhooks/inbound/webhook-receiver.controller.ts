@@ -1,0 +1,35 @@
+import { Controller, Post, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { InboundEventDto, WebhookAckDto, parseInboundEvent } from './inbound-event.dto.js';
+import { InboxService } from './inbox.service.js';
+import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.js';
+
+@ApiTags('webhooks (inbound)')
+@Controller('webhooks')
+export class WebhookReceiverController {
+  constructor(private readonly inbox: InboxService) {}
+
+  @Post('psp')
+  @WebhookEndpoint('psp')
+  @ApiOperation({
+    summary: 'Receive a PSP event',
+    description:
+      'Verifies the Standard Webhooks signature over the raw body, stores the event in the inbox ' +
+      '(unique per event_id) and queues it. Answers before the event is applied.',
+  })
+  @ApiBody({ type: InboundEventDto })
+  @ApiResponse({ status: 202, description: 'Stored and queued', type: WebhookAckDto })
+  @ApiResponse({ status: 200, description: 'Already received before (duplicate); nothing changed', type: WebhookAckDto })
+  async receivePsp(
+    @Req() req: WebhookRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WebhookAckDto> {
+    // Validated here rather than by the global pipe: unknown fields are allowed and
+    // kept, because the sender's event format may grow.
+    const event = parseInboundEvent(req.body);
+    const result = await this.inbox.receive(req.webhook!, event);
+    if (result.status === 'duplicate') void reply.status(200);
+    return { status: result.status, eventId: event.event_id };
+  }
+}

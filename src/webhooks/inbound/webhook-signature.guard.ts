@@ -1,0 +1,82 @@
+import {
+  applyDecorators,
+  CanActivate,
+  ExecutionContext,
+  HttpCode,
+  Injectable,
+  Logger,
+  RawBodyRequest,
+  SetMetadata,
+  UseGuards,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ApiHeader, ApiResponse } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { verify } from '../../common/crypto/standard-webhooks.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { Problem } from '../../common/errors/problem.js';
+import { WebhookSources } from './webhook-sources.js';
+
+const WEBHOOK_SOURCE = 'hookline:webhook-source';
+
+/** What the guard learnt about a request, for the controller and the inbox row. */
+export interface VerifiedWebhook {
+  source: string;
+  webhookId: string;
+  timestamp: number;
+  receivedAt: Date;
+  verifiedAt: Date;
+}
+export type WebhookRequest = RawBodyRequest<FastifyRequest> & { webhook?: VerifiedWebhook };
+
+/**
+ * Verifies an inbound webhook's signature and timestamp against the exact raw body
+ * before anything else looks at it. Failures are 401 problem+json with a distinct
+ * code; the log line says why, with the webhook id but never a secret or signature.
+ */
+@Injectable()
+export class WebhookSignatureGuard implements CanActivate {
+  private readonly logger = new Logger('WebhookGuard');
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly sources: WebhookSources,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const receivedAt = new Date();
+    const source = this.reflector.get<string>(WEBHOOK_SOURCE, context.getHandler());
+    const profile = this.sources.get(source);
+    if (!profile) throw new Error(`Webhook source "${source}" has no verification profile`);
+    const req = context.switchToHttp().getRequest<WebhookRequest>();
+    const raw = req.rawBody ?? Buffer.alloc(0);
+    const result = verify(req.headers, raw, profile.keys, profile.toleranceS, receivedAt.getTime());
+    if (!result.ok) {
+      const webhookId = typeof req.headers['webhook-id'] === 'string' ? req.headers['webhook-id'].slice(0, 100) : '-';
+      this.logger.warn(
+        `Rejected ${source} webhook ${webhookId} from ${req.ip}: ${result.reason} (${result.detail})`,
+      );
+      throw new DomainError(`WEBHOOK.${result.reason}`, 401, 'Webhook signature rejected', result.detail);
+    }
+    req.webhook = { source, webhookId: result.id, timestamp: result.timestamp, receivedAt, verifiedAt: new Date() };
+    return true;
+  }
+}
+
+/** Marks a route as the receiver for `source`: signature guard, header docs and answers. */
+export const WebhookEndpoint = (source: string) =>
+  applyDecorators(
+    SetMetadata(WEBHOOK_SOURCE, source),
+    UseGuards(WebhookSignatureGuard),
+    HttpCode(202),
+    ApiHeader({ name: 'webhook-id', required: true, description: 'Unique message id (Standard Webhooks)' }),
+    ApiHeader({ name: 'webhook-timestamp', required: true, description: 'Unix seconds; must be within the tolerance (default ±300 s)' }),
+    ApiHeader({
+      name: 'webhook-signature',
+      required: true,
+      description: 'Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` entries',
+    }),
+    ApiResponse({ status: 401, description: 'Missing or invalid signature, or stale timestamp (WEBHOOK.SIGNATURE_MISSING | WEBHOOK.SIGNATURE_INVALID | WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE)', type: Problem }),
+    ApiResponse({ status: 400, description: 'Signed body is not a valid event (WEBHOOK.MALFORMED_EVENT | REQUEST.MALFORMED)', type: Problem }),
+    ApiResponse({ status: 413, description: 'Body larger than WEBHOOK_MAX_BODY_BYTES', type: Problem }),
+  );
