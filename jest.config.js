@@ -20,10 +20,16 @@ const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   testEnvironment: 'node',
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     '^.+\\.m?js$': babelEsmToCjs,
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|cookie)/)'],
+  // Our sources import './x.js' (nodenext); under jest they are './x.ts'.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // ESM-only packages reached from tests: @nestjs/*, light-my-request's cookie, and
+  // @fastify/static's tree (Swagger UI assets), compiled to CommonJS like @nestjs.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|cookie|content-disposition|glob|minimatch|brace-expansion|balanced-match|minipass|path-scurry|lru-cache)/)',
+  ],
 };
 
 module.exports = {
@@ -35,6 +41,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/utils/global-setup.ts',
+      globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
     },
   ],
 };

@@ -1,0 +1,84 @@
+import { createServer } from 'node:net';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
+import { createApp, prepareDatabase } from '../../src/bootstrap.js';
+import { validateEnv, type Env } from '../../src/config/env.js';
+import {
+  ADMIN_KEY,
+  assertTestDatabase,
+  PSP_KEY,
+  SHOP_KEY,
+  TEST_DATABASE_URL,
+  TEST_REDIS_PREFIX_ROOT,
+  TEST_REDIS_URL,
+  WEBHOOK_SECRET,
+} from './test-env.js';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  env: Env;
+  url: string;
+  db: DataSource;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the real application (same bootstrap as main.ts) on a free loopback port,
+ * against the test database and a Redis prefix of its own. The PSP mock runs in the
+ * same process and calls the shop back over real HTTP.
+ */
+export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const vars: Record<string, string> = {
+    APP_ROLE: 'all',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: TEST_DATABASE_URL,
+    DB_MIGRATE_ON_BOOT: 'true',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: `${TEST_REDIS_PREFIX_ROOT}-${process.pid}-${++counter}`,
+    PUBLIC_BASE_URL: url,
+    PSP_BASE_URL: url,
+    API_KEYS: SHOP_KEY,
+    ADMIN_API_KEYS: ADMIN_KEY,
+    PSP_API_KEY: PSP_KEY,
+    PSP_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    PSP_SETTLE_DELAY_MIN_MS: '20',
+    PSP_SETTLE_DELAY_MAX_MS: '80',
+    PSP_DELIVERY_BACKOFF_MS: '50',
+    LOG_LEVEL: 'error',
+    ...overrides,
+  };
+  // ConfigModule validates process.env, exactly as in production.
+  Object.assign(process.env, vars);
+  const env = validateEnv(process.env);
+  assertTestDatabase(env.DATABASE_URL);
+  await prepareDatabase(env);
+  const app = await createApp(env);
+  await app.listen(port, '127.0.0.1');
+  const db = app.get(DataSource);
+  return {
+    app,
+    env,
+    url,
+    db,
+    close: async () => {
+      await app.close();
+      for (const key of Object.keys(vars)) delete process.env[key];
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// The environment every e2e test runs in: its own database (name contains "test")
+// and its own Redis key prefix, so a developer's running instance is never touched.
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/hookline_test';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const TEST_REDIS_PREFIX_ROOT = 'hookline-test';
+
+export const SHOP_KEY = 'sk_shop_test_0123456789abcdef';
+export const ADMIN_KEY = 'sk_admin_test_0123456789abcdef';
+export const PSP_KEY = 'sk_psp_test_0123456789abcdef';
+// whsec_ + base64("hookline-test-signing-secret!!")
+export const WEBHOOK_SECRET = `whsec_${Buffer.from('hookline-test-signing-secret!!').toString('base64')}`;
+
+export function assertTestDatabase(url: string): void {
+  const name = new URL(url).pathname.slice(1);
+  if (!name.includes('test')) {
+    throw new Error(`Refusing to run tests against database "${name}": its name must contain "test".`);
+  }
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  assertTestDatabase(url);
+  const { Client } = await import('pg');
+  const u = new URL(url);
+  const name = u.pathname.slice(1);
+  u.pathname = '/postgres';
+  const client = new Client({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
