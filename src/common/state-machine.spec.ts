@@ -1,0 +1,50 @@
+import { orderTransitions, ORDER_STATUSES } from '../orders/order-status.js';
+import { paymentTransitions, PAYMENT_STATUSES } from '../payments/payment-status.js';
+
+describe('order transition table', () => {
+  it.each([
+    ['pending_payment', 'paid'],
+    ['pending_payment', 'payment_failed'],
+    ['pending_payment', 'cancelled'],
+    ['payment_failed', 'paid'],
+    ['payment_failed', 'cancelled'],
+  ] as const)('allows %s → %s', (from, to) => {
+    expect(orderTransitions.can(from, to)).toBe(true);
+  });
+
+  it.each([
+    ['paid', 'payment_failed'],
+    ['paid', 'pending_payment'],
+    ['paid', 'cancelled'],
+    ['cancelled', 'paid'],
+    ['payment_failed', 'pending_payment'],
+    ['pending_payment', 'pending_payment'],
+  ] as const)('forbids %s → %s', (from, to) => {
+    expect(orderTransitions.can(from, to)).toBe(false);
+  });
+
+  it('has exactly paid and cancelled as final states', () => {
+    expect(ORDER_STATUSES.filter((s) => orderTransitions.isFinal(s))).toEqual(['paid', 'cancelled']);
+  });
+});
+
+describe('payment transition table', () => {
+  it('moves processing to succeeded or failed', () => {
+    expect(paymentTransitions.can('processing', 'succeeded')).toBe(true);
+    expect(paymentTransitions.can('processing', 'failed')).toBe(true);
+  });
+
+  it.each([
+    ['succeeded', 'failed'],
+    ['succeeded', 'processing'],
+    ['failed', 'succeeded'],
+    ['failed', 'processing'],
+    ['processing', 'processing'],
+  ] as const)('never moves %s → %s', (from, to) => {
+    expect(paymentTransitions.can(from, to)).toBe(false);
+  });
+
+  it('has succeeded and failed as its final states', () => {
+    expect(PAYMENT_STATUSES.filter((s) => paymentTransitions.isFinal(s))).toEqual(['succeeded', 'failed']);
+  });
+});

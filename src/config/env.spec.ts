@@ -1,0 +1,53 @@
+import { validateEnv } from './env.js';
+
+describe('validateEnv', () => {
+  it('gives working defaults for a machine with local PostgreSQL and Redis', () => {
+    const env = validateEnv({});
+    expect(env).toMatchObject({
+      APP_ROLE: 'all',
+      PORT: 3000,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/hookline',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      WEBHOOK_TOLERANCE_S: 300,
+      WEBHOOK_DEADLINE_MS: 7000,
+      PUBLIC_BASE_URL: 'http://127.0.0.1:3000',
+      PSP_BASE_URL: 'http://127.0.0.1:3000',
+      DB_MIGRATE_ON_BOOT: true,
+    });
+  });
+
+  it('converts numbers and booleans', () => {
+    expect(validateEnv({ PORT: '4000', DB_MIGRATE_ON_BOOT: 'false' })).toMatchObject({
+      PORT: 4000,
+      DB_MIGRATE_ON_BOOT: false,
+      PUBLIC_BASE_URL: 'http://127.0.0.1:4000',
+    });
+  });
+
+  it.each([
+    ['APP_ROLE', 'everything'],
+    ['PORT', 'eighty'],
+    ['DATABASE_URL', 'mysql://x/y'],
+    ['REDIS_URL', 'localhost'],
+    ['PSP_WEBHOOK_SECRET', 'not-a-secret'],
+    ['PUBLIC_BASE_URL', 'http://shop.example/path'],
+    ['DB_MIGRATE_ON_BOOT', 'maybe'],
+    ['API_KEYS', 'short'],
+  ])('names %s when it is malformed', (name, value) => {
+    expect(() => validateEnv({ [name]: value })).toThrow(new RegExp(`- ${name}:`));
+  });
+
+  it('lists every problem at once', () => {
+    expect(() => validateEnv({ PORT: 'x', APP_ROLE: 'y' })).toThrow(/PORT[\s\S]*APP_ROLE|APP_ROLE[\s\S]*PORT/);
+  });
+
+  it('never prints the value of a secret', () => {
+    expect(() => validateEnv({ PSP_WEBHOOK_SECRET: 'leaky-secret-value' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('leaky-secret-value') }),
+    );
+  });
+
+  it('rejects an inverted settle-delay range', () => {
+    expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(/PSP_SETTLE_DELAY_MIN_MS/);
+  });
+});

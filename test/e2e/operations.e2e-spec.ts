@@ -1,0 +1,80 @@
+import { http } from '../factories/orders.factory.js';
+import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { PSP_KEY } from '../utils/test-env.js';
+
+describe('operations: health, Swagger, roles', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('reports liveness and readiness of PostgreSQL and Redis', async () => {
+    expect((await http(t.url, 'GET', '/health/live', undefined, {})).body).toEqual({ status: 'ok' });
+    const ready = await http(t.url, 'GET', '/health/ready', undefined, {});
+    expect(ready.status).toBe(200);
+    expect(ready.body.details).toMatchObject({ postgres: { status: 'up' }, redis: { status: 'up' } });
+  });
+
+  it('serves Swagger UI at /docs and a document with every route and the three key schemes', async () => {
+    const ui = await fetch(`${t.url}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger-ui');
+    const doc = (await http(t.url, 'GET', '/docs-json', undefined, {})).body;
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [
+        '/health/live',
+        '/health/ready',
+        '/orders',
+        '/orders/{id}',
+        '/orders/{id}/payments',
+        '/payments/{id}',
+        '/psp/v1/payments',
+        '/psp/v1/payments/{id}',
+        '/webhooks/psp',
+      ].sort(),
+    );
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['admin', 'psp', 'shop']);
+    expect(doc.paths['/orders'].post.security).toEqual([{ shop: [] }]);
+    expect(doc.paths['/psp/v1/payments'].post.security).toEqual([{ psp: [] }]);
+    const webhookHeaders = doc.paths['/webhooks/psp'].post.parameters.map((p: { name: string }) => p.name);
+    expect(webhookHeaders).toEqual(expect.arrayContaining(['webhook-id', 'webhook-timestamp', 'webhook-signature']));
+  });
+
+  it('keeps the PSP API behind its own key', async () => {
+    const body = { amount: 100, currency: 'USD' };
+    const withShopKey = await http(t.url, 'POST', '/psp/v1/payments', body);
+    expect(withShopKey.status).toBe(401);
+    const ok = await http(t.url, 'POST', '/psp/v1/payments', body, {
+      authorization: `Bearer ${PSP_KEY}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'ops-test-1',
+    });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ status: 'processing', amount: 100 });
+    const again = await http(t.url, 'POST', '/psp/v1/payments', body, {
+      authorization: `Bearer ${PSP_KEY}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'ops-test-1',
+    });
+    expect(again.body.id).toBe(ok.body.id);
+    expect(again.headers.get('idempotency-replay')).toBe('true');
+  });
+
+  it('runs only the PSP mock in the psp role', async () => {
+    const psp = await createTestApp({ APP_ROLE: 'psp' });
+    try {
+      expect((await http(psp.url, 'GET', '/orders')).status).toBe(404);
+      const res = await http(psp.url, 'GET', '/psp/v1/payments/pay_000000000000000000000000', undefined, {
+        authorization: `Bearer ${PSP_KEY}`,
+      });
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('PSP.PAYMENT_NOT_FOUND');
+    } finally {
+      await psp.close();
+    }
+  });
+});

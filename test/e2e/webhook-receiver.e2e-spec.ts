@@ -1,0 +1,202 @@
+import { Webhook } from 'standardwebhooks';
+import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { WEBHOOK_SECRET } from '../utils/test-env.js';
+import { waitFor } from '../utils/wait-for.js';
+
+/**
+ * Drives POST /webhooks/psp directly, as a PSP (or an attacker) would. The PSP mock's
+ * own settlement is pushed an hour out so that only these requests touch the payments.
+ */
+describe('POST /webhooks/psp', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ PSP_SETTLE_DELAY_MIN_MS: '3600000', PSP_SETTLE_DELAY_MAX_MS: '3600000' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  async function processingPayment() {
+    const order = await createOrder(t.url);
+    const payment = await payOrder(t.url, order.id);
+    return { order, payment };
+  }
+
+  const send = (req: { headers: Record<string, string>; body: string }) =>
+    fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: req.headers, body: req.body }).then(async (res) => ({
+      status: res.status,
+      type: res.headers.get('content-type'),
+      body: await res.json(),
+    }));
+
+  const inboxRows = async (eventId: string) =>
+    t.db.query('SELECT id, status, outcome, processed_at FROM webhook_inbox WHERE event_id = $1', [eventId]);
+  const orderStatus = async (id: string) => (await http(t.url, 'GET', `/orders/${id}`)).body.status;
+  const timeline = async (paymentId: string) =>
+    (await http(t.url, 'GET', `/payments/${paymentId}`)).body.timeline as { type: string; detail: Record<string, unknown> }[];
+
+  function completedFor(p: { payment: { id: string; pspPaymentId: string; amount: number }; order: { id: string } }, over = {}) {
+    return pspEvent({
+      pspPaymentId: p.payment.pspPaymentId,
+      paymentId: p.payment.id,
+      orderId: p.order.id,
+      amount: p.payment.amount,
+      ...over,
+    });
+  }
+
+  it('accepts a valid event with 202, stores it, and applies it: order paid', async () => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    const res = await send(signWebhook(event));
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ status: 'accepted', eventId: event.event_id });
+    expect(await inboxRows(event.event_id)).toHaveLength(1);
+    await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+    const [row] = await inboxRows(event.event_id);
+    expect(row.status).toBe('processed');
+  });
+
+  it('answers 200 to the same event delivered again, with one inbox row and one state change', async () => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    expect((await send(signWebhook(event))).status).toBe(202);
+    await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+    // A redelivery carries a fresh webhook-id/timestamp/signature but the same event_id.
+    const again = await send(signWebhook(event));
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ status: 'duplicate', eventId: event.event_id });
+    expect(await inboxRows(event.event_id)).toHaveLength(1);
+    const types = (await timeline(p.payment.id)).map((e) => e.type);
+    expect(types.filter((x) => x === 'resolved')).toHaveLength(1);
+    expect(types.filter((x) => x === 'webhook_received')).toHaveLength(1);
+  });
+
+  it('stores one row and applies once when the same event arrives concurrently', async () => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => send(signWebhook(event))));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(19);
+    await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+    expect(await inboxRows(event.event_id)).toHaveLength(1);
+    expect((await timeline(p.payment.id)).filter((e) => e.type === 'resolved')).toHaveLength(1);
+  });
+
+  it('rejects a tampered body with 401 WEBHOOK.SIGNATURE_INVALID and stores nothing', async () => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    const signed = signWebhook(event);
+    const tampered = { ...signed, body: signed.body.replace(`"amount":${p.payment.amount}`, '"amount":1') };
+    expect(tampered.body).not.toBe(signed.body);
+    const res = await send(tampered);
+    expect(res.status).toBe(401);
+    expect(res.type).toContain('application/problem+json');
+    expect(res.body.code).toBe('WEBHOOK.SIGNATURE_INVALID');
+    expect(await inboxRows(event.event_id)).toHaveLength(0);
+    expect(await orderStatus(p.order.id)).toBe('pending_payment');
+  });
+
+  it('rejects a signature made with another secret (401) and stores nothing', async () => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    const other = `whsec_${Buffer.from('some-other-secret-entirely').toString('base64')}`;
+    const res = await send(signWebhook(event, { secret: other }));
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('WEBHOOK.SIGNATURE_INVALID');
+    expect(await inboxRows(event.event_id)).toHaveLength(0);
+  });
+
+  it.each([
+    ['stale', -301],
+    ['future', +301],
+  ])('rejects a %s timestamp outside ±300 s with 401 WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE', async (_label, offset) => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    const res = await send(signWebhook(event, { timestamp: Math.floor(Date.now() / 1000) + offset }));
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE');
+    expect(await inboxRows(event.event_id)).toHaveLength(0);
+  });
+
+  it('rejects a request without signature headers with 401 WEBHOOK.SIGNATURE_MISSING', async () => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    const res = await send({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('WEBHOOK.SIGNATURE_MISSING');
+    expect(await inboxRows(event.event_id)).toHaveLength(0);
+  });
+
+  it('answers 400 to a correctly signed body that is not an event, storing nothing', async () => {
+    const [{ before }] = await t.db.query('SELECT count(*)::int AS before FROM webhook_inbox');
+    for (const body of ['[]', '{"type":"payment.completed","data":{}}', '{"event_id":"evt_x","type":"payment.completed","data":"nope"}']) {
+      const res = await send(signWebhook(undefined, { body }));
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('WEBHOOK.MALFORMED_EVENT');
+    }
+    const [{ after }] = await t.db.query('SELECT count(*)::int AS after FROM webhook_inbox');
+    expect(after).toBe(before);
+  });
+
+  it('answers 413 to a body over the limit, storing nothing', async () => {
+    const event = { event_id: 'evt_big', type: 'payment.completed', data: { pad: 'x'.repeat(t.env.WEBHOOK_MAX_BODY_BYTES) } };
+    const res = await send(signWebhook(event));
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('REQUEST.TOO_LARGE');
+    expect(await inboxRows('evt_big')).toHaveLength(0);
+  });
+
+  it('accepts an event signed by the standardwebhooks library with the configured secret', async () => {
+    const p = await processingPayment();
+    const event = completedFor(p);
+    const body = JSON.stringify(event);
+    const msgId = `msg_${event.event_id}`;
+    const now = new Date();
+    const signature = new Webhook(WEBHOOK_SECRET).sign(msgId, now, body);
+    const res = await send({
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': msgId,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': signature,
+      },
+    });
+    expect(res.status).toBe(202);
+    await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+  });
+
+  it('never moves a final state back: payment.failed after payment.completed is recorded as ignored', async () => {
+    const p = await processingPayment();
+    expect((await send(signWebhook(completedFor(p)))).status).toBe(202);
+    await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+    const late = completedFor(p, { type: 'payment.failed' });
+    expect((await send(signWebhook(late))).status).toBe(202);
+    const [row] = await waitFor('late event processed', async () => {
+      const rows = await inboxRows(late.event_id);
+      return rows[0]?.processed_at ? rows : undefined;
+    });
+    expect(row.status).toBe('ignored');
+    expect(row.outcome).toContain('payment is succeeded');
+    expect(await orderStatus(p.order.id)).toBe('paid');
+    const payment = (await http(t.url, 'GET', `/payments/${p.payment.id}`)).body;
+    expect(payment.status).toBe('succeeded');
+    expect(payment.timeline.at(-1)).toMatchObject({ type: 'ignored', detail: { eventId: late.event_id } });
+  });
+
+  it('ignores an event for a payment the shop does not know, and says why', async () => {
+    const event = pspEvent({ pspPaymentId: 'pay_000000000000000000000000', amount: 100 });
+    expect((await send(signWebhook(event))).status).toBe(202);
+    const [row] = await waitFor('unknown event processed', async () => {
+      const rows = await inboxRows(event.event_id);
+      return rows[0]?.processed_at ? rows : undefined;
+    });
+    expect(row).toMatchObject({ status: 'ignored' });
+    expect(row.outcome).toContain('no payment matches');
+  });
+});
