@@ -30,7 +30,8 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv, cache: true }),
         TypeOrmModule.forRootAsync({
           inject: [ConfigService],
-          useFactory: (config: ConfigService<AllConfig, true>) => typeormOptions(config.get('DATABASE_URL', { infer: true })),
+          useFactory: (config: ConfigService<AllConfig, true>) =>
+            typeormOptions(config.get('DATABASE_URL', { infer: true })),
         }),
         BullModule.forRootAsync({
           inject: [ConfigService],

@@ -52,10 +52,13 @@ function setupSwagger(app: NestFastifyApplication): void {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A key from API_KEYS' }, 'shop')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A key from ADMIN_API_KEYS' }, 'admin')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'PSP_API_KEY (the PSP mock\'s own API)' }, 'psp')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "PSP_API_KEY (the PSP mock's own API)" }, 'psp')
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
 }
 
 export function logStartup(env: Env, url: string): void {

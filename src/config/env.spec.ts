@@ -48,6 +48,8 @@ describe('validateEnv', () => {
   });
 
   it('rejects an inverted settle-delay range', () => {
-    expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(/PSP_SETTLE_DELAY_MIN_MS/);
+    expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(
+      /PSP_SETTLE_DELAY_MIN_MS/,
+    );
   });
 });

@@ -26,8 +26,7 @@ const DEV_WEBHOOK_SECRET = 'whsec_aG9va2xpbmUtZGV2LW9ubHktc2lnbmluZy1rZXk=';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
-const toBool = ({ value }: { value: unknown }) =>
-  value === 'true' ? true : value === 'false' ? false : value;
+const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
 
 /**
  * Every environment variable Hookline reads, with its default. Validated once at
@@ -38,7 +37,10 @@ export class Env {
   @IsIn(APP_ROLES)
   APP_ROLE: AppRole = 'all';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 3000;
 
   @IsString()
@@ -47,7 +49,8 @@ export class Env {
   @Matches(/^postgres(ql)?:\/\/\S+\/\w+/, { message: 'DATABASE_URL must look like postgres://user@host:port/dbname' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/hookline';
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   DB_MIGRATE_ON_BOOT = true;
 
   @Matches(/^rediss?:\/\/\S+/, { message: 'REDIS_URL must look like redis://host:port' })
@@ -56,7 +59,9 @@ export class Env {
   @Matches(/^[\w:.-]+$/, { message: 'REDIS_PREFIX must be letters, digits, ":", "." or "-"' })
   REDIS_PREFIX = 'hookline';
 
-  @Matches(/^https?:\/\/[^/\s]+$/, { message: 'PUBLIC_BASE_URL must be an origin such as http://127.0.0.1:3000 (no path)' })
+  @Matches(/^https?:\/\/[^/\s]+$/, {
+    message: 'PUBLIC_BASE_URL must be an origin such as http://127.0.0.1:3000 (no path)',
+  })
   @IsOptional()
   PUBLIC_BASE_URL?: string;
 
@@ -66,11 +71,14 @@ export class Env {
   @Matches(KEY_LIST, { message: 'ADMIN_API_KEYS must be a comma-separated list of keys of at least 16 characters' })
   ADMIN_API_KEYS = 'sk_admin_dev_0123456789abcdef';
 
-  @Matches(/^https?:\/\/[^/\s]+$/, { message: 'PSP_BASE_URL must be an origin such as http://127.0.0.1:3000 (no path)' })
+  @Matches(/^https?:\/\/[^/\s]+$/, {
+    message: 'PSP_BASE_URL must be an origin such as http://127.0.0.1:3000 (no path)',
+  })
   @IsOptional()
   PSP_BASE_URL?: string;
 
-  @IsString() @MinLength(16)
+  @IsString()
+  @MinLength(16)
   PSP_API_KEY = 'sk_psp_dev_0123456789abcdef';
 
   @Matches(WHSEC_LIST, {
@@ -81,31 +89,52 @@ export class Env {
   @IsIn(SIGNATURE_SCHEMES)
   PSP_SIGNATURE_SCHEME: SignatureScheme = 'standard';
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
   WEBHOOK_TOLERANCE_S = 300;
 
-  @Transform(toInt) @IsInt() @Min(1024) @Max(10 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(10 * 1024 * 1024)
   WEBHOOK_MAX_BODY_BYTES = 256 * 1024;
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   WEBHOOK_DEADLINE_MS = 7000;
 
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   INBOX_CONCURRENCY = 8;
 
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   PSP_SETTLE_DELAY_MIN_MS = 200;
 
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   PSP_SETTLE_DELAY_MAX_MS = 1500;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(30)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(30)
   PSP_DELIVERY_ATTEMPTS = 10;
 
-  @Transform(toInt) @IsInt() @Min(10)
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
   PSP_DELIVERY_BACKOFF_MS = 1000;
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   PSP_TIMEOUT_MS = 10000;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])

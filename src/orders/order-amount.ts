@@ -9,11 +9,21 @@ export function computeOrderAmount(items: readonly Pick<OrderItem, 'quantity' | 
   let total = 0;
   for (const { quantity, unitAmount } of items) {
     if (!Number.isSafeInteger(quantity) || quantity < 1 || !Number.isSafeInteger(unitAmount) || unitAmount < 0) {
-      throw new DomainError('ORDER.INVALID_ITEM', 422, 'Invalid order item', 'quantity must be ≥ 1 and unitAmount ≥ 0, both integers.');
+      throw new DomainError(
+        'ORDER.INVALID_ITEM',
+        422,
+        'Invalid order item',
+        'quantity must be ≥ 1 and unitAmount ≥ 0, both integers.',
+      );
     }
     total += quantity * unitAmount;
     if (total > MAX_ORDER_AMOUNT) {
-      throw new DomainError('ORDER.AMOUNT_TOO_LARGE', 422, 'Order amount too large', `The total must not exceed ${MAX_ORDER_AMOUNT} minor units.`);
+      throw new DomainError(
+        'ORDER.AMOUNT_TOO_LARGE',
+        422,
+        'Order amount too large',
+        `The total must not exceed ${MAX_ORDER_AMOUNT} minor units.`,
+      );
     }
   }
   if (total === 0) {

@@ -1,5 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Problem } from '../common/errors/problem.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
@@ -14,10 +21,17 @@ export class OrdersController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create an order', description: 'The amount is computed from the items; the order starts in pending_payment.' })
+  @ApiOperation({
+    summary: 'Create an order',
+    description: 'The amount is computed from the items; the order starts in pending_payment.',
+  })
   @ApiCreatedResponse({ type: OrderDto })
   @ApiResponse({ status: 400, description: 'Invalid body (VALIDATION.FAILED)', type: Problem })
-  @ApiResponse({ status: 422, description: 'Items add up to zero or too much (ORDER.AMOUNT_ZERO | ORDER.AMOUNT_TOO_LARGE)', type: Problem })
+  @ApiResponse({
+    status: 422,
+    description: 'Items add up to zero or too much (ORDER.AMOUNT_ZERO | ORDER.AMOUNT_TOO_LARGE)',
+    type: Problem,
+  })
   async create(@Body() dto: CreateOrderDto): Promise<OrderDto> {
     return OrderDto.from(await this.orders.create(dto));
   }
@@ -29,7 +43,7 @@ export class OrdersController {
   @ApiResponse({ status: 400, description: 'Invalid query (VALIDATION.FAILED | ORDER.INVALID_CURSOR)', type: Problem })
   async list(@Query() query: ListOrdersQuery): Promise<OrderPageDto> {
     const page = await this.orders.list(query);
-    return { data: page.data.map(OrderDto.from), nextCursor: page.nextCursor };
+    return { data: page.data.map((o) => OrderDto.from(o)), nextCursor: page.nextCursor };
   }
 
   @Get(':id')

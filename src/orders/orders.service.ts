@@ -10,8 +10,7 @@ import { Order } from './order.entity.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type OrderTransitionResult =
-  | { changed: true; from: OrderStatus; to: OrderStatus }
-  | { changed: false; from: OrderStatus; reason: string };
+  { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
 
 @Injectable()
 export class OrdersService {
@@ -40,9 +39,17 @@ export class OrdersService {
     return order;
   }
 
-  async list(q: { status?: OrderStatus; limit?: number; cursor?: string }): Promise<{ data: Order[]; nextCursor: string | null }> {
+  async list(q: {
+    status?: OrderStatus;
+    limit?: number;
+    cursor?: string;
+  }): Promise<{ data: Order[]; nextCursor: string | null }> {
     const limit = q.limit ?? 20;
-    const qb = this.orders.createQueryBuilder('o').orderBy('o.createdAt', 'DESC').addOrderBy('o.id', 'DESC').take(limit + 1);
+    const qb = this.orders
+      .createQueryBuilder('o')
+      .orderBy('o.createdAt', 'DESC')
+      .addOrderBy('o.id', 'DESC')
+      .take(limit + 1);
     if (q.status) qb.andWhere('o.status = :status', { status: q.status });
     if (q.cursor) {
       const [at, id] = decodeCursor(q.cursor);
@@ -60,11 +67,21 @@ export class OrdersService {
    */
   async lockForPayment(manager: EntityManager, id: string): Promise<Order> {
     const order = UUID.test(id)
-      ? await manager.getRepository(Order).createQueryBuilder('o').setLock('pessimistic_write').where('o.id = :id', { id }).getOne()
+      ? await manager
+          .getRepository(Order)
+          .createQueryBuilder('o')
+          .setLock('pessimistic_write')
+          .where('o.id = :id', { id })
+          .getOne()
       : null;
     if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
     if (order.status === 'paid') {
-      throw new DomainError('ORDER.ALREADY_PAID', 409, 'Order already paid', `Order ${id} is paid; it takes no further payment.`);
+      throw new DomainError(
+        'ORDER.ALREADY_PAID',
+        409,
+        'Order already paid',
+        `Order ${id} is paid; it takes no further payment.`,
+      );
     }
     if (!PAYABLE_ORDER_STATUSES.includes(order.status)) {
       throw new DomainError('ORDER.NOT_PAYABLE', 409, 'Order cannot be paid', `Order ${id} is ${order.status}.`);
@@ -73,8 +90,17 @@ export class OrdersService {
   }
 
   /** Moves the order after a payment resolved, through the transition table; never backwards. */
-  async applyPaymentOutcome(manager: EntityManager, id: string, outcome: 'succeeded' | 'failed'): Promise<OrderTransitionResult> {
-    const order = await manager.getRepository(Order).createQueryBuilder('o').setLock('pessimistic_write').where('o.id = :id', { id }).getOne();
+  async applyPaymentOutcome(
+    manager: EntityManager,
+    id: string,
+    outcome: 'succeeded' | 'failed',
+  ): Promise<OrderTransitionResult> {
+    const order = await manager
+      .getRepository(Order)
+      .createQueryBuilder('o')
+      .setLock('pessimistic_write')
+      .where('o.id = :id', { id })
+      .getOne();
     if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
     const to: OrderStatus = outcome === 'succeeded' ? 'paid' : 'payment_failed';
     if (!orderTransitions.can(order.status, to)) {
@@ -94,7 +120,12 @@ function encodeCursor(order: Order): string {
 function decodeCursor(cursor: string): [string, string] {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   if (!at || !id || Number.isNaN(Date.parse(at)) || !UUID.test(id)) {
-    throw new DomainError('ORDER.INVALID_CURSOR', 400, 'Invalid cursor', 'Pass the nextCursor of a previous page unchanged.');
+    throw new DomainError(
+      'ORDER.INVALID_CURSOR',
+      400,
+      'Invalid cursor',
+      'Pass the nextCursor of a previous page unchanged.',
+    );
   }
   return [at, id];
 }

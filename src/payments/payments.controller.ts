@@ -1,5 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Problem } from '../common/errors/problem.js';
 import { CreatePaymentDto, PaymentDto } from './dto/payment.dto.js';
@@ -16,12 +23,16 @@ export class PaymentsController {
   @ApiOperation({
     summary: 'Pay an order',
     description:
-      'Creates a payment at the PSP with callback_url = this shop\'s /webhooks/psp. The answer comes at once with ' +
+      "Creates a payment at the PSP with callback_url = this shop's /webhooks/psp. The answer comes at once with " +
       'status processing; the PSP settles later and reports by signed webhook.',
   })
   @ApiCreatedResponse({ type: PaymentDto })
   @ApiNotFoundResponse({ description: 'ORDER.NOT_FOUND', type: Problem })
-  @ApiResponse({ status: 409, description: 'ORDER.ALREADY_PAID | ORDER.NOT_PAYABLE | PAYMENT.IN_PROGRESS', type: Problem })
+  @ApiResponse({
+    status: 409,
+    description: 'ORDER.ALREADY_PAID | ORDER.NOT_PAYABLE | PAYMENT.IN_PROGRESS',
+    type: Problem,
+  })
   @ApiResponse({ status: 502, description: 'PSP.UNAVAILABLE | PSP.REJECTED — the order stays payable', type: Problem })
   @ApiResponse({ status: 504, description: 'PSP.TIMEOUT — the order stays payable', type: Problem })
   async create(@Param('id') orderId: string, @Body() dto: CreatePaymentDto): Promise<PaymentDto> {

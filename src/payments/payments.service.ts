@@ -60,7 +60,13 @@ export class PaymentsService {
       const order = await this.orders.lockForPayment(manager, orderId);
       const inFlight = await manager.findOneBy(Payment, { orderId, status: 'processing' });
       if (inFlight) {
-        throw new DomainError('PAYMENT.IN_PROGRESS', 409, 'A payment is already in progress', `Payment ${inFlight.id} for order ${orderId} has not resolved yet.`, { paymentId: inFlight.id });
+        throw new DomainError(
+          'PAYMENT.IN_PROGRESS',
+          409,
+          'A payment is already in progress',
+          `Payment ${inFlight.id} for order ${orderId} has not resolved yet.`,
+          { paymentId: inFlight.id },
+        );
       }
       const created = await manager.save(
         manager.create(Payment, {
@@ -76,7 +82,10 @@ export class PaymentsService {
           resolvedAt: null,
         }),
       );
-      await this.addTimeline(manager, created.id, 'created', created.createdAt, { orderId, strategy: created.strategy });
+      await this.addTimeline(manager, created.id, 'created', created.createdAt, {
+        orderId,
+        strategy: created.strategy,
+      });
       return created;
     });
 
@@ -110,7 +119,9 @@ export class PaymentsService {
         await manager.update(Payment, payment.id, { status: 'failed', failureReason: code, resolvedAt: new Date() });
         await this.addTimeline(manager, payment.id, 'psp_error', new Date(), { code, message: (err as Error).message });
       });
-      this.logger.warn(`Payment ${payment.id} for order ${orderId}: PSP call failed (${code}): ${(err as Error).message}`);
+      this.logger.warn(
+        `Payment ${payment.id} for order ${orderId}: PSP call failed (${code}): ${(err as Error).message}`,
+      );
       throw err;
     }
   }
@@ -118,7 +129,10 @@ export class PaymentsService {
   async get(id: string): Promise<{ payment: Payment; timeline: PaymentTimelineEntry[] }> {
     const payment = UUID.test(id) ? await this.db.manager.findOneBy(Payment, { id }) : null;
     if (!payment) throw notFound('PAYMENT.NOT_FOUND', 'Payment', id);
-    const timeline = await this.db.manager.find(PaymentTimelineEntry, { where: { paymentId: id }, order: { id: 'ASC' } });
+    const timeline = await this.db.manager.find(PaymentTimelineEntry, {
+      where: { paymentId: id },
+      order: { id: 'ASC' },
+    });
     return { payment, timeline };
   }
 
@@ -142,10 +156,16 @@ export class PaymentsService {
     }
     const ctx = `Payment ${payment.id} (order ${payment.orderId}, PSP ${result.pspPaymentId})`;
     const kind: TimelineType = result.via === 'webhook' ? 'webhook_received' : 'poll_result';
-    await this.addTimeline(manager, payment.id, kind, result.arrivedAt, { ...result.evidence, pspStatus: result.pspStatus });
+    await this.addTimeline(manager, payment.id, kind, result.arrivedAt, {
+      ...result.evidence,
+      pspStatus: result.pspStatus,
+    });
 
     const ignore = async (reason: string): Promise<ApplyOutcome> => {
-      await this.addTimeline(manager, payment.id, 'ignored', new Date(), { reason, ...pick(result.evidence, 'eventId') });
+      await this.addTimeline(manager, payment.id, 'ignored', new Date(), {
+        reason,
+        ...pick(result.evidence, 'eventId'),
+      });
       this.logger.log(`${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`);
       return { applied: false, reason };
     };
@@ -153,7 +173,9 @@ export class PaymentsService {
       return ignore(`PSP payment id ${result.pspPaymentId} does not match ${payment.pspPaymentId}`);
     }
     if (result.amount !== payment.amount || result.currency !== payment.currency) {
-      return ignore(`PSP reports ${result.amount} ${result.currency}, payment is ${payment.amount} ${payment.currency}`);
+      return ignore(
+        `PSP reports ${result.amount} ${result.currency}, payment is ${payment.amount} ${payment.currency}`,
+      );
     }
     const to = TARGET[result.pspStatus];
     if (to === payment.status) return ignore(`payment is already ${payment.status}`);
@@ -169,21 +191,37 @@ export class PaymentsService {
       pspPaymentId: result.pspPaymentId,
       failureReason: to === 'failed' ? 'declined' : null,
     });
-    await this.addTimeline(manager, payment.id, 'resolved', now, { status: to, resolvedVia: result.via, ...pick(result.evidence, 'eventId') });
+    await this.addTimeline(manager, payment.id, 'resolved', now, {
+      status: to,
+      resolvedVia: result.via,
+      ...pick(result.evidence, 'eventId'),
+    });
     this.logger.log(`${ctx} ${payment.status} → ${to} via ${result.via}`);
 
-    const order = await this.orders.applyPaymentOutcome(manager, payment.orderId, to === 'succeeded' ? 'succeeded' : 'failed');
+    const order = await this.orders.applyPaymentOutcome(
+      manager,
+      payment.orderId,
+      to === 'succeeded' ? 'succeeded' : 'failed',
+    );
     await this.addTimeline(
       manager,
       payment.id,
       'order_updated',
       new Date(),
-      order.changed ? { orderId: payment.orderId, from: order.from, to: order.to } : { orderId: payment.orderId, unchanged: order.from, reason: order.reason },
+      order.changed
+        ? { orderId: payment.orderId, from: order.from, to: order.to }
+        : { orderId: payment.orderId, unchanged: order.from, reason: order.reason },
     );
     return { applied: true, status: to };
   }
 
-  private async addTimeline(manager: EntityManager, paymentId: string, type: TimelineType, at: Date, detail: Record<string, unknown>): Promise<void> {
+  private async addTimeline(
+    manager: EntityManager,
+    paymentId: string,
+    type: TimelineType,
+    at: Date,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
     await manager.save(manager.create(PaymentTimelineEntry, { paymentId, type, at, detail }));
   }
 }

@@ -53,6 +53,8 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
         queuedAt: event.queuedAt?.toISOString() ?? null,
       },
     });
-    return result.applied ? { outcome: 'applied', note: `payment ${result.status}` } : { outcome: 'ignored', reason: result.reason };
+    return result.applied
+      ? { outcome: 'applied', note: `payment ${result.status}` }
+      : { outcome: 'ignored', reason: result.reason };
   }
 }

@@ -1,5 +1,13 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Problem } from '../common/errors/problem.js';
@@ -16,9 +24,14 @@ export class PspMockController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Create a payment (PSP mock)',
-    description: 'Answers at once with status processing; settles after a random delay and reports by signed webhook to callback_url.',
+    description:
+      'Answers at once with status processing; settles after a random delay and reports by signed webhook to callback_url.',
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat the request with the same key to get the same payment back' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Repeat the request with the same key to get the same payment back',
+  })
   @ApiCreatedResponse({ type: PspPaymentDto })
   @ApiResponse({ status: 400, description: 'VALIDATION.FAILED', type: Problem })
   @ApiResponse({ status: 422, description: 'PSP.IDEMPOTENCY_KEY_REUSED', type: Problem })

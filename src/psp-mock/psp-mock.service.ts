@@ -39,7 +39,10 @@ export class PspMockService {
    * Stores a payment as processing and schedules its settlement. With an
    * Idempotency-Key, a repeat of the same request returns the first payment.
    */
-  async createPayment(dto: CreatePspPaymentDto, idempotencyKey?: string): Promise<{ payment: PspPayment; replayed: boolean }> {
+  async createPayment(
+    dto: CreatePspPaymentDto,
+    idempotencyKey?: string,
+  ): Promise<{ payment: PspPayment; replayed: boolean }> {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
       throw new DomainError('PSP.IDEMPOTENCY_KEY_INVALID', 400, 'Invalid Idempotency-Key', 'Use 1 to 255 characters.');
     }
@@ -78,7 +81,9 @@ export class PspMockService {
     }
     const payment = await repo.findOneByOrFail({ id: candidate.id });
     await this.scheduleSettlement(payment.id);
-    this.logger.log(`PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`);
+    this.logger.log(
+      `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
+    );
     return { payment, replayed: false };
   }
 
@@ -91,9 +96,15 @@ export class PspMockService {
   /** Job id = payment id: scheduling twice settles once. If Redis is down, the sweeper reschedules. */
   async scheduleSettlement(pspPaymentId: string, delayMs = this.drawDelay()): Promise<void> {
     try {
-      await this.settlements.add(JobName.SettlePayment, { pspPaymentId }, { ...defaultJobOptions, jobId: pspPaymentId, delay: delayMs });
+      await this.settlements.add(
+        JobName.SettlePayment,
+        { pspPaymentId },
+        { ...defaultJobOptions, jobId: pspPaymentId, delay: delayMs },
+      );
     } catch (err) {
-      this.logger.warn(`Could not schedule settlement of ${pspPaymentId}, the sweeper will retry: ${(err as Error).message}`);
+      this.logger.warn(
+        `Could not schedule settlement of ${pspPaymentId}, the sweeper will retry: ${(err as Error).message}`,
+      );
     }
   }
 

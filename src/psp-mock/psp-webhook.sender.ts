@@ -63,7 +63,9 @@ export class PspWebhookSender implements OnModuleDestroy {
         })),
       );
     } catch (err) {
-      this.logger.warn(`Could not enqueue ${eventIds.length} delivery(ies), the sweeper will retry: ${(err as Error).message}`);
+      this.logger.warn(
+        `Could not enqueue ${eventIds.length} delivery(ies), the sweeper will retry: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -114,7 +116,9 @@ export class PspWebhookSender implements OnModuleDestroy {
         WHERE id = $1`,
       [eventId, failure.slice(0, 500), finalAttempt],
     );
-    this.logger.warn(`Delivery of ${event.id} to ${new URL(event.callbackUrl).origin} failed after ${ms} ms: ${failure}${finalAttempt ? ' (giving up)' : ' (will retry)'}`);
+    this.logger.warn(
+      `Delivery of ${event.id} to ${new URL(event.callbackUrl).origin} failed after ${ms} ms: ${failure}${finalAttempt ? ' (giving up)' : ' (will retry)'}`,
+    );
     throw new Error(`Delivery of ${event.id} failed: ${failure}`);
   }
 

@@ -62,7 +62,9 @@ describe('order → PSP mock → signed webhook → order paid', () => {
     expect(inbox[0]).toMatchObject({ status: 'processed', event_type: 'payment.completed' });
     expect(inbox[0].processed_at).not.toBeNull();
 
-    const [pspEvent] = await t.db.query(`SELECT delivery_status FROM psp_events WHERE payment_id = $1`, [payment.pspPaymentId]);
+    const [pspEvent] = await t.db.query(`SELECT delivery_status FROM psp_events WHERE payment_id = $1`, [
+      payment.pspPaymentId,
+    ]);
     expect(pspEvent.delivery_status).toBe('delivered');
   });
 
@@ -70,7 +72,11 @@ describe('order → PSP mock → signed webhook → order paid', () => {
     const order = await createOrder(t.url);
     const payment = await payOrder(t.url, order.id, { paymentMethod: 'pm_card_declined' });
     await waitFor('order to be payment_failed', async () => (await getOrder(order.id)).status === 'payment_failed');
-    expect(await getPayment(payment.id)).toMatchObject({ status: 'failed', resolvedVia: 'webhook', failureReason: 'declined' });
+    expect(await getPayment(payment.id)).toMatchObject({
+      status: 'failed',
+      resolvedVia: 'webhook',
+      failureReason: 'declined',
+    });
 
     const retry = await payOrder(t.url, order.id);
     await waitFor('order to be paid after retry', async () => (await getOrder(order.id)).status === 'paid');
@@ -116,23 +122,37 @@ describe('order → PSP mock → signed webhook → order paid', () => {
 
   it('answers 401 without the API key or with a wrong one, and creates nothing', async () => {
     const [{ before }] = await t.db.query('SELECT count(*)::int AS before FROM orders');
-    const none = await http(t.url, 'POST', '/orders', { currency: 'USD', items: [] }, { 'content-type': 'application/json' });
+    const none = await http(
+      t.url,
+      'POST',
+      '/orders',
+      { currency: 'USD', items: [] },
+      { 'content-type': 'application/json' },
+    );
     expect(none.status).toBe(401);
     expect(none.body.code).toBe('AUTH.MISSING_KEY');
     const wrong = await http(t.url, 'GET', '/orders', undefined, { authorization: 'Bearer sk_wrong_key_0123456789' });
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('AUTH.INVALID_KEY');
-    const pspKeyOnShop = await http(t.url, 'GET', '/orders', undefined, { authorization: `Bearer ${t.env.PSP_API_KEY}` });
+    const pspKeyOnShop = await http(t.url, 'GET', '/orders', undefined, {
+      authorization: `Bearer ${t.env.PSP_API_KEY}`,
+    });
     expect(pspKeyOnShop.status).toBe(401);
     const [{ after }] = await t.db.query('SELECT count(*)::int AS after FROM orders');
     expect(after).toBe(before);
   });
 
   it('rejects invalid orders with 400 VALIDATION.FAILED and 422 for a zero total', async () => {
-    const bad = await http(t.url, 'POST', '/orders', { currency: 'usd', items: [{ sku: 'A', name: 'x', quantity: 0, unitAmount: 1 }] });
+    const bad = await http(t.url, 'POST', '/orders', {
+      currency: 'usd',
+      items: [{ sku: 'A', name: 'x', quantity: 0, unitAmount: 1 }],
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('VALIDATION.FAILED');
-    const zero = await http(t.url, 'POST', '/orders', { currency: 'USD', items: [{ sku: 'A', name: 'Free', quantity: 1, unitAmount: 0 }] });
+    const zero = await http(t.url, 'POST', '/orders', {
+      currency: 'USD',
+      items: [{ sku: 'A', name: 'Free', quantity: 1, unitAmount: 0 }],
+    });
     expect(zero.status).toBe(422);
     expect(zero.body.code).toBe('ORDER.AMOUNT_ZERO');
   });

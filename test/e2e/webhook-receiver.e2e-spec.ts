@@ -36,9 +36,15 @@ describe('POST /webhooks/psp', () => {
     t.db.query('SELECT id, status, outcome, processed_at FROM webhook_inbox WHERE event_id = $1', [eventId]);
   const orderStatus = async (id: string) => (await http(t.url, 'GET', `/orders/${id}`)).body.status;
   const timeline = async (paymentId: string) =>
-    (await http(t.url, 'GET', `/payments/${paymentId}`)).body.timeline as { type: string; detail: Record<string, unknown> }[];
+    (await http(t.url, 'GET', `/payments/${paymentId}`)).body.timeline as {
+      type: string;
+      detail: Record<string, unknown>;
+    }[];
 
-  function completedFor(p: { payment: { id: string; pspPaymentId: string; amount: number }; order: { id: string } }, over = {}) {
+  function completedFor(
+    p: { payment: { id: string; pspPaymentId: string; amount: number }; order: { id: string } },
+    over = {},
+  ) {
     return pspEvent({
       pspPaymentId: p.payment.pspPaymentId,
       paymentId: p.payment.id,
@@ -134,7 +140,11 @@ describe('POST /webhooks/psp', () => {
 
   it('answers 400 to a correctly signed body that is not an event, storing nothing', async () => {
     const [{ before }] = await t.db.query('SELECT count(*)::int AS before FROM webhook_inbox');
-    for (const body of ['[]', '{"type":"payment.completed","data":{}}', '{"event_id":"evt_x","type":"payment.completed","data":"nope"}']) {
+    for (const body of [
+      '[]',
+      '{"type":"payment.completed","data":{}}',
+      '{"event_id":"evt_x","type":"payment.completed","data":"nope"}',
+    ]) {
       const res = await send(signWebhook(undefined, { body }));
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('WEBHOOK.MALFORMED_EVENT');
@@ -144,7 +154,11 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('answers 413 to a body over the limit, storing nothing', async () => {
-    const event = { event_id: 'evt_big', type: 'payment.completed', data: { pad: 'x'.repeat(t.env.WEBHOOK_MAX_BODY_BYTES) } };
+    const event = {
+      event_id: 'evt_big',
+      type: 'payment.completed',
+      data: { pad: 'x'.repeat(t.env.WEBHOOK_MAX_BODY_BYTES) },
+    };
     const res = await send(signWebhook(event));
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('REQUEST.TOO_LARGE');

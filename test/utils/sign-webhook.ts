@@ -26,9 +26,16 @@ export function signWebhook(
   };
 }
 
-export function pspEvent(
-  over: { eventId?: string; type?: string; pspPaymentId: string; paymentId?: string; orderId?: string; amount: number; currency?: string; status?: string },
-) {
+export function pspEvent(over: {
+  eventId?: string;
+  type?: string;
+  pspPaymentId: string;
+  paymentId?: string;
+  orderId?: string;
+  amount: number;
+  currency?: string;
+  status?: string;
+}) {
   const type = over.type ?? 'payment.completed';
   return {
     event_id: over.eventId ?? `evt_${randomBytes(12).toString('hex')}`,
@@ -39,7 +46,10 @@ export function pspEvent(
       status: over.status ?? type.split('.')[1],
       amount: over.amount,
       currency: over.currency ?? 'USD',
-      metadata: { ...(over.orderId ? { orderId: over.orderId } : {}), ...(over.paymentId ? { paymentId: over.paymentId } : {}) },
+      metadata: {
+        ...(over.orderId ? { orderId: over.orderId } : {}),
+        ...(over.paymentId ? { paymentId: over.paymentId } : {}),
+      },
     },
   };
 }

@@ -38,16 +38,30 @@ export class ApiKeyGuard implements CanActivate {
     const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!match) {
-      throw new DomainError('AUTH.MISSING_KEY', 401, 'API key required', 'Send Authorization: Bearer <key>.', {}, {
-        'www-authenticate': 'Bearer',
-      });
+      throw new DomainError(
+        'AUTH.MISSING_KEY',
+        401,
+        'API key required',
+        'Send Authorization: Bearer <key>.',
+        {},
+        {
+          'www-authenticate': 'Bearer',
+        },
+      );
     }
     let ok = false;
     for (const key of this.keys[realm]) ok = safeEqual(match[1], key) || ok;
     if (!ok) {
-      throw new DomainError('AUTH.INVALID_KEY', 401, 'Invalid API key', `The key is not a valid ${realm} key.`, {}, {
-        'www-authenticate': 'Bearer error="invalid_token"',
-      });
+      throw new DomainError(
+        'AUTH.INVALID_KEY',
+        401,
+        'Invalid API key',
+        `The key is not a valid ${realm} key.`,
+        {},
+        {
+          'www-authenticate': 'Bearer error="invalid_token"',
+        },
+      );
     }
     return true;
   }

@@ -61,7 +61,9 @@ describe('Standard Webhooks verify', () => {
 
   it('rejects the wrong secret', () => {
     const wrong = secretKey(`whsec_${Buffer.from('not-the-right-secret').toString('base64')}`);
-    expect(verify(headers(VECTOR.signature), body, [wrong], 300, at(VECTOR.timestamp))).toMatchObject({ reason: 'SIGNATURE_INVALID' });
+    expect(verify(headers(VECTOR.signature), body, [wrong], 300, at(VECTOR.timestamp))).toMatchObject({
+      reason: 'SIGNATURE_INVALID',
+    });
   });
 
   it('accepts when any active secret matches (rotation)', () => {
@@ -83,7 +85,9 @@ describe('Standard Webhooks verify', () => {
     ['stale', VECTOR.timestamp + 301],
     ['future', VECTOR.timestamp - 301],
   ])('rejects a %s timestamp beyond the tolerance', (_label, nowS) => {
-    expect(verify(headers(VECTOR.signature), body, [key], 300, at(nowS))).toMatchObject({ reason: 'TIMESTAMP_OUT_OF_TOLERANCE' });
+    expect(verify(headers(VECTOR.signature), body, [key], 300, at(nowS))).toMatchObject({
+      reason: 'TIMESTAMP_OUT_OF_TOLERANCE',
+    });
   });
 
   it('accepts a timestamp exactly at the tolerance edge', () => {
@@ -98,10 +102,14 @@ describe('Standard Webhooks verify', () => {
   });
 
   it('rejects a non-numeric timestamp', () => {
-    expect(verify(headers(VECTOR.signature, VECTOR.id, '1614265330.5'), body, [key], 300, at(VECTOR.timestamp)).ok).toBe(false);
+    expect(
+      verify(headers(VECTOR.signature, VECTOR.id, '1614265330.5'), body, [key], 300, at(VECTOR.timestamp)).ok,
+    ).toBe(false);
   });
 
   it('rejects a truncated signature without throwing', () => {
-    expect(verify(headers('v1,g0hM9SsE'), body, [key], 300, at(VECTOR.timestamp))).toMatchObject({ reason: 'SIGNATURE_INVALID' });
+    expect(verify(headers('v1,g0hM9SsE'), body, [key], 300, at(VECTOR.timestamp))).toMatchObject({
+      reason: 'SIGNATURE_INVALID',
+    });
   });
 });

@@ -26,7 +26,8 @@ export function signHeader(secrets: readonly string[], id: string, timestamp: nu
 }
 
 export type VerifyFailure = 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'TIMESTAMP_OUT_OF_TOLERANCE';
-export type VerifyResult = { ok: true; id: string; timestamp: number } | { ok: false; reason: VerifyFailure; detail: string };
+export type VerifyResult =
+  { ok: true; id: string; timestamp: number } | { ok: false; reason: VerifyFailure; detail: string };
 
 export type StandardWebhookHeaders = Record<string, string | string[] | undefined>;
 
@@ -48,10 +49,18 @@ export function verify(
   const ts = single(headers['webhook-timestamp']);
   const sig = single(headers['webhook-signature']);
   if (!id || !ts || !sig) {
-    return { ok: false, reason: 'SIGNATURE_MISSING', detail: 'webhook-id, webhook-timestamp and webhook-signature are required' };
+    return {
+      ok: false,
+      reason: 'SIGNATURE_MISSING',
+      detail: 'webhook-id, webhook-timestamp and webhook-signature are required',
+    };
   }
   if (!/^\d{1,12}$/.test(ts)) {
-    return { ok: false, reason: 'SIGNATURE_INVALID', detail: 'webhook-timestamp must be integer seconds since the epoch' };
+    return {
+      ok: false,
+      reason: 'SIGNATURE_INVALID',
+      detail: 'webhook-timestamp must be integer seconds since the epoch',
+    };
   }
   const timestamp = Number(ts);
   if (Math.abs(nowMs / 1000 - timestamp) > toleranceS) {

@@ -59,8 +59,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
-      const messages =
-        typeof body === 'object' && body !== null && 'message' in body ? (body as { message: unknown }).message : body;
+      const messages = typeof body === 'object' && body !== null && 'message' in body ? body.message : body;
       if (status === 400 && Array.isArray(messages)) {
         return {
           problem: {

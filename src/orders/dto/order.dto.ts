@@ -40,7 +40,11 @@ export class OrderDto {
 export class OrderPageDto {
   @ApiProperty({ type: [OrderDto] })
   data: OrderDto[];
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'Pass as `cursor` to get the next page; null on the last page' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Pass as `cursor` to get the next page; null on the last page',
+  })
   nextCursor: string | null;
 }
 

@@ -88,7 +88,7 @@ export class PaymentDto {
       failureReason: p.failureReason,
       createdAt: p.createdAt.toISOString(),
       resolvedAt: p.resolvedAt?.toISOString() ?? null,
-      ...(timeline ? { timeline: timeline.map(TimelineEntryDto.from) } : {}),
+      ...(timeline ? { timeline: timeline.map((e) => TimelineEntryDto.from(e)) } : {}),
     };
   }
 }

@@ -32,7 +32,12 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
     return this.call('GET', `/psp/v1/payments/${encodeURIComponent(pspPaymentId)}`);
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<PspPaymentView> {
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<PspPaymentView> {
     let res;
     try {
       res = await request(`${this.baseUrl}${path}`, {
@@ -50,13 +55,28 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
       });
     } catch (err) {
       if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
-        throw new DomainError('PSP.TIMEOUT', 504, 'Payment provider timed out', `No answer from the PSP within ${this.timeoutMs} ms.`);
+        throw new DomainError(
+          'PSP.TIMEOUT',
+          504,
+          'Payment provider timed out',
+          `No answer from the PSP within ${this.timeoutMs} ms.`,
+        );
       }
-      throw new DomainError('PSP.UNAVAILABLE', 502, 'Payment provider unavailable', `Could not reach the PSP: ${(err as Error).message}`);
+      throw new DomainError(
+        'PSP.UNAVAILABLE',
+        502,
+        'Payment provider unavailable',
+        `Could not reach the PSP: ${(err as Error).message}`,
+      );
     }
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as PspPaymentView;
     const code = res.statusCode >= 500 ? 'PSP.UNAVAILABLE' : 'PSP.REJECTED';
-    throw new DomainError(code, 502, 'Payment provider error', `The PSP answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    throw new DomainError(
+      code,
+      502,
+      'Payment provider error',
+      `The PSP answered ${res.statusCode}: ${text.slice(0, 300)}`,
+    );
   }
 }

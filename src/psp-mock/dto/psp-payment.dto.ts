@@ -1,15 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsIn,
-  IsInt,
-  IsISO4217CurrencyCode,
-  IsObject,
-  IsOptional,
-  IsUrl,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsIn, IsInt, IsISO4217CurrencyCode, IsObject, IsOptional, IsUrl, Max, MaxLength, Min } from 'class-validator';
 import { PSP_PAYMENT_STATUSES, type PspPayment, type PspPaymentStatus } from '../psp-payment.entity.js';
 
 export const PSP_PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined'] as const;
@@ -25,7 +15,10 @@ export class CreatePspPaymentDto {
   @IsISO4217CurrencyCode()
   currency: string;
 
-  @ApiPropertyOptional({ example: 'http://127.0.0.1:3000/webhooks/psp', description: 'Where the PSP delivers this payment\'s events' })
+  @ApiPropertyOptional({
+    example: 'http://127.0.0.1:3000/webhooks/psp',
+    description: "Where the PSP delivers this payment's events",
+  })
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2048)

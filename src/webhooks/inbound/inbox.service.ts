@@ -63,7 +63,9 @@ export class InboxService {
         })),
       );
     } catch (err) {
-      this.logger.warn(`Could not enqueue ${inboxIds.length} inbox row(s), the sweeper will retry: ${(err as Error).message}`);
+      this.logger.warn(
+        `Could not enqueue ${inboxIds.length} inbox row(s), the sweeper will retry: ${(err as Error).message}`,
+      );
       return 0;
     }
     await this.db.query(`UPDATE webhook_inbox SET queued_at = now() WHERE id = ANY($1::uuid[])`, [inboxIds]);
@@ -108,10 +110,10 @@ export class InboxService {
         return status;
       });
     } catch (err) {
-      await this.db.query(
-        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`,
-        [inboxId, String((err as Error).message).slice(0, 1000)],
-      );
+      await this.db.query(`UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [
+        inboxId,
+        String((err as Error).message).slice(0, 1000),
+      ]);
       this.logger.error(`Inbox ${inboxId} failed, will retry: ${(err as Error).message}`);
       throw err;
     }

@@ -20,7 +20,11 @@ export class WebhookReceiverController {
   })
   @ApiBody({ type: InboundEventDto })
   @ApiResponse({ status: 202, description: 'Stored and queued', type: WebhookAckDto })
-  @ApiResponse({ status: 200, description: 'Already received before (duplicate); nothing changed', type: WebhookAckDto })
+  @ApiResponse({
+    status: 200,
+    description: 'Already received before (duplicate); nothing changed',
+    type: WebhookAckDto,
+  })
   async receivePsp(
     @Req() req: WebhookRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

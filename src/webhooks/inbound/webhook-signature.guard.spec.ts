@@ -20,7 +20,10 @@ function contextFor(req: Partial<WebhookRequest>): ExecutionContext {
   } as unknown as ExecutionContext;
 }
 
-function signedRequest(body: string, opts: { secret?: string; ts?: number; id?: string } = {}): Partial<WebhookRequest> {
+function signedRequest(
+  body: string,
+  opts: { secret?: string; ts?: number; id?: string } = {},
+): Partial<WebhookRequest> {
   const id = opts.id ?? 'evt_unit_1';
   const ts = opts.ts ?? Math.floor(Date.now() / 1000);
   return {
@@ -67,13 +70,20 @@ describe('WebhookSignatureGuard', () => {
 
   it('rejects the wrong secret', () => {
     const other = `whsec_${Buffer.from('a-different-secret').toString('base64')}`;
-    expect(rejection(signedRequest(body, { secret: other }))).toMatchObject({ status: 401, code: 'WEBHOOK.SIGNATURE_INVALID' });
+    expect(rejection(signedRequest(body, { secret: other }))).toMatchObject({
+      status: 401,
+      code: 'WEBHOOK.SIGNATURE_INVALID',
+    });
   });
 
   it('rejects stale and future timestamps', () => {
     const now = Math.floor(Date.now() / 1000);
-    expect(rejection(signedRequest(body, { ts: now - 301 }))).toMatchObject({ code: 'WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE' });
-    expect(rejection(signedRequest(body, { ts: now + 301 }))).toMatchObject({ code: 'WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE' });
+    expect(rejection(signedRequest(body, { ts: now - 301 }))).toMatchObject({
+      code: 'WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE',
+    });
+    expect(rejection(signedRequest(body, { ts: now + 301 }))).toMatchObject({
+      code: 'WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE',
+    });
   });
 
   it('rejects missing headers', () => {

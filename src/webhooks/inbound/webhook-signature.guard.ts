@@ -53,9 +53,7 @@ export class WebhookSignatureGuard implements CanActivate {
     const result = verify(req.headers, raw, profile.keys, profile.toleranceS, receivedAt.getTime());
     if (!result.ok) {
       const webhookId = typeof req.headers['webhook-id'] === 'string' ? req.headers['webhook-id'].slice(0, 100) : '-';
-      this.logger.warn(
-        `Rejected ${source} webhook ${webhookId} from ${req.ip}: ${result.reason} (${result.detail})`,
-      );
+      this.logger.warn(`Rejected ${source} webhook ${webhookId} from ${req.ip}: ${result.reason} (${result.detail})`);
       throw new DomainError(`WEBHOOK.${result.reason}`, 401, 'Webhook signature rejected', result.detail);
     }
     req.webhook = { source, webhookId: result.id, timestamp: result.timestamp, receivedAt, verifiedAt: new Date() };
@@ -70,13 +68,26 @@ export const WebhookEndpoint = (source: string) =>
     UseGuards(WebhookSignatureGuard),
     HttpCode(202),
     ApiHeader({ name: 'webhook-id', required: true, description: 'Unique message id (Standard Webhooks)' }),
-    ApiHeader({ name: 'webhook-timestamp', required: true, description: 'Unix seconds; must be within the tolerance (default ±300 s)' }),
+    ApiHeader({
+      name: 'webhook-timestamp',
+      required: true,
+      description: 'Unix seconds; must be within the tolerance (default ±300 s)',
+    }),
     ApiHeader({
       name: 'webhook-signature',
       required: true,
       description: 'Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` entries',
     }),
-    ApiResponse({ status: 401, description: 'Missing or invalid signature, or stale timestamp (WEBHOOK.SIGNATURE_MISSING | WEBHOOK.SIGNATURE_INVALID | WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE)', type: Problem }),
-    ApiResponse({ status: 400, description: 'Signed body is not a valid event (WEBHOOK.MALFORMED_EVENT | REQUEST.MALFORMED)', type: Problem }),
+    ApiResponse({
+      status: 401,
+      description:
+        'Missing or invalid signature, or stale timestamp (WEBHOOK.SIGNATURE_MISSING | WEBHOOK.SIGNATURE_INVALID | WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE)',
+      type: Problem,
+    }),
+    ApiResponse({
+      status: 400,
+      description: 'Signed body is not a valid event (WEBHOOK.MALFORMED_EVENT | REQUEST.MALFORMED)',
+      type: Problem,
+    }),
     ApiResponse({ status: 413, description: 'Body larger than WEBHOOK_MAX_BODY_BYTES', type: Problem }),
   );
