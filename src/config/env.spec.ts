@@ -9,7 +9,6 @@ describe('validateEnv', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/hookline',
       REDIS_URL: 'redis://127.0.0.1:6379',
       WEBHOOK_TOLERANCE_S: 300,
-      WEBHOOK_DEADLINE_MS: 7000,
       PUBLIC_BASE_URL: 'http://127.0.0.1:3000',
       PSP_BASE_URL: 'http://127.0.0.1:3000',
       DB_MIGRATE_ON_BOOT: true,

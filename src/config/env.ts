@@ -103,16 +103,6 @@ export class Env {
 
   @Transform(toInt)
   @IsInt()
-  @Min(100)
-  WEBHOOK_DEADLINE_MS = 7000;
-
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  INBOX_CONCURRENCY = 8;
-
-  @Transform(toInt)
-  @IsInt()
   @Min(0)
   PSP_SETTLE_DELAY_MIN_MS = 200;
 

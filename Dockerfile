@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Hookline: one image for every role (APP_ROLE=all|api|worker|psp).
+
+# ---- build: full dependencies, compile, then drop devDependencies ----
+FROM node:22-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY src ./src
+COPY migrations ./migrations
+COPY scripts ./scripts
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime: production node_modules + dist only, as the non-root `node` user ----
+FROM node:22-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=3000
+WORKDIR /app
+# Files stay owned by root: the app only reads them.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 3000
+# Slim images have no curl; Node's own fetch does the probe.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+CMD ["node", "dist/src/main.js"]
