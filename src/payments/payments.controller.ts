@@ -33,8 +33,13 @@ export class PaymentsController {
     description: 'ORDER.ALREADY_PAID | ORDER.NOT_PAYABLE | PAYMENT.IN_PROGRESS',
     type: Problem,
   })
-  @ApiResponse({ status: 502, description: 'PSP.UNAVAILABLE | PSP.REJECTED — the order stays payable', type: Problem })
-  @ApiResponse({ status: 504, description: 'PSP.TIMEOUT — the order stays payable', type: Problem })
+  @ApiResponse({
+    status: 502,
+    description:
+      'PSP.REJECTED (payment failed, order stays payable) | PSP.UNAVAILABLE (outcome unknown: the payment, `paymentId` in the body, stays processing; repeat the request to resume it)',
+    type: Problem,
+  })
+  @ApiResponse({ status: 504, description: 'PSP.TIMEOUT — as PSP.UNAVAILABLE', type: Problem })
   async create(@Param('id') orderId: string, @Body() dto: CreatePaymentDto): Promise<PaymentDto> {
     return PaymentDto.from(await this.payments.create(orderId, dto));
   }

@@ -52,13 +52,21 @@ export class PaymentsService {
 
   /**
    * Creates a payment for an order and hands it to the PSP with "call me back at
-   * /webhooks/psp". The payment row exists before the PSP call, and its id is the
-   * PSP idempotency key, so a retried PSP call can never create a second PSP payment.
+   * /webhooks/psp". The payment row exists before the PSP call and its id is the PSP
+   * idempotency key, so a repeated PSP call can never create a second PSP payment.
+   *
+   * If the PSP call fails in a way that leaves its outcome unknown (unreachable,
+   * 5xx, timeout), the payment stays `processing` without a PSP id and the order
+   * stays open: repeating this request resumes that same payment with the same key.
    */
   async create(orderId: string, dto: CreatePaymentDto): Promise<Payment> {
     const payment = await this.db.transaction(async (manager) => {
       const order = await this.orders.lockForPayment(manager, orderId);
       const inFlight = await manager.findOneBy(Payment, { orderId, status: 'processing' });
+      if (inFlight?.pspPaymentId === null) {
+        this.logger.log(`Payment ${inFlight.id} for order ${orderId}: resuming the unfinished PSP handoff`);
+        return inFlight;
+      }
       if (inFlight) {
         throw new DomainError(
           'PAYMENT.IN_PROGRESS',
@@ -88,7 +96,10 @@ export class PaymentsService {
       });
       return created;
     });
+    return this.handOffToPsp(payment);
+  }
 
+  private async handOffToPsp(payment: Payment): Promise<Payment> {
     const startedAt = Date.now();
     try {
       const pspPayment = await this.psp.createPayment(
@@ -97,7 +108,7 @@ export class PaymentsService {
           currency: payment.currency,
           callback_url: this.callbackUrl,
           payment_method: payment.paymentMethod,
-          metadata: { orderId, paymentId: payment.id },
+          metadata: { orderId: payment.orderId, paymentId: payment.id },
         },
         payment.id,
       );
@@ -110,18 +121,35 @@ export class PaymentsService {
         });
       });
       payment.pspPaymentId = pspPayment.id;
-      this.logger.log(`Payment ${payment.id} for order ${orderId} accepted by PSP as ${pspPayment.id}`);
+      this.logger.log(`Payment ${payment.id} for order ${payment.orderId} accepted by PSP as ${pspPayment.id}`);
       return payment;
     } catch (err) {
       const code = err instanceof DomainError ? err.code : 'PSP.UNAVAILABLE';
-      // The order stays payable: a new attempt may be made at once.
+      const message = (err as Error).message;
+      // Only a PSP that answered "no" is a certain outcome; anything else may have
+      // created the PSP payment, so the payment stays open for a resuming retry.
+      const rejected = code === 'PSP.REJECTED';
       await this.db.transaction(async (manager) => {
-        await manager.update(Payment, payment.id, { status: 'failed', failureReason: code, resolvedAt: new Date() });
-        await this.addTimeline(manager, payment.id, 'psp_error', new Date(), { code, message: (err as Error).message });
+        if (rejected) {
+          await manager.update(
+            Payment,
+            { id: payment.id, status: 'processing' },
+            { status: 'failed', failureReason: code, resolvedAt: new Date() },
+          );
+        }
+        await this.addTimeline(manager, payment.id, 'psp_error', new Date(), {
+          code,
+          message,
+          outcome: rejected ? 'payment failed' : 'unknown: retry the request to resume this payment',
+        });
       });
       this.logger.warn(
-        `Payment ${payment.id} for order ${orderId}: PSP call failed (${code}): ${(err as Error).message}`,
+        `Payment ${payment.id} for order ${payment.orderId}: PSP call failed (${code}): ${message}` +
+          (rejected ? '; payment failed' : '; left processing for a resuming retry'),
       );
+      if (err instanceof DomainError) {
+        throw new DomainError(err.code, err.status, err.title, err.message, { ...err.extra, paymentId: payment.id });
+      }
       throw err;
     }
   }

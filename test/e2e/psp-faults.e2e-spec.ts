@@ -1,0 +1,118 @@
+import { Webhook } from 'standardwebhooks';
+import { createOrder, http } from '../factories/orders.factory.js';
+import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { startSink } from '../utils/http-sink.js';
+import { PSP_KEY, WEBHOOK_SECRET } from '../utils/test-env.js';
+import { waitFor } from '../utils/wait-for.js';
+
+describe('PSP faults', () => {
+  it('a PSP that fails the payment call leaves the payment open; a retry resumes it with the same key', async () => {
+    const holder: { app?: TestApp } = {};
+    // Stands in front of the real PSP mock: the first call fails with 503, later calls pass through.
+    const proxy = await startSink(async (req, n) => {
+      if (n === 1) return { status: 503, body: '{"error":"maintenance"}' };
+      const res = await fetch(`${holder.app!.url}${req.url}`, {
+        method: req.method,
+        headers: req.headers as Record<string, string>,
+        body: req.body || undefined,
+      });
+      return { status: res.status, body: await res.text() };
+    });
+    const t = await createTestApp({ PSP_BASE_URL: proxy.url });
+    holder.app = t;
+    try {
+      const order = await createOrder(t.url);
+      const first = await http(t.url, 'POST', `/orders/${order.id}/payments`, {});
+      expect(first.status).toBe(502);
+      expect(first.headers.get('content-type')).toContain('application/problem+json');
+      expect(first.body.code).toBe('PSP.UNAVAILABLE');
+      const paymentId = first.body.paymentId as string;
+      const [row] = await t.db.query('SELECT status, psp_payment_id FROM payments WHERE id = $1', [paymentId]);
+      expect(row).toEqual({ status: 'processing', psp_payment_id: null });
+
+      const retry = await http(t.url, 'POST', `/orders/${order.id}/payments`, {});
+      expect(retry.status).toBe(201);
+      expect(retry.body.id).toBe(paymentId);
+      expect(proxy.requests.map((r) => r.headers['idempotency-key'])).toEqual([paymentId, paymentId]);
+
+      await waitFor('order paid', async () => (await http(t.url, 'GET', `/orders/${order.id}`)).body.status === 'paid');
+      const [{ count }] = await t.db.query(
+        `SELECT count(*)::int AS count FROM psp_payments WHERE metadata->>'orderId' = $1`,
+        [order.id],
+      );
+      expect(count).toBe(1);
+      const timeline = (await http(t.url, 'GET', `/payments/${paymentId}`)).body.timeline.map(
+        (e: { type: string }) => e.type,
+      );
+      expect(timeline).toEqual([
+        'created',
+        'psp_error',
+        'psp_accepted',
+        'webhook_received',
+        'resolved',
+        'order_updated',
+      ]);
+    } finally {
+      await t.close();
+      await proxy.close();
+    }
+  });
+
+  it('a PSP that is unreachable gives 502 PSP.UNAVAILABLE and creates no PSP payment', async () => {
+    const t = await createTestApp({ PSP_BASE_URL: 'http://127.0.0.1:9' });
+    try {
+      const order = await createOrder(t.url);
+      const res = await http(t.url, 'POST', `/orders/${order.id}/payments`, {});
+      expect(res.status).toBe(502);
+      expect(res.body.code).toBe('PSP.UNAVAILABLE');
+      expect((await http(t.url, 'GET', `/orders/${order.id}`)).body.status).toBe('pending_payment');
+      const [{ count }] = await t.db.query(
+        `SELECT count(*)::int AS count FROM psp_payments WHERE metadata->>'orderId' = $1`,
+        [order.id],
+      );
+      expect(count).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the PSP mock retries a failing callback with backoff, each attempt validly signed, until it gets a 2xx', async () => {
+    const t = await createTestApp();
+    const receiver = await startSink((_req, n) => Promise.resolve({ status: n <= 2 ? 503 : 204 }));
+    try {
+      const created = await http(
+        t.url,
+        'POST',
+        '/psp/v1/payments',
+        { amount: 700, currency: 'EUR', callback_url: `${receiver.url}/hook` },
+        {
+          authorization: `Bearer ${PSP_KEY}`,
+          'content-type': 'application/json',
+        },
+      );
+      expect(created.status).toBe(201);
+      const [event] = await waitFor('delivery recorded', async () => {
+        const rows = await t.db.query(
+          `SELECT * FROM psp_events WHERE payment_id = $1 AND delivery_status = 'delivered'`,
+          [created.body.id],
+        );
+        return rows.length ? rows : undefined;
+      });
+      expect(event.delivery_attempts).toBe(3);
+      expect(receiver.requests).toHaveLength(3);
+      const verifier = new Webhook(WEBHOOK_SECRET);
+      for (const req of receiver.requests) {
+        expect(req.headers['webhook-id']).toBe(event.id);
+        const payload = verifier.verify(req.body, req.headers as Record<string, string>) as Record<string, any>;
+        expect(payload).toMatchObject({
+          event_id: event.id,
+          type: 'payment.completed',
+          data: { payment_id: created.body.id, amount: 700 },
+        });
+      }
+    } finally {
+      await t.close();
+      await receiver.close();
+    }
+  });
+});
