@@ -1,3 +1,4 @@
+import { isUuid } from '../common/ids.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
@@ -6,8 +7,6 @@ import type { CreateOrderDto } from './dto/create-order.dto.js';
 import { computeOrderAmount } from './order-amount.js';
 import { PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
 import { Order } from './order.entity.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -34,7 +33,7 @@ export class OrdersService {
   }
 
   async get(id: string, manager?: EntityManager): Promise<Order> {
-    const order = UUID.test(id) ? await (manager ?? this.orders.manager).findOneBy(Order, { id }) : null;
+    const order = isUuid(id) ? await (manager ?? this.orders.manager).findOneBy(Order, { id }) : null;
     if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
     return order;
   }
@@ -66,7 +65,7 @@ export class OrdersService {
    * checks that it can still be paid. Concurrent attempts for one order serialise here.
    */
   async lockForPayment(manager: EntityManager, id: string): Promise<Order> {
-    const order = UUID.test(id)
+    const order = isUuid(id)
       ? await manager
           .getRepository(Order)
           .createQueryBuilder('o')
@@ -119,7 +118,7 @@ function encodeCursor(order: Order): string {
 
 function decodeCursor(cursor: string): [string, string] {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!at || !id || Number.isNaN(Date.parse(at)) || !UUID.test(id)) {
+  if (!at || !id || Number.isNaN(Date.parse(at)) || !isUuid(id)) {
     throw new DomainError(
       'ORDER.INVALID_CURSOR',
       400,

@@ -1,3 +1,4 @@
+import { isUuid } from '../common/ids.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -10,8 +11,6 @@ import { paymentTransitions, type PaymentStatus, type ResolvedVia } from './paym
 import { PaymentTimelineEntry, type TimelineType } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PspClient, type PspPaymentStatus } from './psp/psp.client.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A payment result reported by the PSP, however it reached the shop. */
 export interface PspResult {
@@ -155,7 +154,7 @@ export class PaymentsService {
   }
 
   async get(id: string): Promise<{ payment: Payment; timeline: PaymentTimelineEntry[] }> {
-    const payment = UUID.test(id) ? await this.db.manager.findOneBy(Payment, { id }) : null;
+    const payment = isUuid(id) ? await this.db.manager.findOneBy(Payment, { id }) : null;
     if (!payment) throw notFound('PAYMENT.NOT_FOUND', 'Payment', id);
     const timeline = await this.db.manager.find(PaymentTimelineEntry, {
       where: { paymentId: id },
@@ -174,7 +173,7 @@ export class PaymentsService {
     const payments = manager.getRepository(Payment);
     const qb = payments.createQueryBuilder('p').setLock('pessimistic_write');
     const payment =
-      result.paymentId && UUID.test(result.paymentId)
+      result.paymentId && isUuid(result.paymentId)
         ? await qb.where('p.id = :id', { id: result.paymentId }).getOne()
         : await qb.where('p.pspPaymentId = :psp', { psp: result.pspPaymentId }).getOne();
     if (!payment) {
