@@ -15,7 +15,7 @@ import {
 export const APP_ROLES = ['all', 'api', 'worker', 'psp'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
 
-export const SIGNATURE_SCHEMES = ['standard'] as const;
+export const SIGNATURE_SCHEMES = ['standard', 'stripe'] as const;
 export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
 const WHSEC = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;

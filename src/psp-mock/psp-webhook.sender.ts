@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { Agent, request } from 'undici';
 import type { AllConfig } from '../config/env.js';
 import { splitList } from '../config/env.js';
-import { signHeader } from '../common/crypto/standard-webhooks.js';
+import { webhookSigner, type WebhookSigner } from '../common/crypto/webhook-signature.js';
 import { JobName, QueueName } from '../queue/queues.js';
 import { PspEvent } from './psp-event.entity.js';
 
@@ -25,7 +25,7 @@ export type DeliveryResult = 'delivered' | 'already-delivered' | 'gone';
 @Injectable()
 export class PspWebhookSender implements OnModuleDestroy {
   private readonly logger = new Logger('PspSender');
-  private readonly secrets: string[];
+  private readonly signer: WebhookSigner;
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly timeoutMs = 15_000;
@@ -36,7 +36,11 @@ export class PspWebhookSender implements OnModuleDestroy {
     @InjectQueue(QueueName.PspDelivery) private readonly queue: Queue<DeliverJob>,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.secrets = splitList(config.get('PSP_WEBHOOK_SECRET', { infer: true }), ' ');
+    this.signer = webhookSigner(
+      config.get('PSP_SIGNATURE_SCHEME', { infer: true }),
+      splitList(config.get('PSP_WEBHOOK_SECRET', { infer: true }), ' '),
+      config.get('WEBHOOK_TOLERANCE_S', { infer: true }),
+    );
     this.attempts = config.get('PSP_DELIVERY_ATTEMPTS', { infer: true });
     this.backoffMs = config.get('PSP_DELIVERY_BACKOFF_MS', { infer: true });
   }
@@ -88,9 +92,7 @@ export class PspWebhookSender implements OnModuleDestroy {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'hookline-psp-mock/1.0',
-          'webhook-id': event.id,
-          'webhook-timestamp': String(timestamp),
-          'webhook-signature': signHeader(this.secrets, event.id, timestamp, body),
+          ...this.signer.sign(event.id, timestamp, body),
         },
         body,
         headersTimeout: this.timeoutMs,

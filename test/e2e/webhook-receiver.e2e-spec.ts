@@ -1,4 +1,7 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { Webhook } from 'standardwebhooks';
+import { QueueName } from '../../src/queue/queues.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
@@ -81,16 +84,42 @@ describe('POST /webhooks/psp', () => {
     expect(types.filter((x) => x === 'webhook_received')).toHaveLength(1);
   });
 
-  it('stores one row and applies once when the same event arrives concurrently', async () => {
+  it('stores one row, enqueues one job and applies once when 50 deliveries of an event arrive at once', async () => {
     const p = await processingPayment();
     const event = completedFor(p);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => send(signWebhook(event))));
-    const statuses = answers.map((a) => a.status).sort();
+    const requests = Array.from({ length: 50 }, () => signWebhook(event));
+    const answers = await Promise.all(requests.map((r) => send(r)));
+    const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s === 202)).toHaveLength(1);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(19);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(49);
     await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
-    expect(await inboxRows(event.event_id)).toHaveLength(1);
-    expect((await timeline(p.payment.id)).filter((e) => e.type === 'resolved')).toHaveLength(1);
+    const rows = await inboxRows(event.event_id);
+    expect(rows).toHaveLength(1);
+    const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookInbox));
+    const jobs = (await queue.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed'])).filter(
+      (j) => j.data.inboxId === rows[0].id,
+    );
+    expect(jobs.map((j) => j.id)).toEqual([rows[0].id]);
+    const types = (await timeline(p.payment.id)).map((e) => e.type);
+    expect(types.filter((x) => x === 'resolved')).toHaveLength(1);
+    expect(types.filter((x) => x === 'order_updated')).toHaveLength(1);
+  });
+
+  it('records payment.processing after payment.completed as ignored, never moving the payment back', async () => {
+    const p = await processingPayment();
+    expect((await send(signWebhook(completedFor(p)))).status).toBe(202);
+    await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+    const late = completedFor(p, { type: 'payment.processing' });
+    expect((await send(signWebhook(late))).status).toBe(202);
+    const [row] = await waitFor('late event processed', async () => {
+      const r = await inboxRows(late.event_id);
+      return r[0]?.processed_at ? r : undefined;
+    });
+    expect(row).toMatchObject({ status: 'ignored' });
+    expect(row.outcome).toContain('succeeded');
+    const payment = (await http(t.url, 'GET', `/payments/${p.payment.id}`)).body;
+    expect(payment.status).toBe('succeeded');
+    expect(payment.timeline.at(-1)).toMatchObject({ type: 'ignored', detail: { eventId: late.event_id } });
   });
 
   it('rejects a tampered body with 401 WEBHOOK.SIGNATURE_INVALID and stores nothing', async () => {

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { VerifyResult, WebhookHeaders } from './webhook-signature.js';
 
 /**
  * Standard Webhooks (https://www.standardwebhooks.com) signing and verification.
@@ -25,12 +26,6 @@ export function signHeader(secrets: readonly string[], id: string, timestamp: nu
     .join(' ');
 }
 
-export type VerifyFailure = 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'TIMESTAMP_OUT_OF_TOLERANCE';
-export type VerifyResult =
-  { ok: true; id: string; timestamp: number } | { ok: false; reason: VerifyFailure; detail: string };
-
-export type StandardWebhookHeaders = Record<string, string | string[] | undefined>;
-
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? undefined : v);
 
 /**
@@ -39,7 +34,7 @@ const single = (v: string | string[] | undefined): string | undefined => (Array.
  * are ignored; comparison is constant-time on equal-length buffers.
  */
 export function verify(
-  headers: StandardWebhookHeaders,
+  headers: WebhookHeaders,
   rawBody: Buffer,
   keys: readonly Buffer[],
   toleranceS: number,

@@ -1,6 +1,7 @@
 import { Logger, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { signHeader } from '../../common/crypto/standard-webhooks.js';
+import { stripeSignatureHeader } from '../../common/crypto/stripe-signature.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { WebhookSignatureGuard, type WebhookRequest } from './webhook-signature.guard.js';
 import { WebhookSources } from './webhook-sources.js';
@@ -97,5 +98,34 @@ describe('WebhookSignatureGuard', () => {
     const req = signedRequest(body);
     delete req.rawBody;
     expect(rejection(req)).toMatchObject({ code: 'WEBHOOK.SIGNATURE_INVALID' });
+  });
+});
+
+describe('WebhookSignatureGuard with the Stripe scheme', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
+
+  const config = {
+    get: (name: string) =>
+      ({ WEBHOOK_TOLERANCE_S: 300, PSP_SIGNATURE_SCHEME: 'stripe', PSP_WEBHOOK_SECRET: SECRET })[name],
+  };
+  const guard = new WebhookSignatureGuard(
+    { get: () => 'psp' } as unknown as Reflector,
+    new WebhookSources(config as never),
+  );
+  const body = '{"event_id":"evt_2","type":"payment.completed","data":{}}';
+
+  it('lets a Stripe-Signature through and refuses Standard Webhooks headers', () => {
+    const ts = Math.floor(Date.now() / 1000);
+    const stripeReq: Partial<WebhookRequest> = {
+      rawBody: Buffer.from(body),
+      ip: '127.0.0.1',
+      headers: { 'stripe-signature': stripeSignatureHeader([SECRET], ts, body) },
+    };
+    expect(guard.canActivate(contextFor(stripeReq))).toBe(true);
+    expect(stripeReq.webhook).toMatchObject({ source: 'psp', timestamp: ts });
+    expect(() => guard.canActivate(contextFor(signedRequest(body)))).toThrow(
+      expect.objectContaining({ code: 'WEBHOOK.SIGNATURE_MISSING' }),
+    );
   });
 });

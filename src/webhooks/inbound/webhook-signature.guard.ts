@@ -12,7 +12,6 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ApiHeader, ApiResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { verify } from '../../common/crypto/standard-webhooks.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { Problem } from '../../common/errors/problem.js';
 import { WebhookSources } from './webhook-sources.js';
@@ -22,7 +21,8 @@ const WEBHOOK_SOURCE = 'hookline:webhook-source';
 /** What the guard learnt about a request, for the controller and the inbox row. */
 export interface VerifiedWebhook {
   source: string;
-  webhookId: string;
+  /** The sender's message id, where the scheme has one (Standard Webhooks' webhook-id). */
+  webhookId?: string;
   timestamp: number;
   receivedAt: Date;
   verifiedAt: Date;
@@ -50,10 +50,12 @@ export class WebhookSignatureGuard implements CanActivate {
     if (!profile) throw new Error(`Webhook source "${source}" has no verification profile`);
     const req = context.switchToHttp().getRequest<WebhookRequest>();
     const raw = req.rawBody ?? Buffer.alloc(0);
-    const result = verify(req.headers, raw, profile.keys, profile.toleranceS, receivedAt.getTime());
+    const result = profile.signer.verify(req.headers, raw, receivedAt.getTime());
     if (!result.ok) {
       const webhookId = typeof req.headers['webhook-id'] === 'string' ? req.headers['webhook-id'].slice(0, 100) : '-';
-      this.logger.warn(`Rejected ${source} webhook ${webhookId} from ${req.ip}: ${result.reason} (${result.detail})`);
+      this.logger.warn(
+        `Rejected ${source} webhook ${webhookId} (${profile.signer.scheme} scheme) from ${req.ip}: ${result.reason} (${result.detail})`,
+      );
       throw new DomainError(`WEBHOOK.${result.reason}`, 401, 'Webhook signature rejected', result.detail);
     }
     req.webhook = { source, webhookId: result.id, timestamp: result.timestamp, receivedAt, verifiedAt: new Date() };
@@ -67,16 +69,26 @@ export const WebhookEndpoint = (source: string) =>
     SetMetadata(WEBHOOK_SOURCE, source),
     UseGuards(WebhookSignatureGuard),
     HttpCode(202),
-    ApiHeader({ name: 'webhook-id', required: true, description: 'Unique message id (Standard Webhooks)' }),
+    ApiHeader({
+      name: 'webhook-id',
+      required: false,
+      description: 'Unique message id (Standard Webhooks scheme, the default; PSP_SIGNATURE_SCHEME=standard)',
+    }),
     ApiHeader({
       name: 'webhook-timestamp',
-      required: true,
+      required: false,
       description: 'Unix seconds; must be within the tolerance (default ±300 s)',
     }),
     ApiHeader({
       name: 'webhook-signature',
-      required: true,
+      required: false,
       description: 'Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` entries',
+    }),
+    ApiHeader({
+      name: 'Stripe-Signature',
+      required: false,
+      description:
+        '`t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">` (several v1 allowed) — instead of the three webhook-* headers when PSP_SIGNATURE_SCHEME=stripe',
     }),
     ApiResponse({
       status: 401,

@@ -1,34 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AllConfig, SignatureScheme, splitList } from '../../config/env.js';
-import { secretKey } from '../../common/crypto/standard-webhooks.js';
+import { AllConfig, splitList } from '../../config/env.js';
+import { webhookSigner, type WebhookSigner } from '../../common/crypto/webhook-signature.js';
 
 export interface WebhookSourceProfile {
   source: string;
-  scheme: SignatureScheme;
-  /** Decoded keys of every active secret; any one matching is enough (rotation). */
-  keys: Buffer[];
-  toleranceS: number;
+  /** Verifies with every active secret of the source; any one matching is enough (rotation). */
+  signer: WebhookSigner;
 }
 
-/** Where each inbound source's verification settings come from. One source today: the PSP. */
+/** Where each inbound source's verification profile comes from. One source today: the PSP. */
 @Injectable()
 export class WebhookSources {
   private readonly profiles: Map<string, WebhookSourceProfile>;
 
   constructor(config: ConfigService<AllConfig, true>) {
     const toleranceS = config.get('WEBHOOK_TOLERANCE_S', { infer: true });
-    this.profiles = new Map([
-      [
-        'psp',
-        {
-          source: 'psp',
-          scheme: config.get('PSP_SIGNATURE_SCHEME', { infer: true }),
-          keys: splitList(config.get('PSP_WEBHOOK_SECRET', { infer: true }), ' ').map(secretKey),
-          toleranceS,
-        },
-      ],
-    ]);
+    const psp = webhookSigner(
+      config.get('PSP_SIGNATURE_SCHEME', { infer: true }),
+      splitList(config.get('PSP_WEBHOOK_SECRET', { infer: true }), ' '),
+      toleranceS,
+    );
+    this.profiles = new Map([['psp', { source: 'psp', signer: psp }]]);
   }
 
   get(source: string): WebhookSourceProfile | undefined {
