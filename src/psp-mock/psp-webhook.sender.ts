@@ -18,7 +18,7 @@ export interface DeliverJob {
 export type DeliveryResult = 'delivered' | 'already-delivered' | 'gone';
 
 /**
- * The PSP mock's small webhook sender: signs each event per Standard Webhooks and
+ * The PSP mock's small webhook sender: signs each event (PSP_SIGNATURE_SCHEME) and
  * POSTs it to the payment's callback URL, retrying non-2xx answers with exponential
  * backoff (Bull attempts). One provider, so a full delivery engine can replace it.
  */
