@@ -103,6 +103,12 @@ export class Env {
 
   @Transform(toInt)
   @IsInt()
+  @Min(1)
+  @Max(24 * 30)
+  IDEMPOTENCY_TTL_H = 24;
+
+  @Transform(toInt)
+  @IsInt()
   @Min(0)
   PSP_SETTLE_DELAY_MIN_MS = 200;
 

@@ -1,3 +1,4 @@
+import { IdempotencyKey } from '../common/idempotency/idempotency-key.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { Payment } from '../payments/payment.entity.js';
 import { PaymentTimelineEntry } from '../payments/payment-timeline-entry.entity.js';
@@ -6,4 +7,4 @@ import { PspPayment } from '../psp-mock/psp-payment.entity.js';
 import { InboxEntry } from '../webhooks/inbound/inbox-entry.entity.js';
 
 /** Every entity, listed once for the app and the migration CLI. */
-export const ENTITIES = [Order, Payment, PaymentTimelineEntry, InboxEntry, PspPayment, PspEvent];
+export const ENTITIES = [IdempotencyKey, Order, Payment, PaymentTimelineEntry, InboxEntry, PspPayment, PspEvent];

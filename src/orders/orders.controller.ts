@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { RequireKey } from '../common/auth/api-key.guard.js';
+import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 import { Problem } from '../common/errors/problem.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { ListOrdersQuery, OrderDto, OrderPageDto } from './dto/order.dto.js';
@@ -21,6 +22,7 @@ export class OrdersController {
 
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @ApiOperation({
     summary: 'Create an order',
     description: 'The amount is computed from the items; the order starts in pending_payment.',

@@ -8,6 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { RequireKey } from '../common/auth/api-key.guard.js';
+import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 import { Problem } from '../common/errors/problem.js';
 import { CreatePaymentDto, PaymentDto } from './dto/payment.dto.js';
 import { PaymentsService } from './payments.service.js';
@@ -20,6 +21,7 @@ export class PaymentsController {
 
   @Post('orders/:id/payments')
   @HttpCode(201)
+  @Idempotent()
   @ApiOperation({
     summary: 'Pay an order',
     description:

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import type { AllConfig } from '../config/env.js';
-import { DomainError, notFound } from '../common/errors/domain-error.js';
+import { notFound } from '../common/errors/domain-error.js';
 import { prefixedId } from '../common/ids.js';
 import { JobName, QueueName, defaultJobOptions } from '../queue/queues.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
@@ -35,56 +35,23 @@ export class PspMockService {
     };
   }
 
-  /**
-   * Stores a payment as processing and schedules its settlement. With an
-   * Idempotency-Key, a repeat of the same request returns the first payment.
-   */
-  async createPayment(
-    dto: CreatePspPaymentDto,
-    idempotencyKey?: string,
-  ): Promise<{ payment: PspPayment; replayed: boolean }> {
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
-      throw new DomainError('PSP.IDEMPOTENCY_KEY_INVALID', 400, 'Invalid Idempotency-Key', 'Use 1 to 255 characters.');
-    }
-    const repo = this.db.getRepository(PspPayment);
-    const candidate = repo.create({
-      id: prefixedId('pay'),
-      amount: dto.amount,
-      currency: dto.currency,
-      status: 'processing',
-      paymentMethod: dto.payment_method ?? 'pm_card_ok',
-      callbackUrl: dto.callback_url ?? null,
-      metadata: dto.metadata ?? {},
-      idempotencyKey: idempotencyKey ?? null,
-      settledAt: null,
-    });
-    const inserted: { id: string }[] = await this.db
-      .createQueryBuilder()
-      .insert()
-      .into(PspPayment)
-      .values(candidate)
-      .orIgnore()
-      .returning(['id'])
-      .execute()
-      .then((r) => r.raw as { id: string }[]);
-    if (inserted.length === 0) {
-      const existing = await repo.findOneByOrFail({ idempotencyKey: idempotencyKey! });
-      if (existing.amount !== dto.amount || existing.currency !== dto.currency) {
-        throw new DomainError(
-          'PSP.IDEMPOTENCY_KEY_REUSED',
-          422,
-          'Idempotency-Key reused with different parameters',
-          `Key already used for payment ${existing.id} of ${existing.amount} ${existing.currency}.`,
-        );
-      }
-      return { payment: existing, replayed: true };
-    }
-    const payment = await repo.findOneByOrFail({ id: candidate.id });
-    await this.scheduleSettlement(payment.id);
-    this.logger.log(
-      `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
+  /** Stores a payment as processing and schedules its settlement. (Idempotency-Key: the route's interceptor.) */
+  async createPayment(dto: CreatePspPaymentDto): Promise<PspPayment> {
+    const payment = await this.db.getRepository(PspPayment).save(
+      this.db.getRepository(PspPayment).create({
+        id: prefixedId('pay'),
+        amount: dto.amount,
+        currency: dto.currency,
+        status: 'processing',
+        paymentMethod: dto.payment_method ?? 'pm_card_ok',
+        callbackUrl: dto.callback_url ?? null,
+        metadata: dto.metadata ?? {},
+        settledAt: null,
+      }),
     );
-    return { payment, replayed: false };
+    await this.scheduleSettlement(payment.id);
+    this.logger.log(`PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`);
+    return payment;
   }
 
   async getPayment(id: string): Promise<PspPayment> {

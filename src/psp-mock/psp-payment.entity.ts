@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from '../common/db/transformers.js';
 
 export const PSP_PAYMENT_STATUSES = ['processing', 'completed', 'failed'] as const;
@@ -6,7 +6,6 @@ export type PspPaymentStatus = (typeof PSP_PAYMENT_STATUSES)[number];
 
 /** The PSP mock's own record of a payment (its own table: the PSP is a separate system). */
 @Entity('psp_payments')
-@Index('uq_psp_payments_idempotency_key', ['idempotencyKey'], { unique: true, where: 'idempotency_key IS NOT NULL' })
 export class PspPayment {
   @PrimaryColumn({ type: 'text' })
   id: string;
@@ -28,9 +27,6 @@ export class PspPayment {
 
   @Column({ type: 'jsonb' })
   metadata: Record<string, string>;
-
-  @Column({ name: 'idempotency_key', type: 'text', nullable: true })
-  idempotencyKey: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

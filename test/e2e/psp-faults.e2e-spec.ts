@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import { createOrder, http } from '../factories/orders.factory.js';
+import { createOrder, http, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { startSink } from '../utils/http-sink.js';
 import { PSP_KEY, WEBHOOK_SECRET } from '../utils/test-env.js';
@@ -22,7 +22,9 @@ describe('PSP faults', () => {
     holder.app = t;
     try {
       const order = await createOrder(t.url);
-      const first = await http(t.url, 'POST', `/orders/${order.id}/payments`, {});
+      // The same Idempotency-Key both times: a 5xx is not stored, so the retry runs again and resumes.
+      const headers = { ...shopHeaders, 'idempotency-key': `resume-${order.id}` };
+      const first = await http(t.url, 'POST', `/orders/${order.id}/payments`, {}, headers);
       expect(first.status).toBe(502);
       expect(first.headers.get('content-type')).toContain('application/problem+json');
       expect(first.body.code).toBe('PSP.UNAVAILABLE');
@@ -30,7 +32,7 @@ describe('PSP faults', () => {
       const [row] = await t.db.query('SELECT status, psp_payment_id FROM payments WHERE id = $1', [paymentId]);
       expect(row).toEqual({ status: 'processing', psp_payment_id: null });
 
-      const retry = await http(t.url, 'POST', `/orders/${order.id}/payments`, {});
+      const retry = await http(t.url, 'POST', `/orders/${order.id}/payments`, {}, headers);
       expect(retry.status).toBe(201);
       expect(retry.body.id).toBe(paymentId);
       expect(proxy.requests.map((r) => r.headers['idempotency-key'])).toEqual([paymentId, paymentId]);

@@ -18,3 +18,20 @@ export class DomainError extends Error {
 
 export const notFound = (code: string, what: string, id: string) =>
   new DomainError(code, 404, `${what} not found`, `No ${what.toLowerCase()} with id ${id}.`);
+
+/**
+ * A response stored earlier and answered again verbatim (an idempotent replay).
+ * Thrown so that it bypasses the handler and Nest's own status handling; the
+ * problem-details filter writes it out with `Idempotency-Replay: true`.
+ */
+export class StoredResponse extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+    readonly contentType: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super('stored response');
+    this.name = 'StoredResponse';
+  }
+}

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError } from './domain-error.js';
-import { PROBLEM_CONTENT_TYPE, Problem, problemType } from './problem.js';
+import { DomainError, StoredResponse } from './domain-error.js';
+import { PROBLEM_CONTENT_TYPE, Problem, domainProblem, problemType } from './problem.js';
 
 const CODES_BY_STATUS: Record<number, string> = {
   400: 'REQUEST.MALFORMED',
@@ -33,6 +33,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<FastifyRequest>();
     const reply = ctx.getResponse<FastifyReply>();
+    if (exception instanceof StoredResponse) {
+      void reply
+        .status(exception.status)
+        .headers({ ...exception.headers, 'content-type': exception.contentType, 'idempotency-replay': 'true' })
+        .send(exception.body);
+      return;
+    }
     const { problem, headers } = this.toProblem(exception, req);
     problem.instance = req.url.split('?')[0];
     void reply
@@ -44,17 +51,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   private toProblem(exception: unknown, req: FastifyRequest): { problem: Problem; headers: Record<string, string> } {
     if (exception instanceof DomainError) {
-      return {
-        problem: {
-          type: problemType(exception.code),
-          title: exception.title,
-          status: exception.status,
-          detail: exception.message,
-          code: exception.code,
-          ...exception.extra,
-        },
-        headers: exception.headers,
-      };
+      return { problem: domainProblem(exception), headers: exception.headers };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

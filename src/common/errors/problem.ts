@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { DomainError } from './domain-error.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -22,4 +23,16 @@ export class Problem {
 
 export function problemType(code: string): string {
   return `https://hookline.dev/problems/${code.toLowerCase().replace(/[._]/g, '-')}`;
+}
+
+export function domainProblem(error: DomainError, instance?: string): Problem {
+  return {
+    type: problemType(error.code),
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    ...error.extra,
+    ...(instance ? { instance } : {}),
+  };
 }

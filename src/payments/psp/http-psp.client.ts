@@ -71,7 +71,9 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
     }
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as PspPaymentView;
-    const code = res.statusCode >= 500 ? 'PSP.UNAVAILABLE' : 'PSP.REJECTED';
+    // 409 (the same key still in flight at the PSP) and 429 are "not now", not "no".
+    const retryable = res.statusCode >= 500 || res.statusCode === 409 || res.statusCode === 429;
+    const code = retryable ? 'PSP.UNAVAILABLE' : 'PSP.REJECTED';
     throw new DomainError(
       code,
       502,

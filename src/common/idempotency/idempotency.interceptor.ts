@@ -1,0 +1,106 @@
+import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { catchError, from, mergeMap, type Observable } from 'rxjs';
+import { DomainError, StoredResponse } from '../errors/domain-error.js';
+import { PROBLEM_CONTENT_TYPE, domainProblem } from '../errors/problem.js';
+import { IdempotencyService } from './idempotency.service.js';
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+/** Nest's @HttpCode metadata key (HTTP_CODE_METADATA in @nestjs/common/constants). */
+const HTTP_CODE_METADATA = '__httpCode__';
+const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Stripe's Idempotency-Key semantics for a POST route. Runs after the API-key guard
+ * (keys are scoped per API key) and before validation:
+ * - same key, same request → the stored status and body again, `Idempotency-Replay: true`;
+ * - same key, different request → 422; same key still running → 409 with Retry-After;
+ * - a request rejected before the handler ran (validation) or that failed with a 5xx
+ *   stores nothing, so a retry with the same key runs again; domain 4xx are stored.
+ */
+@Injectable()
+export class IdempotencyInterceptor implements NestInterceptor {
+  constructor(
+    private readonly idempotency: IdempotencyService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const key = req.headers[IDEMPOTENCY_HEADER];
+    if (key === undefined) return next.handle();
+    if (typeof key !== 'string' || !KEY_FORMAT.test(key)) {
+      throw new DomainError(
+        'IDEMPOTENCY.KEY_INVALID',
+        400,
+        'Invalid Idempotency-Key',
+        'Use 1 to 255 printable ASCII characters without spaces, sent once.',
+      );
+    }
+    const path = req.url.split('?')[0];
+    const claim = await this.idempotency.claim({
+      scope: IdempotencyService.scopeOf('bearer', req.headers.authorization ?? 'anonymous'),
+      key,
+      method: req.method,
+      path,
+      body: req.body,
+    });
+    switch (claim.kind) {
+      case 'replay':
+        throw new StoredResponse(
+          claim.row.responseStatus!,
+          claim.row.responseBody!,
+          claim.row.responseContentType!,
+          claim.row.responseHeaders ?? {},
+        );
+      case 'mismatch':
+        throw new DomainError(
+          'IDEMPOTENCY.KEY_REUSED',
+          422,
+          'Idempotency-Key reused with a different request',
+          `This key was first used for ${claim.row.method} ${claim.row.path} with another body; use a new key for a new request.`,
+        );
+      case 'in_flight':
+        throw new DomainError(
+          'IDEMPOTENCY.REQUEST_IN_PROGRESS',
+          409,
+          'A request with this Idempotency-Key is in progress',
+          'Retry after the first request has finished.',
+          {},
+          { 'retry-after': '1' },
+        );
+      case 'new':
+        break;
+    }
+    const successStatus =
+      this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
+      (req.method === 'POST' ? 201 : 200);
+    return next.handle().pipe(
+      mergeMap((data: unknown) =>
+        from(
+          this.idempotency
+            .complete(claim.id, { status: successStatus, body: JSON.stringify(data), contentType: 'application/json' })
+            .then(() => data),
+        ),
+      ),
+      catchError((err: unknown) =>
+        from(
+          (async () => {
+            if (err instanceof DomainError && err.status < 500) {
+              await this.idempotency.complete(claim.id, {
+                status: err.status,
+                body: JSON.stringify(domainProblem(err, path)),
+                contentType: PROBLEM_CONTENT_TYPE,
+                headers: err.headers,
+              });
+            } else {
+              await this.idempotency.release(claim.id);
+            }
+            throw err;
+          })(),
+        ),
+      ),
+    );
+  }
+}

@@ -1,0 +1,40 @@
+import { IdempotencyService, canonicalJson } from './idempotency.service.js';
+
+describe('canonicalJson', () => {
+  it('sorts object keys at every depth and keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } })).toBe(
+      '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}',
+    );
+  });
+
+  it('drops undefined properties like JSON.stringify does', () => {
+    expect(canonicalJson({ a: undefined, b: 'x' })).toBe('{"b":"x"}');
+  });
+});
+
+describe('IdempotencyService.requestHash', () => {
+  const body = { currency: 'USD', items: [{ sku: 'A', quantity: 1 }] };
+
+  it('is the same for the same request whatever the key order', () => {
+    const reordered = { items: [{ quantity: 1, sku: 'A' }], currency: 'USD' };
+    expect(IdempotencyService.requestHash('POST', '/orders', body)).toBe(
+      IdempotencyService.requestHash('POST', '/orders', reordered),
+    );
+  });
+
+  it('differs for another body, path or method', () => {
+    const h = IdempotencyService.requestHash('POST', '/orders', body);
+    expect(IdempotencyService.requestHash('POST', '/orders', { ...body, currency: 'EUR' })).not.toBe(h);
+    expect(IdempotencyService.requestHash('POST', '/orders/x/payments', body)).not.toBe(h);
+    expect(IdempotencyService.requestHash('PUT', '/orders', body)).not.toBe(h);
+  });
+});
+
+describe('IdempotencyService.scopeOf', () => {
+  it('scopes by credential without containing it', () => {
+    const a = IdempotencyService.scopeOf('bearer', 'Bearer sk_live_secret_a');
+    expect(a).not.toContain('sk_live_secret_a');
+    expect(a).not.toBe(IdempotencyService.scopeOf('bearer', 'Bearer sk_live_secret_b'));
+    expect(a).toBe(IdempotencyService.scopeOf('bearer', 'Bearer sk_live_secret_a'));
+  });
+});
