@@ -109,6 +109,17 @@ export class Env {
 
   @Transform(toInt)
   @IsInt()
+  @Min(1)
+  RATE_LIMIT_MAX = 1200;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  RATE_LIMIT_WINDOW_S = 10;
+
+  @Transform(toInt)
+  @IsInt()
   @Min(0)
   PSP_SETTLE_DELAY_MIN_MS = 200;
 

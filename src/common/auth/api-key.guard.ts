@@ -20,11 +20,10 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
     config: ConfigService<AllConfig, true>,
   ) {
-    const admin = splitList(config.get('ADMIN_API_KEYS', { infer: true }));
+    // Separate realms: a key of one never opens another.
     this.keys = {
-      // An admin key may do whatever a shop key may.
-      shop: [...splitList(config.get('API_KEYS', { infer: true })), ...admin],
-      admin,
+      shop: splitList(config.get('API_KEYS', { infer: true })),
+      admin: splitList(config.get('ADMIN_API_KEYS', { infer: true })),
       psp: [config.get('PSP_API_KEY', { infer: true })],
     };
   }

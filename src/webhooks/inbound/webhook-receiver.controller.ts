@@ -1,4 +1,5 @@
 import { Controller, Post, Req, Res } from '@nestjs/common';
+import { SkipThrottle } from '@nestjs/throttler';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InboundEventDto, WebhookAckDto, parseInboundEvent } from './inbound-event.dto.js';
@@ -6,6 +7,7 @@ import { InboxService } from './inbox.service.js';
 import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.js';
 
 @ApiTags('webhooks (inbound)')
+@SkipThrottle()
 @Controller('webhooks')
 export class WebhookReceiverController {
   constructor(private readonly inbox: InboxService) {}

@@ -1,0 +1,61 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { ThrottlerStorage } from '@nestjs/throttler';
+import { Redis } from 'ioredis';
+import type { AllConfig } from '../../config/env.js';
+
+// One round trip: count the hit, start the window on the first one, report what is left.
+const HIT = `
+local hits = redis.call('INCR', KEYS[1])
+if hits == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+return { hits, ttl }`;
+
+/**
+ * Fixed-window counters in Redis, so that every API replica shares one limit per
+ * client. (The maintained Redis storage for @nestjs/throttler does not support
+ * Nest 12 yet.) If Redis is unreachable, requests are let through: the limiter
+ * protects capacity, it must not take the API down with it.
+ */
+@Injectable()
+export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
+  private readonly logger = new Logger('RateLimit');
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(config: ConfigService<AllConfig, true>) {
+    this.prefix = `${config.get('REDIS_PREFIX', { infer: true })}:throttle:`;
+    this.redis = new Redis(config.get('REDIS_URL', { infer: true }), {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+    this.redis.on('error', () => undefined); // surfaced per call below
+  }
+
+  async increment(
+    key: string,
+    ttlMs: number,
+    limit: number,
+  ): Promise<{
+    totalHits: number;
+    timeToExpire: number;
+    isBlocked: boolean;
+    timeToBlockExpire: number;
+  }> {
+    try {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      const [hits, pttl] = (await this.redis.eval(HIT, 1, this.prefix + key, ttlMs)) as [number, number];
+      const timeToExpire = Math.max(1, Math.ceil(pttl / 1000));
+      const isBlocked = hits > limit;
+      return { totalHits: hits, timeToExpire, isBlocked, timeToBlockExpire: isBlocked ? timeToExpire : 0 };
+    } catch (err) {
+      this.logger.warn(`Rate limiter unavailable, letting the request through: ${(err as Error).message}`);
+      return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+    }
+  }
+
+  onModuleDestroy(): void {
+    this.redis.disconnect();
+  }
+}
