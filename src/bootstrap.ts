@@ -1,5 +1,9 @@
 import helmet from '@fastify/helmet';
-import { LogLevel, Logger } from '@nestjs/common';
+import { LogLevel, Logger, type RawBodyRequest } from '@nestjs/common';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from './common/errors/domain-error.js';
+import { PROBLEM_CONTENT_TYPE, problemType } from './common/errors/problem.js';
+import { MAX_JSON_DEPTH, jsonDepthExceeds } from './common/http/json-depth.js';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -21,7 +25,28 @@ export async function prepareDatabase(env: Env): Promise<void> {
  * tests both call this, so they share raw-body parsing, limits, pipes and filters.
  */
 export async function createApp(env: Env): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: env.WEBHOOK_MAX_BODY_BYTES });
+  const adapter = new FastifyAdapter({
+    bodyLimit: env.WEBHOOK_MAX_BODY_BYTES,
+    // Errors Fastify's router raises before Nest sees the request (malformed or
+    // over-long URL) still get problem+json.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode ?? 400;
+      const code = status === 414 ? 'REQUEST.URI_TOO_LONG' : 'REQUEST.MALFORMED';
+      void reply
+        .status(status)
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send(
+          JSON.stringify({
+            type: problemType(code),
+            title: status === 414 ? 'URI too long' : 'Malformed request',
+            status,
+            detail: error.message,
+            code,
+            instance: request.url.split('?')[0].slice(0, 200),
+          }),
+        );
+    },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(env.APP_ROLE), adapter, {
     rawBody: true,
     logger: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1),
@@ -36,6 +61,27 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
       },
     },
   });
+  // A body nested deeper than any real payload is refused before the validators walk it.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook(
+      'preValidation',
+      (request: RawBodyRequest<FastifyRequest>, _reply: FastifyReply, done: (err?: Error) => void) => {
+        if (request.rawBody && jsonDepthExceeds(request.rawBody)) {
+          done(
+            new DomainError(
+              'REQUEST.MALFORMED',
+              400,
+              'JSON nested too deeply',
+              `The body nests deeper than ${MAX_JSON_DEPTH} levels.`,
+            ),
+          );
+          return;
+        }
+        done();
+      },
+    );
   app.enableShutdownHooks();
   setupSwagger(app);
   return app;

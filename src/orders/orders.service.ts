@@ -118,7 +118,13 @@ function encodeCursor(order: Order): string {
 
 function decodeCursor(cursor: string): [string, string] {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!at || !id || Number.isNaN(Date.parse(at)) || !isUuid(id)) {
+  if (
+    !at ||
+    !id ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at) ||
+    Number.isNaN(Date.parse(at)) ||
+    !isUuid(id)
+  ) {
     throw new DomainError(
       'ORDER.INVALID_CURSOR',
       400,

@@ -13,6 +13,8 @@ import { PspEvent, type PspEventType } from './psp-event.entity.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspWebhookSender } from './psp-webhook.sender.js';
 
+const PSP_PAYMENT_ID = /^pay_[0-9a-f]{24}$/;
+
 export interface SettleJob {
   pspPaymentId: string;
 }
@@ -50,12 +52,14 @@ export class PspMockService {
       }),
     );
     await this.scheduleSettlement(payment.id);
-    this.logger.log(`PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`);
+    this.logger.log(
+      `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
+    );
     return payment;
   }
 
   async getPayment(id: string): Promise<PspPayment> {
-    const payment = await this.db.getRepository(PspPayment).findOneBy({ id });
+    const payment = PSP_PAYMENT_ID.test(id) ? await this.db.getRepository(PspPayment).findOneBy({ id }) : null;
     if (!payment) throw notFound('PSP.PAYMENT_NOT_FOUND', 'Payment', id);
     return payment;
   }

@@ -50,7 +50,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     DATABASE_URL: TEST_DATABASE_URL,
     DB_MIGRATE_ON_BOOT: 'true',
     REDIS_URL: TEST_REDIS_URL,
-    REDIS_PREFIX: `${TEST_REDIS_PREFIX_ROOT}-${process.pid}-${++counter}`,
+    // pid + counter + random: jest restarts the module (and the counter) in every test file.
+    REDIS_PREFIX: `${TEST_REDIS_PREFIX_ROOT}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`,
     PUBLIC_BASE_URL: url,
     PSP_BASE_URL: url,
     API_KEYS: SHOP_KEY,

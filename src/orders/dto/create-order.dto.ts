@@ -4,7 +4,6 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsISO4217CurrencyCode,
   IsInt,
   IsString,
   Length,
@@ -12,16 +11,31 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsCurrencyCode } from '../../common/validation/currency-code.js';
+import { IsSafeText } from '../../common/validation/safe-text.js';
 
 export class OrderItemDto {
-  @ApiProperty({ example: 'TSHIRT-M-BLK' })
+  @ApiProperty({
+    example: 'TSHIRT-M-BLK',
+    minLength: 1,
+    maxLength: 64,
+    description: 'One line of well-formed Unicode: no control or bidirectional-override characters',
+  })
   @IsString()
   @Length(1, 64)
+  @IsSafeText()
   sku: string;
 
-  @ApiProperty({ example: 'T-shirt, black, M' })
+  @ApiProperty({
+    example: 'T-shirt, black, M',
+    minLength: 1,
+    maxLength: 200,
+    description:
+      'One line of well-formed Unicode with a visible character: no control or bidirectional-override characters',
+  })
   @IsString()
   @Length(1, 200)
+  @IsSafeText()
   name: string;
 
   @ApiProperty({ example: 2, minimum: 1, maximum: 1000 })
@@ -30,7 +44,12 @@ export class OrderItemDto {
   @Max(1000)
   quantity: number;
 
-  @ApiProperty({ example: 1299, description: 'Price of one unit in minor units (cents)', minimum: 0 })
+  @ApiProperty({
+    example: 1299,
+    description: 'Price of one unit in minor units (cents)',
+    minimum: 0,
+    maximum: 10_000_000_000,
+  })
   @IsInt()
   @Min(0)
   @Max(10_000_000_000)
@@ -38,11 +57,11 @@ export class OrderItemDto {
 }
 
 export class CreateOrderDto {
-  @ApiProperty({ example: 'USD', description: 'ISO 4217 currency code' })
-  @IsISO4217CurrencyCode()
+  @ApiProperty({ example: 'USD', pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code, in capitals' })
+  @IsCurrencyCode()
   currency: string;
 
-  @ApiProperty({ type: [OrderItemDto] })
+  @ApiProperty({ type: [OrderItemDto], minItems: 1, maxItems: 100 })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)

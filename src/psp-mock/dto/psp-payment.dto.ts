@@ -1,18 +1,23 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsISO4217CurrencyCode, IsObject, IsOptional, IsUrl, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsUrl, Max, MaxLength, Min } from 'class-validator';
+import { IsCurrencyCode } from '../../common/validation/currency-code.js';
+import { IsStringMap } from '../../common/validation/string-map.js';
 import { PSP_PAYMENT_STATUSES, type PspPayment, type PspPaymentStatus } from '../psp-payment.entity.js';
 
 export const PSP_PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined'] as const;
 
+/** Stripe-like limits on `metadata`: a flat map of short strings. */
+export const METADATA_LIMITS = { maxKeys: 20, maxKeyLength: 40, maxValueLength: 500 } as const;
+
 export class CreatePspPaymentDto {
-  @ApiProperty({ example: 2598, description: 'Minor units' })
+  @ApiProperty({ example: 2598, description: 'Minor units', minimum: 1, maximum: 99_999_999_999 })
   @IsInt()
   @Min(1)
   @Max(99_999_999_999)
   amount: number;
 
-  @ApiProperty({ example: 'USD' })
-  @IsISO4217CurrencyCode()
+  @ApiProperty({ example: 'USD', pattern: '^[A-Z]{3}$', description: 'ISO 4217 currency code, in capitals' })
+  @IsCurrencyCode()
   currency: string;
 
   @ApiPropertyOptional({
@@ -29,9 +34,17 @@ export class CreatePspPaymentDto {
   @IsIn(PSP_PAYMENT_METHODS)
   payment_method?: string;
 
-  @ApiPropertyOptional({ example: { orderId: '6d1c…' }, description: 'Echoed back in every event' })
+  @ApiPropertyOptional({
+    example: { orderId: '6d1c…' },
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: METADATA_LIMITS.maxValueLength },
+    maxProperties: METADATA_LIMITS.maxKeys,
+    description:
+      `Echoed back in every event. String values only: at most ${METADATA_LIMITS.maxKeys} keys of up to ` +
+      `${METADATA_LIMITS.maxKeyLength} characters, values of up to ${METADATA_LIMITS.maxValueLength}.`,
+  })
   @IsOptional()
-  @IsObject()
+  @IsStringMap(METADATA_LIMITS)
   metadata?: Record<string, string>;
 }
 

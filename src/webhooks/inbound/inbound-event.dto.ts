@@ -2,12 +2,15 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, IsISO8601, IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsSafeText } from '../../common/validation/safe-text.js';
+import { IsStorableJson, storableJsonProblem } from '../../common/validation/storable-json.js';
 
 /** The event envelope every inbound source sends: `event_id` + `type` + `data`. */
 export class InboundEventDto {
   @ApiProperty({ example: 'evt_3a9f0c6b2d1e4f5a6b7c8d9e' })
   @IsString()
   @Length(1, 255)
+  @IsSafeText()
   event_id: string;
 
   @ApiProperty({ example: 'payment.completed' })
@@ -30,6 +33,7 @@ export class InboundEventDto {
     },
   })
   @IsObject()
+  @IsStorableJson({ maxDepth: 32 })
   data: Record<string, unknown>;
 }
 
@@ -45,6 +49,9 @@ export function parseInboundEvent(body: unknown): InboundEventDto & Record<strin
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new DomainError('WEBHOOK.MALFORMED_EVENT', 400, 'Malformed event', 'The body must be a JSON object.');
   }
+  // The whole body is stored as jsonb, unknown fields included: all of it must be storable.
+  const unstorable = storableJsonProblem(body);
+  if (unstorable) throw new DomainError('WEBHOOK.MALFORMED_EVENT', 400, 'Malformed event', unstorable);
   const errors = validateSync(plainToInstance(InboundEventDto, body));
   if (errors.length > 0) {
     const detail = errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ');

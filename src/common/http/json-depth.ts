@@ -1,0 +1,25 @@
+/** Deepest JSON nesting a request body may have; real payloads stay far below it. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * How deeply `raw` JSON nests, counted without parsing or recursion (one pass over
+ * the bytes, skipping string contents). Stops counting once `limit` is passed, so a
+ * hostile body cannot make the validators after it recurse until the stack overflows.
+ */
+export function jsonDepthExceeds(raw: Buffer | string, limit = MAX_JSON_DEPTH): boolean {
+  const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
