@@ -10,6 +10,7 @@ import { validateEnv, type AllConfig, type AppRole } from './config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from './config/roles.js';
 import { typeormOptions } from './database/typeorm-options.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
 import { OrdersModule } from './orders/orders.module.js';
@@ -44,6 +45,7 @@ export class AppModule {
         }),
         ScheduleModule.forRoot(),
         HealthModule,
+        MetricsModule,
         RateLimitModule,
         IdempotencyModule.register({ purge: runsWorkers(role) || runsPsp(role) }),
         ...(shop ? [WebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)] : []),

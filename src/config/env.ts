@@ -3,6 +3,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
@@ -26,6 +27,8 @@ const DEV_WEBHOOK_SECRET = 'whsec_aG9va2xpbmUtZGV2LW9ubHktc2lnbmluZy1rZXk=';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toFloat = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
 const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
 
 /**
@@ -109,6 +112,32 @@ export class Env {
 
   @Transform(toInt)
   @IsInt()
+  @Min(100)
+  WEBHOOK_DEADLINE_MS = 7000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  SHORT_POLL_INTERVAL_MS = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(30)
+  LONG_POLL_WAIT_S = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  POLL_GIVE_UP_MS = 15 * 60_000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  RECONCILE_INTERVAL_MS = 60_000;
+
+  @Transform(toInt)
+  @IsInt()
   @Min(1)
   RATE_LIMIT_MAX = 1200;
 
@@ -127,6 +156,18 @@ export class Env {
   @IsInt()
   @Min(0)
   PSP_SETTLE_DELAY_MAX_MS = 1500;
+
+  @Transform(toFloat)
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  PSP_DECLINE_RATE = 0;
+
+  @Transform(toFloat)
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  PSP_DROP_RATE = 0;
 
   @Transform(toInt)
   @IsInt()

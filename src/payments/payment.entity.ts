@@ -14,6 +14,7 @@ import type { PaymentStatus, PaymentStrategy, ResolvedVia } from './payment-stat
 
 @Entity('payments')
 @Index('idx_payments_order', ['orderId'])
+@Index('idx_payments_next_poll', ['nextPollAt'], { where: "status = 'processing' AND next_poll_at IS NOT NULL" })
 @Index('idx_payments_psp_payment', ['pspPaymentId'], { unique: true, where: 'psp_payment_id IS NOT NULL' })
 export class Payment {
   @PrimaryGeneratedColumn('uuid')
@@ -59,4 +60,15 @@ export class Payment {
 
   @Column({ name: 'resolved_at', type: 'timestamptz', nullable: true })
   resolvedAt: Date | null;
+
+  /** When the PSP should next be asked (fallback deadline, next short/long poll); null: never. */
+  @Column({ name: 'next_poll_at', type: 'timestamptz', nullable: true })
+  nextPollAt: Date | null;
+
+  @Column({ name: 'poll_count', type: 'int', default: 0 })
+  pollCount: number;
+
+  /** Set when polling gave up without a final result: a person should look. */
+  @Column({ name: 'attention_reason', type: 'text', nullable: true })
+  attentionReason: string | null;
 }

@@ -1,7 +1,15 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppRole } from '../config/env.js';
-import { hasHttpApi } from '../config/roles.js';
+import { BullModule } from '@nestjs/bull';
+import { hasHttpApi, runsWorkers } from '../config/roles.js';
+import { QueueName } from '../queue/queues.js';
+import { PaymentPollProcessor } from './polling/payment-poll.processor.js';
+import { PaymentPollingService } from './polling/payment-polling.service.js';
+import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
+import { ReconciliationCursor } from './reconciliation-cursor.entity.js';
+import { ReconciliationService } from './reconciliation.service.js';
+import { ReconciliationTask } from './reconciliation.task.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { PaymentTimelineEntry } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
@@ -13,16 +21,28 @@ import { PspClient } from './psp/psp.client.js';
 
 /**
  * Payment attempts for orders: talks to the PSP through the PspClient port and
- * applies PSP results (registered as the inbound webhook handler for 'psp').
+ * applies PSP results (registered as the inbound webhook handler for 'psp'), whether
+ * they come by webhook, by polling (fallback, short, long) or by reconciliation.
  */
 @Module({})
 export class PaymentsModule {
   static forRole(role: AppRole): DynamicModule {
     return {
       module: PaymentsModule,
-      imports: [TypeOrmModule.forFeature([Payment, PaymentTimelineEntry]), OrdersModule.forRole(role)],
+      imports: [
+        TypeOrmModule.forFeature([Payment, PaymentTimelineEntry, ReconciliationCursor]),
+        BullModule.registerQueue({ name: QueueName.PaymentPoll }),
+        OrdersModule.forRole(role),
+      ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
-      providers: [PaymentsService, PspWebhookHandler, { provide: PspClient, useClass: HttpPspClient }],
+      providers: [
+        PaymentsService,
+        PspWebhookHandler,
+        { provide: PspClient, useClass: HttpPspClient },
+        PaymentPollingService,
+        ReconciliationService,
+        ...(runsWorkers(role) ? [PaymentPollProcessor, PollSchedulerTask, ReconciliationTask] : []),
+      ],
       exports: [PaymentsService],
     };
   }

@@ -7,7 +7,7 @@ import type { AllConfig } from '../config/env.js';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
 import { OrdersService } from '../orders/orders.service.js';
 import type { CreatePaymentDto } from './dto/payment.dto.js';
-import { paymentTransitions, type PaymentStatus, type ResolvedVia } from './payment-status.js';
+import { paymentTransitions, type PaymentStatus, type PaymentStrategy, type ResolvedVia } from './payment-status.js';
 import { PaymentTimelineEntry, type TimelineType } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PspClient, type PspPaymentStatus } from './psp/psp.client.js';
@@ -39,6 +39,8 @@ const TARGET: Record<PspPaymentStatus, PaymentStatus> = {
 export class PaymentsService {
   private readonly logger = new Logger('Payments');
   private readonly callbackUrl: string;
+  private readonly deadlineMs: number;
+  private readonly shortPollIntervalMs: number;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -47,6 +49,8 @@ export class PaymentsService {
     config: ConfigService<AllConfig, true>,
   ) {
     this.callbackUrl = `${config.get('PUBLIC_BASE_URL', { infer: true })}/webhooks/psp`;
+    this.deadlineMs = config.get('WEBHOOK_DEADLINE_MS', { infer: true });
+    this.shortPollIntervalMs = config.get('SHORT_POLL_INTERVAL_MS', { infer: true });
   }
 
   /**
@@ -105,14 +109,17 @@ export class PaymentsService {
         {
           amount: payment.amount,
           currency: payment.currency,
-          callback_url: this.callbackUrl,
+          ...(payment.strategy === 'webhook' ? { callback_url: this.callbackUrl } : {}),
           payment_method: payment.paymentMethod,
           metadata: { orderId: payment.orderId, paymentId: payment.id },
         },
         payment.id,
       );
       await this.db.transaction(async (manager) => {
-        await manager.update(Payment, payment.id, { pspPaymentId: pspPayment.id });
+        await manager.update(Payment, payment.id, {
+          pspPaymentId: pspPayment.id,
+          nextPollAt: this.firstPollAt(payment.strategy),
+        });
         await this.addTimeline(manager, payment.id, 'psp_accepted', new Date(), {
           pspPaymentId: pspPayment.id,
           pspStatus: pspPayment.status,
@@ -151,6 +158,13 @@ export class PaymentsService {
       }
       throw err;
     }
+  }
+
+  /** When the PSP is first asked: after the webhook deadline (fallback), or per the polling strategy. */
+  private firstPollAt(strategy: PaymentStrategy): Date {
+    const delay =
+      strategy === 'webhook' ? this.deadlineMs : strategy === 'short_polling' ? this.shortPollIntervalMs : 0;
+    return new Date(Date.now() + delay);
   }
 
   async get(id: string): Promise<{ payment: Payment; timeline: PaymentTimelineEntry[] }> {
@@ -242,7 +256,7 @@ export class PaymentsService {
     return { applied: true, status: to };
   }
 
-  private async addTimeline(
+  async addTimeline(
     manager: EntityManager,
     paymentId: string,
     type: TimelineType,

@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 export const PSP_EVENT_TYPES = ['payment.processing', 'payment.completed', 'payment.failed'] as const;
 export type PspEventType = (typeof PSP_EVENT_TYPES)[number];
 
-export const DELIVERY_STATUSES = ['none', 'pending', 'delivered', 'failed'] as const;
+export const DELIVERY_STATUSES = ['none', 'pending', 'delivered', 'failed', 'dropped'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /**

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import {
   ApiCreatedResponse,
   ApiNotFoundResponse,
@@ -10,14 +11,20 @@ import {
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 import { Problem } from '../common/errors/problem.js';
+import { ChaosService } from './chaos.service.js';
+import { ChaosSettingsDto, ChaosSettingsView } from './dto/chaos.dto.js';
 import { CreatePspPaymentDto, PspPaymentDto } from './dto/psp-payment.dto.js';
+import { GetPaymentQuery, ListEventsQuery, PspEventListDto, type PspEventView } from './dto/psp-query.dto.js';
 import { PspMockService } from './psp-mock.service.js';
 
 @ApiTags('psp-mock')
 @RequireKey('psp')
 @Controller('psp/v1')
 export class PspMockController {
-  constructor(private readonly psp: PspMockService) {}
+  constructor(
+    private readonly psp: PspMockService,
+    private readonly chaos: ChaosService,
+  ) {}
 
   @Post('payments')
   @HttpCode(201)
@@ -35,10 +42,67 @@ export class PspMockController {
 
   @Get('payments/:id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Get a payment (short poll)' })
+  @ApiOperation({
+    summary: 'Get a payment: short poll, or long poll with ?wait=N',
+    description:
+      'Without wait: the current state at once. With wait=N (1–30): answers as soon as the payment is final, ' +
+      'or with the unchanged state after N seconds; works across PSP replicas (woken through Redis pub/sub).',
+  })
   @ApiOkResponse({ type: PspPaymentDto })
   @ApiNotFoundResponse({ description: 'PSP.PAYMENT_NOT_FOUND', type: Problem })
-  async get(@Param('id') id: string): Promise<PspPaymentDto> {
-    return PspPaymentDto.from(await this.psp.getPayment(id));
+  async get(
+    @Param('id') id: string,
+    @Query() query: GetPaymentQuery,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PspPaymentDto> {
+    let signal: AbortSignal | undefined;
+    if (query.wait) {
+      // Release the held request as soon as the client goes away.
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      signal = gone.signal;
+    }
+    return PspPaymentDto.from(await this.psp.getPayment(id, query.wait, signal));
+  }
+
+  @Get('events')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'List events in order (for reconciliation)',
+    description: 'Cursor pagination: pass the last event_id of a page as `after` to get the next one.',
+  })
+  @ApiOkResponse({ type: PspEventListDto })
+  @ApiResponse({ status: 400, description: 'VALIDATION.FAILED | PSP.INVALID_CURSOR', type: Problem })
+  async events(@Query() query: ListEventsQuery): Promise<PspEventListDto> {
+    const page = await this.psp.listEvents(query);
+    return { object: 'list', data: page.data.map((e) => e.payload as unknown as PspEventView), has_more: page.hasMore };
+  }
+
+  @Get('chaos')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Current chaos settings' })
+  @ApiOkResponse({ type: ChaosSettingsView })
+  getChaos(): Promise<ChaosSettingsView> {
+    return this.chaos.get();
+  }
+
+  @Put('chaos')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Change chaos settings (every field optional)',
+    description: 'Settle delay range of new payments, share of payments declined, share of webhook deliveries dropped.',
+  })
+  @ApiOkResponse({ type: ChaosSettingsView })
+  @ApiResponse({ status: 400, description: 'VALIDATION.FAILED | PSP.CHAOS_INVALID', type: Problem })
+  putChaos(@Body() dto: ChaosSettingsDto): Promise<ChaosSettingsView> {
+    return this.chaos.update(dto);
+  }
+
+  @Delete('chaos')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Back to the defaults from the environment' })
+  @ApiOkResponse({ type: ChaosSettingsView })
+  resetChaos(): Promise<ChaosSettingsView> {
+    return this.chaos.reset();
   }
 }

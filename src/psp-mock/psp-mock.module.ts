@@ -4,7 +4,11 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueName } from '../queue/queues.js';
 import { PspDeliveryProcessor } from './processors/psp-delivery.processor.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
+import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
+import { PspMetrics } from './psp-metrics.js';
+import { PspSetting } from './psp-setting.entity.js';
+import { SettlementNotifier } from './settlement-notifier.js';
 import { PspMockController } from './psp-mock.controller.js';
 import { PspMockService } from './psp-mock.service.js';
 import { PspPayment } from './psp-payment.entity.js';
@@ -17,10 +21,19 @@ import { PspWebhookSender } from './psp-webhook.sender.js';
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([PspPayment, PspEvent]),
+    TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
     BullModule.registerQueue({ name: QueueName.PspSettlement }, { name: QueueName.PspDelivery }),
   ],
   controllers: [PspMockController],
-  providers: [PspMockService, PspWebhookSender, PspSettlementProcessor, PspDeliveryProcessor, PspSweeperTask],
+  providers: [
+    PspMockService,
+    PspWebhookSender,
+    ChaosService,
+    SettlementNotifier,
+    PspMetrics,
+    PspSettlementProcessor,
+    PspDeliveryProcessor,
+    PspSweeperTask,
+  ],
 })
 export class PspMockModule {}

@@ -1,17 +1,18 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
-import type { AllConfig } from '../config/env.js';
-import { notFound } from '../common/errors/domain-error.js';
+import { DomainError, notFound } from '../common/errors/domain-error.js';
 import { prefixedId } from '../common/ids.js';
 import { JobName, QueueName, defaultJobOptions } from '../queue/queues.js';
+import { ChaosService } from './chaos.service.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
-import { PspEvent, type PspEventType } from './psp-event.entity.js';
+import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
+import { PspMetrics } from './psp-metrics.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspWebhookSender } from './psp-webhook.sender.js';
+import { SettlementNotifier } from './settlement-notifier.js';
 
 const PSP_PAYMENT_ID = /^pay_[0-9a-f]{24}$/;
 
@@ -19,26 +20,26 @@ export interface SettleJob {
   pspPaymentId: string;
 }
 
-/** The PSP mock's core: accepts payments, settles them later, and writes their events. */
+/** Longest long poll the PSP holds (GET …?wait=N). */
+export const MAX_WAIT_S = 30;
+
+/** The PSP mock's core: accepts payments, settles them later, writes and lists their events. */
 @Injectable()
 export class PspMockService {
   private readonly logger = new Logger('PspMock');
-  private readonly settleDelay: { min: number; max: number };
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QueueName.PspSettlement) private readonly settlements: Queue<SettleJob>,
     private readonly sender: PspWebhookSender,
-    config: ConfigService<AllConfig, true>,
-  ) {
-    this.settleDelay = {
-      min: config.get('PSP_SETTLE_DELAY_MIN_MS', { infer: true }),
-      max: config.get('PSP_SETTLE_DELAY_MAX_MS', { infer: true }),
-    };
-  }
+    private readonly chaos: ChaosService,
+    private readonly notifier: SettlementNotifier,
+    private readonly metrics: PspMetrics,
+  ) {}
 
   /** Stores a payment as processing and schedules its settlement. (Idempotency-Key: the route's interceptor.) */
   async createPayment(dto: CreatePspPaymentDto): Promise<PspPayment> {
+    this.metrics.requests.inc({ route: 'create_payment' });
     const payment = await this.db.getRepository(PspPayment).save(
       this.db.getRepository(PspPayment).create({
         id: prefixedId('pay'),
@@ -49,23 +50,88 @@ export class PspMockService {
         callbackUrl: dto.callback_url ?? null,
         metadata: dto.metadata ?? {},
         settledAt: null,
+        requestsServed: 1,
       }),
     );
-    await this.scheduleSettlement(payment.id);
+    const { settleDelayMs } = await this.chaos.get();
+    await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max));
     this.logger.log(
       `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
     );
     return payment;
   }
 
-  async getPayment(id: string): Promise<PspPayment> {
-    const payment = PSP_PAYMENT_ID.test(id) ? await this.db.getRepository(PspPayment).findOneBy({ id }) : null;
-    if (!payment) throw notFound('PSP.PAYMENT_NOT_FOUND', 'Payment', id);
-    return payment;
+  /**
+   * A payment's current state (short poll), counted as one request served. With
+   * `waitS`, a long poll: answers as soon as the payment is final, or unchanged after
+   * `waitS` seconds, or when `signal` aborts (client gone, shutdown).
+   */
+  async getPayment(id: string, waitS?: number, signal?: AbortSignal): Promise<PspPayment> {
+    this.metrics.requests.inc({ route: waitS ? 'get_payment_wait' : 'get_payment' });
+    if (!PSP_PAYMENT_ID.test(id)) throw notFound('PSP.PAYMENT_NOT_FOUND', 'Payment', id);
+    const rows: PspPayment[] = await this.db
+      .createQueryBuilder()
+      .update(PspPayment)
+      .set({ requestsServed: () => 'requests_served + 1' })
+      .where('id = :id', { id })
+      .returning('*')
+      .execute()
+      .then((r) => r.raw as PspPayment[]);
+    if (rows.length === 0) throw notFound('PSP.PAYMENT_NOT_FOUND', 'Payment', id);
+    if (!waitS || rows[0].status !== 'processing') return this.read(id);
+
+    const waitMs = Math.min(waitS, MAX_WAIT_S) * 1000;
+    const waiter = await this.notifier.prepareWait(id, waitMs, signal);
+    this.metrics.longPollsOpen.inc();
+    try {
+      // Settled between the first read and the subscription? Then answer now.
+      const now = await this.read(id);
+      if (now.status !== 'processing') return now;
+      await waiter.done;
+      return await this.read(id);
+    } finally {
+      waiter.cancel();
+      this.metrics.longPollsOpen.dec();
+    }
+  }
+
+  /** Events in the order they happened, after the event `after` (cursor pagination). */
+  async listEvents(q: {
+    after?: string;
+    limit?: number;
+    type?: string;
+  }): Promise<{ data: PspEvent[]; hasMore: boolean }> {
+    this.metrics.requests.inc({ route: 'list_events' });
+    const limit = q.limit ?? 100;
+    const repo = this.db.getRepository(PspEvent);
+    const qb = repo
+      .createQueryBuilder('e')
+      .orderBy('e.seq', 'ASC')
+      .take(limit + 1);
+    if (q.after) {
+      const cursor = await repo.findOne({ where: { id: q.after }, select: { seq: true } });
+      if (!cursor) {
+        throw new DomainError('PSP.INVALID_CURSOR', 400, 'Unknown cursor', `No event ${q.after} to list after.`);
+      }
+      qb.andWhere('e.seq > :seq', { seq: cursor.seq });
+    }
+    if (q.type) {
+      if (!(PSP_EVENT_TYPES as readonly string[]).includes(q.type)) {
+        throw new DomainError(
+          'PSP.INVALID_EVENT_TYPE',
+          400,
+          'Unknown event type',
+          `type must be one of ${PSP_EVENT_TYPES.join(', ')}.`,
+        );
+      }
+      qb.andWhere('e.type = :type', { type: q.type });
+    }
+    const rows = await qb.getMany();
+    return { data: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
   /** Job id = payment id: scheduling twice settles once. If Redis is down, the sweeper reschedules. */
-  async scheduleSettlement(pspPaymentId: string, delayMs = this.drawDelay()): Promise<void> {
+  async scheduleSettlement(pspPaymentId: string, delayMs: number): Promise<void> {
     try {
       await this.settlements.add(
         JobName.SettlePayment,
@@ -80,11 +146,13 @@ export class PspMockService {
   }
 
   /**
-   * Settles a processing payment: pm_card_declined fails, anything else completes.
-   * The status change and its event (with a pending delivery) commit together; the
-   * delivery is enqueued after commit.
+   * Settles a processing payment: pm_card_declined fails, so does a share of the rest
+   * (chaos declineRate). The status change and its event, with its delivery pending
+   * (or dropped, chaos dropRate), commit together; delivery is enqueued after commit
+   * and long polls are woken.
    */
   async settle(pspPaymentId: string): Promise<PspEvent | null> {
+    const chaos = await this.chaos.get();
     const event = await this.db.transaction(async (manager) => {
       const payment = await manager
         .getRepository(PspPayment)
@@ -94,17 +162,19 @@ export class PspMockService {
         .getOne();
       if (!payment || payment.status !== 'processing') return null;
       const now = new Date();
-      const status = payment.paymentMethod === 'pm_card_declined' ? 'failed' : 'completed';
+      const declined = payment.paymentMethod === 'pm_card_declined' || Math.random() < chaos.declineRate;
+      const status = declined ? 'failed' : 'completed';
       await manager.update(PspPayment, payment.id, { status, settledAt: now });
       const type: PspEventType = status === 'completed' ? 'payment.completed' : 'payment.failed';
       const id = prefixedId('evt');
+      const dropped = payment.callbackUrl !== null && Math.random() < chaos.dropRate;
       const row = manager.create(PspEvent, {
         id,
         type,
         paymentId: payment.id,
         createdAt: now,
         callbackUrl: payment.callbackUrl,
-        deliveryStatus: payment.callbackUrl ? 'pending' : 'none',
+        deliveryStatus: payment.callbackUrl ? (dropped ? 'dropped' : 'pending') : 'none',
         deliveryAttempts: 0,
         payload: {
           event_id: id,
@@ -120,16 +190,21 @@ export class PspMockService {
         },
       });
       await manager.save(row);
-      this.logger.log(`PSP payment ${payment.id} settled ${status}; event ${id}`);
+      this.logger.log(
+        `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
+      );
       return row;
     });
-    if (event?.deliveryStatus === 'pending') await this.sender.enqueue([event.id]);
+    if (!event) return null;
+    if (event.deliveryStatus === 'dropped') this.metrics.deliveries.inc({ outcome: 'dropped' });
+    if (event.deliveryStatus === 'pending') await this.sender.enqueue([event.id]);
+    await this.notifier.publish(pspPaymentId);
     return event;
   }
 
   /** Processing payments whose settlement job must have been lost (e.g. Redis flushed). */
   async sweepUnsettled(limit = 500): Promise<number> {
-    const graceMs = this.settleDelay.max + 30_000;
+    const graceMs = (await this.chaos.get()).settleDelayMs.max + 30_000;
     const rows: { id: string }[] = await this.db.query(
       `SELECT id FROM psp_payments WHERE status = 'processing' AND created_at < now() - make_interval(secs => $1 / 1000.0)
        ORDER BY created_at LIMIT $2`,
@@ -140,8 +215,11 @@ export class PspMockService {
     return rows.length;
   }
 
-  private drawDelay(): number {
-    const { min, max } = this.settleDelay;
-    return min + Math.floor(Math.random() * (max - min + 1));
+  private async read(id: string): Promise<PspPayment> {
+    return this.db.getRepository(PspPayment).findOneByOrFail({ id });
   }
+}
+
+function drawBetween(min: number, max: number): number {
+  return min + Math.floor(Math.random() * (max - min + 1));
 }

@@ -33,4 +33,8 @@ export class PspPayment {
 
   @Column({ name: 'settled_at', type: 'timestamptz', nullable: true })
   settledAt: Date | null;
+
+  /** Every API request about this payment (create, polls): what polling costs the PSP. */
+  @Column({ name: 'requests_served', type: 'int', default: 0 })
+  requestsServed: number;
 }

@@ -10,6 +10,7 @@ import { splitList } from '../config/env.js';
 import { webhookSigner, type WebhookSigner } from '../common/crypto/webhook-signature.js';
 import { JobName, QueueName } from '../queue/queues.js';
 import { PspEvent } from './psp-event.entity.js';
+import { PspMetrics } from './psp-metrics.js';
 
 export interface DeliverJob {
   eventId: string;
@@ -34,6 +35,7 @@ export class PspWebhookSender implements OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QueueName.PspDelivery) private readonly queue: Queue<DeliverJob>,
+    private readonly metrics: PspMetrics,
     config: ConfigService<AllConfig, true>,
   ) {
     this.signer = webhookSigner(
@@ -104,6 +106,7 @@ export class PspWebhookSender implements OnModuleDestroy {
       failure = (err as Error).message || String(err);
     }
     const ms = Date.now() - started;
+    this.metrics.deliveries.inc({ outcome: failure === null ? 'delivered' : 'failed' });
     if (failure === null) {
       await this.db.query(
         `UPDATE psp_events SET delivery_status = 'delivered', delivered_at = now(), delivery_attempts = delivery_attempts + 1, last_delivery_error = NULL WHERE id = $1`,

@@ -8,12 +8,15 @@ export enum QueueName {
   PspSettlement = 'psp-settlement',
   /** PSP mock: events to deliver to a callback URL. Job id = PSP event id. */
   PspDelivery = 'psp-delivery',
+  /** Status polls of the shop's payments (fallback, short, long). Job id = payment id + poll number. */
+  PaymentPoll = 'payment-poll',
 }
 
 export enum JobName {
   ApplyInboxEvent = 'apply-inbox-event',
   SettlePayment = 'settle-payment',
   DeliverEvent = 'deliver-event',
+  PollPayment = 'poll-payment',
 }
 
 /** Safe to run twice: callers always pass a deterministic jobId. */

@@ -191,7 +191,7 @@ const CASES: HostileCase[] = [
   { name: 'a 200-character order id', method: 'GET', path: `/orders/${'a'.repeat(200)}`, headers: SHOP_GET, status: 414, code: 'REQUEST.URI_TOO_LONG', pending: `${FASTIFY_ROUTER} (FST_ERR_MAX_PARAM_LENGTH: ids over maxParamLength, 100)` },
 
   // ── POST /orders/:id/payments ─────────────────────────────────────────────────
-  { name: 'strategy not implemented yet', method: 'POST', path: '/orders/{order}/payments', headers: SHOP, body: { strategy: 'short_polling' }, status: 400, code: 'VALIDATION.FAILED' },
+  { name: 'strategy in the wrong case', method: 'POST', path: '/orders/{order}/payments', headers: SHOP, body: { strategy: 'Short_Polling' }, status: 400, code: 'VALIDATION.FAILED' },
   { name: 'unknown strategy', method: 'POST', path: '/orders/{order}/payments', headers: SHOP, body: { strategy: 'carrier_pigeon' }, status: 400, code: 'VALIDATION.FAILED' },
   { name: 'unknown paymentMethod', method: 'POST', path: '/orders/{order}/payments', headers: SHOP, body: { paymentMethod: 'pm_card_stolen' }, status: 400, code: 'VALIDATION.FAILED' },
   { name: 'paymentMethod a number', method: 'POST', path: '/orders/{order}/payments', headers: SHOP, body: { paymentMethod: 4242 }, status: 400, code: 'VALIDATION.FAILED' },

@@ -32,6 +32,8 @@ describe('operations: health, Swagger, roles', () => {
         '/orders/{id}',
         '/orders/{id}/payments',
         '/payments/{id}',
+        '/psp/v1/chaos',
+        '/psp/v1/events',
         '/psp/v1/payments',
         '/psp/v1/payments/{id}',
         '/webhooks/psp',

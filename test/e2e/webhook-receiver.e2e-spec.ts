@@ -16,7 +16,11 @@ describe('POST /webhooks/psp', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({ PSP_SETTLE_DELAY_MIN_MS: '3600000', PSP_SETTLE_DELAY_MAX_MS: '3600000' });
+    t = await createTestApp({
+      PSP_SETTLE_DELAY_MIN_MS: '3600000',
+      PSP_SETTLE_DELAY_MAX_MS: '3600000',
+      WEBHOOK_DEADLINE_MS: '3600000', // no fallback poll: only these requests resolve payments
+    });
   });
   afterAll(async () => {
     await t.close();

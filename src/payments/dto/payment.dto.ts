@@ -17,10 +17,12 @@ export class CreatePaymentDto {
   @ApiPropertyOptional({
     enum: PAYMENT_STRATEGIES,
     default: 'webhook',
-    description: 'How the shop learns the result. Only `webhook` is implemented so far.',
+    description:
+      'How the shop learns the result: `webhook` (PSP calls back; fallback poll after WEBHOOK_DEADLINE_MS), ' +
+      '`short_polling` (GET every SHORT_POLL_INTERVAL_MS) or `long_polling` (GET ?wait=LONG_POLL_WAIT_S, repeated)',
   })
   @IsOptional()
-  @IsIn(['webhook'], { message: 'strategy must be webhook (short_polling and long_polling are not implemented yet)' })
+  @IsIn(PAYMENT_STRATEGIES)
   strategy?: PaymentStrategy;
 
   @ApiPropertyOptional({
@@ -71,6 +73,14 @@ export class PaymentDto {
   createdAt: string;
   @ApiPropertyOptional({ nullable: true, type: String })
   resolvedAt: string | null;
+  @ApiProperty({ description: 'Status polls made so far (fallback, short or long)' })
+  pollCount: number;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Set when polling gave up (POLL_GIVE_UP_MS) without a final result: a person should look',
+  })
+  attentionReason: string | null;
   @ApiPropertyOptional({ type: [TimelineEntryDto], description: 'Present on GET /payments/:id' })
   timeline?: TimelineEntryDto[];
 
@@ -88,6 +98,8 @@ export class PaymentDto {
       failureReason: p.failureReason,
       createdAt: p.createdAt.toISOString(),
       resolvedAt: p.resolvedAt?.toISOString() ?? null,
+      pollCount: p.pollCount,
+      attentionReason: p.attentionReason,
       ...(timeline ? { timeline: timeline.map((e) => TimelineEntryDto.from(e)) } : {}),
     };
   }

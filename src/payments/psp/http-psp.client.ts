@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Agent, errors, request } from 'undici';
 import type { AllConfig } from '../../config/env.js';
 import { DomainError } from '../../common/errors/domain-error.js';
-import { CreatePspPayment, PspClient, PspPaymentView } from './psp.client.js';
+import { CreatePspPayment, PspClient, PspEventPage, PspPaymentView } from './psp.client.js';
 
 /** Speaks HTTP to the PSP's `/psp/v1` API over a keep-alive connection pool. */
 @Injectable()
@@ -25,19 +25,34 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
   }
 
   createPayment(body: CreatePspPayment, idempotencyKey: string): Promise<PspPaymentView> {
-    return this.call('POST', '/psp/v1/payments', body, { 'idempotency-key': idempotencyKey });
+    return this.call<PspPaymentView>('POST', '/psp/v1/payments', body, { 'idempotency-key': idempotencyKey });
   }
 
-  getPayment(pspPaymentId: string): Promise<PspPaymentView> {
-    return this.call('GET', `/psp/v1/payments/${encodeURIComponent(pspPaymentId)}`);
+  getPayment(pspPaymentId: string, waitS?: number): Promise<PspPaymentView> {
+    const query = waitS ? `?wait=${waitS}` : '';
+    // A long poll legitimately takes up to waitS: the timeout runs on top of it.
+    return this.call<PspPaymentView>(
+      'GET',
+      `/psp/v1/payments/${encodeURIComponent(pspPaymentId)}${query}`,
+      undefined,
+      {},
+      (waitS ?? 0) * 1000,
+    );
   }
 
-  private async call(
+  listEvents(after: string | null, limit: number): Promise<PspEventPage> {
+    const params = new URLSearchParams({ limit: String(limit), ...(after ? { after } : {}) });
+    return this.call<PspEventPage>('GET', `/psp/v1/events?${params.toString()}`);
+  }
+
+  private async call<T>(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<PspPaymentView> {
+    extraTimeoutMs = 0,
+  ): Promise<T> {
+    const timeoutMs = this.timeoutMs + extraTimeoutMs;
     let res;
     try {
       res = await request(`${this.baseUrl}${path}`, {
@@ -50,8 +65,8 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
           ...headers,
         },
         body: body ? JSON.stringify(body) : undefined,
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
     } catch (err) {
       if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
@@ -59,7 +74,7 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
           'PSP.TIMEOUT',
           504,
           'Payment provider timed out',
-          `No answer from the PSP within ${this.timeoutMs} ms.`,
+          `No answer from the PSP within ${timeoutMs} ms.`,
         );
       }
       throw new DomainError(
@@ -70,7 +85,7 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
       );
     }
     const text = await res.body.text();
-    if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as PspPaymentView;
+    if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as T;
     // 409 (the same key still in flight at the PSP) and 429 are "not now", not "no".
     const retryable = res.statusCode >= 500 || res.statusCode === 409 || res.statusCode === 429;
     const code = retryable ? 'PSP.UNAVAILABLE' : 'PSP.REJECTED';

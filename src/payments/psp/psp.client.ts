@@ -2,7 +2,8 @@
 export interface CreatePspPayment {
   amount: number;
   currency: string;
-  callback_url: string;
+  /** Omitted for the polling strategies: then the PSP sends no webhook and the shop must ask. */
+  callback_url?: string;
   payment_method: string;
   metadata: Record<string, string>;
 }
@@ -14,6 +15,21 @@ export interface PspPaymentView {
   status: PspPaymentStatus;
   amount: number;
   currency: string;
+  settled_at?: string | null;
+  metadata?: Record<string, string>;
+}
+
+/** An event as the PSP's events API lists it (the same body its webhooks carry). */
+export interface PspEventView {
+  event_id: string;
+  type: string;
+  created_at: string;
+  data: Record<string, unknown>;
+}
+
+export interface PspEventPage {
+  data: PspEventView[];
+  has_more: boolean;
 }
 
 /**
@@ -24,5 +40,8 @@ export interface PspPaymentView {
 export abstract class PspClient {
   /** `idempotencyKey` makes a retried call return the same PSP payment instead of a second one. */
   abstract createPayment(request: CreatePspPayment, idempotencyKey: string): Promise<PspPaymentView>;
-  abstract getPayment(pspPaymentId: string): Promise<PspPaymentView>;
+  /** With `waitS`, a long poll: the PSP answers when the payment is final or after `waitS` seconds. */
+  abstract getPayment(pspPaymentId: string, waitS?: number): Promise<PspPaymentView>;
+  /** One page of the PSP's events, oldest first, after the event `after`. */
+  abstract listEvents(after: string | null, limit: number): Promise<PspEventPage>;
 }

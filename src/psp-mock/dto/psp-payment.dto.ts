@@ -67,6 +67,8 @@ export class PspPaymentDto {
   created_at: string;
   @ApiPropertyOptional({ nullable: true, type: String })
   settled_at: string | null;
+  @ApiProperty({ description: 'API requests the PSP has served about this payment (creation and every poll)' })
+  requests_served: number;
 
   static from(p: PspPayment): PspPaymentDto {
     return {
@@ -79,6 +81,7 @@ export class PspPaymentDto {
       metadata: p.metadata,
       created_at: p.createdAt.toISOString(),
       settled_at: p.settledAt?.toISOString() ?? null,
+      requests_served: p.requestsServed,
     };
   }
 }

@@ -33,6 +33,10 @@ export class InboxEntry {
   @Column({ type: 'text', nullable: true })
   outcome: string | null;
 
+  /** How the event reached the shop: pushed by the sender, or pulled by reconciliation. */
+  @Column({ name: 'received_via', type: 'text', default: 'webhook' })
+  receivedVia: 'webhook' | 'reconciliation';
+
   @Column({ name: 'received_at', type: 'timestamptz' })
   receivedAt: Date;
 

@@ -48,6 +48,27 @@ export class InboxService {
   }
 
   /**
+   * Stores events pulled from a source's events API (reconciliation) in one statement;
+   * those already received by webhook are skipped by the unique (source, event_id).
+   * Returns the ids of the new rows, already enqueued.
+   */
+  async receiveBulk(source: string, events: InboundEventDto[]): Promise<string[]> {
+    if (events.length === 0) return [];
+    const now = new Date();
+    const rows: { id: string }[] = await this.db.query(
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, received_via)
+       SELECT $1, e->>'event_id', e->>'type', e, $3, $3, 'reconciliation'
+         FROM jsonb_array_elements($2::jsonb) AS e
+       ON CONFLICT (source, event_id) DO NOTHING
+       RETURNING id`,
+      [source, JSON.stringify(events), now],
+    );
+    const ids = rows.map((r) => r.id);
+    await this.enqueue(ids);
+    return ids;
+  }
+
+  /**
    * Enqueues inbox rows by id (job id = row id, so a re-enqueue never duplicates work)
    * and stamps them queued. If Redis is unavailable the rows stay unqueued and the
    * sweeper picks them up: the inbox row, not the job, is the durable record.
@@ -96,6 +117,7 @@ export class InboxService {
           receivedAt: row.receivedAt,
           verifiedAt: row.verifiedAt,
           queuedAt: row.queuedAt,
+          receivedVia: row.receivedVia,
         });
         const status = result.outcome === 'applied' ? 'processed' : 'ignored';
         const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;

@@ -11,6 +11,8 @@ export interface InboundEvent {
   receivedAt: Date;
   verifiedAt: Date;
   queuedAt: Date | null;
+  /** Pushed by the sender, or pulled by reconciliation from its events API. */
+  receivedVia: 'webhook' | 'reconciliation';
 }
 
 export type HandlerResult = { outcome: 'applied'; note?: string } | { outcome: 'ignored'; reason: string };

@@ -1,0 +1,174 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Queue } from 'bull';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import type { AllConfig } from '../../config/env.js';
+import { MetricsRegistry } from '../../metrics/metrics.module.js';
+import { JobName, QueueName } from '../../queue/queues.js';
+import type { PaymentStrategy, ResolvedVia } from '../payment-status.js';
+import { Payment } from '../payment.entity.js';
+import { PaymentsService } from '../payments.service.js';
+import { PspClient, type PspPaymentView } from '../psp/psp.client.js';
+
+export interface PollJob {
+  paymentId: string;
+  /** The payment's poll number when the poll was claimed: makes the job id deterministic. */
+  poll: number;
+}
+
+const VIA: Record<PaymentStrategy, ResolvedVia> = {
+  webhook: 'fallback_poll',
+  short_polling: 'short_poll',
+  long_polling: 'long_poll',
+};
+/** Fallback polls back off while the PSP still says processing: 1 s, 2 s, 4 s … at most this. */
+const FALLBACK_BACKOFF_MAX_MS = 60_000;
+
+/**
+ * Asks the PSP for the state of payments that have no result yet: the fallback poll
+ * of webhook payments whose webhook is overdue, and the short and long polling
+ * strategies. Every poll is due in the payments table (`next_poll_at`); a scheduler
+ * claims due payments with FOR UPDATE SKIP LOCKED and queues one job each, so any
+ * number of workers share the work and none polls a payment twice in one round. A
+ * final answer goes through PaymentsService.applyPspResult, like a webhook.
+ */
+@Injectable()
+export class PaymentPollingService {
+  private readonly logger = new Logger('Polling');
+  private readonly shortIntervalMs: number;
+  private readonly longWaitS: number;
+  private readonly giveUpMs: number;
+  private readonly polls: Counter<'via' | 'result'>;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectQueue(QueueName.PaymentPoll) private readonly queue: Queue<PollJob>,
+    private readonly payments: PaymentsService,
+    private readonly psp: PspClient,
+    config: ConfigService<AllConfig, true>,
+    registry: MetricsRegistry,
+  ) {
+    this.shortIntervalMs = config.get('SHORT_POLL_INTERVAL_MS', { infer: true });
+    this.longWaitS = config.get('LONG_POLL_WAIT_S', { infer: true });
+    this.giveUpMs = config.get('POLL_GIVE_UP_MS', { infer: true });
+    this.polls = new Counter({
+      name: 'hookline_payment_polls_total',
+      help: 'Status polls of the PSP by the shop, by kind (fallback_poll, short_poll, long_poll) and result (final, processing, error)',
+      labelNames: ['via', 'result'],
+      registers: [registry],
+    });
+  }
+
+  /**
+   * Claims payments whose poll is due and queues a job for each. The claim moves
+   * `next_poll_at` a lease ahead: if the job is lost (Redis flushed, worker killed),
+   * the payment becomes due again when the lease ends.
+   */
+  async claimDue(limit = 200): Promise<number> {
+    const claimed: { id: string; poll_count: number }[] = await this.db.transaction(async (manager) => {
+      const rows: { id: string; poll_count: number; strategy: PaymentStrategy }[] = await manager.query(
+        `SELECT id, poll_count, strategy FROM payments
+          WHERE status = 'processing' AND next_poll_at IS NOT NULL AND next_poll_at <= now()
+          ORDER BY next_poll_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (rows.length === 0) return [];
+      const leaseS = this.longWaitS + 10; // longer than any poll can take
+      await manager.query(
+        `UPDATE payments SET next_poll_at = now() + make_interval(secs => $2) WHERE id = ANY($1::uuid[])`,
+        [rows.map((r) => r.id), leaseS],
+      );
+      return rows;
+    });
+    if (claimed.length === 0) return 0;
+    await this.queue.addBulk(
+      claimed.map((r) => ({
+        name: JobName.PollPayment,
+        data: { paymentId: r.id, poll: r.poll_count },
+        opts: { jobId: `poll:${r.id}:${r.poll_count}`, attempts: 1, removeOnComplete: 1000, removeOnFail: 1000 },
+      })),
+    );
+    return claimed.length;
+  }
+
+  /** One poll: ask the PSP, apply a final answer, or decide when to ask again (or give up). */
+  async poll(job: PollJob): Promise<'final' | 'processing' | 'skipped' | 'error' | 'gave-up'> {
+    const payment = await this.db.getRepository(Payment).findOneBy({ id: job.paymentId });
+    if (!payment || payment.status !== 'processing' || !payment.pspPaymentId || payment.pollCount !== job.poll) {
+      return 'skipped';
+    }
+    const via = VIA[payment.strategy];
+    const n = payment.pollCount + 1;
+    const started = new Date();
+    let view: PspPaymentView;
+    try {
+      view = await this.psp.getPayment(payment.pspPaymentId, via === 'long_poll' ? this.longWaitS : undefined);
+    } catch (err) {
+      this.polls.inc({ via, result: 'error' });
+      this.logger.warn(`Payment ${payment.id}: ${via} #${n} failed: ${(err as Error).message}`);
+      await this.scheduleNext(payment, n, via, Date.now() + this.backoffMs(n));
+      return 'error';
+    }
+    const latencyMs = Date.now() - started.getTime();
+    const evidence = { poll: n, latencyMs, pspSettledAt: view.settled_at ?? null };
+    if (view.status === 'processing') {
+      this.polls.inc({ via, result: 'processing' });
+      await this.db.transaction(async (manager) => {
+        await this.payments.addTimeline(manager, payment.id, 'poll_result', new Date(), {
+          ...evidence,
+          via,
+          pspStatus: 'processing',
+          found: 'nothing new',
+        });
+      });
+      const next =
+        via === 'short_poll'
+          ? Date.now() + this.shortIntervalMs
+          : via === 'long_poll'
+            ? Date.now()
+            : Date.now() + this.backoffMs(n);
+      return (await this.scheduleNext(payment, n, via, next)) ? 'processing' : 'gave-up';
+    }
+    this.polls.inc({ via, result: 'final' });
+    await this.db.transaction(async (manager) => {
+      await this.payments.applyPspResult(manager, {
+        paymentId: payment.id,
+        pspPaymentId: view.id,
+        pspStatus: view.status,
+        amount: view.amount,
+        currency: view.currency,
+        via,
+        arrivedAt: new Date(),
+        evidence,
+      });
+      await manager.update(Payment, payment.id, { pollCount: n, nextPollAt: null });
+    });
+    return 'final';
+  }
+
+  /** Returns false when polling gives up: the payment is then marked for attention. */
+  private async scheduleNext(payment: Payment, n: number, via: ResolvedVia, at: number): Promise<boolean> {
+    const ageMs = Date.now() - payment.createdAt.getTime();
+    if (ageMs > this.giveUpMs) {
+      const reason = `no final result from the PSP after ${n} poll(s) in ${Math.round(ageMs / 1000)} s (${via}); polling stopped`;
+      await this.db
+        .getRepository(Payment)
+        .update({ id: payment.id, status: 'processing' }, { pollCount: n, nextPollAt: null, attentionReason: reason });
+      this.logger.warn(`Payment ${payment.id} (order ${payment.orderId}) needs attention: ${reason}`);
+      return false;
+    }
+    await this.db
+      .getRepository(Payment)
+      .update({ id: payment.id, status: 'processing' }, { pollCount: n, nextPollAt: new Date(at) });
+    return true;
+  }
+
+  private backoffMs(n: number): number {
+    return Math.min(1000 * 2 ** (n - 1), FALLBACK_BACKOFF_MAX_MS);
+  }
+}

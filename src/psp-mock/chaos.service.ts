@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AllConfig } from '../config/env.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import type { ChaosSettings, ChaosSettingsDto } from './dto/chaos.dto.js';
+import { PspSetting } from './psp-setting.entity.js';
+
+const KEY = 'chaos';
+/** Replicas see a change within this long. */
+const CACHE_MS = 1000;
+
+/**
+ * How badly the PSP mock behaves: settlement delays, declines, dropped deliveries.
+ * Defaults come from the environment; PUT /psp/v1/chaos stores overrides in
+ * PostgreSQL so that every PSP replica follows them.
+ */
+@Injectable()
+export class ChaosService {
+  private readonly defaults: ChaosSettings;
+  private cached: { at: number; value: ChaosSettings } | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.defaults = {
+      settleDelayMs: {
+        min: config.get('PSP_SETTLE_DELAY_MIN_MS', { infer: true }),
+        max: config.get('PSP_SETTLE_DELAY_MAX_MS', { infer: true }),
+      },
+      declineRate: config.get('PSP_DECLINE_RATE', { infer: true }),
+      dropRate: config.get('PSP_DROP_RATE', { infer: true }),
+    };
+  }
+
+  async get(): Promise<ChaosSettings> {
+    if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.value;
+    const row = await this.db.getRepository(PspSetting).findOneBy({ key: KEY });
+    const value = { ...this.defaults, ...((row?.value ?? {}) as Partial<ChaosSettings>) };
+    this.cached = { at: Date.now(), value };
+    return value;
+  }
+
+  async update(patch: ChaosSettingsDto): Promise<ChaosSettings> {
+    const next = { ...(await this.fresh()), ...stripUndefined(patch) };
+    if (next.settleDelayMs.min > next.settleDelayMs.max) {
+      throw new DomainError(
+        'PSP.CHAOS_INVALID',
+        400,
+        'Invalid chaos settings',
+        'settleDelayMs.min must not exceed max.',
+      );
+    }
+    await this.db.getRepository(PspSetting).save({ key: KEY, value: { ...next } });
+    this.cached = { at: Date.now(), value: next };
+    return next;
+  }
+
+  /** Back to the environment's defaults. */
+  async reset(): Promise<ChaosSettings> {
+    await this.db.getRepository(PspSetting).delete({ key: KEY });
+    this.cached = null;
+    return this.get();
+  }
+
+  private async fresh(): Promise<ChaosSettings> {
+    this.cached = null;
+    return this.get();
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
