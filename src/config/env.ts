@@ -139,7 +139,7 @@ export class Env {
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  RATE_LIMIT_MAX = 1200;
+  RATE_LIMIT_MAX = 6000;
 
   @Transform(toInt)
   @IsInt()
