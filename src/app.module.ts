@@ -3,6 +3,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { LoggerModule } from 'nestjs-pino';
+import { loggerParams } from './logging/logging.js';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ValidationPipe } from '@nestjs/common';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js';
@@ -16,7 +18,9 @@ import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { PspMockModule } from './psp-mock/psp-mock.module.js';
+import { QueueBoardModule } from './queue/queue-board.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { UiModule } from './ui/ui.module.js';
 
 /**
  * The root module for one process role. `all` runs everything; `api`, `worker` and
@@ -43,13 +47,24 @@ export class AppModule {
             prefix: config.get('REDIS_PREFIX', { infer: true }),
           }),
         }),
+        LoggerModule.forRootAsync({
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AllConfig, true>) =>
+            loggerParams({
+              APP_ROLE: config.get('APP_ROLE', { infer: true }),
+              LOG_LEVEL: config.get('LOG_LEVEL', { infer: true }),
+              LOG_FORMAT: config.get('LOG_FORMAT', { infer: true }),
+            }),
+        }),
         ScheduleModule.forRoot(),
         HealthModule,
         MetricsModule,
+        QueueBoardModule,
         RateLimitModule,
         IdempotencyModule.register({ purge: runsWorkers(role) || runsPsp(role) }),
         ...(shop ? [WebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)] : []),
         ...(runsPsp(role) ? [PspMockModule] : []),
+        ...(hasHttpApi(role) ? [UiModule.forRole(role)] : []),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

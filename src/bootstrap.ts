@@ -1,5 +1,7 @@
 import helmet from '@fastify/helmet';
-import { LogLevel, Logger, type RawBodyRequest } from '@nestjs/common';
+import { Logger, type RawBodyRequest } from '@nestjs/common';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { bootLogger, requestId } from './logging/logging.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from './common/errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, problemType } from './common/errors/problem.js';
@@ -12,12 +14,11 @@ import type { Env } from './config/env.js';
 import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
 /** Prepares storage: creates the database if missing and runs pending migrations (unless disabled). */
 export async function prepareDatabase(env: Env): Promise<void> {
-  await ensureDatabase(env.DATABASE_URL);
-  if (env.DB_MIGRATE_ON_BOOT) await runMigrations(env.DATABASE_URL);
+  const logger = bootLogger(env);
+  await ensureDatabase(env.DATABASE_URL, logger);
+  if (env.DB_MIGRATE_ON_BOOT) await runMigrations(env.DATABASE_URL, logger);
 }
 
 /**
@@ -27,6 +28,8 @@ export async function prepareDatabase(env: Env): Promise<void> {
 export async function createApp(env: Env): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: env.WEBHOOK_MAX_BODY_BYTES,
+    genReqId: requestId,
+    requestIdHeader: false,
     // Errors Fastify's router raises before Nest sees the request (malformed or
     // over-long URL) still get problem+json.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -49,8 +52,9 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(env.APP_ROLE), adapter, {
     rawBody: true,
-    logger: LEVELS.slice(0, LEVELS.indexOf(env.LOG_LEVEL as LogLevel) + 1),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(PinoLogger));
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {
@@ -60,6 +64,11 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
         scriptSrc: [`'self'`, `'unsafe-inline'`],
       },
     },
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    void reply.header('x-request-id', request.id);
+    done();
   });
   // A body nested deeper than any real payload is refused before the validators walk it.
   app
@@ -112,6 +121,7 @@ export function logStartup(env: Env, url: string): void {
   logger.log(`Role ${env.APP_ROLE} listening on ${url}`);
   logger.log(`API         ${url}/orders`);
   logger.log(`Swagger UI  ${url}/docs   (document: ${url}/docs-json)`);
-  logger.log(`Health      ${url}/health/live, ${url}/health/ready`);
+  logger.log(`Health      ${url}/health/live, ${url}/health/ready, metrics ${url}/metrics`);
+  logger.log(`Operators   ${url}/queues (admin key), ${url}/ui/payments/<id> (shop key)`);
   logger.log(`PSP mock    ${env.PSP_BASE_URL}/psp/v1, webhooks back to ${env.PUBLIC_BASE_URL}/webhooks/psp`);
 }

@@ -22,6 +22,14 @@ export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 const WHSEC = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
 const WHSEC_LIST = /^whsec_[A-Za-z0-9+/]{16,}={0,2}( +whsec_[A-Za-z0-9+/]{16,}={0,2})*$/;
 const KEY_LIST = /^[A-Za-z0-9_\-.]{16,}(,[A-Za-z0-9_\-.]{16,})*$/;
+/** Meaning of each variable, in declaration order: the source of the README table and .env.example. */
+const DOCS = new Map<string, string>();
+const Doc =
+  (meaning: string): PropertyDecorator =>
+  (_target, key) => {
+    DOCS.set(String(key), meaning);
+  };
+
 const SENSITIVE = /KEY|SECRET|DATABASE_URL|REDIS_URL/;
 const DEV_WEBHOOK_SECRET = 'whsec_aG9va2xpbmUtZGV2LW9ubHktc2lnbmluZy1rZXk=';
 
@@ -37,49 +45,63 @@ const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : val
  * Keep `.env.example` and the README's configuration table in step with this class.
  */
 export class Env {
+  @Doc('Process role: all (everything in one process) | api | worker | psp.')
   @IsIn(APP_ROLES)
   APP_ROLE: AppRole = 'all';
 
+  @Doc('HTTP port every role listens on.')
   @Transform(toInt)
   @IsInt()
   @Min(0)
   @Max(65535)
   PORT = 3000;
 
+  @Doc('Interface to bind.')
   @IsString()
   HOST = '0.0.0.0';
 
+  @Doc('PostgreSQL connection string; the database is created if missing.')
   @Matches(/^postgres(ql)?:\/\/\S+\/\w+/, { message: 'DATABASE_URL must look like postgres://user@host:port/dbname' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/hookline';
 
+  @Doc('Run pending migrations at boot (under an advisory lock); false when a separate migrate step runs them.')
   @Transform(toBool)
   @IsBoolean()
   DB_MIGRATE_ON_BOOT = true;
 
+  @Doc('Redis connection string (queues only; may be lost).')
   @Matches(/^rediss?:\/\/\S+/, { message: 'REDIS_URL must look like redis://host:port' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
+  @Doc('Key prefix of the Bull queues; give each stack sharing a Redis its own.')
   @Matches(/^[\w:.-]+$/, { message: 'REDIS_PREFIX must be letters, digits, ":", "." or "-"' })
   REDIS_PREFIX = 'hookline';
 
   @Matches(/^https?:\/\/[^/\s]+$/, {
     message: 'PUBLIC_BASE_URL must be an origin such as http://127.0.0.1:3000 (no path)',
   })
+  @Doc(
+    'Origin the PSP calls back (callback_url = PUBLIC_BASE_URL/webhooks/psp), no path. Default: http://127.0.0.1:$PORT.',
+  )
   @IsOptional()
   PUBLIC_BASE_URL?: string;
 
+  @Doc('Shop API keys (Authorization: Bearer <key>), comma-separated, 16+ characters each.')
   @Matches(KEY_LIST, { message: 'API_KEYS must be a comma-separated list of keys of at least 16 characters' })
   API_KEYS = 'sk_shop_dev_0123456789abcdef';
 
+  @Doc('Admin API keys, comma-separated, 16+ characters each: their own realm (they do not open the shop or PSP APIs).')
   @Matches(KEY_LIST, { message: 'ADMIN_API_KEYS must be a comma-separated list of keys of at least 16 characters' })
   ADMIN_API_KEYS = 'sk_admin_dev_0123456789abcdef';
 
   @Matches(/^https?:\/\/[^/\s]+$/, {
     message: 'PSP_BASE_URL must be an origin such as http://127.0.0.1:3000 (no path)',
   })
+  @Doc('Origin of the PSP API the shop calls (its routes are under /psp/v1), no path. Default: http://127.0.0.1:$PORT.')
   @IsOptional()
   PSP_BASE_URL?: string;
 
+  @Doc("The PSP's own API key, used by the shop to call it and checked by the PSP mock, 16+ characters.")
   @IsString()
   @MinLength(16)
   PSP_API_KEY = 'sk_psp_dev_0123456789abcdef';
@@ -87,106 +109,134 @@ export class Env {
   @Matches(WHSEC_LIST, {
     message: 'PSP_WEBHOOK_SECRET must be one or more space-separated secrets of the form whsec_<base64>',
   })
+  @Doc('PSP webhook signing secret(s), whsec_<base64>; several space-separated during rotation.')
   PSP_WEBHOOK_SECRET = DEV_WEBHOOK_SECRET;
 
+  @Doc(
+    'Signature scheme of PSP webhooks, for the PSP mock (signs) and the shop (verifies): standard (Standard Webhooks webhook-* headers) | stripe (Stripe-Signature).',
+  )
   @IsIn(SIGNATURE_SCHEMES)
   PSP_SIGNATURE_SCHEME: SignatureScheme = 'standard';
 
+  @Doc('Accepted clock skew of webhook-timestamp, in seconds, both ways (replay protection).')
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(3600)
   WEBHOOK_TOLERANCE_S = 300;
 
+  @Doc('Largest accepted request body in bytes (413 above).')
   @Transform(toInt)
   @IsInt()
   @Min(1024)
   @Max(10 * 1024 * 1024)
   WEBHOOK_MAX_BODY_BYTES = 256 * 1024;
 
+  @Doc('How long an Idempotency-Key and its stored answer are kept, in hours (purged every 15 min).')
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(24 * 30)
   IDEMPOTENCY_TTL_H = 24;
 
+  @Doc('A webhook payment without a result this long after the PSP accepted it gets a fallback poll, in ms.')
   @Transform(toInt)
   @IsInt()
   @Min(100)
   WEBHOOK_DEADLINE_MS = 7000;
 
+  @Doc('short_polling: time between polls, in ms.')
   @Transform(toInt)
   @IsInt()
   @Min(100)
   SHORT_POLL_INTERVAL_MS = 1000;
 
+  @Doc('long_polling: how long each GET ?wait= may be held by the PSP, in seconds (1-30).')
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(30)
   LONG_POLL_WAIT_S = 10;
 
+  @Doc('Polling stops after this age without a final result and the payment gets attentionReason, in ms.')
   @Transform(toInt)
   @IsInt()
   @Min(1000)
   POLL_GIVE_UP_MS = 15 * 60_000;
 
+  @Doc("How often reconciliation reads the PSP's events API, in ms.")
   @Transform(toInt)
   @IsInt()
   @Min(1000)
   RECONCILE_INTERVAL_MS = 60_000;
 
+  @Doc('Rate limit of the shop and PSP APIs: requests per window per API key (per IP without one).')
   @Transform(toInt)
   @IsInt()
   @Min(1)
   RATE_LIMIT_MAX = 6000;
 
+  @Doc('Length of the rate-limit window, in seconds.')
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(3600)
   RATE_LIMIT_WINDOW_S = 10;
 
+  @Doc('PSP mock: shortest delay before a payment settles, in ms.')
   @Transform(toInt)
   @IsInt()
   @Min(0)
   PSP_SETTLE_DELAY_MIN_MS = 200;
 
+  @Doc('PSP mock: longest delay before a payment settles, in ms (not below the minimum).')
   @Transform(toInt)
   @IsInt()
   @Min(0)
   PSP_SETTLE_DELAY_MAX_MS = 1500;
 
+  @Doc('PSP mock: share of pm_card_ok payments declined anyway (0-1; PUT /psp/v1/chaos overrides).')
   @Transform(toFloat)
   @IsNumber()
   @Min(0)
   @Max(1)
   PSP_DECLINE_RATE = 0;
 
+  @Doc('PSP mock: share of webhook deliveries dropped, never sent (0-1; PUT /psp/v1/chaos overrides).')
   @Transform(toFloat)
   @IsNumber()
   @Min(0)
   @Max(1)
   PSP_DROP_RATE = 0;
 
+  @Doc('PSP mock: delivery attempts per webhook before it is marked failed (1-30).')
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(30)
   PSP_DELIVERY_ATTEMPTS = 10;
 
+  @Doc('PSP mock: base of the exponential backoff between delivery attempts, in ms.')
   @Transform(toInt)
   @IsInt()
   @Min(10)
   PSP_DELIVERY_BACKOFF_MS = 1000;
 
+  @Doc('Timeout of one call from the shop to the PSP API, in ms.')
   @Transform(toInt)
   @IsInt()
   @Min(100)
   PSP_TIMEOUT_MS = 10000;
 
+  @Doc('Most verbose log level: fatal | error | warn | log | debug | verbose.')
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
+
+  @Doc(
+    'Log output: json (one JSON object a line), pretty (for people), or auto (pretty on a terminal outside production, else json)',
+  )
+  @IsIn(['auto', 'json', 'pretty'])
+  LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';
 }
 
 export const DEV_DEFAULTS = { webhookSecret: DEV_WEBHOOK_SECRET };
@@ -226,3 +276,20 @@ export const splitList = (value: string, sep: string | RegExp = ','): string[] =
 
 /** Types the ConfigService: `ConfigService<Env, true>` then `config.get('PORT', { infer: true })`. */
 export type AllConfig = Env;
+
+export interface ConfigDoc {
+  name: string;
+  /** The default as written in the environment; null when derived (see meaning). */
+  default: string | null;
+  meaning: string;
+}
+
+/** Every variable with its default and meaning, in declaration order (npm run docs:config). */
+export function configDocs(): ConfigDoc[] {
+  const defaults = new Env() as unknown as Record<string, string | number | boolean | undefined>;
+  return [...DOCS].map(([name, meaning]) => ({
+    name,
+    default: defaults[name] === undefined ? null : String(defaults[name]),
+    meaning,
+  }));
+}

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { Client } from 'pg';
 
 /**
@@ -6,7 +6,10 @@ import { Client } from 'pg';
  * connecting to the server's `postgres` maintenance database. Idempotent and safe
  * against several processes racing to create it.
  */
-export async function ensureDatabase(databaseUrl: string, logger = new Logger('Database')): Promise<void> {
+export async function ensureDatabase(
+  databaseUrl: string,
+  logger: Pick<LoggerService, 'log'> = new Logger('Database'),
+): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type LoggerService } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { typeormOptions } from './typeorm-options.js';
 
@@ -6,7 +6,10 @@ import { typeormOptions } from './typeorm-options.js';
 const MIGRATION_LOCK = 727_274_001;
 
 /** Runs pending migrations under a PostgreSQL advisory lock. Returns the names applied. */
-export async function runMigrations(databaseUrl: string, logger = new Logger('Migrations')): Promise<string[]> {
+export async function runMigrations(
+  databaseUrl: string,
+  logger: Pick<LoggerService, 'log'> = new Logger('Migrations'),
+): Promise<string[]> {
   const ds = await new DataSource({ ...typeormOptions(databaseUrl), extra: { max: 1 } }).initialize();
   try {
     await ds.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);

@@ -1,15 +1,11 @@
 import { Controller, Get, Global, Header, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { BacklogMetrics } from './backlog-metrics.js';
+import { HooklineMetrics } from './hookline-metrics.js';
+import { MetricsRegistry } from './metrics-registry.js';
 
-/** One registry per application instance (tests run several apps in one process). */
-export class MetricsRegistry extends Registry {
-  constructor() {
-    super();
-    collectDefaultMetrics({ register: this, prefix: 'hookline_process_' });
-  }
-}
+export { MetricsRegistry };
 
 @ApiExcludeController()
 @SkipThrottle()
@@ -24,7 +20,14 @@ export class MetricsController {
   }
 }
 
-/** Prometheus metrics on /metrics; modules register their metrics on MetricsRegistry. */
+/**
+ * Prometheus metrics on /metrics; modules register their metrics on MetricsRegistry
+ * or count on the shared HooklineMetrics.
+ */
 @Global()
-@Module({ providers: [MetricsRegistry], controllers: [MetricsController], exports: [MetricsRegistry] })
+@Module({
+  providers: [MetricsRegistry, HooklineMetrics, BacklogMetrics],
+  controllers: [MetricsController],
+  exports: [MetricsRegistry, HooklineMetrics],
+})
 export class MetricsModule {}

@@ -1,15 +1,8 @@
+import { ApiProblem } from '../common/errors/api-problem.js';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import {
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
-import { Problem } from '../common/errors/problem.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { ListOrdersQuery, OrderDto, OrderPageDto } from './dto/order.dto.js';
 import { OrdersService } from './orders.service.js';
@@ -28,12 +21,8 @@ export class OrdersController {
     description: 'The amount is computed from the items; the order starts in pending_payment.',
   })
   @ApiCreatedResponse({ type: OrderDto })
-  @ApiResponse({ status: 400, description: 'Invalid body (VALIDATION.FAILED)', type: Problem })
-  @ApiResponse({
-    status: 422,
-    description: 'Items add up to zero or too much (ORDER.AMOUNT_ZERO | ORDER.AMOUNT_TOO_LARGE)',
-    type: Problem,
-  })
+  @ApiProblem(400, 'Invalid body (VALIDATION.FAILED)')
+  @ApiProblem(422, 'Items add up to zero or too much (ORDER.AMOUNT_ZERO | ORDER.AMOUNT_TOO_LARGE)')
   async create(@Body() dto: CreateOrderDto): Promise<OrderDto> {
     return OrderDto.from(await this.orders.create(dto));
   }
@@ -42,7 +31,7 @@ export class OrdersController {
   @HttpCode(200)
   @ApiOperation({ summary: 'List orders, newest first' })
   @ApiOkResponse({ type: OrderPageDto })
-  @ApiResponse({ status: 400, description: 'Invalid query (VALIDATION.FAILED | ORDER.INVALID_CURSOR)', type: Problem })
+  @ApiProblem(400, 'Invalid query (VALIDATION.FAILED | ORDER.INVALID_CURSOR)')
   async list(@Query() query: ListOrdersQuery): Promise<OrderPageDto> {
     const page = await this.orders.list(query);
     return { data: page.data.map((o) => OrderDto.from(o)), nextCursor: page.nextCursor };
@@ -52,7 +41,7 @@ export class OrdersController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Get an order' })
   @ApiOkResponse({ type: OrderDto })
-  @ApiNotFoundResponse({ description: 'ORDER.NOT_FOUND', type: Problem })
+  @ApiProblem(404, 'ORDER.NOT_FOUND')
   async get(@Param('id') id: string): Promise<OrderDto> {
     return OrderDto.from(await this.orders.get(id));
   }

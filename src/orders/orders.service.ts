@@ -28,7 +28,10 @@ export class OrdersService {
         paidAt: null,
       }),
     );
-    this.logger.log(`Order ${order.id} created: ${amount} ${order.currency}, ${order.items.length} item(s)`);
+    this.logger.log({
+      msg: `Order ${order.id} created: ${amount} ${order.currency}, ${order.items.length} item(s)`,
+      orderId: order.id,
+    });
     return order;
   }
 
@@ -107,7 +110,7 @@ export class OrdersService {
     }
     const now = new Date();
     await manager.update(Order, id, { status: to, updatedAt: now, ...(to === 'paid' ? { paidAt: now } : {}) });
-    this.logger.log(`Order ${id} ${order.status} → ${to}`);
+    this.logger.log({ msg: `Order ${id} ${order.status} → ${to}`, orderId: id });
     return { changed: true, from: order.status, to };
   }
 }

@@ -1,15 +1,8 @@
+import { ApiProblem } from '../common/errors/api-problem.js';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import {
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
-import { Problem } from '../common/errors/problem.js';
 import { CreatePaymentDto, PaymentDto } from './dto/payment.dto.js';
 import { PaymentsService } from './payments.service.js';
 
@@ -29,19 +22,13 @@ export class PaymentsController {
       'status processing; the PSP settles later and reports by signed webhook.',
   })
   @ApiCreatedResponse({ type: PaymentDto })
-  @ApiNotFoundResponse({ description: 'ORDER.NOT_FOUND', type: Problem })
-  @ApiResponse({
-    status: 409,
-    description: 'ORDER.ALREADY_PAID | ORDER.NOT_PAYABLE | PAYMENT.IN_PROGRESS',
-    type: Problem,
-  })
-  @ApiResponse({
-    status: 502,
-    description:
-      'PSP.REJECTED (payment failed, order stays payable) | PSP.UNAVAILABLE (outcome unknown: the payment, `paymentId` in the body, stays processing; repeat the request to resume it)',
-    type: Problem,
-  })
-  @ApiResponse({ status: 504, description: 'PSP.TIMEOUT — as PSP.UNAVAILABLE', type: Problem })
+  @ApiProblem(404, 'ORDER.NOT_FOUND')
+  @ApiProblem(409, 'ORDER.ALREADY_PAID | ORDER.NOT_PAYABLE | PAYMENT.IN_PROGRESS')
+  @ApiProblem(
+    502,
+    'PSP.REJECTED (payment failed, order stays payable) | PSP.UNAVAILABLE (outcome unknown: the payment, `paymentId` in the body, stays processing; repeat the request to resume it)',
+  )
+  @ApiProblem(504, 'PSP.TIMEOUT — as PSP.UNAVAILABLE')
   async create(@Param('id') orderId: string, @Body() dto: CreatePaymentDto): Promise<PaymentDto> {
     return PaymentDto.from(await this.payments.create(orderId, dto));
   }
@@ -50,7 +37,7 @@ export class PaymentsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Get a payment with its timeline' })
   @ApiOkResponse({ type: PaymentDto })
-  @ApiNotFoundResponse({ description: 'PAYMENT.NOT_FOUND', type: Problem })
+  @ApiProblem(404, 'PAYMENT.NOT_FOUND')
   async get(@Param('id') id: string): Promise<PaymentDto> {
     const { payment, timeline } = await this.payments.get(id);
     return PaymentDto.from(payment, timeline);

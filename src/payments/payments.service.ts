@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AllConfig } from '../config/env.js';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
+import { HooklineMetrics } from '../metrics/hookline-metrics.js';
 import { OrdersService } from '../orders/orders.service.js';
 import type { CreatePaymentDto } from './dto/payment.dto.js';
 import { paymentTransitions, type PaymentStatus, type PaymentStrategy, type ResolvedVia } from './payment-status.js';
@@ -47,6 +48,7 @@ export class PaymentsService {
     private readonly orders: OrdersService,
     private readonly psp: PspClient,
     config: ConfigService<AllConfig, true>,
+    private readonly metrics: HooklineMetrics,
   ) {
     this.callbackUrl = `${config.get('PUBLIC_BASE_URL', { infer: true })}/webhooks/psp`;
     this.deadlineMs = config.get('WEBHOOK_DEADLINE_MS', { infer: true });
@@ -67,7 +69,11 @@ export class PaymentsService {
       const order = await this.orders.lockForPayment(manager, orderId);
       const inFlight = await manager.findOneBy(Payment, { orderId, status: 'processing' });
       if (inFlight?.pspPaymentId === null) {
-        this.logger.log(`Payment ${inFlight.id} for order ${orderId}: resuming the unfinished PSP handoff`);
+        this.logger.log({
+          msg: `Payment ${inFlight.id} for order ${orderId}: resuming the unfinished PSP handoff`,
+          paymentId: inFlight.id,
+          orderId,
+        });
         return inFlight;
       }
       if (inFlight) {
@@ -127,7 +133,12 @@ export class PaymentsService {
         });
       });
       payment.pspPaymentId = pspPayment.id;
-      this.logger.log(`Payment ${payment.id} for order ${payment.orderId} accepted by PSP as ${pspPayment.id}`);
+      this.logger.log({
+        msg: `Payment ${payment.id} for order ${payment.orderId} accepted by PSP as ${pspPayment.id}`,
+        paymentId: payment.id,
+        orderId: payment.orderId,
+        pspPaymentId: pspPayment.id,
+      });
       return payment;
     } catch (err) {
       const code = err instanceof DomainError ? err.code : 'PSP.UNAVAILABLE';
@@ -149,10 +160,13 @@ export class PaymentsService {
           outcome: rejected ? 'payment failed' : 'unknown: retry the request to resume this payment',
         });
       });
-      this.logger.warn(
-        `Payment ${payment.id} for order ${payment.orderId}: PSP call failed (${code}): ${message}` +
+      this.logger.warn({
+        msg:
+          `Payment ${payment.id} for order ${payment.orderId}: PSP call failed (${code}): ${message}` +
           (rejected ? '; payment failed' : '; left processing for a resuming retry'),
-      );
+        paymentId: payment.id,
+        orderId: payment.orderId,
+      });
       if (err instanceof DomainError) {
         throw new DomainError(err.code, err.status, err.title, err.message, { ...err.extra, paymentId: payment.id });
       }
@@ -196,6 +210,12 @@ export class PaymentsService {
       return { applied: false, reason };
     }
     const ctx = `Payment ${payment.id} (order ${payment.orderId}, PSP ${result.pspPaymentId})`;
+    const ids = {
+      paymentId: payment.id,
+      orderId: payment.orderId,
+      pspPaymentId: result.pspPaymentId,
+      eventId: result.evidence.eventId,
+    };
     const kind: TimelineType = result.via === 'webhook' ? 'webhook_received' : 'poll_result';
     await this.addTimeline(manager, payment.id, kind, result.arrivedAt, {
       ...result.evidence,
@@ -207,7 +227,7 @@ export class PaymentsService {
         reason,
         ...pick(result.evidence, 'eventId'),
       });
-      this.logger.log(`${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`);
+      this.logger.log({ msg: `${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`, ...ids });
       return { applied: false, reason };
     };
     if (payment.pspPaymentId && payment.pspPaymentId !== result.pspPaymentId) {
@@ -232,12 +252,14 @@ export class PaymentsService {
       pspPaymentId: result.pspPaymentId,
       failureReason: to === 'failed' ? 'declined' : null,
     });
+    // Counted in the caller's transaction: if it rolls back and is retried, counted again.
+    this.metrics.paymentsResolved.inc({ via: result.via, status: to });
     await this.addTimeline(manager, payment.id, 'resolved', now, {
       status: to,
       resolvedVia: result.via,
       ...pick(result.evidence, 'eventId'),
     });
-    this.logger.log(`${ctx} ${payment.status} → ${to} via ${result.via}`);
+    this.logger.log({ msg: `${ctx} ${payment.status} → ${to} via ${result.via}`, ...ids });
 
     const order = await this.orders.applyPaymentOutcome(
       manager,

@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsRegistry } from '../metrics/metrics.module.js';
 
 export type PspRoute = 'create_payment' | 'get_payment' | 'get_payment_wait' | 'list_events';
+export type DeliveryOutcome = 'delivered' | 'failed' | 'dropped';
 
 /** What the PSP mock serves, for the polling-vs-webhooks comparison. */
 @Injectable()
 export class PspMetrics {
   readonly requests: Counter<'route'>;
   readonly longPollsOpen: Gauge;
-  readonly deliveries: Counter<'outcome'>;
+  readonly deliveries: Counter<'outcome' | 'endpoint'>;
+  readonly deliveryAttemptSeconds: Histogram<'outcome' | 'endpoint'>;
 
   constructor(registry: MetricsRegistry) {
     this.requests = new Counter({
@@ -25,9 +27,25 @@ export class PspMetrics {
     });
     this.deliveries = new Counter({
       name: 'hookline_psp_webhook_deliveries_total',
-      help: 'Webhook delivery attempts of the PSP mock, by outcome (delivered, failed, dropped by chaos)',
-      labelNames: ['outcome'],
+      help: 'Webhook delivery attempts of the PSP mock, by outcome (delivered, failed, dropped by chaos) and endpoint (origin of the callback URL)',
+      labelNames: ['outcome', 'endpoint'],
       registers: [registry],
     });
+    this.deliveryAttemptSeconds = new Histogram({
+      name: 'hookline_webhook_delivery_attempt_seconds',
+      help: 'Duration of one webhook delivery attempt (request sent to answer read, or failure), by outcome (delivered, failed) and endpoint (origin of the callback URL)',
+      labelNames: ['outcome', 'endpoint'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
+      registers: [registry],
+    });
+  }
+}
+
+/** The endpoint label of a callback URL: its origin only, never a path, query or credentials. */
+export function endpointLabel(callbackUrl: string | null): string {
+  try {
+    return new URL(callbackUrl ?? '').origin;
+  } catch {
+    return 'invalid';
   }
 }

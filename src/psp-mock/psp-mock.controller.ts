@@ -1,16 +1,9 @@
+import { ApiProblem } from '../common/errors/api-problem.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import {
-  ApiCreatedResponse,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
-import { Problem } from '../common/errors/problem.js';
 import { ChaosService } from './chaos.service.js';
 import { ChaosSettingsDto, ChaosSettingsView } from './dto/chaos.dto.js';
 import { CreatePspPaymentDto, PspPaymentDto } from './dto/psp-payment.dto.js';
@@ -35,7 +28,7 @@ export class PspMockController {
   })
   @Idempotent()
   @ApiCreatedResponse({ type: PspPaymentDto })
-  @ApiResponse({ status: 400, description: 'VALIDATION.FAILED', type: Problem })
+  @ApiProblem(400, 'VALIDATION.FAILED')
   async create(@Body() dto: CreatePspPaymentDto): Promise<PspPaymentDto> {
     return PspPaymentDto.from(await this.psp.createPayment(dto));
   }
@@ -49,7 +42,7 @@ export class PspMockController {
       'or with the unchanged state after N seconds; works across PSP replicas (woken through Redis pub/sub).',
   })
   @ApiOkResponse({ type: PspPaymentDto })
-  @ApiNotFoundResponse({ description: 'PSP.PAYMENT_NOT_FOUND', type: Problem })
+  @ApiProblem(404, 'PSP.PAYMENT_NOT_FOUND')
   async get(
     @Param('id') id: string,
     @Query() query: GetPaymentQuery,
@@ -72,7 +65,7 @@ export class PspMockController {
     description: 'Cursor pagination: pass the last event_id of a page as `after` to get the next one.',
   })
   @ApiOkResponse({ type: PspEventListDto })
-  @ApiResponse({ status: 400, description: 'VALIDATION.FAILED | PSP.INVALID_CURSOR', type: Problem })
+  @ApiProblem(400, 'VALIDATION.FAILED | PSP.INVALID_CURSOR')
   async events(@Query() query: ListEventsQuery): Promise<PspEventListDto> {
     const page = await this.psp.listEvents(query);
     return { object: 'list', data: page.data.map((e) => e.payload as unknown as PspEventView), has_more: page.hasMore };
@@ -93,7 +86,7 @@ export class PspMockController {
     description: 'Settle delay range of new payments, share of payments declined, share of webhook deliveries dropped.',
   })
   @ApiOkResponse({ type: ChaosSettingsView })
-  @ApiResponse({ status: 400, description: 'VALIDATION.FAILED | PSP.CHAOS_INVALID', type: Problem })
+  @ApiProblem(400, 'VALIDATION.FAILED | PSP.CHAOS_INVALID')
   putChaos(@Body() dto: ChaosSettingsDto): Promise<ChaosSettingsView> {
     return this.chaos.update(dto);
   }

@@ -9,7 +9,7 @@ import { JobName, QueueName, defaultJobOptions } from '../queue/queues.js';
 import { ChaosService } from './chaos.service.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
-import { PspMetrics } from './psp-metrics.js';
+import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspWebhookSender } from './psp-webhook.sender.js';
 import { SettlementNotifier } from './settlement-notifier.js';
@@ -55,9 +55,10 @@ export class PspMockService {
     );
     const { settleDelayMs } = await this.chaos.get();
     await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max));
-    this.logger.log(
-      `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
-    );
+    this.logger.log({
+      msg: `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
+      ...idsOf(payment),
+    });
     return payment;
   }
 
@@ -190,13 +191,17 @@ export class PspMockService {
         },
       });
       await manager.save(row);
-      this.logger.log(
-        `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
-      );
+      this.logger.log({
+        msg: `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
+        ...idsOf(payment),
+        eventId: id,
+      });
       return row;
     });
     if (!event) return null;
-    if (event.deliveryStatus === 'dropped') this.metrics.deliveries.inc({ outcome: 'dropped' });
+    if (event.deliveryStatus === 'dropped') {
+      this.metrics.deliveries.inc({ outcome: 'dropped', endpoint: endpointLabel(event.callbackUrl) });
+    }
     if (event.deliveryStatus === 'pending') await this.sender.enqueue([event.id]);
     await this.notifier.publish(pspPaymentId);
     return event;
@@ -218,6 +223,11 @@ export class PspMockService {
   private async read(id: string): Promise<PspPayment> {
     return this.db.getRepository(PspPayment).findOneByOrFail({ id });
   }
+}
+
+/** The ids a log line carries so that one grep follows a payment (the shop's ids come from metadata). */
+function idsOf(payment: PspPayment): Record<string, string | undefined> {
+  return { pspPaymentId: payment.id, orderId: payment.metadata.orderId, paymentId: payment.metadata.paymentId };
 }
 
 function drawBetween(min: number, max: number): number {

@@ -10,7 +10,7 @@ import { splitList } from '../config/env.js';
 import { webhookSigner, type WebhookSigner } from '../common/crypto/webhook-signature.js';
 import { JobName, QueueName } from '../queue/queues.js';
 import { PspEvent } from './psp-event.entity.js';
-import { PspMetrics } from './psp-metrics.js';
+import { PspMetrics, endpointLabel, type DeliveryOutcome } from './psp-metrics.js';
 
 export interface DeliverJob {
   eventId: string;
@@ -106,13 +106,21 @@ export class PspWebhookSender implements OnModuleDestroy {
       failure = (err as Error).message || String(err);
     }
     const ms = Date.now() - started;
-    this.metrics.deliveries.inc({ outcome: failure === null ? 'delivered' : 'failed' });
+    const attempt = {
+      outcome: (failure === null ? 'delivered' : 'failed') satisfies DeliveryOutcome,
+      endpoint: endpointLabel(event.callbackUrl),
+    };
+    this.metrics.deliveries.inc(attempt);
+    this.metrics.deliveryAttemptSeconds.observe(attempt, ms / 1000);
     if (failure === null) {
       await this.db.query(
         `UPDATE psp_events SET delivery_status = 'delivered', delivered_at = now(), delivery_attempts = delivery_attempts + 1, last_delivery_error = NULL WHERE id = $1`,
         [eventId],
       );
-      this.logger.log(`Delivered ${event.type} ${event.id} for ${event.paymentId} in ${ms} ms`);
+      this.logger.log({
+        msg: `Delivered ${event.type} ${event.id} for ${event.paymentId} in ${ms} ms`,
+        ...idsOfEvent(event),
+      });
       return 'delivered';
     }
     await this.db.query(
@@ -121,9 +129,10 @@ export class PspWebhookSender implements OnModuleDestroy {
         WHERE id = $1`,
       [eventId, failure.slice(0, 500), finalAttempt],
     );
-    this.logger.warn(
-      `Delivery of ${event.id} to ${new URL(event.callbackUrl).origin} failed after ${ms} ms: ${failure}${finalAttempt ? ' (giving up)' : ' (will retry)'}`,
-    );
+    this.logger.warn({
+      msg: `Delivery of ${event.id} to ${new URL(event.callbackUrl).origin} failed after ${ms} ms: ${failure}${finalAttempt ? ' (giving up)' : ' (will retry)'}`,
+      ...idsOfEvent(event),
+    });
     throw new Error(`Delivery of ${event.id} failed: ${failure}`);
   }
 
@@ -137,4 +146,12 @@ export class PspWebhookSender implements OnModuleDestroy {
     await this.enqueue(rows.map((r) => r.id));
     return rows.length;
   }
+}
+
+function idsOfEvent(event: PspEvent): Record<string, unknown> {
+  const metadata = ((event.payload.data as Record<string, unknown> | undefined)?.metadata ?? {}) as Record<
+    string,
+    unknown
+  >;
+  return { eventId: event.id, pspPaymentId: event.paymentId, orderId: metadata.orderId, paymentId: metadata.paymentId };
 }

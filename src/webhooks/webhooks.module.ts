@@ -8,6 +8,7 @@ import { InboxService } from './inbound/inbox.service.js';
 import { InboxSweeperTask } from './inbound/inbox-sweeper.task.js';
 import { WebhookHandlerRegistry } from './inbound/webhook-handler.js';
 import { WebhookReceiverController } from './inbound/webhook-receiver.controller.js';
+import { WebhookRejectionsHook } from './inbound/webhook-rejections.hook.js';
 import { WebhookSignatureGuard } from './inbound/webhook-signature.guard.js';
 import { WebhookSources } from './inbound/webhook-sources.js';
 
@@ -28,6 +29,7 @@ export class WebhooksModule {
         WebhookHandlerRegistry,
         WebhookSignatureGuard,
         InboxService,
+        ...(hasHttpApi(role) ? [WebhookRejectionsHook] : []),
         ...(runsWorkers(role) ? [InboxProcessor, InboxSweeperTask] : []),
       ],
       exports: [WebhookHandlerRegistry, InboxService],

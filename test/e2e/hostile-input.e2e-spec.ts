@@ -314,9 +314,17 @@ describe('hostile input on every public route', () => {
   }
 
   beforeAll(async () => {
-    t = await createTestApp({ PSP_SETTLE_DELAY_MIN_MS: '3600000', PSP_SETTLE_DELAY_MAX_MS: '3600000' });
+    // Nothing may resolve the payment behind the table's back: no settlement, no fallback poll.
+    t = await createTestApp({
+      PSP_SETTLE_DELAY_MIN_MS: '3600000',
+      PSP_SETTLE_DELAY_MAX_MS: '3600000',
+      WEBHOOK_DEADLINE_MS: '3600000',
+    });
     const o = await createOrder(t.url);
     const p = await payOrder(t.url, o.id);
+    // Payments other suites left open would be fallback-polled by this app's workers and
+    // add timeline rows while the table runs: this suite needs the database quiet.
+    await t.db.query(`UPDATE payments SET next_poll_at = NULL WHERE status = 'processing'`);
     ids = { order: o.id, payment: p.id, pspPayment: p.pspPaymentId };
     const [{ exists }] = await t.db.query<{ exists: boolean }[]>(
       `SELECT to_regclass('public.idempotency_keys') IS NOT NULL AS exists`,

@@ -42,6 +42,14 @@ describe('operations: health, Swagger, roles', () => {
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['admin', 'psp', 'shop']);
     expect(doc.paths['/orders'].post.security).toEqual([{ shop: [] }]);
     expect(doc.paths['/psp/v1/payments'].post.security).toEqual([{ psp: [] }]);
+    // Error answers are documented as they are sent: RFC 9457 problem+json.
+    expect(doc.paths['/orders/{id}'].get.responses['404'].content).toEqual({
+      'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+    });
+    expect(doc.paths['/webhooks/psp'].post.responses['401'].content['application/problem+json']).toBeDefined();
+    expect(doc.components.schemas.Problem.required).toEqual(
+      expect.arrayContaining(['type', 'title', 'status', 'code']),
+    );
     const webhookHeaders = doc.paths['/webhooks/psp'].post.parameters.map((p: { name: string }) => p.name);
     expect(webhookHeaders).toEqual(expect.arrayContaining(['webhook-id', 'webhook-timestamp', 'webhook-signature']));
   });

@@ -1,12 +1,12 @@
+import { ApiProblem } from '../../common/errors/api-problem.js';
 import { CanActivate, ExecutionContext, Injectable, SetMetadata, UseGuards, applyDecorators } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
-import { ApiBearerAuth, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AllConfig, splitList } from '../../config/env.js';
 import { safeEqual } from '../crypto/safe-equal.js';
 import { DomainError } from '../errors/domain-error.js';
-import { Problem } from '../errors/problem.js';
 
 /** The three key realms: the shop's API, its admin API, and the PSP mock's own API. */
 export type KeyRealm = 'shop' | 'admin' | 'psp';
@@ -72,5 +72,5 @@ export const RequireKey = (realm: KeyRealm) =>
     SetMetadata(REALM, realm),
     UseGuards(ApiKeyGuard),
     ApiBearerAuth(realm),
-    ApiUnauthorizedResponse({ description: `Missing or invalid ${realm} API key`, type: Problem }),
+    ApiProblem(401, `Missing or invalid ${realm} API key`),
   );

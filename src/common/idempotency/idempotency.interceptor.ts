@@ -4,12 +4,18 @@ import type { FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, type Observable } from 'rxjs';
 import { DomainError, StoredResponse } from '../errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, domainProblem } from '../errors/problem.js';
-import { IdempotencyService } from './idempotency.service.js';
+import { HooklineMetrics, type IdempotencyOutcome } from '../../metrics/hookline-metrics.js';
+import { IdempotencyService, type Claim } from './idempotency.service.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** Nest's @HttpCode metadata key (HTTP_CODE_METADATA in @nestjs/common/constants). */
 const HTTP_CODE_METADATA = '__httpCode__';
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+const OUTCOME: Record<Exclude<Claim['kind'], 'new'>, IdempotencyOutcome> = {
+  replay: 'replayed',
+  in_flight: 'in_flight',
+  mismatch: 'mismatch',
+};
 
 /**
  * Stripe's Idempotency-Key semantics for a POST route. Runs after the API-key guard
@@ -24,6 +30,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     private readonly idempotency: IdempotencyService,
     private readonly reflector: Reflector,
+    private readonly metrics: HooklineMetrics,
   ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
@@ -46,6 +53,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
       path,
       body: req.body,
     });
+    if (claim.kind !== 'new') {
+      this.metrics.idempotentRequests.inc({ route: req.routeOptions.url ?? 'unknown', outcome: OUTCOME[claim.kind] });
+    }
     switch (claim.kind) {
       case 'replay':
         throw new StoredResponse(

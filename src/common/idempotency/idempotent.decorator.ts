@@ -1,6 +1,6 @@
+import { ApiProblem } from '../../common/errors/api-problem.js';
 import { applyDecorators, UseInterceptors } from '@nestjs/common';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
-import { Problem } from '../errors/problem.js';
+import { ApiHeader } from '@nestjs/swagger';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 
 /** Honours `Idempotency-Key` on this route (Stripe semantics), with its Swagger documentation. */
@@ -14,14 +14,6 @@ export const Idempotent = () =>
         'Up to 255 printable characters, scoped to your API key and kept 24 h. A repeat with the same body gets the ' +
         'first answer again (with `Idempotency-Replay: true`) and changes nothing.',
     }),
-    ApiResponse({
-      status: 409,
-      description: 'IDEMPOTENCY.REQUEST_IN_PROGRESS — the first request with this key is still running (Retry-After)',
-      type: Problem,
-    }),
-    ApiResponse({
-      status: 422,
-      description: 'IDEMPOTENCY.KEY_REUSED — the key was used for a different request',
-      type: Problem,
-    }),
+    ApiProblem(409, 'IDEMPOTENCY.REQUEST_IN_PROGRESS — the first request with this key is still running (Retry-After)'),
+    ApiProblem(422, 'IDEMPOTENCY.KEY_REUSED — the key was used for a different request'),
   );

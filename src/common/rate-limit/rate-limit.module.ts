@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import type { AllConfig } from '../../config/env.js';
+import { CountingThrottlerGuard } from './counting-throttler.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
 @Module({ providers: [RedisThrottlerStorage], exports: [RedisThrottlerStorage] })
@@ -37,6 +38,6 @@ class ThrottlerStorageModule {}
       }),
     }),
   ],
-  providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+  providers: [{ provide: APP_GUARD, useClass: CountingThrottlerGuard }],
 })
 export class RateLimitModule {}

@@ -110,7 +110,11 @@ export class PaymentPollingService {
       view = await this.psp.getPayment(payment.pspPaymentId, via === 'long_poll' ? this.longWaitS : undefined);
     } catch (err) {
       this.polls.inc({ via, result: 'error' });
-      this.logger.warn(`Payment ${payment.id}: ${via} #${n} failed: ${(err as Error).message}`);
+      this.logger.warn({
+        msg: `Payment ${payment.id}: ${via} #${n} failed: ${(err as Error).message}`,
+        paymentId: payment.id,
+        orderId: payment.orderId,
+      });
       await this.scheduleNext(payment, n, via, Date.now() + this.backoffMs(n));
       return 'error';
     }
@@ -159,7 +163,11 @@ export class PaymentPollingService {
       await this.db
         .getRepository(Payment)
         .update({ id: payment.id, status: 'processing' }, { pollCount: n, nextPollAt: null, attentionReason: reason });
-      this.logger.warn(`Payment ${payment.id} (order ${payment.orderId}) needs attention: ${reason}`);
+      this.logger.warn({
+        msg: `Payment ${payment.id} (order ${payment.orderId}) needs attention: ${reason}`,
+        paymentId: payment.id,
+        orderId: payment.orderId,
+      });
       return false;
     }
     await this.db

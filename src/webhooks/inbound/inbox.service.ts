@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
+import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
 import { InboxEntry } from './inbox-entry.entity.js';
@@ -23,6 +24,7 @@ export class InboxService {
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QueueName.WebhookInbox) private readonly queue: Queue<ApplyInboxJob>,
     private readonly handlers: WebhookHandlerRegistry,
+    private readonly metrics: HooklineMetrics,
   ) {}
 
   /**
@@ -38,12 +40,20 @@ export class InboxService {
       [webhook.source, event.event_id, event.type, event, webhook.receivedAt, webhook.verifiedAt],
     );
     if (rows.length === 0) {
-      this.logger.log(`Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`);
+      this.logger.log({
+        msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`,
+        ...eventIds(event),
+        requestWebhookId: webhook.webhookId,
+      });
       return { status: 'duplicate' };
     }
     const inboxId = rows[0].id;
     await this.enqueue([inboxId]);
-    this.logger.log(`Accepted ${webhook.source} event ${event.event_id} (${event.type}) as inbox ${inboxId}`);
+    this.logger.log({
+      msg: `Accepted ${webhook.source} event ${event.event_id} (${event.type}) as inbox ${inboxId}`,
+      ...eventIds(event),
+      inboxId,
+    });
     return { status: 'accepted', inboxId };
   }
 
@@ -99,8 +109,9 @@ export class InboxService {
    * already processed is skipped, so a duplicate job is harmless.
    */
   async process(inboxId: string): Promise<'processed' | 'ignored' | 'skipped'> {
+    let lag: { source: string; seconds: number } | undefined;
     try {
-      return await this.db.transaction(async (manager) => {
+      const processed = await this.db.transaction(async (manager) => {
         const row = await manager
           .getRepository(InboxEntry)
           .createQueryBuilder('i')
@@ -121,16 +132,25 @@ export class InboxService {
         });
         const status = result.outcome === 'applied' ? 'processed' : 'ignored';
         const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;
+        const processedAt = new Date();
+        lag = { source: row.source, seconds: (processedAt.getTime() - row.receivedAt.getTime()) / 1000 };
         await manager.update(InboxEntry, row.id, {
           status,
           outcome,
-          processedAt: new Date(),
+          processedAt,
           attempts: row.attempts + 1,
           lastError: null,
         });
-        this.logger.log(`Inbox ${row.id} (${row.source} ${row.eventId} ${row.eventType}) ${status}: ${outcome}`);
+        this.logger.log({
+          msg: `Inbox ${row.id} (${row.source} ${row.eventId} ${row.eventType}) ${status}: ${outcome}`,
+          ...eventIds(row.payload),
+          inboxId: row.id,
+        });
         return status;
       });
+      // Observed once committed, so a rolled-back attempt that is retried counts once.
+      if (lag) this.metrics.webhookProcessingLag.observe({ source: lag.source }, lag.seconds);
+      return processed;
     } catch (err) {
       await this.db.query(`UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [
         inboxId,
@@ -167,4 +187,16 @@ export class InboxService {
     this.logger.warn(`Sweeper re-enqueues ${ids.length} inbox row(s) that were not processed in time`);
     return this.enqueue(ids);
   }
+}
+
+/** Ids of an event envelope for log lines: the event, and where the sender echoes them, the payment and order. */
+function eventIds(event: { event_id?: unknown; data?: unknown }): Record<string, unknown> {
+  const data = (event.data ?? {}) as Record<string, unknown>;
+  const metadata = (data.metadata ?? {}) as Record<string, unknown>;
+  return {
+    eventId: event.event_id,
+    pspPaymentId: data.payment_id,
+    orderId: metadata.orderId,
+    paymentId: metadata.paymentId,
+  };
 }

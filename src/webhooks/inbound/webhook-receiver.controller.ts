@@ -3,6 +3,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InboundEventDto, WebhookAckDto, parseInboundEvent } from './inbound-event.dto.js';
+import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { InboxService } from './inbox.service.js';
 import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.js';
 
@@ -10,7 +11,10 @@ import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.
 @SkipThrottle()
 @Controller('webhooks')
 export class WebhookReceiverController {
-  constructor(private readonly inbox: InboxService) {}
+  constructor(
+    private readonly inbox: InboxService,
+    private readonly metrics: HooklineMetrics,
+  ) {}
 
   @Post('psp')
   @WebhookEndpoint('psp')
@@ -33,9 +37,19 @@ export class WebhookReceiverController {
   ): Promise<WebhookAckDto> {
     // Validated here rather than by the global pipe: unknown fields are allowed and
     // kept, because the sender's event format may grow.
-    const event = parseInboundEvent(req.body);
+    const event = this.parse(req);
     const result = await this.inbox.receive(req.webhook!, event);
+    this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: result.status });
     if (result.status === 'duplicate') void reply.status(200);
     return { status: result.status, eventId: event.event_id };
+  }
+
+  private parse(req: WebhookRequest): ReturnType<typeof parseInboundEvent> {
+    try {
+      return parseInboundEvent(req.body);
+    } catch (err) {
+      this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'malformed' });
+      throw err;
+    }
   }
 }

@@ -1,8 +1,10 @@
 import { Logger, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { Registry } from 'prom-client';
 import { signHeader } from '../../common/crypto/standard-webhooks.js';
 import { stripeSignatureHeader } from '../../common/crypto/stripe-signature.js';
 import { DomainError } from '../../common/errors/domain-error.js';
+import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { WebhookSignatureGuard, type WebhookRequest } from './webhook-signature.guard.js';
 import { WebhookSources } from './webhook-sources.js';
 
@@ -42,7 +44,8 @@ describe('WebhookSignatureGuard', () => {
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
   const reflector = { get: () => 'psp' } as unknown as Reflector;
-  const guard = new WebhookSignatureGuard(reflector, new WebhookSources(fakeConfig as never));
+  const metrics = new HooklineMetrics(new Registry());
+  const guard = new WebhookSignatureGuard(reflector, new WebhookSources(fakeConfig as never), metrics);
   const body = '{"event_id":"evt_1","type":"payment.completed","data":{}}';
 
   function rejection(req: Partial<WebhookRequest>): DomainError {
@@ -94,6 +97,30 @@ describe('WebhookSignatureGuard', () => {
     });
   });
 
+  it('counts every rejection by source and reason, and nothing for a valid request', async () => {
+    const count = async () =>
+      Object.fromEntries(
+        (await metrics.webhooksReceived.get()).values.map((v) => [`${v.labels.source}/${v.labels.reason}`, v.value]),
+      );
+    const before = await count();
+    const tampered = signedRequest(body);
+    tampered.rawBody = Buffer.from(body.replace('completed', 'failed'));
+    rejection(tampered);
+    rejection(signedRequest(body, { ts: Math.floor(Date.now() / 1000) - 301 }));
+    rejection({ rawBody: Buffer.from(body), headers: {}, ip: '127.0.0.1' });
+    guard.canActivate(contextFor(signedRequest(body)));
+    const after = await count();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    expect(delta('psp/signature_invalid')).toBe(1);
+    expect(delta('psp/timestamp_out_of_tolerance')).toBe(1);
+    expect(delta('psp/signature_missing')).toBe(1);
+    expect(Object.keys(after).sort()).toEqual([
+      'psp/signature_invalid',
+      'psp/signature_missing',
+      'psp/timestamp_out_of_tolerance',
+    ]);
+  });
+
   it('rejects a request whose raw body is missing (never verifies parsed JSON)', () => {
     const req = signedRequest(body);
     delete req.rawBody;
@@ -112,6 +139,7 @@ describe('WebhookSignatureGuard with the Stripe scheme', () => {
   const guard = new WebhookSignatureGuard(
     { get: () => 'psp' } as unknown as Reflector,
     new WebhookSources(config as never),
+    new HooklineMetrics(new Registry()),
   );
   const body = '{"event_id":"evt_2","type":"payment.completed","data":{}}';
 

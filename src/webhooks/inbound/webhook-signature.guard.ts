@@ -1,3 +1,4 @@
+import { ApiProblem } from '../../common/errors/api-problem.js';
 import {
   applyDecorators,
   CanActivate,
@@ -10,10 +11,11 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../common/errors/domain-error.js';
-import { Problem } from '../../common/errors/problem.js';
+import { HooklineMetrics, type WebhookRejection } from '../../metrics/hookline-metrics.js';
 import { WebhookSources } from './webhook-sources.js';
 
 const WEBHOOK_SOURCE = 'hookline:webhook-source';
@@ -41,6 +43,7 @@ export class WebhookSignatureGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly sources: WebhookSources,
+    private readonly metrics: HooklineMetrics,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -56,6 +59,8 @@ export class WebhookSignatureGuard implements CanActivate {
       this.logger.warn(
         `Rejected ${source} webhook ${webhookId} (${profile.signer.scheme} scheme) from ${req.ip}: ${result.reason} (${result.detail})`,
       );
+      const reason = result.reason.toLowerCase() as WebhookRejection;
+      this.metrics.webhooksReceived.inc({ source, outcome: 'rejected', reason });
       throw new DomainError(`WEBHOOK.${result.reason}`, 401, 'Webhook signature rejected', result.detail);
     }
     req.webhook = { source, webhookId: result.id, timestamp: result.timestamp, receivedAt, verifiedAt: new Date() };
@@ -67,6 +72,8 @@ export class WebhookSignatureGuard implements CanActivate {
 export const WebhookEndpoint = (source: string) =>
   applyDecorators(
     SetMetadata(WEBHOOK_SOURCE, source),
+    // Read by the hook that counts rejections Fastify answers before the guard runs.
+    RouteConfig({ webhookSource: source }),
     UseGuards(WebhookSignatureGuard),
     HttpCode(202),
     ApiHeader({
@@ -90,16 +97,10 @@ export const WebhookEndpoint = (source: string) =>
       description:
         '`t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">` (several v1 allowed) — instead of the three webhook-* headers when PSP_SIGNATURE_SCHEME=stripe',
     }),
-    ApiResponse({
-      status: 401,
-      description:
-        'Missing or invalid signature, or stale timestamp (WEBHOOK.SIGNATURE_MISSING | WEBHOOK.SIGNATURE_INVALID | WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE)',
-      type: Problem,
-    }),
-    ApiResponse({
-      status: 400,
-      description: 'Signed body is not a valid event (WEBHOOK.MALFORMED_EVENT | REQUEST.MALFORMED)',
-      type: Problem,
-    }),
-    ApiResponse({ status: 413, description: 'Body larger than WEBHOOK_MAX_BODY_BYTES', type: Problem }),
+    ApiProblem(
+      401,
+      'Missing or invalid signature, or stale timestamp (WEBHOOK.SIGNATURE_MISSING | WEBHOOK.SIGNATURE_INVALID | WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE)',
+    ),
+    ApiProblem(400, 'Signed body is not a valid event (WEBHOOK.MALFORMED_EVENT | REQUEST.MALFORMED)'),
+    ApiProblem(413, 'Body larger than WEBHOOK_MAX_BODY_BYTES'),
   );

@@ -1,0 +1,22 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppRole } from '../config/env.js';
+import { hasHttpApi, runsPsp } from '../config/roles.js';
+import { PaymentPageController } from './payment-page.controller.js';
+import { PaymentPageReader, PSP_IN_PROCESS } from './payment-page.reader.js';
+import { UiAuthGuard } from './ui-auth.guard.js';
+
+/**
+ * Server-rendered operator pages under /ui (shop key, Bearer or Basic auth). Read-only
+ * views across the shop's modules; the PSP's delivery record is shown when the PSP
+ * mock runs in the same process.
+ */
+@Module({})
+export class UiModule {
+  static forRole(role: AppRole): DynamicModule {
+    return {
+      module: UiModule,
+      controllers: hasHttpApi(role) ? [PaymentPageController] : [],
+      providers: [PaymentPageReader, UiAuthGuard, { provide: PSP_IN_PROCESS, useValue: runsPsp(role) }],
+    };
+  }
+}
