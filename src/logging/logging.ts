@@ -96,6 +96,9 @@ export function loggerParams(env: LogSettings): Params {
         },
         customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
           err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+        // pino-http invents an Error with a stack for every 5xx; the status says it already.
+        customErrorObject: (_req: IncomingMessage, _res: ServerResponse, err: Error, val: Record<string, unknown>) =>
+          err.message.startsWith('failed with status code') ? { ...val, err: undefined } : val,
         autoLogging: { ignore: (req: IncomingMessage) => QUIET_PATHS.some((p) => (req.url ?? '').startsWith(p)) },
         quietReqLogger: true,
       },
