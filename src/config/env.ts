@@ -132,6 +132,34 @@ export class Env {
   @Max(10 * 1024 * 1024)
   WEBHOOK_MAX_BODY_BYTES = 256 * 1024;
 
+  @Doc(
+    'Unprocessed inbox rows above which the webhook receiver answers 429 with Retry-After instead of accepting more.',
+  )
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  INBOX_BACKLOG_LIMIT = 10_000;
+
+  @Doc('How often the inbox sweeper looks for rows the queue lost (Redis flushed or down), in ms.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  INBOX_SWEEP_INTERVAL_MS = 10_000;
+
+  @Doc('An unprocessed inbox row not queued for this long is re-enqueued by the sweeper, in ms.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  INBOX_SWEEP_STALE_MS = 30_000;
+
+  @Doc(
+    'How long the receiver waits for Redis to take a job before it answers anyway (the row is stored; the sweeper enqueues it later), in ms.',
+  )
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  ENQUEUE_TIMEOUT_MS = 1000;
+
   @Doc('How long an Idempotency-Key and its stored answer are kept, in hours (purged every 15 min).')
   @Transform(toInt)
   @IsInt()

@@ -11,6 +11,7 @@ export function typeormOptions(databaseUrl: string): DataSourceOptions {
     migrationsTableName: 'migrations',
     synchronize: false,
     uuidExtension: 'pgcrypto',
-    extra: { max: 20, application_name: 'hookline' },
+    // Fail within seconds when PostgreSQL is unreachable instead of queueing requests forever.
+    extra: { max: 20, application_name: 'hookline', connectionTimeoutMillis: 5000 },
   };
 }

@@ -1,6 +1,10 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, StoredResponse } from './domain-error.js';
+import { isDatabaseUnavailable } from './unavailable.js';
+
+/** What a 503 for an unreachable database asks the client to wait. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
 import { PROBLEM_CONTENT_TYPE, Problem, domainProblem, problemType } from './problem.js';
 
 const CODES_BY_STATUS: Record<number, string> = {
@@ -88,6 +92,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return {
         problem: { type: problemType(code), title: fst.message, status: fst.statusCode, code },
         headers: {},
+      };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(
+        `PostgreSQL unavailable on ${req.method} ${req.url.split('?')[0]}: ${(exception as Error)?.message ?? exception}`,
+      );
+      return {
+        problem: {
+          type: problemType('SERVICE.UNAVAILABLE'),
+          title: 'Service temporarily unavailable',
+          status: HttpStatus.SERVICE_UNAVAILABLE,
+          detail: 'The database cannot be reached. Nothing was stored; retry after the Retry-After delay.',
+          code: 'SERVICE.UNAVAILABLE',
+        },
+        headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_S) },
       };
     }
     this.logger.error(

@@ -1,22 +1,46 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { Interval } from '@nestjs/schedule';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { AllConfig } from '../../config/env.js';
 import { InboxService } from './inbox.service.js';
 
-/** Rows older than this and still unprocessed are assumed lost from the queue. */
-export const INBOX_STALE_AFTER_MS = 30_000;
-
+/**
+ * Re-enqueues inbox rows the queue lost (Redis flushed, down, or a job that never
+ * made it): rows not processed and not queued for INBOX_SWEEP_STALE_MS, every
+ * INBOX_SWEEP_INTERVAL_MS (configured, so registered with SchedulerRegistry).
+ */
 @Injectable()
-export class InboxSweeperTask {
+export class InboxSweeperTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('InboxSweeper');
+  private readonly intervalMs: number;
+  private readonly staleMs: number;
+  private running = false;
 
-  constructor(private readonly inbox: InboxService) {}
+  constructor(
+    private readonly inbox: InboxService,
+    private readonly scheduler: SchedulerRegistry,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.intervalMs = config.get('INBOX_SWEEP_INTERVAL_MS', { infer: true });
+    this.staleMs = config.get('INBOX_SWEEP_STALE_MS', { infer: true });
+  }
 
-  @Interval('inbox-sweeper', 10_000)
+  onApplicationBootstrap(): void {
+    this.scheduler.addInterval(
+      'inbox-sweeper',
+      setInterval(() => void this.run(), this.intervalMs),
+    );
+  }
+
   async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
     try {
-      await this.inbox.sweep(INBOX_STALE_AFTER_MS);
+      await this.inbox.sweep(this.staleMs);
     } catch (err) {
       this.logger.error(`Inbox sweep failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
     }
   }
 }

@@ -1,6 +1,8 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { AllConfig } from '../../config/env.js';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
@@ -9,6 +11,11 @@ import type { InboundEventDto } from './inbound-event.dto.js';
 import { InboxEntry } from './inbox-entry.entity.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
+
+/** How long a backlog count is reused. */
+const BACKLOG_CHECK_MS = 1000;
+/** What a 429 for a full backlog asks the sender to wait. */
+export const BACKLOG_RETRY_AFTER_S = 5;
 
 export interface ApplyInboxJob {
   inboxId: string;
@@ -25,7 +32,29 @@ export class InboxService {
     @InjectQueue(QueueName.WebhookInbox) private readonly queue: Queue<ApplyInboxJob>,
     private readonly handlers: WebhookHandlerRegistry,
     private readonly metrics: HooklineMetrics,
-  ) {}
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.enqueueTimeoutMs = config.get('ENQUEUE_TIMEOUT_MS', { infer: true });
+    this.backlogLimit = config.get('INBOX_BACKLOG_LIMIT', { infer: true });
+  }
+
+  private readonly enqueueTimeoutMs: number;
+  private readonly backlogLimit: number;
+  private backlog: { at: number; count: number } | null = null;
+
+  /**
+   * Whether the unprocessed backlog is over INBOX_BACKLOG_LIMIT. Counted at most once
+   * a second per process, so a burst costs one count query, not one per request.
+   */
+  async backlogFull(): Promise<boolean> {
+    if (!this.backlog || Date.now() - this.backlog.at > BACKLOG_CHECK_MS) {
+      const [{ n }]: { n: number }[] = await this.db.query(
+        `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL`,
+      );
+      this.backlog = { at: Date.now(), count: n };
+    }
+    return this.backlog.count >= this.backlogLimit;
+  }
 
   /**
    * Stores a verified event (the durable record the sender's 2xx stands for) and
@@ -48,6 +77,7 @@ export class InboxService {
       return { status: 'duplicate' };
     }
     const inboxId = rows[0].id;
+    if (this.backlog) this.backlog.count++; // keep the cached backlog honest between counts
     await this.enqueue([inboxId]);
     this.logger.log({
       msg: `Accepted ${webhook.source} event ${event.event_id} (${event.type}) as inbox ${inboxId}`,
@@ -85,19 +115,33 @@ export class InboxService {
    */
   async enqueue(inboxIds: string[]): Promise<number> {
     if (inboxIds.length === 0) return 0;
+    const adding = this.queue.addBulk(
+      inboxIds.map((inboxId) => ({
+        name: JobName.ApplyInboxEvent,
+        data: { inboxId },
+        opts: { ...defaultJobOptions, jobId: inboxId },
+      })),
+    );
+    // A Redis that is down makes Bull wait for it; the sender must not wait with it.
+    adding.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.queue.addBulk(
-        inboxIds.map((inboxId) => ({
-          name: JobName.ApplyInboxEvent,
-          data: { inboxId },
-          opts: { ...defaultJobOptions, jobId: inboxId },
-        })),
-      );
+      await Promise.race([
+        adding,
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`Redis took no job within ${this.enqueueTimeoutMs} ms`)),
+            this.enqueueTimeoutMs,
+          );
+        }),
+      ]);
     } catch (err) {
       this.logger.warn(
         `Could not enqueue ${inboxIds.length} inbox row(s), the sweeper will retry: ${(err as Error).message}`,
       );
       return 0;
+    } finally {
+      clearTimeout(timer);
     }
     await this.db.query(`UPDATE webhook_inbox SET queued_at = now() WHERE id = ANY($1::uuid[])`, [inboxIds]);
     return inboxIds.length;

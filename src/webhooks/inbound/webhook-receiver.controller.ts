@@ -4,7 +4,9 @@ import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InboundEventDto, WebhookAckDto, parseInboundEvent } from './inbound-event.dto.js';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
-import { InboxService } from './inbox.service.js';
+import { BACKLOG_RETRY_AFTER_S, InboxService } from './inbox.service.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ApiProblem } from '../../common/errors/api-problem.js';
 import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.js';
 
 @ApiTags('webhooks (inbound)')
@@ -31,6 +33,11 @@ export class WebhookReceiverController {
     description: 'Already received before (duplicate); nothing changed',
     type: WebhookAckDto,
   })
+  @ApiProblem(
+    429,
+    'WEBHOOK.BACKLOG_FULL — the inbox backlog is over INBOX_BACKLOG_LIMIT; nothing stored; retry after Retry-After',
+  )
+  @ApiProblem(503, 'SERVICE.UNAVAILABLE — PostgreSQL is unreachable; nothing stored; retry after Retry-After')
   async receivePsp(
     @Req() req: WebhookRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -38,6 +45,17 @@ export class WebhookReceiverController {
     // Validated here rather than by the global pipe: unknown fields are allowed and
     // kept, because the sender's event format may grow.
     const event = this.parse(req);
+    if (await this.inbox.backlogFull()) {
+      this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'backlog' });
+      throw new DomainError(
+        'WEBHOOK.BACKLOG_FULL',
+        429,
+        'Too many unprocessed events',
+        'The inbox backlog is over its limit; retry after the Retry-After delay. Nothing was stored.',
+        {},
+        { 'retry-after': String(BACKLOG_RETRY_AFTER_S) },
+      );
+    }
     const result = await this.inbox.receive(req.webhook!, event);
     this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: result.status });
     if (result.status === 'duplicate') void reply.status(200);
