@@ -60,6 +60,44 @@ describe('PSP faults', () => {
     }
   });
 
+  it('a PSP slower than PSP_TIMEOUT_MS gives 504 PSP.TIMEOUT; the payment stays open and a retry resumes it', async () => {
+    const holder: { app?: TestApp } = {};
+    // The first call hangs past the timeout; later calls pass through to the real mock.
+    const slow = await startSink(async (req, n) => {
+      if (n === 1) await new Promise((r) => setTimeout(r, 1500));
+      const res = await fetch(`${holder.app!.url}${req.url}`, {
+        method: req.method,
+        headers: req.headers as Record<string, string>,
+        body: req.body || undefined,
+      });
+      return { status: res.status, body: await res.text() };
+    });
+    const t = await createTestApp({ PSP_BASE_URL: slow.url, PSP_TIMEOUT_MS: '300' });
+    holder.app = t;
+    try {
+      const order = await createOrder(t.url);
+      const headers = { ...shopHeaders, 'idempotency-key': `slow-${order.id}` };
+      const first = await http(t.url, 'POST', `/orders/${order.id}/payments`, {}, headers);
+      expect(first.status).toBe(504);
+      expect(first.body.code).toBe('PSP.TIMEOUT');
+      const [row] = await t.db.query('SELECT status FROM payments WHERE id = $1', [first.body.paymentId]);
+      expect(row.status).toBe('processing');
+      // The PSP did create the payment on the slow call; the retry's same key must not make a second one.
+      const retry = await http(t.url, 'POST', `/orders/${order.id}/payments`, {}, headers);
+      expect(retry.status).toBe(201);
+      expect(retry.body.id).toBe(first.body.paymentId);
+      await waitFor('order paid', async () => (await http(t.url, 'GET', `/orders/${order.id}`)).body.status === 'paid');
+      const [{ count }] = await t.db.query(
+        `SELECT count(*)::int AS count FROM psp_payments WHERE metadata->>'orderId' = $1`,
+        [order.id],
+      );
+      expect(count).toBe(1);
+    } finally {
+      await t.close();
+      await slow.close();
+    }
+  });
+
   it('a PSP that is unreachable gives 502 PSP.UNAVAILABLE and creates no PSP payment', async () => {
     const t = await createTestApp({ PSP_BASE_URL: 'http://127.0.0.1:9' });
     try {
