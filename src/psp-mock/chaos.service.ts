@@ -12,7 +12,8 @@ const KEY = 'chaos';
 const CACHE_MS = 1000;
 
 /**
- * How badly the PSP mock behaves: settlement delays, declines, dropped deliveries.
+ * How badly the PSP mock behaves: settlement delays, declines, and what happens to
+ * webhook deliveries (dropped, duplicated, delayed, reordered, tampered signatures).
  * Defaults come from the environment; PUT /psp/v1/chaos stores overrides in
  * PostgreSQL so that every PSP replica follows them.
  */
@@ -32,6 +33,10 @@ export class ChaosService {
       },
       declineRate: config.get('PSP_DECLINE_RATE', { infer: true }),
       dropRate: config.get('PSP_DROP_RATE', { infer: true }),
+      duplicateRate: 0,
+      deliveryDelayMs: { min: 0, max: 0 },
+      reorderRate: 0,
+      tamperRate: 0,
     };
   }
 
@@ -44,14 +49,11 @@ export class ChaosService {
   }
 
   async update(patch: ChaosSettingsDto): Promise<ChaosSettings> {
-    const next = { ...(await this.fresh()), ...stripUndefined(patch) };
-    if (next.settleDelayMs.min > next.settleDelayMs.max) {
-      throw new DomainError(
-        'PSP.CHAOS_INVALID',
-        400,
-        'Invalid chaos settings',
-        'settleDelayMs.min must not exceed max.',
-      );
+    const next: ChaosSettings = { ...(await this.fresh()), ...stripUndefined(patch) };
+    for (const field of ['settleDelayMs', 'deliveryDelayMs'] as const) {
+      if (next[field].min > next[field].max) {
+        throw new DomainError('PSP.CHAOS_INVALID', 400, 'Invalid chaos settings', `${field}.min must not exceed max.`);
+      }
     }
     await this.db.getRepository(PspSetting).save({ key: KEY, value: { ...next } });
     this.cached = { at: Date.now(), value: next };

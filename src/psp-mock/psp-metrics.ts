@@ -3,7 +3,14 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsRegistry } from '../metrics/metrics.module.js';
 
 export type PspRoute = 'create_payment' | 'get_payment' | 'get_payment_wait' | 'list_events';
-export type DeliveryOutcome = 'delivered' | 'failed' | 'dropped';
+/**
+ * delivered / failed: an attempt's answer; the rest is what chaos did: dropped (never
+ * sent), duplicated (a second POST of a delivered event), tampered (an attempt sent
+ * with a wrong signature and rejected; tampered_accepted if the receiver took it),
+ * delayed (first attempt held back by deliveryDelayMs), reordered (held back 1–3 s more).
+ */
+export type DeliveryOutcome =
+  'delivered' | 'failed' | 'dropped' | 'duplicated' | 'tampered' | 'tampered_accepted' | 'delayed' | 'reordered';
 
 /** What the PSP mock serves, for the polling-vs-webhooks comparison. */
 @Injectable()
@@ -27,7 +34,7 @@ export class PspMetrics {
     });
     this.deliveries = new Counter({
       name: 'hookline_psp_webhook_deliveries_total',
-      help: 'Webhook delivery attempts of the PSP mock, by outcome (delivered, failed, dropped by chaos) and endpoint (origin of the callback URL)',
+      help: 'Webhook delivery attempts of the PSP mock, by outcome (delivered, failed; chaos: dropped, duplicated, tampered, tampered_accepted, delayed, reordered) and endpoint (origin of the callback URL)',
       labelNames: ['outcome', 'endpoint'],
       registers: [registry],
     });

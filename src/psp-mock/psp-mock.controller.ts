@@ -83,7 +83,9 @@ export class PspMockController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Change chaos settings (every field optional)',
-    description: 'Settle delay range of new payments, share of payments declined, share of webhook deliveries dropped.',
+    description:
+      'Settle delay range of new payments, share of payments declined; for webhook deliveries: shares dropped, ' +
+      'duplicated, reordered (held back 1–3 s) and tampered (first attempt wrongly signed), and an extra delay range.',
   })
   @ApiOkResponse({ type: ChaosSettingsView })
   @ApiProblem(400, 'VALIDATION.FAILED | PSP.CHAOS_INVALID')

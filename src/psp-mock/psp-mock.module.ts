@@ -13,7 +13,7 @@ import { PspMockController } from './psp-mock.controller.js';
 import { PspMockService } from './psp-mock.service.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspSweeperTask } from './psp-sweeper.task.js';
-import { PspWebhookSender } from './psp-webhook.sender.js';
+import { PspWebhookSender, RETRY_AFTER_BACKOFF, retryAfterBackoff } from './psp-webhook.sender.js';
 
 /**
  * A Stripe-like PSP with its own tables, API under /psp/v1, API key and signing
@@ -22,7 +22,10 @@ import { PspWebhookSender } from './psp-webhook.sender.js';
 @Module({
   imports: [
     TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
-    BullModule.registerQueue({ name: QueueName.PspSettlement }, { name: QueueName.PspDelivery }),
+    BullModule.registerQueue(
+      { name: QueueName.PspSettlement },
+      { name: QueueName.PspDelivery, settings: { backoffStrategies: { [RETRY_AFTER_BACKOFF]: retryAfterBackoff } } },
+    ),
   ],
   controllers: [PspMockController],
   providers: [

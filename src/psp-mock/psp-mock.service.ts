@@ -7,6 +7,7 @@ import { DomainError, notFound } from '../common/errors/domain-error.js';
 import { prefixedId } from '../common/ids.js';
 import { JobName, QueueName, defaultJobOptions } from '../queue/queues.js';
 import { ChaosService } from './chaos.service.js';
+import type { ChaosSettings } from './dto/chaos.dto.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
@@ -15,6 +16,9 @@ import { PspWebhookSender } from './psp-webhook.sender.js';
 import { SettlementNotifier } from './settlement-notifier.js';
 
 const PSP_PAYMENT_ID = /^pay_[0-9a-f]{24}$/;
+
+/** How much longer a reordered delivery (chaos reorderRate) is held back. */
+export const REORDER_HOLD_MS = { min: 1000, max: 3000 };
 
 export interface SettleJob {
   pspPaymentId: string;
@@ -150,7 +154,7 @@ export class PspMockService {
    * Settles a processing payment: pm_card_declined fails, so does a share of the rest
    * (chaos declineRate). The status change and its event, with its delivery pending
    * (or dropped, chaos dropRate), commit together; delivery is enqueued after commit
-   * and long polls are woken.
+   * (delayed by chaos deliveryDelayMs / reorderRate) and long polls are woken.
    */
   async settle(pspPaymentId: string): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
@@ -202,9 +206,26 @@ export class PspMockService {
     if (event.deliveryStatus === 'dropped') {
       this.metrics.deliveries.inc({ outcome: 'dropped', endpoint: endpointLabel(event.callbackUrl) });
     }
-    if (event.deliveryStatus === 'pending') await this.sender.enqueue([event.id]);
+    if (event.deliveryStatus === 'pending') {
+      await this.sender.enqueue([event.id], this.deliveryDelay(chaos, endpointLabel(event.callbackUrl)));
+    }
     await this.notifier.publish(pspPaymentId);
     return event;
+  }
+
+  /**
+   * Chaos on the way out: every delivery waits a delay drawn from deliveryDelayMs, and
+   * a share (reorderRate) waits 1–3 s more, so that events settled after it (of other
+   * payments: a payment has one settlement event) reach the shop first.
+   */
+  private deliveryDelay(chaos: ChaosSettings, endpoint: string): number {
+    let delayMs = drawBetween(chaos.deliveryDelayMs.min, chaos.deliveryDelayMs.max);
+    if (delayMs > 0) this.metrics.deliveries.inc({ outcome: 'delayed', endpoint });
+    if (chaos.reorderRate > 0 && Math.random() < chaos.reorderRate) {
+      delayMs += drawBetween(REORDER_HOLD_MS.min, REORDER_HOLD_MS.max);
+      this.metrics.deliveries.inc({ outcome: 'reordered', endpoint });
+    }
+    return delayMs;
   }
 
   /** Processing payments whose settlement job must have been lost (e.g. Redis flushed). */

@@ -8,7 +8,7 @@ export enum QueueName {
   PspSettlement = 'psp-settlement',
   /** PSP mock: events to deliver to a callback URL. Job id = PSP event id. */
   PspDelivery = 'psp-delivery',
-  /** Status polls of the shop's payments (fallback, short, long). Job id = payment id + poll number. */
+  /** Status polls of the shop's payments (fallback, short, long). Job id = payment id + poll number + claim time. */
   PaymentPoll = 'payment-poll',
 }
 

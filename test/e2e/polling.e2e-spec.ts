@@ -288,7 +288,15 @@ describe('PSP mock: long poll, events API, chaos', () => {
 
   it('changes and resets chaos settings; declineRate 1 declines a good card', async () => {
     const before = (await http(t.url, 'GET', '/psp/v1/chaos', undefined, psp)).body;
-    expect(before).toEqual({ settleDelayMs: { min: 3600000, max: 3600000 }, declineRate: 0, dropRate: 0 });
+    expect(before).toEqual({
+      settleDelayMs: { min: 3600000, max: 3600000 },
+      declineRate: 0,
+      dropRate: 0,
+      duplicateRate: 0,
+      deliveryDelayMs: { min: 0, max: 0 },
+      reorderRate: 0,
+      tamperRate: 0,
+    });
     const put = await http(t.url, 'PUT', '/psp/v1/chaos', { declineRate: 1 }, psp);
     expect(put.body).toEqual({ ...before, declineRate: 1 });
     const p = await createPsp();
@@ -298,6 +306,29 @@ describe('PSP mock: long poll, events API, chaos', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('PSP.CHAOS_INVALID');
     expect((await http(t.url, 'PUT', '/psp/v1/chaos', { dropRate: 2 }, psp)).status).toBe(400);
+    const badDelay = await http(t.url, 'PUT', '/psp/v1/chaos', { deliveryDelayMs: { min: 10, max: 5 } }, psp);
+    expect(badDelay.status).toBe(400);
+    expect(badDelay.body.code).toBe('PSP.CHAOS_INVALID');
+    for (const field of ['duplicateRate', 'reorderRate', 'tamperRate']) {
+      expect((await http(t.url, 'PUT', '/psp/v1/chaos', { [field]: 1.5 }, psp)).status).toBe(400);
+      expect((await http(t.url, 'PUT', '/psp/v1/chaos', { [field]: -0.1 }, psp)).status).toBe(400);
+    }
+    expect((await http(t.url, 'PUT', '/psp/v1/chaos', { deliveryDelayMs: { min: -1, max: 5 } }, psp)).status).toBe(400);
+    const all = await http(
+      t.url,
+      'PUT',
+      '/psp/v1/chaos',
+      { duplicateRate: 0.2, deliveryDelayMs: { min: 5, max: 10 }, reorderRate: 0.3, tamperRate: 0.1 },
+      psp,
+    );
+    expect(all.body).toEqual({
+      ...before,
+      declineRate: 1,
+      duplicateRate: 0.2,
+      deliveryDelayMs: { min: 5, max: 10 },
+      reorderRate: 0.3,
+      tamperRate: 0.1,
+    });
     expect((await http(t.url, 'DELETE', '/psp/v1/chaos', undefined, psp)).body).toEqual(before);
   });
 });

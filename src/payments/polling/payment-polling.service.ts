@@ -15,7 +15,7 @@ import { PspClient, type PspPaymentView } from '../psp/psp.client.js';
 
 export interface PollJob {
   paymentId: string;
-  /** The payment's poll number when the poll was claimed: makes the job id deterministic. */
+  /** The payment's poll number when the poll was claimed: a job for an older poll number is stale and skipped. */
   poll: number;
 }
 
@@ -86,11 +86,19 @@ export class PaymentPollingService {
       return rows;
     });
     if (claimed.length === 0) return 0;
+    const claimedAt = Date.now();
     await this.queue.addBulk(
       claimed.map((r) => ({
         name: JobName.PollPayment,
         data: { paymentId: r.id, poll: r.poll_count },
-        opts: { jobId: `poll:${r.id}:${r.poll_count}`, attempts: 1, removeOnComplete: 1000, removeOnFail: 1000 },
+        // A new id per claim: when a lease ran out because the worker holding the job died,
+        // the re-claim must not wait for Bull's stalled-job check on the old id.
+        opts: {
+          jobId: `poll:${r.id}:${r.poll_count}:${claimedAt}`,
+          attempts: 1,
+          removeOnComplete: 1000,
+          removeOnFail: 1000,
+        },
       })),
     );
     return claimed.length;

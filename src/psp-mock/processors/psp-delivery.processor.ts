@@ -10,6 +10,6 @@ export class PspDeliveryProcessor {
   @Process({ name: JobName.DeliverEvent, concurrency: 16 })
   async deliver(job: Job<DeliverJob>): Promise<DeliveryResult> {
     const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    return this.sender.deliver(job.data.eventId, finalAttempt);
+    return this.sender.deliver(job.data.eventId, { attemptsMade: job.attemptsMade, finalAttempt });
   }
 }
