@@ -43,5 +43,14 @@ module.exports = {
       globalSetup: '<rootDir>/test/utils/global-setup.ts',
       globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
     },
+    {
+      // Real processes (node dist/src/main.js) killed and restarted: slow, run in band.
+      ...common,
+      displayName: 'fault',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/fault/*.fault-spec.ts'],
+      globalSetup: '<rootDir>/test/fault/global-setup.ts',
+      globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
+    },
   ],
 };

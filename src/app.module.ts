@@ -22,6 +22,11 @@ import { QueueBoardModule } from './queue/queue-board.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 import { UiModule } from './ui/ui.module.js';
 
+/** How long a Bull job lock lasts without renewal (renewed every half of it). Bull's default: 30 s. */
+export const QUEUE_LOCK_DURATION_MS = 10_000;
+/** How often each worker looks for jobs whose lock expired (stalled) and requeues them. Bull's default: 30 s. */
+export const QUEUE_STALLED_INTERVAL_MS = 5_000;
+
 /**
  * The root module for one process role. `all` runs everything; `api`, `worker` and
  * `psp` run their part (DESIGN.md §2). Filters and pipes are APP_* providers, so
@@ -45,6 +50,10 @@ export class AppModule {
           useFactory: (config: ConfigService<AllConfig, true>) => ({
             url: config.get('REDIS_URL', { infer: true }),
             prefix: config.get('REDIS_PREFIX', { infer: true }),
+            // A worker that dies mid-job (SIGKILL, OOM, lost host) stops renewing its job
+            // locks; another worker takes the job again once the lock has expired and its
+            // stalled check runs: within about 15 s rather than Bull's default 60 s.
+            settings: { lockDuration: QUEUE_LOCK_DURATION_MS, stalledInterval: QUEUE_STALLED_INTERVAL_MS },
           }),
         }),
         LoggerModule.forRootAsync({

@@ -1,4 +1,5 @@
 import helmet from '@fastify/helmet';
+import { Server as NetServer } from 'node:net';
 import { Logger, type RawBodyRequest } from '@nestjs/common';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { bootLogger, requestId } from './logging/logging.js';
@@ -6,13 +7,30 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from './common/errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, problemType } from './common/errors/problem.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from './common/http/json-depth.js';
-import { NestFactory } from '@nestjs/core';
+import { getQueueToken } from '@nestjs/bull';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { Queue } from 'bull';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
+import { SettlementNotifier } from './psp-mock/settlement-notifier.js';
 import type { Env } from './config/env.js';
 import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
+import { QueueName } from './queue/queues.js';
+
+/** How long a SIGTERM/SIGINT drain may take before the process gives up and exits with code 1. */
+export const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+/**
+ * After the listener closes, how long connections already accepted may still deliver
+ * their first request (and keep-alive ones one more) before idle connections are closed.
+ */
+export const DRAIN_GRACE_MS = 500;
+
+/** Apps that are draining: their responses carry `Connection: close`. */
+const draining = new WeakSet<object>();
 
 /** Prepares storage: creates the database if missing and runs pending migrations (unless disabled). */
 export async function prepareDatabase(env: Env): Promise<void> {
@@ -30,6 +48,11 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     bodyLimit: env.WEBHOOK_MAX_BODY_BYTES,
     genReqId: requestId,
     requestIdHeader: false,
+    // Draining (shutDown): requests that still arrive on an open keep-alive connection
+    // are served, not refused with 503, while the listener is already closed…
+    return503OnClosing: false,
+    // …and idle keep-alive connections are closed at once rather than after keepAliveTimeout.
+    forceCloseConnections: 'idle',
     // Errors Fastify's router raises before Nest sees the request (malformed or
     // over-long URL) still get problem+json.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -91,9 +114,101 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
         done();
       },
     );
-  app.enableShutdownHooks();
+  // While draining, every response closes its connection, so a keep-alive client moves
+  // on (to another replica) instead of holding the old process open.
+  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done) => {
+    if (draining.has(app)) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+  // No enableShutdownHooks(): Nest's own handler would run the module destroy hooks
+  // before the HTTP server stops; main.ts calls shutDown() on SIGTERM/SIGINT instead.
   setupSwagger(app);
   return app;
+}
+
+/**
+ * Graceful shutdown, in the order that loses nothing:
+ * 1. scheduled tasks stop; the HTTP listener closes (new connections are refused);
+ *    after a short grace idle keep-alive connections are closed; in-flight requests
+ *    are answered (with `Connection: close`); at the same time every Bull worker stops taking jobs and
+ *    finishes its active ones;
+ * 2. the queues close, then Nest's hooks release the rest (HTTP clients, Redis, the pool).
+ * Resolves 0 when done; after `timeoutMs` it logs and exits the process with code 1.
+ */
+export async function shutDown(
+  app: NestFastifyApplication,
+  signal: string,
+  timeoutMs = SHUTDOWN_TIMEOUT_MS,
+): Promise<number> {
+  const logger = new Logger('Shutdown');
+  const started = Date.now();
+  logger.log(`${signal}: draining (in-flight requests and jobs, at most ${timeoutMs} ms)`);
+  const timer = setTimeout(() => {
+    logger.error(`Shutdown did not finish within ${timeoutMs} ms; exiting with code 1`);
+    process.exit(1);
+  }, timeoutMs);
+  try {
+    draining.add(app);
+    stopScheduledTasks(app);
+    // Held long polls are answered now (state unchanged) instead of holding the drain for up to 30 s.
+    provided<SettlementNotifier>(app, SettlementNotifier)?.releaseAll();
+    const queues = bullQueues(app);
+    await Promise.all([
+      drainHttp(app),
+      // Local pause: this process takes no new job and waits for its active ones.
+      ...queues.map((q) => q.pause(true).catch(() => undefined)),
+    ]);
+    await Promise.all(queues.map((q) => q.close()));
+    await app.close();
+    logger.log(`Shut down cleanly in ${Date.now() - started} ms`);
+    return 0;
+  } catch (err) {
+    logger.error(`Shutdown failed: ${(err as Error).message}`, (err as Error).stack);
+    return 1;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Closes the listening socket first (new connections are refused) without touching
+ * open connections: http.Server.close() would at once destroy every connection without
+ * a request in progress — including one just accepted whose request is on its way,
+ * which its client sees as a reset. After DRAIN_GRACE_MS, Fastify's close closes the
+ * idle connections and waits for the in-flight requests.
+ */
+async function drainHttp(app: NestFastifyApplication): Promise<void> {
+  const server = app.getHttpServer() as NetServer;
+  NetServer.prototype.close.call(server);
+  await new Promise((r) => setTimeout(r, DRAIN_GRACE_MS));
+  await app.getHttpAdapter().close();
+}
+
+function stopScheduledTasks(app: NestFastifyApplication): void {
+  const registry = provided<SchedulerRegistry>(app, SchedulerRegistry);
+  if (!registry) return;
+  for (const name of registry.getIntervals()) clearInterval(registry.getInterval(name));
+  for (const name of registry.getTimeouts()) clearTimeout(registry.getTimeout(name));
+  for (const job of registry.getCronJobs().values()) void job.stop();
+}
+
+/** The Bull queues this process's role registered. */
+function bullQueues(app: NestFastifyApplication): Queue[] {
+  return Object.values(QueueName)
+    .map((name) => provided<Queue>(app, getQueueToken(name)))
+    .filter((q): q is Queue => q !== undefined);
+}
+
+/** A provider if some module has it (app.get() of a missing one would abort the process). */
+function provided<T>(
+  app: NestFastifyApplication,
+  token: string | (abstract new (...args: never[]) => unknown),
+): T | undefined {
+  for (const module of app.get(ModulesContainer).values()) {
+    const wrapper = module.providers.get(token);
+    if (wrapper?.instance) return wrapper.instance as T;
+  }
+  return undefined;
 }
 
 function setupSwagger(app: NestFastifyApplication): void {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp, logStartup, prepareDatabase } from './bootstrap.js';
+import { createApp, logStartup, prepareDatabase, shutDown } from './bootstrap.js';
 import { validateEnv } from './config/env.js';
 
 async function main(): Promise<void> {
@@ -14,6 +14,15 @@ async function main(): Promise<void> {
   }
   await prepareDatabase(env);
   const app = await createApp(env);
+  // SIGTERM (orchestrators, rolling restarts) and SIGINT (Ctrl-C) drain; a second signal changes nothing.
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      void shutDown(app, signal).then((code) => process.exit(code));
+    });
+  }
   await app.listen(env.PORT, env.HOST);
   const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
   logStartup(env, url);

@@ -77,8 +77,13 @@ export class SettlementNotifier implements OnModuleDestroy {
     for (const wake of [...(this.waiters.get(paymentId) ?? [])]) wake();
   }
 
-  onModuleDestroy(): void {
+  /** Answers every held long poll now (with the state as it is): used when the process drains. */
+  releaseAll(): void {
     for (const id of [...this.waiters.keys()]) this.wake(id);
+  }
+
+  onModuleDestroy(): void {
+    this.releaseAll();
     this.pub.disconnect();
     this.sub.disconnect();
   }

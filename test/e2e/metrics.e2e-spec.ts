@@ -59,6 +59,9 @@ describe('GET /metrics', () => {
 
   beforeAll(async () => {
     t = await createTestApp({ SHORT_POLL_INTERVAL_MS: '200' });
+    // Payments other suites left open would be polled and resolved by this app's workers
+    // and move its counters: the counts asserted here must be this suite's own.
+    await t.db.query(`UPDATE payments SET next_poll_at = NULL WHERE status = 'processing'`);
   });
   afterAll(async () => {
     await t.close();

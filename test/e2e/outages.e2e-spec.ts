@@ -156,6 +156,7 @@ describe('backpressure', () => {
   it('answers 429 with Retry-After once the inbox backlog passes INBOX_BACKLOG_LIMIT, storing nothing', async () => {
     // The api role has no workers: the backlog only grows. A first app reads how big it is already.
     const t = await createTestApp({ APP_ROLE: 'api' });
+    let cleanup: () => Promise<unknown> = () => Promise.resolve();
     try {
       const [{ before }] = await t.db.query(
         'SELECT count(*)::int AS before FROM webhook_inbox WHERE processed_at IS NULL',
@@ -164,11 +165,17 @@ describe('backpressure', () => {
       const bounded = await createTestApp({ APP_ROLE: 'api', INBOX_BACKLOG_LIMIT: String(limit) });
       try {
         const statuses: number[] = [];
+        const events = Array.from({ length: 5 }, () =>
+          pspEvent({ pspPaymentId: 'pay_000000000000000000000000', amount: 100 }),
+        );
         let last: Response | undefined;
-        for (let i = 0; i < 5; i++) {
-          last = await post(bounded, pspEvent({ pspPaymentId: 'pay_000000000000000000000000', amount: 100 }));
+        for (const event of events) {
+          last = await post(bounded, event);
           statuses.push(last.status);
         }
+        // No worker will ever apply these: leave no backlog behind for the suites after this one.
+        cleanup = () =>
+          t.db.query('DELETE FROM webhook_inbox WHERE event_id = ANY($1::text[])', [events.map((e) => e.event_id)]);
         expect(statuses).toEqual([202, 202, 202, 429, 429]);
         expect(last!.headers.get('retry-after')).toBe('5');
         expect(((await last!.json()) as { code: string }).code).toBe('WEBHOOK.BACKLOG_FULL');
@@ -184,6 +191,7 @@ describe('backpressure', () => {
         await bounded.close();
       }
     } finally {
+      await cleanup();
       await t.close();
     }
   });

@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import {
+  ADMIN_KEY,
+  assertTestDatabase,
+  PSP_KEY,
+  SHOP_KEY,
+  TEST_DATABASE_URL,
+  TEST_REDIS_PREFIX_ROOT,
+  TEST_REDIS_URL,
+  WEBHOOK_SECRET,
+} from './test-env.js';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+
+export interface SpawnedApp {
+  role: string;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote (JSON log lines), for assertions and failure messages. */
+  output: () => string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends `signal` and awaits the exit (SIGKILL after `timeoutMs`). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A Redis prefix shared by the processes of one test, and by no other test. */
+export const testRedisPrefix = () =>
+  `${TEST_REDIS_PREFIX_ROOT}-fault-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/**
+ * Starts the BUILT application (`node dist/src/main.js`, as production runs it) as a
+ * child process on a loopback port, against the test database, and waits until
+ * /health/ready answers 200 (at most `readyTimeoutMs`). `dist/` is rebuilt by the
+ * fault project's globalSetup.
+ */
+export async function spawnApp(
+  role: 'all' | 'api' | 'worker' | 'psp',
+  env: Record<string, string> & { REDIS_PREFIX: string },
+  { port, readyTimeoutMs = 30_000 }: { port?: number; readyTimeoutMs?: number } = {},
+): Promise<SpawnedApp> {
+  assertTestDatabase(TEST_DATABASE_URL);
+  const p = port ?? (await freePort());
+  const url = `http://127.0.0.1:${p}`;
+  const vars: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'test',
+    APP_ROLE: role,
+    PORT: String(p),
+    HOST: '127.0.0.1',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    PUBLIC_BASE_URL: url,
+    PSP_BASE_URL: url,
+    API_KEYS: SHOP_KEY,
+    ADMIN_API_KEYS: ADMIN_KEY,
+    PSP_API_KEY: PSP_KEY,
+    PSP_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    ...env,
+  };
+  const child = spawn(process.execPath, [MAIN], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const app: SpawnedApp = {
+    role,
+    port: p,
+    url,
+    child,
+    output: () => out,
+    exited,
+    async stop(signal = 'SIGTERM', timeoutMs = 20_000) {
+      if (!gone) child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (gone) throw new Error(`${role} process exited before it was ready:\n${out.slice(-4000)}`);
+    try {
+      const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return app;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await app.stop('SIGKILL');
+      throw new Error(`${role} process not ready within ${readyTimeoutMs} ms:\n${out.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
