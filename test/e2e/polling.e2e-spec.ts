@@ -267,9 +267,17 @@ describe('PSP mock: long poll, events API, chaos', () => {
       await t.app.get(PspMockService).settle(p.id);
       ids.push(p.id);
     }
-    const all = (await http(t.url, 'GET', '/psp/v1/events?limit=100', undefined, psp)).body;
-    expect(all.object).toBe('list');
-    const ours = all.data.filter((e: { data: { payment_id: string } }) => ids.includes(e.data.payment_id));
+    // Other suites' events share the table: walk every page, as reconciliation does.
+    const all: { event_id: string; type: string; data: { payment_id: string } }[] = [];
+    let after = '';
+    for (let page = 0; page < 1000; page++) {
+      const body = (await http(t.url, 'GET', `/psp/v1/events?limit=100${after}`, undefined, psp)).body;
+      expect(body.object).toBe('list');
+      all.push(...body.data);
+      if (!body.has_more) break;
+      after = `&after=${body.data.at(-1).event_id}`;
+    }
+    const ours = all.filter((e) => ids.includes(e.data.payment_id));
     expect(ours.map((e: { type: string }) => e.type)).toEqual([
       'payment.completed',
       'payment.failed',
