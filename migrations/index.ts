@@ -1,8 +1,14 @@
 import { Init1795907996601 } from './1795907996601-Init.js';
 import { IdempotencyKeys1795909167257 } from './1795909167257-IdempotencyKeys.js';
 import { Polling1795909953640 } from './1795909953640-Polling.js';
+import { InboxPaymentIndex1795914600000 } from './1795914600000-InboxPaymentIndex.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
 // the same under ts-jest and in dist/).
-export const MIGRATIONS: Function[] = [Init1795907996601, IdempotencyKeys1795909167257, Polling1795909953640];
+export const MIGRATIONS: Function[] = [
+  Init1795907996601,
+  IdempotencyKeys1795909167257,
+  Polling1795909953640,
+  InboxPaymentIndex1795914600000,
+];

@@ -46,6 +46,12 @@ describe('validateEnv', () => {
     );
   });
 
+  it('rejects an inverted delivery-delay range', () => {
+    expect(() => validateEnv({ PSP_DELIVERY_DELAY_MIN_MS: '500', PSP_DELIVERY_DELAY_MAX_MS: '10' })).toThrow(
+      /PSP_DELIVERY_DELAY_MIN_MS/,
+    );
+  });
+
   it('rejects an inverted settle-delay range', () => {
     expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(
       /PSP_SETTLE_DELAY_MIN_MS/,

@@ -237,6 +237,47 @@ export class Env {
   @Max(1)
   PSP_DROP_RATE = 0;
 
+  @Doc('PSP mock: share of webhook deliveries sent twice (0-1; PUT /psp/v1/chaos overrides).')
+  @Transform(toFloat)
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  PSP_DUPLICATE_RATE = 0;
+
+  @Doc(
+    'PSP mock: share of webhook deliveries held back 1-3 s so later ones overtake them (0-1; PUT /psp/v1/chaos overrides).',
+  )
+  @Transform(toFloat)
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  PSP_REORDER_RATE = 0;
+
+  @Doc(
+    'PSP mock: share of webhook deliveries whose first attempt is deliberately mis-signed (0-1; PUT /psp/v1/chaos overrides).',
+  )
+  @Transform(toFloat)
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  PSP_TAMPER_RATE = 0;
+
+  @Doc('PSP mock: shortest extra delay before a webhook delivery, in ms (PUT /psp/v1/chaos overrides).')
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  PSP_DELIVERY_DELAY_MIN_MS = 0;
+
+  @Doc(
+    'PSP mock: longest extra delay before a webhook delivery, in ms (not below the minimum; PUT /psp/v1/chaos overrides).',
+  )
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  PSP_DELIVERY_DELAY_MAX_MS = 0;
+
   @Doc('PSP mock: delivery attempts per webhook before it is marked failed (1-30).')
   @Transform(toInt)
   @IsInt()
@@ -287,6 +328,9 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   );
   if (env.PSP_SETTLE_DELAY_MIN_MS > env.PSP_SETTLE_DELAY_MAX_MS) {
     problems.push('  - PSP_SETTLE_DELAY_MIN_MS: must not exceed PSP_SETTLE_DELAY_MAX_MS');
+  }
+  if (env.PSP_DELIVERY_DELAY_MIN_MS > env.PSP_DELIVERY_DELAY_MAX_MS) {
+    problems.push('  - PSP_DELIVERY_DELAY_MIN_MS: must not exceed PSP_DELIVERY_DELAY_MAX_MS');
   }
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n${problems.join('\n')}`);

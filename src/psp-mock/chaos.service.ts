@@ -33,10 +33,13 @@ export class ChaosService {
       },
       declineRate: config.get('PSP_DECLINE_RATE', { infer: true }),
       dropRate: config.get('PSP_DROP_RATE', { infer: true }),
-      duplicateRate: 0,
-      deliveryDelayMs: { min: 0, max: 0 },
-      reorderRate: 0,
-      tamperRate: 0,
+      duplicateRate: config.get('PSP_DUPLICATE_RATE', { infer: true }),
+      deliveryDelayMs: {
+        min: config.get('PSP_DELIVERY_DELAY_MIN_MS', { infer: true }),
+        max: config.get('PSP_DELIVERY_DELAY_MAX_MS', { infer: true }),
+      },
+      reorderRate: config.get('PSP_REORDER_RATE', { infer: true }),
+      tamperRate: config.get('PSP_TAMPER_RATE', { infer: true }),
     };
   }
 

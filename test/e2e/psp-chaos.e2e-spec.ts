@@ -77,6 +77,35 @@ async function paidOrder(t: TestApp) {
   return { order, payment };
 }
 
+describe('PSP chaos defaults', () => {
+  it('come from the environment, and PUT /psp/v1/chaos overrides them', async () => {
+    const t = await createTestApp({
+      PSP_DUPLICATE_RATE: '0.25',
+      PSP_REORDER_RATE: '0.5',
+      PSP_TAMPER_RATE: '0.125',
+      PSP_DELIVERY_DELAY_MIN_MS: '10',
+      PSP_DELIVERY_DELAY_MAX_MS: '20',
+    });
+    const key = { authorization: `Bearer ${PSP_KEY}`, 'content-type': 'application/json' };
+    try {
+      await http(t.url, 'DELETE', '/psp/v1/chaos', undefined, key);
+      expect((await http(t.url, 'GET', '/psp/v1/chaos', undefined, key)).body).toMatchObject({
+        duplicateRate: 0.25,
+        reorderRate: 0.5,
+        tamperRate: 0.125,
+        deliveryDelayMs: { min: 10, max: 20 },
+      });
+      expect((await http(t.url, 'PUT', '/psp/v1/chaos', { tamperRate: 0 }, key)).body).toMatchObject({
+        tamperRate: 0,
+        duplicateRate: 0.25,
+      });
+    } finally {
+      await http(t.url, 'DELETE', '/psp/v1/chaos', undefined, key);
+      await t.close();
+    }
+  });
+});
+
 describe('PSP chaos settings, against the real app', () => {
   it('duplicateRate 1: every event is POSTed twice; the shop stores it once and answers 200 to the second', async () => {
     const { t, answers, close } = await appBehindProxy();

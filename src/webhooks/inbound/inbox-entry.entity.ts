@@ -10,6 +10,8 @@ export type InboxStatus = (typeof INBOX_STATUSES)[number];
 @Entity('webhook_inbox')
 @Index('uq_webhook_inbox_source_event', ['source', 'eventId'], { unique: true })
 @Index('idx_webhook_inbox_pending', ['receivedAt'], { where: 'processed_at IS NULL' })
+// An expression index (the PSP payment id inside the payload), made by hand in a migration.
+@Index('idx_webhook_inbox_psp_payment', { synchronize: false })
 export class InboxEntry {
   @PrimaryGeneratedColumn('uuid')
   id: string;
