@@ -60,6 +60,9 @@ async function allApplied(t: TestApp, paymentIds: string[]) {
   expect(resolved.map((r: { n: number }) => r.n)).toEqual(Array(paymentIds.length).fill(1));
 }
 
+// These tests wait for sweepers and reconnects: give them more than jest's 5 s.
+jest.setTimeout(30_000);
+
 describe('PostgreSQL unavailable', () => {
   it('the receiver answers 503 with Retry-After, stores nothing, readiness fails, and service resumes by itself', async () => {
     const url = new URL(TEST_DATABASE_URL);
