@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
-import { prefixedId } from '../common/ids.js';
+import { prefixedId, prefixedIdPattern } from '../common/ids.js';
 import { JobName, QueueName, defaultJobOptions } from '../queue/queues.js';
 import { ChaosService } from './chaos.service.js';
 import type { ChaosSettings } from './dto/chaos.dto.js';
@@ -15,7 +15,7 @@ import { PspPayment } from './psp-payment.entity.js';
 import { PspWebhookSender } from './psp-webhook.sender.js';
 import { SettlementNotifier } from './settlement-notifier.js';
 
-const PSP_PAYMENT_ID = /^pay_[0-9a-f]{24}$/;
+const PSP_PAYMENT_ID = prefixedIdPattern('pay');
 
 /** How much longer a reordered delivery (chaos reorderRate) is held back. */
 export const REORDER_HOLD_MS = { min: 1000, max: 3000 };

@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
-import { safeEqual } from '../common/crypto/safe-equal.js';
+import { presentedCredential } from '../common/auth/presented-credential.js';
+import { matchesAnyKey } from '../common/crypto/safe-equal.js';
 import { splitList, type AllConfig } from '../config/env.js';
 
 export const UI_REALM = 'Hookline';
@@ -13,20 +14,10 @@ export class UiUnauthorizedException extends HttpException {
   }
 }
 
-/**
- * The key a request presents: `Authorization: Bearer <key>`, or HTTP Basic with the
- * key as the password (any user name) — what a browser sends after its login prompt,
- * since a navigation cannot carry a Bearer header. Null when there is none.
- */
+/** The key of a Bearer or Basic header (see presentedCredential); null when there is none to check. */
 export function presentedKey(header: string | undefined): string | null {
-  if (!header) return null;
-  const bearer = /^Bearer\s+(\S+)$/i.exec(header);
-  if (bearer) return bearer[1];
-  const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})$/i.exec(header);
-  if (!basic) return null;
-  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? null : decoded.slice(colon + 1);
+  const presented = presentedCredential(header);
+  return presented && presented.key !== '' ? presented.key : null;
 }
 
 /** Opens the operator's pages to a shop API key (API_KEYS), by Bearer or Basic auth. */
@@ -40,12 +31,7 @@ export class UiAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const key = presentedKey(context.switchToHttp().getRequest<FastifyRequest>().headers.authorization);
-    if (key !== null) {
-      // Every key is compared, so the time taken does not tell which one matched.
-      let ok = false;
-      for (const candidate of this.keys) ok = safeEqual(key, candidate) || ok;
-      if (ok) return true;
-    }
+    if (key !== null && matchesAnyKey(key, this.keys)) return true;
     throw new UiUnauthorizedException();
   }
 }

@@ -1,18 +1,8 @@
-import { createServer } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { createApp, prepareDatabase } from '../../src/bootstrap.js';
 import { validateEnv, type Env } from '../../src/config/env.js';
-import {
-  ADMIN_KEY,
-  assertTestDatabase,
-  PSP_KEY,
-  SHOP_KEY,
-  TEST_DATABASE_URL,
-  TEST_REDIS_PREFIX_ROOT,
-  TEST_REDIS_URL,
-  WEBHOOK_SECRET,
-} from './test-env.js';
+import { assertTestDatabase, freePort, TEST_REDIS_PREFIX_ROOT, testAppEnv } from './test-env.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -24,17 +14,6 @@ export interface TestApp {
 
 let counter = 0;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Starts the real application (same bootstrap as main.ts) on a free loopback port,
  * against the test database and a Redis prefix of its own. The PSP mock runs in the
@@ -44,20 +23,11 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const vars: Record<string, string> = {
+    ...testAppEnv(port),
     APP_ROLE: 'all',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    DATABASE_URL: TEST_DATABASE_URL,
     DB_MIGRATE_ON_BOOT: 'true',
-    REDIS_URL: TEST_REDIS_URL,
     // pid + counter + random: jest restarts the module (and the counter) in every test file.
     REDIS_PREFIX: `${TEST_REDIS_PREFIX_ROOT}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`,
-    PUBLIC_BASE_URL: url,
-    PSP_BASE_URL: url,
-    API_KEYS: SHOP_KEY,
-    ADMIN_API_KEYS: ADMIN_KEY,
-    PSP_API_KEY: PSP_KEY,
-    PSP_WEBHOOK_SECRET: WEBHOOK_SECRET,
     PSP_SETTLE_DELAY_MIN_MS: '20',
     PSP_SETTLE_DELAY_MAX_MS: '80',
     PSP_DELIVERY_BACKOFF_MS: '50',

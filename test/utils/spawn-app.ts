@@ -1,16 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import {
-  ADMIN_KEY,
-  assertTestDatabase,
-  PSP_KEY,
-  SHOP_KEY,
-  TEST_DATABASE_URL,
-  TEST_REDIS_PREFIX_ROOT,
-  TEST_REDIS_URL,
-  WEBHOOK_SECRET,
-} from './test-env.js';
+import { assertTestDatabase, freePort, TEST_DATABASE_URL, TEST_REDIS_PREFIX_ROOT, testAppEnv } from './test-env.js';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -25,17 +15,6 @@ export interface SpawnedApp {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends `signal` and awaits the exit (SIGKILL after `timeoutMs`). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A Redis prefix shared by the processes of one test, and by no other test. */
@@ -59,17 +38,8 @@ export async function spawnApp(
   const vars: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
+    ...testAppEnv(p),
     APP_ROLE: role,
-    PORT: String(p),
-    HOST: '127.0.0.1',
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    PUBLIC_BASE_URL: url,
-    PSP_BASE_URL: url,
-    API_KEYS: SHOP_KEY,
-    ADMIN_API_KEYS: ADMIN_KEY,
-    PSP_API_KEY: PSP_KEY,
-    PSP_WEBHOOK_SECRET: WEBHOOK_SECRET,
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
     ...env,

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+
 // The environment every e2e test runs in: its own database (name contains "test")
 // and its own Redis key prefix, so a developer's running instance is never touched.
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/hookline_test';
@@ -30,4 +32,37 @@ export async function dropDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** A port nothing listens on right now, on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * What every test instance of the app runs with, in-process or as a child process:
+ * loopback, the test database and Redis, the test keys, and the PSP mock calling back
+ * the same instance.
+ */
+export function testAppEnv(port: number): Record<string, string> {
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: TEST_DATABASE_URL,
+    REDIS_URL: TEST_REDIS_URL,
+    PUBLIC_BASE_URL: url,
+    PSP_BASE_URL: url,
+    API_KEYS: SHOP_KEY,
+    ADMIN_API_KEYS: ADMIN_KEY,
+    PSP_API_KEY: PSP_KEY,
+    PSP_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  };
 }

@@ -1,14 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { safeEqual } from '../crypto/safe-equal.js';
+import { matchesAnyKey } from '../crypto/safe-equal.js';
+import { presentedCredential } from './presented-credential.js';
 import { DomainError } from '../errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, domainProblem } from '../errors/problem.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-interface PresentedKey {
-  scheme: 'bearer' | 'basic';
-  key: string;
-}
 
 /**
  * A Fastify onRequest hook for routes Nest's guards never see (raw plugins such as
@@ -20,7 +16,7 @@ interface PresentedKey {
 export function adminKeyHook(adminKeys: readonly string[], realm: string) {
   const challenge = { 'www-authenticate': `Basic realm="${realm}"` };
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const presented = presentedKey(request.headers.authorization);
+    const presented = presentedCredential(request.headers.authorization);
     if (!presented) {
       return refuse(
         request,
@@ -35,9 +31,7 @@ export function adminKeyHook(adminKeys: readonly string[], realm: string) {
         ),
       );
     }
-    let ok = false;
-    for (const key of adminKeys) ok = safeEqual(presented.key, key) || ok;
-    if (!ok) {
+    if (!matchesAnyKey(presented.key, adminKeys)) {
       return refuse(
         request,
         reply,
@@ -60,15 +54,6 @@ export function adminKeyHook(adminKeys: readonly string[], realm: string) {
     }
     return undefined;
   };
-}
-
-function presentedKey(header: string | undefined): PresentedKey | null {
-  const match = /^(Bearer|Basic)\s+(\S+)$/i.exec(header ?? '');
-  if (!match) return null;
-  if (match[1].toLowerCase() === 'bearer') return { scheme: 'bearer', key: match[2] };
-  const userAndPassword = Buffer.from(match[2], 'base64').toString('utf8');
-  const colon = userAndPassword.indexOf(':');
-  return { scheme: 'basic', key: colon < 0 ? '' : userAndPassword.slice(colon + 1) };
 }
 
 function isCrossSite(request: FastifyRequest): boolean {

@@ -5,7 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { AllConfig, splitList } from '../../config/env.js';
-import { safeEqual } from '../crypto/safe-equal.js';
+import { matchesAnyKey } from '../crypto/safe-equal.js';
 import { DomainError } from '../errors/domain-error.js';
 
 /** The three key realms: the shop's API, its admin API, and the PSP mock's own API. */
@@ -48,9 +48,7 @@ export class ApiKeyGuard implements CanActivate {
         },
       );
     }
-    let ok = false;
-    for (const key of this.keys[realm]) ok = safeEqual(match[1], key) || ok;
-    if (!ok) {
+    if (!matchesAnyKey(match[1], this.keys[realm])) {
       throw new DomainError(
         'AUTH.INVALID_KEY',
         401,

@@ -6,3 +6,10 @@ export function safeEqual(a: string, b: string): boolean {
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb);
 }
+
+/** Whether `presented` is one of `keys`; every key is compared, so the time taken does not tell which matched. */
+export function matchesAnyKey(presented: string, keys: readonly string[]): boolean {
+  let ok = false;
+  for (const key of keys) ok = safeEqual(presented, key) || ok;
+  return ok;
+}

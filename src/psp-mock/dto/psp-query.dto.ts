@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { prefixedIdPattern } from '../../common/ids.js';
 import { PSP_EVENT_TYPES } from '../psp-event.entity.js';
 
 export class GetPaymentQuery {
@@ -21,7 +22,7 @@ export class ListEventsQuery {
   @ApiPropertyOptional({ description: "Return events after this event id (the previous page's last)" })
   @IsOptional()
   @IsString()
-  @Matches(/^evt_[0-9a-f]{24}$/, { message: 'after must be an event id (evt_…)' })
+  @Matches(prefixedIdPattern('evt'), { message: 'after must be an event id (evt_…)' })
   after?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 100 })
