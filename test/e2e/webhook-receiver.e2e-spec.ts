@@ -109,6 +109,31 @@ describe('POST /webhooks/psp', () => {
     expect(types.filter((x) => x === 'order_updated')).toHaveLength(1);
   });
 
+  it('stores concurrent events in shared INSERTs (group commit): each 202 has its row and job, each order is paid', async () => {
+    const payments = await Promise.all(Array.from({ length: 20 }, () => processingPayment()));
+    const events = payments.map((p) => completedFor(p));
+    const query = jest.spyOn(t.db, 'query');
+    let answers: { status: number }[];
+    let inserts: unknown[];
+    try {
+      answers = await Promise.all(events.map((e) => send(signWebhook(e))));
+      inserts = query.mock.calls.filter(([sql]) => String(sql).includes('INSERT INTO webhook_inbox'));
+    } finally {
+      query.mockRestore();
+    }
+    expect(answers.map((a) => a.status)).toEqual(events.map(() => 202));
+    expect(inserts.length).toBeGreaterThan(0);
+    expect(inserts.length).toBeLessThan(events.length);
+    const rows: { id: string; payload: { event_id: string } }[] = await t.db.query(
+      'SELECT id, payload FROM webhook_inbox WHERE event_id = ANY($1)',
+      [events.map((e) => e.event_id)],
+    );
+    expect(rows.map((r) => r.payload.event_id).sort()).toEqual(events.map((e) => e.event_id).sort());
+    const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookInbox));
+    for (const row of rows) expect(await queue.getJob(row.id)).not.toBeNull();
+    for (const p of payments) await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+  });
+
   it('records payment.processing after payment.completed as ignored, never moving the payment back', async () => {
     const p = await processingPayment();
     expect((await send(signWebhook(completedFor(p)))).status).toBe(202);

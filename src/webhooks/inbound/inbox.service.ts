@@ -8,6 +8,8 @@ import { DataSource } from 'typeorm';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
+import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
+import { GroupCommit } from './group-commit.js';
 import { InboxEntry } from './inbox-entry.entity.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
@@ -22,6 +24,26 @@ export interface ApplyInboxJob {
 }
 
 export type ReceiveOutcome = { status: 'accepted'; inboxId: string } | { status: 'duplicate' };
+
+/** Most events in one INSERT of the receiver's group commit. */
+export const RECEIVE_MAX_BATCH = 256;
+/** Receiver INSERTs running at once; events arriving meanwhile wait and share the next one. */
+export const RECEIVE_MAX_IN_FLIGHT = 2;
+
+interface IncomingEvent {
+  source: string;
+  eventId: string;
+  eventType: string;
+  /** The event as JSON text (the verified raw body). */
+  json: string;
+  receivedAt: Date;
+  verifiedAt: Date;
+}
+
+type Written =
+  | { outcome: 'accepted'; inboxId: string; enqueued: Promise<number> }
+  | { outcome: 'duplicate' }
+  | { outcome: 'failed'; error: unknown };
 
 @Injectable()
 export class InboxService {
@@ -40,6 +62,11 @@ export class InboxService {
 
   private readonly enqueueTimeoutMs: number;
   private readonly backlogLimit: number;
+  private readonly writer = new GroupCommit<IncomingEvent, Written>(
+    (items) => this.writeBatch(items),
+    RECEIVE_MAX_BATCH,
+    RECEIVE_MAX_IN_FLIGHT,
+  );
   private backlog: { at: number; count: number } | null = null;
 
   /**
@@ -59,16 +86,22 @@ export class InboxService {
   /**
    * Stores a verified event (the durable record the sender's 2xx stands for) and
    * enqueues it. A second delivery of the same (source, event_id) stores nothing.
+   * Concurrent calls share one INSERT and one commit, then one addBulk (GroupCommit):
+   * each call still returns only once its own row is committed, so an event is never
+   * acknowledged before it is stored, and a database error fails every call of its batch.
+   * `raw` is the verified body, stored as is (parsed once by PostgreSQL, not re-serialised).
    */
-  async receive(webhook: VerifiedWebhook, event: InboundEventDto): Promise<ReceiveOutcome> {
-    const rows: { id: string }[] = await this.db.query(
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (source, event_id) DO NOTHING
-       RETURNING id`,
-      [webhook.source, event.event_id, event.type, event, webhook.receivedAt, webhook.verifiedAt],
-    );
-    if (rows.length === 0) {
+  async receive(webhook: VerifiedWebhook, event: InboundEventDto, raw?: Buffer): Promise<ReceiveOutcome> {
+    const written = await this.writer.submit({
+      source: webhook.source,
+      eventId: event.event_id,
+      eventType: event.type,
+      json: raw ? raw.toString('utf8') : JSON.stringify(event),
+      receivedAt: webhook.receivedAt,
+      verifiedAt: webhook.verifiedAt,
+    });
+    if (written.outcome === 'failed') throw written.error;
+    if (written.outcome === 'duplicate') {
       this.logger.log({
         msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`,
         ...eventIds(event),
@@ -76,15 +109,80 @@ export class InboxService {
       });
       return { status: 'duplicate' };
     }
-    const inboxId = rows[0].id;
-    if (this.backlog) this.backlog.count++; // keep the cached backlog honest between counts
-    await this.enqueue([inboxId]);
+    const { inboxId } = written;
+    await written.enqueued;
     this.logger.log({
       msg: `Accepted ${webhook.source} event ${event.event_id} (${event.type}) as inbox ${inboxId}`,
       ...eventIds(event),
       inboxId,
     });
     return { status: 'accepted', inboxId };
+  }
+
+  /** One batch of the group commit: one INSERT for every event, then one addBulk for the new rows. */
+  private async writeBatch(items: IncomingEvent[]): Promise<Written[]> {
+    // The same event twice in one batch: the first occurrence decides, the others are duplicates.
+    const firstIndex = new Map<string, number>();
+    items.forEach((it, i) => {
+      const key = `${it.source}\u0000${it.eventId}`;
+      if (!firstIndex.has(key)) firstIndex.set(key, i);
+    });
+    const unique = [...firstIndex.values()].map((i) => items[i]);
+    let inserted: Map<string, string>;
+    try {
+      inserted = await this.insertRows(unique);
+    } catch (err) {
+      // PostgreSQL down fails the whole batch (503 for each). Anything else may be one
+      // event PostgreSQL refuses: retry them one by one so it fails alone.
+      if (unique.length === 1 || isDatabaseUnavailable(err)) throw err;
+      return this.writeOneByOne(items);
+    }
+    const ids = [...inserted.values()];
+    if (this.backlog) this.backlog.count += ids.length; // keep the cached backlog honest between counts
+    const enqueued = ids.length > 0 ? this.enqueue(ids) : Promise.resolve(0);
+    return items.map((it, i): Written => {
+      const key = `${it.source}\u0000${it.eventId}`;
+      const inboxId = inserted.get(key);
+      return inboxId && firstIndex.get(key) === i
+        ? { outcome: 'accepted', inboxId, enqueued }
+        : { outcome: 'duplicate' };
+    });
+  }
+
+  private async writeOneByOne(items: IncomingEvent[]): Promise<Written[]> {
+    const out: Written[] = [];
+    for (const it of items) {
+      try {
+        const [written] = await this.writeBatch([it]);
+        out.push(written);
+      } catch (error) {
+        out.push({ outcome: 'failed', error });
+      }
+    }
+    return out;
+  }
+
+  /** Inserts the events in one statement; returns the new rows' ids by source + event id. */
+  private async insertRows(items: IncomingEvent[]): Promise<Map<string, string>> {
+    const rows: { id: string; source: string; event_id: string }[] = await this.db.query(
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at)
+       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, n)
+         JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(doc, n) USING (n)
+       ON CONFLICT (source, event_id) DO NOTHING
+       RETURNING id, source, event_id`,
+      [
+        items.map((it) => it.source),
+        items.map((it) => it.eventId),
+        items.map((it) => it.eventType),
+        items.map((it) => it.receivedAt),
+        items.map((it) => it.verifiedAt),
+        // The verified bodies, already JSON: joined, not parsed and re-serialised.
+        `[${items.map((it) => it.json).join(',')}]`,
+      ],
+    );
+    return new Map(rows.map((r) => [`${r.source}\u0000${r.event_id}`, r.id]));
   }
 
   /**

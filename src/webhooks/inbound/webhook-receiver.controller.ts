@@ -56,7 +56,7 @@ export class WebhookReceiverController {
         { 'retry-after': String(BACKLOG_RETRY_AFTER_S) },
       );
     }
-    const result = await this.inbox.receive(req.webhook!, event);
+    const result = await this.inbox.receive(req.webhook!, event, req.rawBody);
     this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: result.status });
     if (result.status === 'duplicate') void reply.status(200);
     return { status: result.status, eventId: event.event_id };

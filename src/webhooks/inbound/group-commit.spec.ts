@@ -1,0 +1,70 @@
+import { GroupCommit } from './group-commit.js';
+
+/** A write that holds each batch until the test releases it. */
+function heldWriter() {
+  const batches: { items: number[]; release: (r?: Error) => void }[] = [];
+  const waiters: (() => void)[] = [];
+  const write = (items: number[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      batches.push({ items, release: (err) => (err ? reject(err) : resolve(items.map((i) => `r${i}`))) });
+      waiters.splice(0).forEach((w) => w());
+    });
+  const nextBatch = async (n: number) => {
+    while (batches.length < n) await new Promise<void>((r) => waiters.push(r));
+    return batches[n - 1];
+  };
+  return { write, batches, nextBatch };
+}
+
+describe('GroupCommit', () => {
+  it('writes items submitted in the same turn as one batch and gives each its own result', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 100, 1);
+    const results = Promise.all([1, 2, 3].map((i) => gc.submit(i)));
+    (await w.nextBatch(1)).release();
+    await expect(results).resolves.toEqual(['r1', 'r2', 'r3']);
+    expect(w.batches.map((b) => b.items)).toEqual([[1, 2, 3]]);
+  });
+
+  it('collects items arriving while a write is in flight into the next batch', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 100, 1);
+    const first = gc.submit(1);
+    const firstBatch = await w.nextBatch(1);
+    const later = [2, 3, 4].map((i) => gc.submit(i));
+    expect(gc.waiting).toBe(3);
+    firstBatch.release();
+    await expect(first).resolves.toBe('r1');
+    (await w.nextBatch(2)).release();
+    await expect(Promise.all(later)).resolves.toEqual(['r2', 'r3', 'r4']);
+    expect(w.batches.map((b) => b.items)).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('runs at most maxInFlight writes and splits batches at maxBatch', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 2, 2);
+    const all = Promise.all([1, 2, 3, 4, 5].map((i) => gc.submit(i)));
+    await w.nextBatch(2);
+    await new Promise((r) => setImmediate(r));
+    expect(w.batches.map((b) => b.items)).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    w.batches[0].release();
+    (await w.nextBatch(3)).release();
+    w.batches[1].release();
+    await expect(all).resolves.toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+    expect(w.batches[2].items).toEqual([5]);
+  });
+
+  it('fails every item of a batch whose write fails, and keeps serving later items', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 100, 1);
+    const failing = [1, 2].map((i) => gc.submit(i));
+    (await w.nextBatch(1)).release(new Error('connection refused'));
+    for (const p of failing) await expect(p).rejects.toThrow('connection refused');
+    const after = gc.submit(3);
+    (await w.nextBatch(2)).release();
+    await expect(after).resolves.toBe('r3');
+  });
+});

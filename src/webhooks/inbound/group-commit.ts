@@ -1,0 +1,72 @@
+/**
+ * Group commit: callers submit one item each and get their own result, but items
+ * submitted while earlier writes are still in flight are written together, by one
+ * `write` call (one statement, one commit). Nothing waits on a timer: a lone item is
+ * written at the end of the current event-loop turn, and a batch grows only while
+ * the database is busy with the previous ones — so batching costs no latency at low
+ * load and saves a round trip and a commit per item at high load.
+ */
+export class GroupCommit<T, R> {
+  private pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  /**
+   * @param write writes a batch; resolves with one result per item, in order, or rejects
+   *   (every item of the batch then rejects with that error).
+   * @param maxBatch most items in one write.
+   * @param maxInFlight most writes running at once; more items wait and join one batch.
+   */
+  constructor(
+    private readonly write: (items: T[]) => Promise<R[]>,
+    private readonly maxBatch: number,
+    private readonly maxInFlight: number,
+  ) {
+    if (maxBatch < 1 || maxInFlight < 1) throw new Error('GroupCommit needs maxBatch ≥ 1 and maxInFlight ≥ 1');
+  }
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Items waiting for a write (not yet in one). */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
+    this.scheduled = true;
+    // The end of this turn: requests whose bytes arrived together share the write.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.maxInFlight && this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.run(batch);
+    }
+  }
+
+  private async run(batch: typeof this.pending): Promise<void> {
+    try {
+      const results = await this.write(batch.map((b) => b.item));
+      if (results.length !== batch.length) {
+        throw new Error(`GroupCommit: ${results.length} results for ${batch.length} items`);
+      }
+      batch.forEach((b, i) => b.resolve(results[i]));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+}

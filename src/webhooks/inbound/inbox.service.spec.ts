@@ -1,0 +1,122 @@
+import { Logger } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import type { Queue } from 'bull';
+import type { DataSource } from 'typeorm';
+import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
+import type { InboundEventDto } from './inbound-event.dto.js';
+import { InboxService, type ApplyInboxJob } from './inbox.service.js';
+import { WebhookHandlerRegistry } from './webhook-handler.js';
+import type { VerifiedWebhook } from './webhook-signature.guard.js';
+
+const config = { get: (name: string) => ({ ENQUEUE_TIMEOUT_MS: 1000, INBOX_BACKLOG_LIMIT: 10_000 })[name] };
+
+/**
+ * PostgreSQL as far as the receiver's group commit sees it: the multi-row INSERT …
+ * ON CONFLICT DO NOTHING (a unique source + event_id), and the queued_at stamp.
+ */
+class FakeDb {
+  rows = new Map<string, { id: string; payload: unknown }>();
+  inserts: number[] = [];
+  failWith: Error | null = null;
+  /** Event ids PostgreSQL refuses (a constraint the receiver did not foresee). */
+  refuse = new Set<string>();
+
+  query = (sql: string, params: unknown[]): Promise<unknown[]> => {
+    if (this.failWith) return Promise.reject(this.failWith);
+    if (sql.includes('INSERT INTO webhook_inbox')) {
+      const [sources, eventIds, , , , json] = params as [string[], string[], string[], Date[], Date[], string];
+      if (eventIds.some((e) => this.refuse.has(e))) return Promise.reject(new Error('value too long for type'));
+      this.inserts.push(eventIds.length);
+      const docs = JSON.parse(json) as unknown[];
+      const inserted: { id: string; source: string; event_id: string }[] = [];
+      eventIds.forEach((eventId, i) => {
+        const key = `${sources[i]}/${eventId}`;
+        if (this.rows.has(key)) return;
+        const id = `00000000-0000-4000-8000-${String(this.rows.size + 1).padStart(12, '0')}`;
+        this.rows.set(key, { id, payload: docs[i] });
+        inserted.push({ id, source: sources[i], event_id: eventId });
+      });
+      return Promise.resolve(inserted);
+    }
+    return Promise.resolve([]); // UPDATE … queued_at
+  };
+}
+
+function setup() {
+  const db = new FakeDb();
+  const jobs: string[] = [];
+  const queue = {
+    addBulk: (list: { opts: { jobId: string } }[]) => {
+      jobs.push(...list.map((j) => j.opts.jobId));
+      return Promise.resolve([]);
+    },
+  } as unknown as Queue<ApplyInboxJob>;
+  const inbox = new InboxService(
+    db as unknown as DataSource,
+    queue,
+    new WebhookHandlerRegistry(),
+    new HooklineMetrics(new Registry()),
+    config as never,
+  );
+  return { db, jobs, inbox };
+}
+
+const webhook = (): VerifiedWebhook => ({
+  source: 'psp',
+  timestamp: 0,
+  receivedAt: new Date(),
+  verifiedAt: new Date(),
+});
+const event = (id: string): InboundEventDto => ({ event_id: id, type: 'payment.completed', data: { n: id } });
+const raw = (e: InboundEventDto) => Buffer.from(JSON.stringify(e));
+
+describe('InboxService.receive (group commit)', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
+
+  it('stores concurrent events with one INSERT and enqueues each new row once', async () => {
+    const { db, jobs, inbox } = setup();
+    const events = Array.from({ length: 20 }, (_, i) => event(`evt_${i}`));
+    const outcomes = await Promise.all(events.map((e) => inbox.receive(webhook(), e, raw(e))));
+    expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
+    expect(db.inserts).toEqual([20]);
+    expect(db.rows.size).toBe(20);
+    expect(jobs.sort()).toEqual([...db.rows.values()].map((r) => r.id).sort());
+    // The stored payload is the verified body itself.
+    expect(db.rows.get('psp/evt_7')!.payload).toEqual(events[7]);
+  });
+
+  it('accepts an event sent twice in one batch once and answers the other as a duplicate', async () => {
+    const { db, jobs, inbox } = setup();
+    const e = event('evt_twice');
+    const outcomes = await Promise.all([1, 2, 3].map(() => inbox.receive(webhook(), e, raw(e))));
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['accepted', 'duplicate', 'duplicate']);
+    expect(db.rows.size).toBe(1);
+    expect(jobs).toHaveLength(1);
+    const again = await inbox.receive(webhook(), e, raw(e));
+    expect(again.status).toBe('duplicate');
+    expect(jobs).toHaveLength(1);
+  });
+
+  it('fails every waiter of a batch when PostgreSQL is down, and stores and enqueues nothing', async () => {
+    const { db, jobs, inbox } = setup();
+    db.failWith = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const results = await Promise.allSettled(
+      ['a', 'b', 'c'].map((id) => inbox.receive(webhook(), event(id), raw(event(id)))),
+    );
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const r of results) expect((r as PromiseRejectedResult).reason).toBe(db.failWith);
+    expect(db.rows.size).toBe(0);
+    expect(jobs).toHaveLength(0);
+  });
+
+  it('retries a batch PostgreSQL refuses one by one, so only the refused event fails', async () => {
+    const { db, inbox } = setup();
+    db.refuse.add('evt_bad');
+    const results = await Promise.allSettled(
+      ['evt_ok1', 'evt_bad', 'evt_ok2'].map((id) => inbox.receive(webhook(), event(id), raw(event(id)))),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect([...db.rows.keys()].sort()).toEqual(['psp/evt_ok1', 'psp/evt_ok2']);
+  });
+});
