@@ -2,6 +2,7 @@ import { Init1795907996601 } from './1795907996601-Init.js';
 import { IdempotencyKeys1795909167257 } from './1795909167257-IdempotencyKeys.js';
 import { Polling1795909953640 } from './1795909953640-Polling.js';
 import { InboxPaymentIndex1795914600000 } from './1795914600000-InboxPaymentIndex.js';
+import { OutboundWebhooks1795918391126 } from './1795918391126-OutboundWebhooks.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -11,4 +12,5 @@ export const MIGRATIONS: Function[] = [
   IdempotencyKeys1795909167257,
   Polling1795909953640,
   InboxPaymentIndex1795914600000,
+  OutboundWebhooks1795918391126,
 ];

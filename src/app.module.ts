@@ -12,6 +12,7 @@ import { validateEnv, type AllConfig, type AppRole } from './config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from './config/roles.js';
 import { typeormOptions } from './database/typeorm-options.js';
 import { HealthModule } from './health/health.module.js';
+import { OutboundWebhooksModule } from './webhooks/outbound/outbound.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
@@ -72,6 +73,7 @@ export class AppModule {
         RateLimitModule,
         IdempotencyModule.register({ purge: runsWorkers(role) || runsPsp(role) }),
         ...(shop ? [WebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)] : []),
+        ...(shop || runsPsp(role) ? [OutboundWebhooksModule.forRole(role)] : []),
         ...(runsPsp(role) ? [PspMockModule] : []),
         ...(hasHttpApi(role) ? [UiModule.forRole(role)] : []),
       ],

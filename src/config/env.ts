@@ -12,6 +12,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
+import { DURATION_LIST_PATTERN, DURATION_PATTERN } from '../webhooks/outbound/retry-schedule.js';
 
 export const APP_ROLES = ['all', 'api', 'worker', 'psp'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
@@ -211,6 +212,66 @@ export class Env {
   @Max(3600)
   RATE_LIMIT_WINDOW_S = 10;
 
+  @Doc(
+    'Outbound webhooks: waits between delivery attempts after each failure (500ms, 5s, 5m, 2h, 5d), ±20 % jitter; attempts = steps + 1.',
+  )
+  @Matches(DURATION_LIST_PATTERN, {
+    message: 'WEBHOOK_RETRY_SCHEDULE must be a comma-separated list such as 5s,5m,30m,2h',
+  })
+  WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
+
+  @Doc('Outbound webhooks: one attempt fails unless a 2xx arrives within this long, in ms.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  WEBHOOK_ATTEMPT_TIMEOUT_MS = 15_000;
+
+  @Doc(
+    'Outbound webhooks: CIDRs that may be called although private, loopback or link-local (comma-separated; none: no exception). Default: loopback (127.0.0.0/8,::1/128), or none when NODE_ENV=production.',
+  )
+  @IsOptional()
+  @Matches(/^(none|[0-9a-fA-F:.]+(\/\d{1,3})?(\s*,\s*[0-9a-fA-F:.]+(\/\d{1,3})?)*)$/, {
+    message: 'WEBHOOK_ALLOWED_CIDRS must be none or a comma-separated list of CIDRs such as 10.0.0.0/8,::1/128',
+  })
+  WEBHOOK_ALLOWED_CIDRS?: string;
+
+  @Doc('Outbound webhooks: after a secret rotation the previous secret signs too, this long (e.g. 24h).')
+  @Matches(DURATION_PATTERN, { message: 'WEBHOOK_ROTATION_GRACE must be a duration such as 24h' })
+  WEBHOOK_ROTATION_GRACE = '24h';
+
+  @Doc('Outbound webhooks: an endpoint failing this long without one success is disabled (e.g. 5d).')
+  @Matches(DURATION_PATTERN, { message: 'WEBHOOK_DISABLE_AFTER must be a duration such as 5d' })
+  WEBHOOK_DISABLE_AFTER = '5d';
+
+  @Doc('Outbound webhooks: deliveries in flight per worker process.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WEBHOOK_DELIVERY_CONCURRENCY = 64;
+
+  @Doc(
+    'Outbound webhooks: deliveries in flight to one endpoint per worker process, so a slow endpoint cannot take every slot.',
+  )
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WEBHOOK_ENDPOINT_CONCURRENCY = 16;
+
+  @Doc('Outbound webhooks: how often due deliveries without a queued job (Redis lost) are re-enqueued, in ms.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  WEBHOOK_SWEEP_INTERVAL_MS = 10_000;
+
+  @Doc('Outbound webhooks: a delivery this long past its due time without an attempt counts as lost from Redis, in ms.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  WEBHOOK_SWEEP_STALE_MS = 30_000;
+
   @Doc('PSP mock: shortest delay before a payment settles, in ms.')
   @Transform(toInt)
   @IsInt()
@@ -308,6 +369,9 @@ export class Env {
   LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';
 }
 
+/** What development and tests allow by default: the PSP mock calls back the shop on loopback. */
+export const LOOPBACK_CIDRS = '127.0.0.0/8,::1/128';
+
 export const DEV_DEFAULTS = { webhookSecret: DEV_WEBHOOK_SECRET };
 export { WHSEC };
 
@@ -315,7 +379,7 @@ export { WHSEC };
 export function validateEnv(raw: Record<string, unknown>): Env {
   const known = Object.keys(new Env());
   const picked: Record<string, unknown> = {};
-  for (const key of [...known, 'PUBLIC_BASE_URL', 'PSP_BASE_URL']) {
+  for (const key of [...known, 'PUBLIC_BASE_URL', 'PSP_BASE_URL', 'WEBHOOK_ALLOWED_CIDRS']) {
     const value = raw[key];
     if (value !== undefined && value !== '') picked[key] = value;
   }
@@ -337,6 +401,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   }
   env.PUBLIC_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   env.PSP_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
+  env.WEBHOOK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   return env;
 }
 

@@ -7,6 +7,7 @@ import { PspEvent } from '../psp-mock/psp-event.entity.js';
 import { PspPayment } from '../psp-mock/psp-payment.entity.js';
 import { PspSetting } from '../psp-mock/psp-setting.entity.js';
 import { InboxEntry } from '../webhooks/inbound/inbox-entry.entity.js';
+import { OUTBOUND_ENTITIES } from '../webhooks/outbound/outbound.entities.js';
 
 /** Every entity, listed once for the app and the migration CLI. */
 export const ENTITIES = [
@@ -19,4 +20,5 @@ export const ENTITIES = [
   PspEvent,
   PspSetting,
   ReconciliationCursor,
+  ...OUTBOUND_ENTITIES,
 ];

@@ -1,4 +1,4 @@
-import { isUuid } from '../common/ids.js';
+import { isUuid, prefixedId } from '../common/ids.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
@@ -7,6 +7,7 @@ import type { CreateOrderDto } from './dto/create-order.dto.js';
 import { computeOrderAmount } from './order-amount.js';
 import { PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
 import { Order } from './order.entity.js';
+import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -15,7 +16,10 @@ export type OrderTransitionResult =
 export class OrdersService {
   private readonly logger = new Logger('Orders');
 
-  constructor(@InjectRepository(Order) private readonly orders: Repository<Order>) {}
+  constructor(
+    @InjectRepository(Order) private readonly orders: Repository<Order>,
+    private readonly outbox: WebhookOutbox,
+  ) {}
 
   async create(dto: CreateOrderDto): Promise<Order> {
     const amount = computeOrderAmount(dto.items);
@@ -110,7 +114,27 @@ export class OrdersService {
     }
     const now = new Date();
     await manager.update(Order, id, { status: to, updatedAt: now, ...(to === 'paid' ? { paidAt: now } : {}) });
-    this.logger.log({ msg: `Order ${id} ${order.status} → ${to}`, orderId: id });
+    // The merchant's endpoints hear of it through the outbox: same transaction, sent after commit.
+    const eventId = prefixedId('evt');
+    const type = to === 'paid' ? 'order.paid' : 'order.payment_failed';
+    await this.outbox.publish(manager, {
+      owner: 'shop',
+      eventId,
+      eventType: type,
+      payload: {
+        event_id: eventId,
+        type,
+        created_at: now.toISOString(),
+        data: {
+          order_id: id,
+          status: to,
+          amount: order.amount,
+          currency: order.currency,
+          paid_at: to === 'paid' ? now.toISOString() : null,
+        },
+      },
+    });
+    this.logger.log({ msg: `Order ${id} ${order.status} → ${to}; ${type} ${eventId} published`, orderId: id, eventId });
     return { changed: true, from: order.status, to };
   }
 }

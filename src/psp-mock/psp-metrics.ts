@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { MetricsRegistry } from '../metrics/metrics.module.js';
 
 export type PspRoute = 'create_payment' | 'get_payment' | 'get_payment_wait' | 'list_events';
@@ -18,7 +18,6 @@ export class PspMetrics {
   readonly requests: Counter<'route'>;
   readonly longPollsOpen: Gauge;
   readonly deliveries: Counter<'outcome' | 'endpoint'>;
-  readonly deliveryAttemptSeconds: Histogram<'outcome' | 'endpoint'>;
 
   constructor(registry: MetricsRegistry) {
     this.requests = new Counter({
@@ -36,13 +35,6 @@ export class PspMetrics {
       name: 'hookline_psp_webhook_deliveries_total',
       help: 'Webhook delivery attempts of the PSP mock, by outcome (delivered, failed; chaos: dropped, duplicated, tampered, tampered_accepted, delayed, reordered) and endpoint (origin of the callback URL)',
       labelNames: ['outcome', 'endpoint'],
-      registers: [registry],
-    });
-    this.deliveryAttemptSeconds = new Histogram({
-      name: 'hookline_webhook_delivery_attempt_seconds',
-      help: 'Duration of one webhook delivery attempt (request sent to answer read, or failure), by outcome (delivered, failed) and endpoint (origin of the callback URL)',
-      labelNames: ['outcome', 'endpoint'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30],
       registers: [registry],
     });
   }

@@ -1,7 +1,10 @@
 import { ApiProblem } from '../common/errors/api-problem.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { notFound } from '../common/errors/domain-error.js';
+import { ResentDto } from '../webhooks/outbound/dto/endpoint.dto.js';
+import { EndpointsService } from '../webhooks/outbound/endpoints.service.js';
 import { RequireKey } from '../common/auth/api-key.guard.js';
 import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 import { ChaosService } from './chaos.service.js';
@@ -17,6 +20,7 @@ export class PspMockController {
   constructor(
     private readonly psp: PspMockService,
     private readonly chaos: ChaosService,
+    private readonly endpoints: EndpointsService,
   ) {}
 
   @Post('payments')
@@ -69,6 +73,22 @@ export class PspMockController {
   async events(@Query() query: ListEventsQuery): Promise<PspEventListDto> {
     const page = await this.psp.listEvents(query);
     return { object: 'list', data: page.data.map((e) => e.payload as unknown as PspEventView), has_more: page.hasMore };
+  }
+
+  @Post('events/:id/resend')
+  @HttpCode(202)
+  @ApiOperation({
+    summary: 'Send an event again',
+    description:
+      'Every delivery of the event (its payment callback_url and the registered endpoints) is attempted again now, ' +
+      'whatever its state; the receiver must treat it as a duplicate.',
+  })
+  @ApiAcceptedResponse({ type: ResentDto })
+  @ApiProblem(404, 'PSP.EVENT_NOT_FOUND')
+  async resend(@Param('id') id: string): Promise<ResentDto> {
+    const resent = await this.endpoints.resendEvent('psp', id);
+    if (resent === null) throw notFound('PSP.EVENT_NOT_FOUND', 'Event', id);
+    return { resent };
   }
 
   @Get('chaos')

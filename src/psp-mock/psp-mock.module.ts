@@ -2,7 +2,6 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueName } from '../queue/queues.js';
-import { PspDeliveryProcessor } from './processors/psp-delivery.processor.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
 import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
@@ -13,7 +12,7 @@ import { PspMockController } from './psp-mock.controller.js';
 import { PspMockService } from './psp-mock.service.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspSweeperTask } from './psp-sweeper.task.js';
-import { PspWebhookSender, RETRY_AFTER_BACKOFF, retryAfterBackoff } from './psp-webhook.sender.js';
+import { PspOutboundHooks } from './psp-outbound.hooks.js';
 
 /**
  * A Stripe-like PSP with its own tables, API under /psp/v1, API key and signing
@@ -22,20 +21,17 @@ import { PspWebhookSender, RETRY_AFTER_BACKOFF, retryAfterBackoff } from './psp-
 @Module({
   imports: [
     TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
-    BullModule.registerQueue(
-      { name: QueueName.PspSettlement },
-      { name: QueueName.PspDelivery, settings: { backoffStrategies: { [RETRY_AFTER_BACKOFF]: retryAfterBackoff } } },
-    ),
+    // Its deliveries run on the outbound engine (OutboundWebhooksModule, queue psp-delivery).
+    BullModule.registerQueue({ name: QueueName.PspSettlement }),
   ],
   controllers: [PspMockController],
   providers: [
     PspMockService,
-    PspWebhookSender,
+    PspOutboundHooks,
     ChaosService,
     SettlementNotifier,
     PspMetrics,
     PspSettlementProcessor,
-    PspDeliveryProcessor,
     PspSweeperTask,
   ],
 })

@@ -12,8 +12,8 @@ import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment } from './psp-payment.entity.js';
-import { PspWebhookSender } from './psp-webhook.sender.js';
 import { SettlementNotifier } from './settlement-notifier.js';
+import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
 
 const PSP_PAYMENT_ID = prefixedIdPattern('pay');
 
@@ -35,7 +35,7 @@ export class PspMockService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QueueName.PspSettlement) private readonly settlements: Queue<SettleJob>,
-    private readonly sender: PspWebhookSender,
+    private readonly outbox: WebhookOutbox,
     private readonly chaos: ChaosService,
     private readonly notifier: SettlementNotifier,
     private readonly metrics: PspMetrics,
@@ -152,9 +152,11 @@ export class PspMockService {
 
   /**
    * Settles a processing payment: pm_card_declined fails, so does a share of the rest
-   * (chaos declineRate). The status change and its event, with its delivery pending
-   * (or dropped, chaos dropRate), commit together; delivery is enqueued after commit
-   * (delayed by chaos deliveryDelayMs / reorderRate) and long polls are woken.
+   * (chaos declineRate). The status change, its event and the event's outbound
+   * message with its deliveries (the payment's callback_url and the PSP's registered
+   * endpoints) commit together; the deliveries are enqueued on commit (held back by
+   * chaos deliveryDelayMs / reorderRate; the callback one dropped by chaos dropRate)
+   * and long polls are woken.
    */
   async settle(pspPaymentId: string): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
@@ -195,6 +197,15 @@ export class PspMockService {
         },
       });
       await manager.save(row);
+      await this.outbox.publish(manager, {
+        owner: 'psp',
+        eventId: id,
+        eventType: type,
+        payload: row.payload,
+        callbackUrl: payment.callbackUrl,
+        dropCallback: dropped,
+        delayMs: this.deliveryDelay(chaos, endpointLabel(payment.callbackUrl)),
+      });
       this.logger.log({
         msg: `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
         ...idsOf(payment),
@@ -205,9 +216,6 @@ export class PspMockService {
     if (!event) return null;
     if (event.deliveryStatus === 'dropped') {
       this.metrics.deliveries.inc({ outcome: 'dropped', endpoint: endpointLabel(event.callbackUrl) });
-    }
-    if (event.deliveryStatus === 'pending') {
-      await this.sender.enqueue([event.id], this.deliveryDelay(chaos, endpointLabel(event.callbackUrl)));
     }
     await this.notifier.publish(pspPaymentId);
     return event;

@@ -6,8 +6,10 @@ export enum QueueName {
   WebhookInbox = 'webhook-inbox',
   /** PSP mock: payments waiting to settle. Job id = PSP payment id. */
   PspSettlement = 'psp-settlement',
-  /** PSP mock: events to deliver to a callback URL. Job id = PSP event id. */
+  /** Outbound webhooks of the PSP mock (callback URLs, its endpoints). Job id = delivery id. */
   PspDelivery = 'psp-delivery',
+  /** Outbound webhooks of the shop (order.* to merchants' endpoints). Job id = delivery id. */
+  WebhookDelivery = 'webhook-delivery',
   /** Status polls of the shop's payments (fallback, short, long). Job id = payment id + poll number + claim time. */
   PaymentPoll = 'payment-poll',
 }
@@ -15,7 +17,7 @@ export enum QueueName {
 export enum JobName {
   ApplyInboxEvent = 'apply-inbox-event',
   SettlePayment = 'settle-payment',
-  DeliverEvent = 'deliver-event',
+  DeliverWebhook = 'deliver-webhook',
   PollPayment = 'poll-payment',
 }
 

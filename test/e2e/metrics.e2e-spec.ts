@@ -86,10 +86,10 @@ describe('GET /metrics', () => {
     const endpoint = t.url; // the callback URL's origin; its path never becomes a label
     expect(m.value('hookline_psp_webhook_deliveries_total', { outcome: 'delivered', endpoint })).toBe(1);
     expect(m.value('hookline_psp_webhook_deliveries_total')).toBe(1);
-    expect(m.value('hookline_webhook_delivery_attempt_seconds_count', { outcome: 'delivered', endpoint })).toBe(1);
-    expect(m.value('hookline_webhook_delivery_attempt_seconds_sum', { outcome: 'delivered', endpoint })).toBeLessThan(
-      5,
-    );
+    const psp = { owner: 'psp', outcome: 'succeeded' };
+    expect(m.value('hookline_webhook_delivery_attempts_total', psp)).toBe(1);
+    expect(m.value('hookline_webhook_delivery_attempt_seconds_count', psp)).toBe(1);
+    expect(m.value('hookline_webhook_delivery_attempt_seconds_sum', psp)).toBeLessThan(5);
     expect(m.samples.some((s) => s.labels.endpoint?.includes('/webhooks'))).toBe(false);
     expect(m.value('hookline_webhooks_received_total', { source: 'psp', outcome: 'accepted' })).toBe(1);
     expect(m.value('hookline_webhooks_received_total')).toBe(1);

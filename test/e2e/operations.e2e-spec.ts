@@ -34,14 +34,19 @@ describe('operations: health, Swagger, roles', () => {
         '/payments/{id}',
         '/psp/v1/chaos',
         '/psp/v1/events',
+        '/psp/v1/events/{id}/resend',
         '/psp/v1/payments',
         '/psp/v1/payments/{id}',
+        ...managementPaths('/psp/v1'),
+        ...managementPaths(''),
         '/webhooks/psp',
       ].sort(),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['admin', 'psp', 'shop']);
     expect(doc.paths['/orders'].post.security).toEqual([{ shop: [] }]);
     expect(doc.paths['/psp/v1/payments'].post.security).toEqual([{ psp: [] }]);
+    expect(doc.paths['/webhook-endpoints'].post.security).toEqual([{ admin: [] }]);
+    expect(doc.paths['/psp/v1/webhook-endpoints'].post.security).toEqual([{ psp: [] }]);
     // Error answers are documented as they are sent: RFC 9457 problem+json.
     expect(doc.paths['/orders/{id}'].get.responses['404'].content).toEqual({
       'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
@@ -88,3 +93,17 @@ describe('operations: health, Swagger, roles', () => {
     }
   });
 });
+
+/** The outbound webhook management routes, mounted by the shop (admin key) and the PSP mock (its key). */
+function managementPaths(prefix: string): string[] {
+  return [
+    '/webhook-deliveries/{id}',
+    '/webhook-deliveries/{id}/retry',
+    '/webhook-endpoints',
+    '/webhook-endpoints/{id}',
+    '/webhook-endpoints/{id}/deliveries',
+    '/webhook-endpoints/{id}/recover',
+    '/webhook-endpoints/{id}/rotate-secret',
+    '/webhook-endpoints/{id}/test',
+  ].map((p) => `${prefix}${p}`);
+}

@@ -99,7 +99,8 @@ describe('fallback polling', () => {
       await b.close();
       await a.close();
     }
-  });
+    // Two apps started and stopped in one test (each close drains six Bull queues).
+  }, 20_000);
 });
 
 describe('short and long polling strategies', () => {
@@ -188,7 +189,7 @@ describe('short and long polling strategies', () => {
     } finally {
       await second.close();
     }
-  });
+  }, 20_000);
 });
 
 describe('PSP mock: long poll, events API, chaos', () => {

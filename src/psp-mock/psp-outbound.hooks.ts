@@ -1,0 +1,79 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { webhookSigner } from '../common/crypto/webhook-signature.js';
+import type { AllConfig } from '../config/env.js';
+import { splitList } from '../config/env.js';
+import { OutboundHooks, type AttemptContext, type AttemptOutcome } from '../webhooks/outbound/outbound-hooks.js';
+import { endpointOrigin } from '../webhooks/outbound/webhook-dispatcher.js';
+import { ChaosService } from './chaos.service.js';
+import { PspMetrics } from './psp-metrics.js';
+
+/**
+ * What the PSP mock adds to the outbound engine for its own messages:
+ * - callback deliveries are signed with the PSP account secret (PSP_WEBHOOK_SECRET,
+ *   several during a rotation) in its scheme (PSP_SIGNATURE_SCHEME);
+ * - chaos: the first attempt of a share of deliveries is tampered (one body byte
+ *   changed after signing, so a correct receiver answers 401 and the retry, signed
+ *   correctly, succeeds), and a share of delivered messages is POSTed a second time;
+ * - each callback delivery's state is mirrored on its PSP event (psp_events), which
+ *   the events API and the payment page show.
+ */
+@Injectable()
+export class PspOutboundHooks implements OnModuleInit {
+  private readonly logger = new Logger('PspSender');
+
+  constructor(
+    private readonly hooks: OutboundHooks,
+    private readonly chaos: ChaosService,
+    private readonly metrics: PspMetrics,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: ConfigService<AllConfig, true>,
+  ) {}
+
+  onModuleInit(): void {
+    this.hooks.register('psp', {
+      callbackSigner: webhookSigner(
+        this.config.get('PSP_SIGNATURE_SCHEME', { infer: true }),
+        splitList(this.config.get('PSP_WEBHOOK_SECRET', { infer: true }), ' '),
+        this.config.get('WEBHOOK_TOLERANCE_S', { infer: true }),
+      ),
+      beforeAttempt: async (ctx) => {
+        const { tamperRate } = await this.chaos.get();
+        return { tamper: ctx.attempt === 1 && tamperRate > 0 && Math.random() < tamperRate };
+      },
+      afterAttempt: (ctx, outcome) => this.afterAttempt(ctx, outcome),
+    });
+  }
+
+  private async afterAttempt(ctx: AttemptContext, outcome: AttemptOutcome): Promise<{ duplicate: boolean }> {
+    const endpoint = endpointOrigin(ctx.endpoint.url);
+    if (outcome.tampered) {
+      this.metrics.deliveries.inc({ outcome: outcome.succeeded ? 'tampered_accepted' : 'tampered', endpoint });
+      if (outcome.succeeded) {
+        this.logger.error({
+          msg: `Tampered delivery of ${ctx.message.eventId} was accepted by ${endpoint}`,
+          eventId: ctx.message.eventId,
+        });
+      }
+    } else {
+      this.metrics.deliveries.inc({ outcome: outcome.succeeded ? 'delivered' : 'failed', endpoint });
+    }
+    if (ctx.endpoint.kind === 'callback') {
+      await this.db.query(
+        `UPDATE psp_events SET delivery_attempts = delivery_attempts + 1,
+                delivery_status = CASE WHEN $2 THEN 'delivered' WHEN $3 THEN 'failed' ELSE 'pending' END,
+                delivered_at = CASE WHEN $2 THEN now() ELSE delivered_at END,
+                last_delivery_error = $4
+          WHERE id = $1`,
+        [ctx.message.eventId, outcome.succeeded, outcome.final, outcome.error?.slice(0, 500) ?? null],
+      );
+    }
+    if (!outcome.succeeded) return { duplicate: false };
+    const { duplicateRate } = await this.chaos.get();
+    const duplicate = duplicateRate > 0 && Math.random() < duplicateRate;
+    if (duplicate) this.metrics.deliveries.inc({ outcome: 'duplicated', endpoint });
+    return { duplicate };
+  }
+}

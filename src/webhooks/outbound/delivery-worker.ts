@@ -1,0 +1,89 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Job } from 'bull';
+import { DataSource } from 'typeorm';
+import type { AllConfig } from '../../config/env.js';
+import { JobName } from '../../queue/queues.js';
+import { OutboundMetrics } from './outbound-metrics.js';
+import type { OutboundOwner } from './outbound.entities.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { WebhookOutbox, type DeliverJob } from './webhook-outbox.js';
+
+/**
+ * Runs the delivery queues of the owners this process serves (the shop's on workers,
+ * the PSP mock's on psp), WEBHOOK_DELIVERY_CONCURRENCY jobs at a time, and sweeps
+ * their due deliveries whose job was lost: pending, due more than
+ * WEBHOOK_SWEEP_STALE_MS ago, not attempted since. Re-adding a job that still exists
+ * is a no-op (job id = delivery id).
+ */
+@Injectable()
+export class DeliveryWorker implements OnApplicationBootstrap {
+  private readonly logger = new Logger('OutboundSweeper');
+  private readonly concurrency: number;
+  private readonly intervalMs: number;
+  private readonly staleMs: number;
+  private sweeping = false;
+
+  constructor(
+    readonly owners: readonly OutboundOwner[],
+    private readonly dispatcher: WebhookDispatcher,
+    private readonly outbox: WebhookOutbox,
+    private readonly metrics: OutboundMetrics,
+    private readonly scheduler: SchedulerRegistry,
+    @InjectDataSource() private readonly db: DataSource,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.concurrency = config.get('WEBHOOK_DELIVERY_CONCURRENCY', { infer: true });
+    this.intervalMs = config.get('WEBHOOK_SWEEP_INTERVAL_MS', { infer: true });
+    this.staleMs = config.get('WEBHOOK_SWEEP_STALE_MS', { infer: true });
+  }
+
+  onApplicationBootstrap(): void {
+    for (const owner of this.owners) {
+      const queue = this.outbox.queue(owner);
+      // process() settles only when the queue closes (shutdown): "Connection is closed" then is expected.
+      queue
+        .process(JobName.DeliverWebhook, this.concurrency, (job: Job<DeliverJob>) =>
+          this.dispatcher.attempt(owner, job.data.deliveryId),
+        )
+        .catch((err: Error) => {
+          if (!/closed/i.test(err.message)) this.logger.error(`The ${owner} delivery queue stopped: ${err.message}`);
+        });
+    }
+    this.scheduler.addInterval(
+      'outbound-sweeper',
+      setInterval(() => void this.sweep(), this.intervalMs),
+    );
+  }
+
+  /** Re-enqueues lost deliveries; returns how many were due without a job. */
+  async sweep(staleMs = this.staleMs, limit = 1000): Promise<number> {
+    if (this.sweeping) return 0;
+    this.sweeping = true;
+    let total = 0;
+    try {
+      for (const owner of this.owners) {
+        const rows = await this.db.query<{ id: string }[]>(
+          `SELECT d.id FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
+            WHERE d.status = 'pending' AND d.next_attempt_at < now() - make_interval(secs => $1 / 1000.0)
+              AND m.owner = $2
+            ORDER BY d.next_attempt_at LIMIT $3`,
+          [staleMs, owner, limit],
+        );
+        if (rows.length === 0) continue;
+        if (await this.outbox.enqueue(owner, rows)) {
+          this.metrics.swept.inc({ owner }, rows.length);
+          this.logger.warn(`Re-enqueued ${rows.length} overdue ${owner} delivery(ies) (their jobs were lost or late)`);
+        }
+        total += rows.length;
+      }
+    } catch (err) {
+      this.logger.error(`Outbound sweep failed: ${(err as Error).message}`);
+    } finally {
+      this.sweeping = false;
+    }
+    return total;
+  }
+}

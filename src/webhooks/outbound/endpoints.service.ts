@@ -1,0 +1,332 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { isUuid, prefixedId } from '../../common/ids.js';
+import type { AllConfig } from '../../config/env.js';
+import type { CreateEndpointDto, DeliveriesQuery, PageQuery, UpdateEndpointDto } from './dto/endpoint.dto.js';
+import { AddressPolicy } from './http/address-policy.js';
+import { allowedCidrs } from './http/allowed-cidrs.js';
+import { checkEndpointUrl } from './http/guarded-agent.js';
+import {
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookMessage,
+  type OutboundOwner,
+} from './outbound.entities.js';
+import { parseDuration } from './retry-schedule.js';
+import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { WebhookOutbox } from './webhook-outbox.js';
+
+export const newSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
+
+const endpointNotFound = (id: string) =>
+  new DomainError(
+    'WEBHOOK_ENDPOINT.NOT_FOUND',
+    404,
+    'Webhook endpoint not found',
+    `No webhook endpoint with id ${id}.`,
+  );
+const deliveryNotFound = (id: string) =>
+  new DomainError(
+    'WEBHOOK_DELIVERY.NOT_FOUND',
+    404,
+    'Webhook delivery not found',
+    `No webhook delivery with id ${id}.`,
+  );
+const endpointDisabled = (e: WebhookEndpoint) =>
+  new DomainError(
+    'WEBHOOK_ENDPOINT.DISABLED',
+    409,
+    'Webhook endpoint is disabled',
+    `Endpoint ${e.id} is disabled (${e.disabledReason ?? 'no reason'}); PATCH it with status enabled first.`,
+  );
+
+/**
+ * The management side of outbound webhooks, for one owner at a time (the shop's
+ * admin API, the PSP mock's API): endpoints, their secrets, deliveries and attempts,
+ * and the replays — retry one delivery, recover an endpoint's failures since a time,
+ * resend an event.
+ */
+@Injectable()
+export class EndpointsService {
+  private readonly logger = new Logger('WebhookEndpoints');
+  private readonly policy: AddressPolicy;
+  private readonly graceMs: number;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly outbox: WebhookOutbox,
+    private readonly dispatcher: WebhookDispatcher,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.policy = new AddressPolicy(allowedCidrs(config));
+    this.graceMs = parseDuration(config.get('WEBHOOK_ROTATION_GRACE', { infer: true }));
+  }
+
+  async create(owner: OutboundOwner, dto: CreateEndpointDto): Promise<WebhookEndpoint> {
+    await this.checkUrl(dto.url);
+    const repo = this.db.getRepository(WebhookEndpoint);
+    const endpoint = await repo.save(
+      repo.create({
+        owner,
+        kind: 'registered',
+        url: dto.url,
+        description: dto.description ?? '',
+        eventTypes: dto.eventTypes ?? null,
+        rateLimitPerS: dto.rateLimitPerS ?? null,
+        secret: newSecret(),
+        status: 'enabled',
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      }),
+    );
+    this.logger.log({
+      msg: `Registered ${owner} webhook endpoint ${endpoint.id} (${new URL(endpoint.url).origin})`,
+      endpointId: endpoint.id,
+    });
+    return endpoint;
+  }
+
+  async list(owner: OutboundOwner, q: PageQuery): Promise<{ data: WebhookEndpoint[]; nextCursor: string | null }> {
+    const limit = q.limit ?? 20;
+    const qb = this.db
+      .getRepository(WebhookEndpoint)
+      .createQueryBuilder('e')
+      .where('e.owner = :owner', { owner })
+      .orderBy('e.created_at', 'ASC')
+      .addOrderBy('e.id', 'ASC')
+      .take(limit + 1);
+    if (q.cursor) {
+      const [at, id] = decodeCursor(q.cursor, 'WEBHOOK_ENDPOINT.INVALID_CURSOR');
+      qb.andWhere("(date_trunc('milliseconds', e.created_at), e.id) > (:at, :id)", { at, id });
+    }
+    const rows = await qb.getMany();
+    const data = rows.slice(0, limit);
+    return { data, nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]) : null };
+  }
+
+  async get(owner: OutboundOwner, id: string): Promise<WebhookEndpoint> {
+    const endpoint = isUuid(id) ? await this.db.getRepository(WebhookEndpoint).findOneBy({ id, owner }) : null;
+    if (!endpoint) throw endpointNotFound(id);
+    return endpoint;
+  }
+
+  async update(owner: OutboundOwner, id: string, dto: UpdateEndpointDto): Promise<WebhookEndpoint> {
+    const endpoint = await this.get(owner, id);
+    if (dto.url !== undefined && endpoint.kind === 'callback') {
+      throw new DomainError(
+        'WEBHOOK_ENDPOINT.CALLBACK_FIXED',
+        409,
+        'Callback endpoint',
+        'A callback endpoint keeps its URL.',
+      );
+    }
+    if (dto.url !== undefined) await this.checkUrl(dto.url);
+    await this.db.transaction(async (manager) => {
+      const patch: Partial<WebhookEndpoint> = { updatedAt: new Date() };
+      if (dto.url !== undefined) patch.url = dto.url;
+      if (dto.description !== undefined) patch.description = dto.description;
+      if (dto.eventTypes !== undefined) patch.eventTypes = dto.eventTypes;
+      if (dto.rateLimitPerS !== undefined) patch.rateLimitPerS = dto.rateLimitPerS;
+      if (dto.status === 'enabled' && endpoint.status === 'disabled') {
+        Object.assign(patch, { status: 'enabled', disabledReason: null, disabledAt: null, failingSince: null });
+        this.logger.log({ msg: `Re-enabled ${owner} webhook endpoint ${id}`, endpointId: id });
+      }
+      await manager.update(WebhookEndpoint, { id }, patch);
+      if (dto.status === 'disabled' && endpoint.status === 'enabled') {
+        await this.dispatcher.disable(manager, owner, endpoint, 'disabled through the API');
+      }
+    });
+    return this.get(owner, id);
+  }
+
+  async remove(owner: OutboundOwner, id: string): Promise<void> {
+    const endpoint = await this.get(owner, id);
+    await this.db.getRepository(WebhookEndpoint).delete({ id: endpoint.id });
+    this.logger.log({ msg: `Deleted ${owner} webhook endpoint ${id} with its deliveries`, endpointId: id });
+  }
+
+  async rotateSecret(owner: OutboundOwner, id: string): Promise<{ secret: string; previousSecretExpiresAt: Date }> {
+    const endpoint = await this.get(owner, id);
+    if (endpoint.kind === 'callback' || !endpoint.secret) {
+      throw new DomainError(
+        'WEBHOOK_ENDPOINT.CALLBACK_FIXED',
+        409,
+        'Callback endpoint',
+        'A callback endpoint is signed with the sender account secret; rotate that instead.',
+      );
+    }
+    const secret = newSecret();
+    const previousSecretExpiresAt = new Date(Date.now() + this.graceMs);
+    await this.db
+      .getRepository(WebhookEndpoint)
+      .update({ id }, { secret, previousSecret: endpoint.secret, previousSecretExpiresAt, updatedAt: new Date() });
+    this.logger.log({
+      msg: `Rotated the secret of ${owner} webhook endpoint ${id}; the previous one signs too until ${previousSecretExpiresAt.toISOString()}`,
+      endpointId: id,
+    });
+    return { secret, previousSecretExpiresAt };
+  }
+
+  /** Sends a `webhook.test` message to this endpoint only. */
+  async sendTest(owner: OutboundOwner, id: string): Promise<{ eventId: string; deliveryId: string }> {
+    const endpoint = await this.get(owner, id);
+    if (endpoint.status !== 'enabled') throw endpointDisabled(endpoint);
+    const eventId = prefixedId('evt');
+    const published = await this.db.transaction((manager) =>
+      this.outbox.publish(manager, {
+        owner,
+        eventId,
+        eventType: 'webhook.test',
+        payload: {
+          event_id: eventId,
+          type: 'webhook.test',
+          created_at: new Date().toISOString(),
+          data: { endpoint_id: id, message: 'A test message from Hookline' },
+        },
+        endpointIds: [id],
+      }),
+    );
+    return { eventId, deliveryId: published.pending[0].id };
+  }
+
+  async deliveries(
+    owner: OutboundOwner,
+    endpointId: string,
+    q: DeliveriesQuery,
+  ): Promise<{ data: (WebhookDelivery & { message?: WebhookMessage })[]; nextCursor: string | null }> {
+    await this.get(owner, endpointId);
+    const limit = q.limit ?? 20;
+    const qb = this.db
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder('d')
+      .innerJoinAndSelect('d.message', 'm')
+      .where('d.endpoint_id = :endpointId', { endpointId })
+      .orderBy('d.created_at', 'DESC')
+      .addOrderBy('d.id', 'DESC')
+      .take(limit + 1);
+    if (q.status) qb.andWhere('d.status = :status', { status: q.status });
+    if (q.cursor) {
+      const [at, id] = decodeCursor(q.cursor, 'WEBHOOK_DELIVERY.INVALID_CURSOR');
+      qb.andWhere("(date_trunc('milliseconds', d.created_at), d.id) < (:at, :id)", { at, id });
+    }
+    const rows = await qb.getMany();
+    const data = rows.slice(0, limit);
+    return { data, nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]) : null };
+  }
+
+  async delivery(
+    owner: OutboundOwner,
+    id: string,
+  ): Promise<{ delivery: WebhookDelivery & { message: WebhookMessage }; attempts: WebhookAttempt[] }> {
+    const delivery = isUuid(id)
+      ? await this.db.getRepository(WebhookDelivery).findOne({ where: { id }, relations: { message: true } })
+      : null;
+    if (!delivery || delivery.message?.owner !== owner) throw deliveryNotFound(id);
+    const attempts = await this.db
+      .getRepository(WebhookAttempt)
+      .find({ where: { deliveryId: id }, order: { startedAt: 'ASC', id: 'ASC' } });
+    return { delivery: delivery as WebhookDelivery & { message: WebhookMessage }, attempts };
+  }
+
+  /** Puts one delivery back on the schedule, at once (a new series of attempts). */
+  async retry(owner: OutboundOwner, id: string): Promise<WebhookDelivery> {
+    const { delivery } = await this.delivery(owner, id);
+    const endpoint = await this.get(owner, delivery.endpointId);
+    if (endpoint.status !== 'enabled') throw endpointDisabled(endpoint);
+    await this.requeue(owner, [id]);
+    return (await this.delivery(owner, id)).delivery;
+  }
+
+  /** Re-sends the endpoint's failed deliveries created since `since`. */
+  async recover(owner: OutboundOwner, endpointId: string, since: Date): Promise<number> {
+    const endpoint = await this.get(owner, endpointId);
+    if (endpoint.status !== 'enabled') throw endpointDisabled(endpoint);
+    const rows = await this.db.query<{ id: string }[]>(
+      `SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2`,
+      [endpointId, since],
+    );
+    await this.requeue(
+      owner,
+      rows.map((r) => r.id),
+    );
+    this.logger.log({
+      msg: `Recovering ${rows.length} failed delivery(ies) of ${owner} endpoint ${endpointId} since ${since.toISOString()}`,
+      endpointId,
+    });
+    return rows.length;
+  }
+
+  /** Re-sends an event to every endpoint that had it (PSP mock: POST /psp/v1/events/:id/resend). */
+  async resendEvent(owner: OutboundOwner, eventId: string): Promise<number | null> {
+    const message = await this.db.getRepository(WebhookMessage).findOneBy({ owner, eventId });
+    if (!message) return null;
+    const rows = await this.db.query<{ id: string }[]>(
+      `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.message_id = $1 AND e.status = 'enabled'`,
+      [message.id],
+    );
+    await this.requeue(
+      owner,
+      rows.map((r) => r.id),
+    );
+    return rows.length;
+  }
+
+  /**
+   * Pending again, due now, attempts counted from zero (a new series on the retry
+   * schedule; the history keeps every earlier attempt). A job still waiting for a
+   * later retry is moved forward.
+   */
+  private async requeue(owner: OutboundOwner, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), succeeded_at = NULL
+        WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const queue = this.outbox.queue(owner);
+    for (const id of ids) {
+      const job = await queue.getJob(id).catch(() => null);
+      if (job && (await job.isDelayed())) await job.promote();
+    }
+    await this.outbox.enqueue(
+      owner,
+      ids.map((id) => ({ id })),
+    );
+  }
+
+  private async checkUrl(url: string): Promise<void> {
+    const verdict = await checkEndpointUrl(url, this.policy);
+    if (!verdict.ok) {
+      throw new DomainError(
+        'WEBHOOK_ENDPOINT.URL_REFUSED',
+        422,
+        'Endpoint URL refused',
+        `${url} cannot be a webhook endpoint: ${verdict.reason}.`,
+      );
+    }
+  }
+}
+
+function encodeCursor(row: { createdAt: Date; id: string }): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string, code: string): [string, string] {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (
+    !at ||
+    !id ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at) ||
+    Number.isNaN(Date.parse(at)) ||
+    !isUuid(id)
+  ) {
+    throw new DomainError(code, 400, 'Invalid cursor', 'Pass the nextCursor of a previous page unchanged.');
+  }
+  return [at, id];
+}

@@ -1,0 +1,74 @@
+import { BullModule } from '@nestjs/bull';
+import { DynamicModule, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { AppRole } from '../../config/env.js';
+import { hasHttpApi, runsPsp, runsWorkers } from '../../config/roles.js';
+import { QueueName } from '../../queue/queues.js';
+import { DeliveryWorker } from './delivery-worker.js';
+import { EndpointsService } from './endpoints.service.js';
+import { OutboundHooks } from './outbound-hooks.js';
+import { OutboundMetrics } from './outbound-metrics.js';
+import type { OutboundOwner } from './outbound.entities.js';
+import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
+import { ENGINE_BACKOFF, WebhookOutbox } from './webhook-outbox.js';
+import { WebhookDispatcher, engineBackoff } from './webhook-dispatcher.js';
+
+/**
+ * The outbound half of the webhooks module: endpoints, messages, deliveries and
+ * attempts; the outbox publishers write to, the dispatcher that signs, sends and
+ * retries, and the shop's management API. The PSP mock uses the same engine for its
+ * own messages (owner psp, its own queue and API).
+ */
+@Module({})
+export class OutboundWebhooksModule {
+  static forRole(role: AppRole): DynamicModule {
+    const owners: OutboundOwner[] = [
+      ...(runsWorkers(role) ? (['shop'] as const) : []),
+      ...(runsPsp(role) ? (['psp'] as const) : []),
+    ];
+    const settings = { backoffStrategies: { [ENGINE_BACKOFF]: engineBackoff } };
+    return {
+      module: OutboundWebhooksModule,
+      global: true,
+      imports: [
+        // Only the queues of the owners this role publishes for.
+        BullModule.registerQueue(
+          ...(hasHttpApi(role) || runsWorkers(role) ? [{ name: QueueName.WebhookDelivery, settings }] : []),
+          ...(runsPsp(role) ? [{ name: QueueName.PspDelivery, settings }] : []),
+        ),
+      ],
+      controllers: [
+        ...(hasHttpApi(role) ? [WebhookEndpointsController] : []),
+        ...(runsPsp(role) ? [PspWebhookEndpointsController] : []),
+      ],
+      providers: [
+        WebhookOutbox,
+        OutboundHooks,
+        OutboundMetrics,
+        WebhookDispatcher,
+        EndpointsService,
+        ...(owners.length > 0
+          ? [
+              {
+                provide: DeliveryWorker,
+                inject: [
+                  WebhookDispatcher,
+                  WebhookOutbox,
+                  OutboundMetrics,
+                  SchedulerRegistry,
+                  getDataSourceToken(),
+                  ConfigService,
+                ],
+                useFactory: (
+                  ...deps: ConstructorParameters<typeof DeliveryWorker> extends [unknown, ...infer R] ? R : never
+                ) => new DeliveryWorker(owners, ...deps),
+              },
+            ]
+          : []),
+      ],
+      exports: [WebhookOutbox, OutboundHooks, EndpointsService, WebhookDispatcher],
+    };
+  }
+}

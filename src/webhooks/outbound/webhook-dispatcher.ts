@@ -1,0 +1,486 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Redis } from 'ioredis';
+import { DataSource, type EntityManager } from 'typeorm';
+import { Agent, request } from 'undici';
+import { signHeader } from '../../common/crypto/standard-webhooks.js';
+import { prefixedId } from '../../common/ids.js';
+import type { AllConfig } from '../../config/env.js';
+import { AddressPolicy } from './http/address-policy.js';
+import { createGuardedAgent } from './http/guarded-agent.js';
+import { allowedCidrs } from './http/allowed-cidrs.js';
+import { OutboundHooks, type AttemptContext } from './outbound-hooks.js';
+import { OutboundMetrics } from './outbound-metrics.js';
+import { WebhookDelivery, type OutboundOwner, type WebhookEndpoint } from './outbound.entities.js';
+import { RetrySchedule, parseDuration } from './retry-schedule.js';
+import { WebhookOutbox, type Published } from './webhook-outbox.js';
+
+/** The longest Retry-After the PSP mock's sender honours. */
+export const PSP_MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+/** The first bytes of an answer kept on the attempt. */
+export const RESPONSE_EXCERPT_BYTES = 1024;
+
+/**
+ * Thrown to Bull so that the job runs again after `delayMs` (the delivery queues'
+ * backoff strategy reads it). `counted`: a real attempt failed; otherwise the
+ * attempt was only put off (rate limit, endpoint busy) and nothing was sent.
+ */
+export class DeliveryDeferred extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+    readonly counted: boolean,
+  ) {
+    super(message);
+    this.name = 'DeliveryDeferred';
+  }
+}
+
+/** Bull backoff strategy of the delivery queues: the wait the engine decided. */
+export function engineBackoff(_attemptsMade: number, err: unknown): number {
+  return err instanceof DeliveryDeferred ? err.delayMs : 5000;
+}
+
+export interface HttpAnswer {
+  statusCode: number | null;
+  retryAfterMs: number | null;
+  excerpt: string | null;
+  error: string | null;
+  durationMs: number;
+}
+
+/**
+ * Sends one delivery attempt and records it: signs (Standard Webhooks; during a
+ * rotation's grace period with both secrets), POSTs through an undici pool that
+ * refuses private addresses at connect time, and writes the attempt, the delivery's
+ * new state and the endpoint's health in one transaction. Then either the delivery
+ * is final, or the job is rescheduled for the schedule's next step.
+ */
+@Injectable()
+export class WebhookDispatcher implements OnModuleDestroy {
+  private readonly logger = new Logger('Outbound');
+  private readonly agent: Agent;
+  private readonly timeoutMs: number;
+  private readonly schedules: Record<OutboundOwner, RetrySchedule>;
+  private readonly disableAfterMs: number;
+  private readonly perEndpoint: number;
+  private readonly inFlight = new Map<string, number>();
+  private readonly redis: Redis;
+  private readonly rateKeyPrefix: string;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly outbox: WebhookOutbox,
+    private readonly hooks: OutboundHooks,
+    private readonly metrics: OutboundMetrics,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.timeoutMs = config.get('WEBHOOK_ATTEMPT_TIMEOUT_MS', { infer: true });
+    this.schedules = {
+      shop: RetrySchedule.parse(config.get('WEBHOOK_RETRY_SCHEDULE', { infer: true })),
+      // The PSP mock retries as its own settings say (fast, so the shop's receiver is
+      // exercised) and waits as long as the shop's backpressure asks, up to 10 min.
+      psp: RetrySchedule.exponential(
+        config.get('PSP_DELIVERY_ATTEMPTS', { infer: true }),
+        config.get('PSP_DELIVERY_BACKOFF_MS', { infer: true }),
+        PSP_MAX_RETRY_AFTER_MS,
+      ),
+    };
+    this.disableAfterMs = parseDuration(config.get('WEBHOOK_DISABLE_AFTER', { infer: true }));
+    this.perEndpoint = config.get('WEBHOOK_ENDPOINT_CONCURRENCY', { infer: true });
+    this.agent = createGuardedAgent(new AddressPolicy(allowedCidrs(config)), {
+      connections: 64,
+      keepAliveTimeoutMs: 10_000,
+      connectTimeoutMs: Math.min(this.timeoutMs, 10_000),
+    });
+    this.rateKeyPrefix = `${config.get('REDIS_PREFIX', { infer: true })}:webhook-rate:`;
+    this.redis = new Redis(config.get('REDIS_URL', { infer: true }), {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    });
+    this.redis.on('error', () => undefined); // a limiter that cannot count lets the delivery through
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.agent.close();
+    this.redis.disconnect();
+  }
+
+  schedule(owner: OutboundOwner): RetrySchedule {
+    return this.schedules[owner];
+  }
+
+  /**
+   * One attempt of a delivery (a Bull job). Returns when the delivery needs nothing
+   * more; throws DeliveryDeferred when it must run again later.
+   */
+  async attempt(owner: OutboundOwner, deliveryId: string): Promise<string> {
+    const delivery = await this.db.getRepository(WebhookDelivery).findOne({
+      where: { id: deliveryId },
+      relations: { message: true, endpoint: true },
+    });
+    if (!delivery || !delivery.message || !delivery.endpoint) return 'gone';
+    if (delivery.status !== 'pending') return `already ${delivery.status}`;
+    const { message, endpoint } = delivery;
+    if (endpoint.status !== 'enabled') {
+      await this.db.query(
+        `UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $2 WHERE id = $1 AND status = 'pending'`,
+        [deliveryId, `endpoint disabled: ${endpoint.disabledReason ?? ''}`],
+      );
+      return 'endpoint disabled';
+    }
+    await this.admit(endpoint);
+    this.inFlight.set(endpoint.id, (this.inFlight.get(endpoint.id) ?? 0) + 1);
+    const ctx: AttemptContext = { owner, delivery, message, endpoint, attempt: delivery.attempts + 1 };
+    const hooks = this.hooks.for(owner);
+    let answer: HttpAnswer;
+    let tampered: boolean;
+    const startedAt = new Date();
+    try {
+      tampered = (await hooks.beforeAttempt?.(ctx))?.tamper ?? false;
+      answer = await this.post(owner, endpoint, message.eventId, JSON.stringify(message.payload), tampered);
+    } finally {
+      const n = (this.inFlight.get(endpoint.id) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(endpoint.id, n);
+      else this.inFlight.delete(endpoint.id);
+    }
+    const succeeded = answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300;
+    const failure = succeeded ? null : (answer.error ?? `HTTP ${answer.statusCode}`);
+    const decision = await this.record(ctx, startedAt, answer, failure, tampered);
+    this.metrics.attempts.inc({ owner, outcome: succeeded ? 'succeeded' : 'failed' });
+    this.metrics.attemptSeconds.observe(
+      { owner, outcome: succeeded ? 'succeeded' : 'failed' },
+      answer.durationMs / 1000,
+    );
+    const outcome = {
+      succeeded,
+      statusCode: answer.statusCode,
+      error: failure,
+      durationMs: answer.durationMs,
+      final: decision.nextDelayMs === null,
+      tampered,
+    };
+    const after = await hooks.afterAttempt?.(ctx, outcome);
+    const ids = { deliveryId, messageId: message.id, eventId: message.eventId, endpointId: endpoint.id };
+    const target = `${endpointOrigin(endpoint.url)} (endpoint ${endpoint.id})`;
+    if (succeeded) {
+      this.logger.log({
+        msg: `Delivered ${message.eventType} ${message.eventId} to ${target}: HTTP ${answer.statusCode} in ${answer.durationMs} ms (attempt ${ctx.attempt})`,
+        ...ids,
+      });
+      if (after?.duplicate) await this.duplicate(owner, endpoint, message.eventId, JSON.stringify(message.payload));
+      return 'succeeded';
+    }
+    const what = `Delivery of ${message.eventType} ${message.eventId} to ${target} failed (attempt ${ctx.attempt}, ${answer.durationMs} ms): ${failure}${tampered ? ' (signature tampered by chaos)' : ''}`;
+    if (decision.nextDelayMs === null) {
+      this.logger.warn({ msg: `${what}; giving up${decision.why ? ` (${decision.why})` : ''}`, ...ids });
+      return 'failed';
+    }
+    this.logger.warn({ msg: `${what}; next attempt in ${decision.nextDelayMs} ms`, ...ids });
+    throw new DeliveryDeferred(what, decision.nextDelayMs, true);
+  }
+
+  /**
+   * Puts the attempt off (without counting it) when the endpoint is at its rate limit
+   * or already has its share of this process's slots — so one slow endpoint cannot
+   * hold every slot and delay the others.
+   */
+  private async admit(endpoint: WebhookEndpoint): Promise<void> {
+    if ((this.inFlight.get(endpoint.id) ?? 0) >= this.perEndpoint) {
+      this.metrics.deferred.inc({ reason: 'endpoint_busy' });
+      throw new DeliveryDeferred(`endpoint ${endpoint.id} is busy`, 200 + Math.floor(Math.random() * 300), false);
+    }
+    if (endpoint.rateLimitPerS === null) return;
+    const second = Math.floor(Date.now() / 1000);
+    let count: number;
+    try {
+      const key = `${this.rateKeyPrefix}${endpoint.id}:${second}`;
+      const [[, n]] = (await this.redis.multi().incr(key).pexpire(key, 2000).exec()) as [[unknown, number]];
+      count = n;
+    } catch {
+      return;
+    }
+    if (count > endpoint.rateLimitPerS) {
+      this.metrics.deferred.inc({ reason: 'rate_limited' });
+      const untilNextSecond = (second + 1) * 1000 - Date.now();
+      throw new DeliveryDeferred(
+        `endpoint ${endpoint.id} is at its rate limit (${endpoint.rateLimitPerS}/s)`,
+        untilNextSecond + Math.floor(Math.random() * 1000),
+        false,
+      );
+    }
+  }
+
+  /**
+   * Writes the attempt and what follows from it, in one transaction: the delivery's
+   * state and next attempt, the endpoint's health, and — after a 410 or a failure
+   * streak longer than WEBHOOK_DISABLE_AFTER — the endpoint disabled, its pending
+   * deliveries failed, and an `endpoint.disabled` message published.
+   */
+  private async record(
+    ctx: AttemptContext,
+    startedAt: Date,
+    answer: HttpAnswer,
+    failure: string | null,
+    tampered: boolean,
+  ): Promise<{ nextDelayMs: number | null; why?: string }> {
+    const { delivery, endpoint } = ctx;
+    const decision = await this.db.transaction(async (manager) => {
+      await manager.query(
+        `INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, response_excerpt, error, succeeded)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          delivery.id,
+          ctx.attempt,
+          startedAt,
+          answer.durationMs,
+          answer.statusCode,
+          answer.excerpt,
+          failure === null ? null : tampered ? `${failure} (signature tampered by chaos)` : failure,
+          failure === null,
+        ],
+      );
+      if (failure === null) {
+        await manager.query(
+          `UPDATE webhook_deliveries SET status = 'succeeded', attempts = $2, last_attempt_at = $3, last_status_code = $4,
+                  last_error = NULL, next_attempt_at = NULL, succeeded_at = now() WHERE id = $1`,
+          [delivery.id, ctx.attempt, startedAt, answer.statusCode],
+        );
+        // Only when it changes anything (or once a second): deliveries to one endpoint share this row.
+        await manager.query(
+          `UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL
+            WHERE id = $1 AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < now() - interval '1 second')`,
+          [endpoint.id],
+        );
+        return { nextDelayMs: null };
+      }
+      const [health] = await manager.query<{ failing_since: Date; status: string }[]>(
+        `WITH u AS (UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $2) WHERE id = $1
+                    RETURNING failing_since, status)
+         SELECT failing_since, status FROM u`,
+        [endpoint.id, startedAt],
+      );
+      let why: string | undefined;
+      let disableReason: string | null = null;
+      if (answer.statusCode === 410) {
+        disableReason = `answered 410 Gone at ${startedAt.toISOString()}`;
+        why = 'the endpoint answered 410 Gone and is disabled';
+      } else if (health && startedAt.getTime() - new Date(health.failing_since).getTime() >= this.disableAfterMs) {
+        disableReason = `no successful delivery since ${new Date(health.failing_since).toISOString()} (failing longer than ${formatMs(this.disableAfterMs)})`;
+        why = 'the endpoint kept failing and is disabled';
+      }
+      const nextDelayMs =
+        disableReason !== null ? null : this.schedules[ctx.owner].nextDelayMs(ctx.attempt, answer.retryAfterMs);
+      await manager.query(
+        `UPDATE webhook_deliveries SET status = $2, attempts = $3, last_attempt_at = $4, last_status_code = $5, last_error = $6,
+                next_attempt_at = CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7 / 1000.0) END
+          WHERE id = $1`,
+        [
+          delivery.id,
+          nextDelayMs === null ? 'failed' : 'pending',
+          ctx.attempt,
+          startedAt,
+          answer.statusCode,
+          failure.slice(0, 500),
+          nextDelayMs,
+        ],
+      );
+      if (disableReason !== null && health?.status === 'enabled') {
+        await this.disable(manager, ctx.owner, endpoint, disableReason);
+      }
+      if (nextDelayMs === null && !why) why = `all ${ctx.attempt} attempts failed`;
+      return { nextDelayMs, why };
+    });
+    return decision;
+  }
+
+  /** Disables an endpoint (inside `manager`), fails its pending deliveries, publishes `endpoint.disabled`. */
+  async disable(
+    manager: EntityManager,
+    owner: OutboundOwner,
+    endpoint: WebhookEndpoint,
+    reason: string,
+  ): Promise<Published | null> {
+    const changed = await manager.query<{ id: string }[]>(
+      `WITH d AS (UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, disabled_at = now(), updated_at = now()
+                   WHERE id = $1 AND status = 'enabled' RETURNING id) SELECT id FROM d`,
+      [endpoint.id, reason],
+    );
+    if (changed.length === 0) return null;
+    await manager.query(
+      `UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $2
+        WHERE endpoint_id = $1 AND status = 'pending'`,
+      [endpoint.id, `endpoint disabled: ${reason}`],
+    );
+    this.metrics.endpointsDisabled.inc({ owner });
+    this.logger.error({
+      msg: `Disabled ${owner} webhook endpoint ${endpoint.id} (${endpointOrigin(endpoint.url)}): ${reason}`,
+      endpointId: endpoint.id,
+    });
+    const eventId = prefixedId('evt');
+    return this.outbox.publish(manager, {
+      owner,
+      eventId,
+      eventType: 'endpoint.disabled',
+      payload: {
+        event_id: eventId,
+        type: 'endpoint.disabled',
+        created_at: new Date().toISOString(),
+        data: { endpoint_id: endpoint.id, url: endpoint.url, reason },
+      },
+    });
+  }
+
+  /** The headers that sign `body` for this endpoint. */
+  signatureHeaders(owner: OutboundOwner, endpoint: WebhookEndpoint, id: string, body: string): Record<string, string> {
+    const timestamp = Math.floor(Date.now() / 1000);
+    if (endpoint.kind === 'callback' || !endpoint.secret) {
+      const signer = this.hooks.for(owner).callbackSigner;
+      if (!signer) throw new Error(`No signer for ${owner} callback deliveries`);
+      return signer.sign(id, timestamp, body);
+    }
+    const secrets = [endpoint.secret];
+    if (endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date()) {
+      secrets.push(endpoint.previousSecret);
+    }
+    return {
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signHeader(secrets, id, timestamp, body),
+    };
+  }
+
+  /** One signed POST; never throws (a failure is in the answer). */
+  async post(
+    owner: OutboundOwner,
+    endpoint: WebhookEndpoint,
+    id: string,
+    body: string,
+    tamper = false,
+  ): Promise<HttpAnswer> {
+    const started = performance.now();
+    const took = () => Math.round(performance.now() - started);
+    try {
+      const headers = this.signatureHeaders(owner, endpoint, id, body);
+      const res = await request(endpoint.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': owner === 'psp' ? 'hookline-psp-mock/1.0' : 'hookline-webhooks/1.0',
+          ...headers,
+        },
+        body: tamper ? tamperBody(body) : body,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const excerpt = await readExcerpt(res.body);
+      const retryAfterMs =
+        res.statusCode === 429 || res.statusCode === 503 ? parseRetryAfter(res.headers['retry-after']) : null;
+      return { statusCode: res.statusCode, retryAfterMs, excerpt, error: null, durationMs: took() };
+    } catch (err) {
+      return {
+        statusCode: null,
+        retryAfterMs: null,
+        excerpt: null,
+        error: describeError(err, this.timeoutMs),
+        durationMs: took(),
+      };
+    }
+  }
+
+  private async duplicate(owner: OutboundOwner, endpoint: WebhookEndpoint, id: string, body: string): Promise<void> {
+    const answer = await this.post(owner, endpoint, id, body);
+    this.logger.log({
+      msg: `Sent ${id} a second time (chaos duplicate): ${answer.error ?? `HTTP ${answer.statusCode}`}`,
+      eventId: id,
+      endpointId: endpoint.id,
+    });
+  }
+}
+
+/** Reads at most RESPONSE_EXCERPT_BYTES of a body, then lets the rest go. */
+async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= RESPONSE_EXCERPT_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  if (size === 0) return null;
+  return Buffer.concat(chunks)
+    .subarray(0, RESPONSE_EXCERPT_BYTES)
+    .toString('utf8')
+    .replaceAll('\0', '');
+}
+
+/** A failure as one line an operator understands: timeouts, refused targets, connection errors. */
+export function describeError(err: unknown, timeoutMs: number): string {
+  const e = err as Error & { code?: string; cause?: Error & { code?: string } };
+  const name = e?.name ?? '';
+  if (
+    name === 'TimeoutError' ||
+    name === 'HeadersTimeoutError' ||
+    name === 'BodyTimeoutError' ||
+    e?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    e?.code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
+    return `timeout: no complete answer within ${timeoutMs} ms`;
+  }
+  let inner: (Error & { code?: string; cause?: unknown }) | undefined = e;
+  for (let i = 0; i < 4 && inner; i++) {
+    if (inner.name === 'RefusedAddressError' || inner.code === 'WEBHOOK_TARGET_REFUSED') return inner.message;
+    inner = inner.cause as typeof inner;
+  }
+  const cause = e?.cause;
+  const code = cause?.code ?? e?.code;
+  const message = cause?.message ?? e?.message ?? String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/** Retry-After as ms: delta-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number | null {
+  const raw = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!raw) return null;
+  if (/^\d+$/.test(raw)) return Number(raw) * 1000;
+  if (/^[-+.\d]+$/.test(raw)) return null;
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/** The body with one byte changed after signing (chaos): still JSON, signature no longer matches. */
+export function tamperBody(body: string): string {
+  const i = body.indexOf(':"') + 2;
+  if (i < 2 || i >= body.length) return body + ' ';
+  const c = body[i];
+  const swapped = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase();
+  return body.slice(0, i) + (swapped === c ? (c === 'x' ? 'y' : 'x') : swapped) + body.slice(i + 1);
+}
+
+export function endpointOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'invalid';
+  }
+}
+
+function formatMs(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

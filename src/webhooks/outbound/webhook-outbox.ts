@@ -1,0 +1,213 @@
+import { getQueueToken } from '@nestjs/bull';
+import { Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bull';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  DataSource,
+  type EntityManager,
+  type EntitySubscriberInterface,
+  type TransactionCommitEvent,
+  type TransactionRollbackEvent,
+} from 'typeorm';
+import { JobName, QueueName } from '../../queue/queues.js';
+import type { OutboundOwner } from './outbound.entities.js';
+
+/** Event types only endpoints that name them receive (never an "all types" subscription). */
+export const OPERATIONAL_EVENT_TYPES = ['endpoint.disabled', 'webhook.test'] as const;
+
+export const DELIVERY_QUEUE: Record<OutboundOwner, QueueName> = {
+  shop: QueueName.WebhookDelivery,
+  psp: QueueName.PspDelivery,
+};
+
+/** Bull never gives up on a delivery job: the engine decides, from its own schedule, when to stop. */
+export const DELIVERY_JOB_ATTEMPTS = 1_000_000;
+/** Name of the backoff strategy that takes the wait the engine computed (registered on the delivery queues). */
+export const ENGINE_BACKOFF = 'engine-schedule';
+
+export interface DeliverJob {
+  deliveryId: string;
+}
+
+export interface PublishRequest {
+  owner: OutboundOwner;
+  /** The publisher's event id (`webhook-id`); publishing it again is a no-op. */
+  eventId: string;
+  eventType: string;
+  payload: Record<string, unknown>;
+  /** Also deliver to this URL (the PSP mock: the payment's callback_url). */
+  callbackUrl?: string | null;
+  /** The callback delivery is recorded as failed and never sent (PSP chaos: dropped). */
+  dropCallback?: boolean;
+  /** Hold the first attempt back this long (PSP chaos: delayed, reordered). */
+  delayMs?: number;
+  /** Only these endpoints (a test message), whatever they subscribe to. */
+  endpointIds?: string[];
+}
+
+export interface Published {
+  owner: OutboundOwner;
+  messageId: string | null;
+  /** Deliveries to enqueue after commit. */
+  pending: { id: string; delayMs: number }[];
+  callbackDeliveryId: string | null;
+}
+
+const RELAY_KEY = 'hooklineOutbox';
+
+/**
+ * The outbox of outbound webhooks. `publish` runs inside the caller's transaction:
+ * the message and one delivery per endpoint commit with the state change that caused
+ * them, or not at all. After that transaction commits, the relay enqueues the pending
+ * deliveries in one `addBulk` (job id = delivery id) — a TypeORM subscriber's
+ * afterTransactionCommit, so no caller can forget it; a rollback drops them. If Redis
+ * is down then, the sweeper enqueues them later: losing Redis loses nothing.
+ */
+@Injectable()
+export class WebhookOutbox implements EntitySubscriberInterface {
+  private readonly logger = new Logger('Outbox');
+
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    @InjectDataSource() db: DataSource,
+  ) {
+    db.subscribers.push(this);
+  }
+
+  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    const published = event.queryRunner.data?.[RELAY_KEY] as Published[] | undefined;
+    if (!published) return;
+    delete event.queryRunner.data[RELAY_KEY];
+    await this.relay(...published);
+  }
+
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    if (event.queryRunner.data) delete event.queryRunner.data[RELAY_KEY];
+  }
+
+  /**
+   * Writes the message and its deliveries with `manager`; they are enqueued once its
+   * transaction commits (at once when `manager` is not in a transaction).
+   */
+  async publish(manager: EntityManager, req: PublishRequest): Promise<Published> {
+    const published = await this.write(manager, req);
+    if (published.pending.length === 0) return published;
+    const runner = manager.queryRunner;
+    if (runner?.isTransactionActive) {
+      runner.data ??= {};
+      ((runner.data[RELAY_KEY] ??= []) as Published[]).push(published);
+    } else {
+      await this.relay(published);
+    }
+    return published;
+  }
+
+  private async write(manager: EntityManager, req: PublishRequest): Promise<Published> {
+    const none: Published = { owner: req.owner, messageId: null, pending: [], callbackDeliveryId: null };
+    const [message] = await manager.query<{ id: string }[]>(
+      `INSERT INTO webhook_messages (owner, event_id, event_type, payload) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (owner, event_id) DO NOTHING RETURNING id`,
+      [req.owner, req.eventId, req.eventType, JSON.stringify(req.payload)],
+    );
+    if (!message) return none;
+    const delayMs = Math.max(0, req.delayMs ?? 0);
+    const operational = (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(req.eventType);
+    // Subscribed endpoints (or the ones named); a disabled endpoint gets its delivery
+    // recorded as failed, so that a recover after re-enabling can still send it.
+    const rows = await manager.query<{ id: string; status: string }[]>(
+      `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+       SELECT $1, e.id,
+              CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
+              CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => $5 / 1000.0) END,
+              CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+         FROM webhook_endpoints e
+        WHERE e.owner = $2 AND e.kind = 'registered'
+          AND CASE WHEN $6::uuid[] IS NOT NULL THEN e.id = ANY($6::uuid[])
+                   ELSE ($3 = ANY(e.event_types) OR (e.event_types IS NULL AND NOT $4)) END
+       RETURNING id, status`,
+      [message.id, req.owner, req.eventType, operational, delayMs, req.endpointIds ?? null],
+    );
+    let callbackDeliveryId: string | null = null;
+    if (req.callbackUrl) {
+      const endpointId = await this.callbackEndpoint(manager, req.owner, req.callbackUrl);
+      const [cb] = await manager.query<{ id: string; status: string }[]>(
+        `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+         SELECT $1, e.id,
+                CASE WHEN e.status = 'enabled' AND NOT $3 THEN 'pending' ELSE 'failed' END,
+                CASE WHEN e.status = 'enabled' AND NOT $3 THEN now() + make_interval(secs => $4 / 1000.0) END,
+                CASE WHEN $3 THEN 'dropped by PSP chaos (never sent)'
+                     WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+           FROM webhook_endpoints e WHERE e.id = $2
+         RETURNING id, status`,
+        [message.id, endpointId, req.dropCallback ?? false, delayMs],
+      );
+      rows.push(cb);
+      callbackDeliveryId = cb.id;
+    }
+    return {
+      owner: req.owner,
+      messageId: message.id,
+      pending: rows.filter((r) => r.status === 'pending').map((r) => ({ id: r.id, delayMs })),
+      callbackDeliveryId,
+    };
+  }
+
+  /** Enqueues what `publish` wrote. Never throws. */
+  async relay(...published: Published[]): Promise<void> {
+    for (const owner of ['shop', 'psp'] as const) {
+      const pending = published.filter((p) => p.owner === owner).flatMap((p) => p.pending);
+      if (pending.length > 0) await this.enqueue(owner, pending);
+    }
+  }
+
+  /** Enqueues deliveries (job id = delivery id: a delivery already queued is left alone). */
+  async enqueue(owner: OutboundOwner, deliveries: { id: string; delayMs?: number }[]): Promise<boolean> {
+    if (deliveries.length === 0) return true;
+    try {
+      await this.queue(owner).addBulk(
+        deliveries.map((d) => ({
+          name: JobName.DeliverWebhook,
+          data: { deliveryId: d.id },
+          opts: {
+            jobId: d.id,
+            attempts: DELIVERY_JOB_ATTEMPTS,
+            backoff: { type: ENGINE_BACKOFF },
+            ...(d.delayMs && d.delayMs > 0 ? { delay: d.delayMs } : {}),
+            removeOnComplete: true,
+            removeOnFail: true,
+          },
+        })),
+      );
+      return true;
+    } catch (err) {
+      this.logger.warn(
+        `Could not enqueue ${deliveries.length} ${owner} delivery(ies), the sweeper will: ${(err as Error).message}`,
+      );
+      return false;
+    }
+  }
+
+  queue(owner: OutboundOwner): Queue<DeliverJob> {
+    return this.moduleRef.get<Queue<DeliverJob>>(getQueueToken(DELIVERY_QUEUE[owner]), { strict: false });
+  }
+
+  /** The endpoint row of a callback URL, made on first use (signed by the publisher's own secret). */
+  private async callbackEndpoint(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string> {
+    const find = async () =>
+      (
+        await manager.query<{ id: string }[]>(
+          `SELECT id FROM webhook_endpoints WHERE owner = $1 AND kind = 'callback' AND url = $2`,
+          [owner, url],
+        )
+      )[0]?.id;
+    const existing = await find();
+    if (existing) return existing;
+    await manager.query(
+      `INSERT INTO webhook_endpoints (owner, kind, url, description) VALUES ($1, 'callback', $2, 'callback_url of payments')
+       ON CONFLICT (owner, url) WHERE kind = 'callback' DO NOTHING`,
+      [owner, url],
+    );
+    return await find();
+  }
+}

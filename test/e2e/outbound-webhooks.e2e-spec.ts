@@ -1,0 +1,550 @@
+import { createServer, type Server } from 'node:http';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { Webhook } from 'standardwebhooks';
+import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
+import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { startSink, type SinkHandler, type SinkRequest } from '../utils/http-sink.js';
+import { ADMIN_KEY, PSP_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../utils/test-env.js';
+import { waitFor } from '../utils/wait-for.js';
+
+jest.setTimeout(30_000);
+
+const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+const psp = { authorization: `Bearer ${PSP_KEY}`, 'content-type': 'application/json' };
+const ok: SinkHandler = () => Promise.resolve({ status: 200 });
+
+/**
+ * Endpoints live in the shared test database: leave none behind for the suites that
+ * follow. Run after the app is closed, so no delivery is being recorded meanwhile.
+ */
+async function forgetEndpoints(): Promise<void> {
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DELETE FROM webhook_endpoints WHERE kind = 'registered'`);
+  } finally {
+    await client.end();
+  }
+}
+
+interface Endpoint {
+  id: string;
+  secret: string;
+  status: string;
+  disabledReason: string | null;
+}
+
+async function register(t: TestApp, url: string, body: Record<string, unknown> = {}, headers = admin, prefix = '') {
+  const res = await http(t.url, 'POST', `${prefix}/webhook-endpoints`, { url, ...body }, headers);
+  if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as Endpoint;
+}
+
+/** Sends a webhook.test message to the endpoint; answers the delivery id. */
+async function sendTest(t: TestApp, endpointId: string): Promise<string> {
+  const res = await http(t.url, 'POST', `/webhook-endpoints/${endpointId}/test`, undefined, admin);
+  expect(res.status).toBe(202);
+  return res.body.deliveryId as string;
+}
+
+async function delivery(t: TestApp, id: string) {
+  return (await http(t.url, 'GET', `/webhook-deliveries/${id}`, undefined, admin)).body as {
+    status: string;
+    attempts: number;
+    lastStatusCode: number | null;
+    lastError: string | null;
+    eventId: string;
+    attemptHistory: {
+      number: number;
+      statusCode: number | null;
+      error: string | null;
+      succeeded: boolean;
+      responseExcerpt: string | null;
+    }[];
+  };
+}
+
+const settled = (t: TestApp, id: string) =>
+  waitFor(`delivery ${id} final`, async () => {
+    const d = await delivery(t, id);
+    return d.status !== 'pending' ? d : undefined;
+  });
+
+function verifies(secret: string, req: SinkRequest): boolean {
+  try {
+    new Webhook(secret).verify(req.body, req.headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A server that reads requests and never answers them (until closed). */
+async function hangingServer(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {
+  let n = 0;
+  const server: Server = createServer(() => {
+    n++;
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    received: () => n,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+describe('outbound webhooks: delivery', () => {
+  let t: TestApp;
+  const sinks: { close(): Promise<void> }[] = [];
+  const sink = async (handler: SinkHandler) => {
+    const s = await startSink(handler);
+    sinks.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      WEBHOOK_RETRY_SCHEDULE: '100ms,200ms,300ms',
+      WEBHOOK_ATTEMPT_TIMEOUT_MS: '2500',
+      WEBHOOK_DELIVERY_CONCURRENCY: '8',
+      WEBHOOK_ENDPOINT_CONCURRENCY: '2',
+      WEBHOOK_SWEEP_INTERVAL_MS: '200',
+      WEBHOOK_SWEEP_STALE_MS: '200',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await forgetEndpoints();
+    await Promise.all(sinks.map((s) => s.close()));
+  });
+
+  it('retries a sink that fails twice and records three attempts, the last a success', async () => {
+    const s = await sink((_req, n) => Promise.resolve(n <= 2 ? { status: 500, body: `boom ${n}` } : { status: 204 }));
+    const ep = await register(t, `${s.url}/hook`);
+    const id = await sendTest(t, ep.id);
+    const d = await settled(t, id);
+    expect(d).toMatchObject({ status: 'succeeded', attempts: 3, lastStatusCode: 204, lastError: null });
+    expect(d.attemptHistory.map((a) => [a.number, a.statusCode, a.succeeded])).toEqual([
+      [1, 500, false],
+      [2, 500, false],
+      [3, 204, true],
+    ]);
+    expect(d.attemptHistory[0]).toMatchObject({ responseExcerpt: 'boom 1', error: 'HTTP 500' });
+    expect(s.requests).toHaveLength(3);
+    // Same message, same webhook-id on every attempt; each one signed with the endpoint's secret.
+    expect(new Set(s.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([d.eventId]));
+    expect(s.requests.every((r) => verifies(ep.secret, r))).toBe(true);
+    const endpoint = (await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin)).body;
+    expect(endpoint).toMatchObject({ status: 'enabled', failingSince: null });
+    expect(endpoint.lastSuccessAt).not.toBeNull();
+  });
+
+  it('gives up after the schedule: 1 + 3 attempts, delivery failed, endpoint still enabled', async () => {
+    const s = await sink(() => Promise.resolve({ status: 503 }));
+    const ep = await register(t, `${s.url}/hook`);
+    const d = await settled(t, await sendTest(t, ep.id));
+    expect(d).toMatchObject({ status: 'failed', attempts: 4, lastStatusCode: 503, lastError: 'HTTP 503' });
+    expect(s.requests).toHaveLength(4);
+    const endpoint = (await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin)).body;
+    expect(endpoint.status).toBe('enabled');
+    expect(endpoint.failingSince).not.toBeNull();
+  });
+
+  it('disables an endpoint at once on 410 Gone, and tells the endpoints that subscribed to endpoint.disabled', async () => {
+    const watcher = await sink(ok);
+    const watcherEp = await register(t, `${watcher.url}/ops`, { eventTypes: ['endpoint.disabled'] });
+    const gone = await sink(() => Promise.resolve({ status: 410 }));
+    const ep = await register(t, `${gone.url}/hook`);
+    const d = await settled(t, await sendTest(t, ep.id));
+    expect(d).toMatchObject({ status: 'failed', attempts: 1, lastStatusCode: 410 });
+    expect(gone.requests).toHaveLength(1);
+    const endpoint = (await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin)).body;
+    expect(endpoint.status).toBe('disabled');
+    expect(endpoint.disabledReason).toMatch(/410 Gone/);
+    const notice = await waitFor('endpoint.disabled notice', () => Promise.resolve(watcher.requests[0]));
+    expect(verifies(watcherEp.secret, notice)).toBe(true);
+    expect(JSON.parse(notice.body)).toMatchObject({ type: 'endpoint.disabled', data: { endpoint_id: ep.id } });
+    // A disabled endpoint takes no test message, no retry and no recover.
+    const refused = await http(t.url, 'POST', `/webhook-endpoints/${ep.id}/test`, undefined, admin);
+    expect(refused).toMatchObject({ status: 409, body: { code: 'WEBHOOK_ENDPOINT.DISABLED' } });
+  });
+
+  it('honours Retry-After on a 429, within the step and twice the step', async () => {
+    const at: number[] = [];
+    const timed = await sink((_req, n) => {
+      at.push(Date.now());
+      return Promise.resolve(n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 });
+    });
+    const ep = await register(t, `${timed.url}/hook`);
+    const d = await settled(t, await sendTest(t, ep.id));
+    expect(d).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // Without Retry-After the wait is 100 ms ± 20 %; Retry-After: 1 s asks for more, clamped to 2 × 100 ms.
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(190);
+    expect(d.attemptHistory[0].statusCode).toBe(429);
+  });
+
+  it('times out a hanging endpoint without delaying deliveries to a healthy one', async () => {
+    const hanging = await hangingServer();
+    sinks.push(hanging);
+    const healthy = await sink(ok);
+    const slow = await register(t, hanging.url, { eventTypes: ['load.ping'] });
+    await register(t, `${healthy.url}/hook`, { eventTypes: ['load.ping'] });
+    const outbox = t.app.get(WebhookOutbox);
+    const started = Date.now();
+    await t.db.transaction(async (manager) => {
+      for (let i = 0; i < 20; i++) {
+        await outbox.publish(manager, {
+          owner: 'shop',
+          eventId: `evt_load_${started}_${i}`,
+          eventType: 'load.ping',
+          payload: { type: 'load.ping', i },
+        });
+      }
+    });
+    await waitFor('20 healthy deliveries', () => Promise.resolve(healthy.requests.length >= 20), { timeoutMs: 5000 });
+    // All 20 arrived while the hanging attempts were still waiting for their timeout (none recorded yet).
+    const [{ n: slowAttempts }] = await t.db.query(
+      `SELECT count(*)::int AS n FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = $1`,
+      [slow.id],
+    );
+    expect(slowAttempts).toBe(0);
+    // The hanging endpoint holds at most its share of slots (WEBHOOK_ENDPOINT_CONCURRENCY = 2).
+    expect(hanging.received()).toBeLessThanOrEqual(2);
+    const [first] = await waitFor('a timed-out attempt', async () => {
+      const rows = await t.db.query(
+        `SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.endpoint_id = $1`,
+        [slow.id],
+      );
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect(first.error).toBe('timeout: no complete answer within 2500 ms');
+    await http(t.url, 'DELETE', `/webhook-endpoints/${slow.id}`, undefined, admin);
+  });
+
+  it('signs with both secrets during a rotation: two signatures, each verifies with the standardwebhooks library', async () => {
+    const s = await sink(ok);
+    const ep = await register(t, `${s.url}/hook`);
+    const rotated = await http(t.url, 'POST', `/webhook-endpoints/${ep.id}/rotate-secret`, undefined, admin);
+    expect(rotated.status).toBe(200);
+    const newSecret = rotated.body.secret as string;
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(ep.secret);
+    expect(Date.parse(rotated.body.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(23 * 3600_000);
+    await settled(t, await sendTest(t, ep.id));
+    const [req] = s.requests;
+    expect(String(req.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(verifies(ep.secret, req)).toBe(true);
+    expect(verifies(newSecret, req)).toBe(true);
+    expect(verifies(`whsec_${Buffer.from('some-other-secret-entirely').toString('base64')}`, req)).toBe(false);
+  });
+
+  it('recover re-sends exactly the failed deliveries since the given time', async () => {
+    let healthy = false;
+    const s = await sink((req) => {
+      const body = JSON.parse(req.body) as { data: { i: number } };
+      return Promise.resolve(healthy || body.data.i === 2 ? { status: 200 } : { status: 500 });
+    });
+    const ep = await register(t, `${s.url}/hook`, { eventTypes: ['recover.ping'] });
+    const outbox = t.app.get(WebhookOutbox);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const tag = Date.now();
+    for (const i of [1, 2, 3]) {
+      await t.db.transaction((m) =>
+        outbox.publish(m, {
+          owner: 'shop',
+          eventId: `evt_rec_${tag}_${i}`,
+          eventType: 'recover.ping',
+          payload: { type: 'recover.ping', data: { i } },
+        }),
+      );
+    }
+    const final = async (status: string) =>
+      (await http(t.url, 'GET', `/webhook-endpoints/${ep.id}/deliveries?status=${status}`, undefined, admin)).body
+        .data as { id: string; eventId: string }[];
+    await waitFor(
+      '2 failed, 1 succeeded',
+      async () => (await final('failed')).length === 2 && (await final('succeeded')).length === 1,
+    );
+    const failedIds = (await final('failed')).map((d) => d.eventId).sort();
+    expect(failedIds).toEqual([`evt_rec_${tag}_1`, `evt_rec_${tag}_3`]);
+    healthy = true;
+    const before = s.requests.length;
+    const res = await http(t.url, 'POST', `/webhook-endpoints/${ep.id}/recover`, { since }, admin);
+    expect(res).toMatchObject({ status: 202, body: { recovered: 2 } });
+    await waitFor('all succeeded', async () => (await final('succeeded')).length === 3);
+    const resent = s.requests
+      .slice(before)
+      .map((r) => String(r.headers['webhook-id']))
+      .sort();
+    expect(resent).toEqual(failedIds);
+  });
+
+  it('retries one delivery on request, with the attempts before kept in its history', async () => {
+    let healthy = false;
+    const s = await sink(() => Promise.resolve(healthy ? { status: 200 } : { status: 500 }));
+    const ep = await register(t, `${s.url}/hook`);
+    const id = await sendTest(t, ep.id);
+    expect(await settled(t, id)).toMatchObject({ status: 'failed', attempts: 4 });
+    healthy = true;
+    const res = await http(t.url, 'POST', `/webhook-deliveries/${id}/retry`, undefined, admin);
+    expect(res.status).toBe(202);
+    const d = await settled(t, id);
+    expect(d.status).toBe('succeeded');
+    expect(d.attemptHistory.map((a) => a.succeeded)).toEqual([false, false, false, false, true]);
+    expect(s.requests).toHaveLength(5);
+  });
+
+  it('keeps every delivery when Redis loses the queue between commit and enqueue (the sweeper re-enqueues)', async () => {
+    const s = await sink(ok);
+    const ep = await register(t, `${s.url}/hook`, { eventTypes: ['flush.ping'] });
+    const outbox = t.app.get(WebhookOutbox);
+    const tag = Date.now();
+    await t.db.transaction(async (m) => {
+      for (let i = 0; i < 10; i++) {
+        // Held back 300 ms, so the jobs are still waiting in Redis when it is flushed.
+        await outbox.publish(m, {
+          owner: 'shop',
+          eventId: `evt_flush_${tag}_${i}`,
+          eventType: 'flush.ping',
+          payload: { type: 'flush.ping', i },
+          delayMs: 300,
+        });
+      }
+    });
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const keys = await redis.keys(`${t.env.REDIS_PREFIX}:webhook-delivery:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    const succeeded = async () =>
+      (
+        await t.db.query(
+          `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'succeeded'`,
+          [ep.id],
+        )
+      )[0].n as number;
+    await waitFor('10 deliveries after the flush', async () => (await succeeded()) === 10, { timeoutMs: 10_000 });
+    expect(new Set(s.requests.map((r) => r.headers['webhook-id'])).size).toBe(10);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/hookline_webhook_deliveries_swept_total\{owner="shop"\} ([1-9]\d*)/);
+  });
+
+  it('publishes order.paid to subscribed endpoints only, in the transaction that pays the order', async () => {
+    const paid = await sink(ok);
+    const failedOnly = await sink(ok);
+    const ep = await register(t, `${paid.url}/orders`, { eventTypes: ['order.paid'] });
+    await register(t, `${failedOnly.url}/orders`, { eventTypes: ['order.payment_failed'] });
+    const order = await createOrder(t.url);
+    await payOrder(t.url, order.id);
+    const req = await waitFor('order.paid', () =>
+      Promise.resolve(paid.requests.find((r) => JSON.parse(r.body).data?.order_id === order.id)),
+    );
+    expect(verifies(ep.secret, req)).toBe(true);
+    expect(JSON.parse(req.body)).toMatchObject({
+      type: 'order.paid',
+      data: { order_id: order.id, status: 'paid', amount: order.amount, currency: order.currency },
+    });
+    expect(failedOnly.requests.filter((r) => JSON.parse(r.body).data?.order_id === order.id)).toHaveLength(0);
+  });
+});
+
+describe('outbound webhooks: management API', () => {
+  let t: TestApp;
+  let s: Awaited<ReturnType<typeof startSink>>;
+
+  beforeAll(async () => {
+    t = await createTestApp({ WEBHOOK_RETRY_SCHEDULE: '100ms' });
+    s = await startSink(ok);
+  });
+  afterAll(async () => {
+    await t.close();
+    await forgetEndpoints();
+    await s.close();
+  });
+
+  it('creates, reads, lists, changes and deletes an endpoint', async () => {
+    const ep = await register(t, `${s.url}/a`, { description: 'ERP', eventTypes: ['order.paid'], rateLimitPerS: 5 });
+    expect(ep).toMatchObject({ status: 'enabled', disabledReason: null });
+    expect(ep.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    const got = await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin);
+    expect(got.body).toMatchObject({ id: ep.id, description: 'ERP', eventTypes: ['order.paid'], rateLimitPerS: 5 });
+    expect(got.body).not.toHaveProperty('secret');
+    const list = await http(t.url, 'GET', '/webhook-endpoints?limit=100', undefined, admin);
+    expect(list.body.data.map((e: { id: string }) => e.id)).toContain(ep.id);
+    const patched = await http(t.url, 'PATCH', `/webhook-endpoints/${ep.id}`, { status: 'disabled' }, admin);
+    expect(patched.body).toMatchObject({ status: 'disabled', disabledReason: 'disabled through the API' });
+    const again = await http(
+      t.url,
+      'PATCH',
+      `/webhook-endpoints/${ep.id}`,
+      { status: 'enabled', eventTypes: null },
+      admin,
+    );
+    expect(again.body).toMatchObject({ status: 'enabled', disabledReason: null, eventTypes: null });
+    expect((await http(t.url, 'DELETE', `/webhook-endpoints/${ep.id}`, undefined, admin)).status).toBe(204);
+    const gone = await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin);
+    expect(gone).toMatchObject({ status: 404, body: { code: 'WEBHOOK_ENDPOINT.NOT_FOUND' } });
+  });
+
+  it('pages through endpoints with a cursor, each once', async () => {
+    const created = [];
+    for (let i = 0; i < 5; i++) created.push((await register(t, `${s.url}/page/${i}`)).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await http(
+        t.url,
+        'GET',
+        `/webhook-endpoints?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        undefined,
+        admin,
+      );
+      expect(page.status).toBe(200);
+      seen.push(...page.body.data.map((e) => e.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(expect.arrayContaining(created));
+  });
+
+  it('answers bad input with problem+json and changes nothing', async () => {
+    const [{ n: before }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_endpoints`);
+    const cases: [string, string, unknown, number, string][] = [
+      ['POST', '/webhook-endpoints', { url: 'ftp://example.com/x' }, 400, 'VALIDATION.FAILED'],
+      ['POST', '/webhook-endpoints', { url: 'not a url' }, 400, 'VALIDATION.FAILED'],
+      ['POST', '/webhook-endpoints', { url: `${s.url}/x`, eventTypes: ['Order Paid'] }, 400, 'VALIDATION.FAILED'],
+      ['POST', '/webhook-endpoints', { url: `${s.url}/x`, rateLimitPerS: 0 }, 400, 'VALIDATION.FAILED'],
+      ['POST', '/webhook-endpoints', { url: `${s.url}/x`, extra: 1 }, 400, 'VALIDATION.FAILED'],
+      ['GET', '/webhook-endpoints/nope', undefined, 404, 'WEBHOOK_ENDPOINT.NOT_FOUND'],
+      ['GET', '/webhook-endpoints?cursor=abc', undefined, 400, 'WEBHOOK_ENDPOINT.INVALID_CURSOR'],
+      ['GET', '/webhook-deliveries/00000000-0000-0000-0000-000000000000', undefined, 404, 'WEBHOOK_DELIVERY.NOT_FOUND'],
+      [
+        'POST',
+        '/webhook-endpoints/00000000-0000-0000-0000-000000000000/recover',
+        { since: 'yesterday' },
+        400,
+        'VALIDATION.FAILED',
+      ],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const res = await http(t.url, method, path, body, admin);
+      expect({ path, status: res.status, code: res.body?.code }).toEqual({ path, status, code });
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    }
+    const [{ n: after }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_endpoints`);
+    expect(after).toBe(before);
+    // The shop's key does not open the admin API.
+    const shop = await http(t.url, 'GET', '/webhook-endpoints', undefined, {
+      authorization: 'Bearer sk_shop_test_0123456789abcdef',
+    });
+    expect(shop).toMatchObject({ status: 401, body: { code: 'AUTH.INVALID_KEY' } });
+  });
+
+  it("lets the PSP mock register its own endpoints: they get every payment event, signed with the endpoint's secret, and resend works", async () => {
+    const pspSink = await startSink(ok);
+    try {
+      const ep = await register(t, `${pspSink.url}/psp-events`, {}, psp, '/psp/v1');
+      // The PSP's endpoints are not the shop's.
+      const shopView = await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin);
+      expect(shopView.status).toBe(404);
+      const order = await createOrder(t.url);
+      const payment = await payOrder(t.url, order.id);
+      const req = await waitFor('payment event at the PSP endpoint', () =>
+        Promise.resolve(pspSink.requests.find((r) => JSON.parse(r.body).data?.payment_id === payment.pspPaymentId)),
+      );
+      expect(verifies(ep.secret, req)).toBe(true);
+      const eventId = String(req.headers['webhook-id']);
+      const resend = await http(t.url, 'POST', `/psp/v1/events/${eventId}/resend`, undefined, psp);
+      // Two deliveries of the event: the payment's callback_url (the shop) and this endpoint.
+      expect(resend).toMatchObject({ status: 202, body: { resent: 2 } });
+      await waitFor('resent', () =>
+        Promise.resolve(pspSink.requests.filter((r) => r.headers['webhook-id'] === eventId).length === 2),
+      );
+      const missing = await http(t.url, 'POST', '/psp/v1/events/evt_000000000000000000000000/resend', undefined, psp);
+      expect(missing).toMatchObject({ status: 404, body: { code: 'PSP.EVENT_NOT_FOUND' } });
+    } finally {
+      await pspSink.close();
+    }
+  });
+});
+
+describe('outbound webhooks: SSRF and auto-disable', () => {
+  let t: TestApp;
+  let s: Awaited<ReturnType<typeof startSink>>;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+      WEBHOOK_RETRY_SCHEDULE: '300ms,300ms,300ms,300ms,300ms,300ms',
+      WEBHOOK_DISABLE_AFTER: '1s',
+    });
+    s = await startSink(() => Promise.resolve({ status: 500 }));
+  });
+  afterAll(async () => {
+    await t.close();
+    await forgetEndpoints();
+    await s.close();
+  });
+
+  it.each([
+    ['http://127.0.0.2:8080/hook', /127\.0\.0\.2 is a loopback address/],
+    ['http://169.254.169.254/latest/meta-data', /169\.254\.169\.254 is a link-local/],
+    ['http://10.1.2.3/hook', /10\.1\.2\.3 is a private address/],
+    ['http://[::1]:8080/hook', /::1 is a loopback address/],
+    ['http://[::ffff:192.168.0.1]/hook', /192\.168\.0\.1/],
+    ['http://user:pass@example.com/hook', /credentials/],
+  ])('refuses %s at registration with 422', async (url, reason) => {
+    const res = await http(t.url, 'POST', '/webhook-endpoints', { url }, admin);
+    expect(res).toMatchObject({ status: 422, body: { code: 'WEBHOOK_ENDPOINT.URL_REFUSED' } });
+    expect(res.body.detail).toMatch(reason);
+  });
+
+  it('refuses at connect time what registration could not tell, as a failed attempt with a clear error', async () => {
+    const target = await startSink(ok);
+    try {
+      // As if the name had resolved elsewhere when it was registered: the row points at a refused address.
+      const [{ id }] = await t.db.query(
+        `INSERT INTO webhook_endpoints (owner, url, secret) VALUES ('shop', $1, $2) RETURNING id`,
+        [
+          target.url.replace('127.0.0.1', '127.0.0.3') + '/hook',
+          `whsec_${Buffer.from('x'.repeat(24)).toString('base64')}`,
+        ],
+      );
+      const d = await settled(t, await sendTest(t, id));
+      expect(d.attemptHistory[0].error).toMatch(
+        /^refused to connect to 127\.0\.0\.3: 127\.0\.0\.3 is a loopback address \(not in WEBHOOK_ALLOWED_CIDRS\)/,
+      );
+      expect(d.attemptHistory[0].statusCode).toBeNull();
+      expect(target.requests).toHaveLength(0);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('disables an endpoint that fails for longer than WEBHOOK_DISABLE_AFTER, with the reason', async () => {
+    const ep = await register(t, `${s.url}/hook`);
+    const d = await settled(t, await sendTest(t, ep.id));
+    expect(d.status).toBe('failed');
+    // Attempts 300 ms apart: the one at or after 1 s of failing disables it, before the schedule runs out.
+    expect(d.attempts).toBeLessThan(7);
+    const endpoint = (await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin)).body;
+    expect(endpoint.status).toBe('disabled');
+    expect(endpoint.disabledReason).toMatch(/^no successful delivery since .* \(failing longer than 1s\)$/);
+    // Re-enabled, it gets new messages (and only those).
+    await http(t.url, 'PATCH', `/webhook-endpoints/${ep.id}`, { status: 'enabled' }, admin);
+    const before = s.requests.length;
+    await sendTest(t, ep.id);
+    await waitFor('a new attempt', () => Promise.resolve(s.requests.length > before));
+    const ids = new Set(s.requests.slice(before).map((r) => r.headers['webhook-id']));
+    expect(ids.has(d.eventId)).toBe(false);
+  });
+});
