@@ -1,0 +1,193 @@
+// npm run bench [-- --quick] [-- --only ingest,duplicates,drain,deliveries,lag] [-- --rounds 3 --duration 5]
+//        [-- --cpu-prof]   (V8 CPU profiles of Hookline under the ingest and drain loads: reports/profile/*.cpuprofile,
+//                           summarised by node dist/scripts/bench/profile-summary.js <file>)
+//
+// Hookline's throughput and latency next to baselines built into the bench, on loopback
+// only, in one invocation: each scenario (scripts/bench/scenarios/*.ts) runs its
+// subjects in interleaved rounds and reports medians, because ratios measured side by
+// side are what a shared, noisy machine can tell. Uses its own database (dropped and
+// created, then dropped) and its own Redis prefix (deleted), starts Hookline from the
+// built dist/ (npm run bench builds first), prints a table and writes reports/bench.json.
+//
+//   BENCH_DATABASE_URL  the database to (re)create  (default postgres://postgres@127.0.0.1:5432/hookline_bench)
+//   REDIS_URL           Redis                       (default redis://127.0.0.1:6379)
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { table, targetTable, type BenchContext, type Scenario } from './lib/report.js';
+import {
+  adminClient,
+  databaseClient,
+  deleteRedisPrefix,
+  dropDatabase,
+  recreateDatabase,
+  startHookline,
+  stopAll,
+} from './lib/stack.js';
+import { deliveries } from './scenarios/deliveries.js';
+import { drain } from './scenarios/drain.js';
+import { duplicates } from './scenarios/duplicates.js';
+import { ingest, NAIVE_TABLE } from './scenarios/ingest.js';
+import { lag } from './scenarios/lag.js';
+
+const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+function intArg(name: string, fallback: number, max: number): number {
+  const raw = arg(name);
+  const v = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(v) || v <= 0 || v > max) throw new Error(`--${name} must be an integer in 1..${max}`);
+  return v;
+}
+
+const QUICK = process.argv.includes('--quick');
+const CPU_PROF = process.argv.includes('--cpu-prof');
+const ROUNDS = intArg('rounds', QUICK ? 2 : 3, 10);
+const DURATION_S = intArg('duration', QUICK ? 3 : 5, 30);
+const only = arg('only')?.split(',');
+const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+if (only && selected.length !== only.length) {
+  throw new Error(`--only takes ${SCENARIOS.map((s) => s.name).join(',')}`);
+}
+
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/hookline_bench';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+for (const url of [DATABASE_URL, REDIS_URL]) {
+  const host = new URL(url).hostname;
+  if (!['localhost', '::1', '[::1]'].includes(host) && !host.startsWith('127.')) {
+    throw new Error(`${url} is not on this machine: the bench only runs against loopback`);
+  }
+}
+const DB_NAME = new URL(DATABASE_URL).pathname.slice(1);
+if (!/^[a-z0-9_]+$/.test(DB_NAME) || !DB_NAME.includes('bench')) {
+  throw new Error(`Refusing to drop and create database "${DB_NAME}": its name must contain "bench"`);
+}
+
+const REPORTS = resolve(__dirname, '../../../reports');
+const started = Date.now();
+const log = (msg: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0];
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const logDir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
+  const cfg = {
+    databaseUrl: DATABASE_URL,
+    redisUrl: REDIS_URL,
+    redisPrefix: `hookline-bench-${randomBytes(4).toString('hex')}`,
+    logDir,
+  };
+  const admin = await adminClient(DATABASE_URL);
+  const pgVersion = (await admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0].v;
+  const syncCommit = (await admin.query<{ v: string }>(`SELECT current_setting('synchronous_commit') AS v`)).rows[0].v;
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    postgres: pgVersion,
+    synchronousCommit: syncCommit,
+    redis: version('redis-server', ['--version']),
+  };
+  log(
+    `Hookline bench: ${selected.map((s) => s.name).join(', ')}; ${ROUNDS} rounds of ${DURATION_S} s${QUICK ? ' (quick)' : ''}`,
+  );
+  log(
+    `machine: ${machine.cpus} CPUs (${machine.cpuModel}), Node ${machine.node}, PostgreSQL ${pgVersion} (synchronous_commit=${syncCommit}), ${machine.redis}`,
+  );
+  log(`child logs in ${logDir}`);
+
+  await recreateDatabase(admin, DB_NAME);
+  // Hookline's migrations (at boot) make the schema; the naive baseline gets a copy of the inbox.
+  const migrator = await startHookline(cfg, 'hookline-migrate', 'api');
+  await migrator.stop();
+  const db = await databaseClient(DATABASE_URL);
+  await db.query(`CREATE TABLE ${NAIVE_TABLE} (LIKE webhook_inbox INCLUDING ALL)`);
+
+  const ctx: BenchContext = {
+    cfg,
+    quick: QUICK,
+    rounds: ROUNDS,
+    durationMs: DURATION_S * 1000,
+    warmupMs: QUICK ? 1000 : 1500,
+    connections: 50,
+    admin,
+    db,
+    dbName: DB_NAME,
+    rows: [],
+    targets: [],
+    log,
+    nodeArgs: (name) =>
+      CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(REPORTS, 'profile')}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : [],
+  };
+  if (CPU_PROF) mkdirSync(join(REPORTS, 'profile'), { recursive: true });
+  try {
+    for (const scenario of selected) await scenario.run(ctx);
+  } finally {
+    await stopAll();
+    await db.end();
+    await dropDatabase(admin, DB_NAME);
+    await admin.end();
+    await deleteRedisPrefix(REDIS_URL, cfg.redisPrefix);
+  }
+
+  const out = table(ctx.rows);
+  const targets = targetTable(ctx.targets);
+  console.log(`\n${out}\n\n${targets}\n`);
+  console.log(
+    `Machine: ${machine.cpus} CPUs, Node ${machine.node}, PostgreSQL ${machine.postgres}, ${machine.redis}; ` +
+      `${ROUNDS} rounds × ${DURATION_S} s, ${ctx.connections} connections; ${((Date.now() - started) / 1000).toFixed(0)} s in all.`,
+  );
+  mkdirSync(REPORTS, { recursive: true });
+  writeFileSync(
+    join(REPORTS, 'bench.json'),
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+        machine,
+        settings: {
+          rounds: ROUNDS,
+          durationS: DURATION_S,
+          warmupMs: ctx.warmupMs,
+          connections: ctx.connections,
+          quick: QUICK,
+        },
+        rows: ctx.rows,
+        targets: ctx.targets,
+        table: out,
+        targetTable: targets,
+      },
+      null,
+      2,
+    ),
+  );
+  log(`wrote ${join(REPORTS, 'bench.json')}`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the bench's processes`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main().catch(async (err: Error) => {
+  console.error(`bench failed: ${err.stack ?? err.message}`);
+  await stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,145 @@
+// Scenario 1, ingest: POST /webhooks/psp with unique, validly signed 1 KB events over
+// N connections, Hookline next to (a) a bare HMAC server and (b) the naive durable
+// receiver, in interleaved rounds. Hookline runs as APP_ROLE=api (nothing processes
+// the inbox meanwhile), with INBOX_BACKLOG_LIMIT raised so the backlog guard stays
+// out of the way; between runs the inbox and the queues are emptied. After each
+// Hookline run every 202 must have its row in PostgreSQL.
+
+import { closedLoop, type LoadResult } from '../lib/http-load.js';
+import { signedRequests, uniqueEvents } from '../lib/events.js';
+import { cpuDelta, postgresPids, redisServerPids, sampleCpu, type CpuSample } from '../lib/proc-cpu.js';
+import { median, type BenchContext, type Row, type Scenario } from '../lib/report.js';
+import { deleteRedisPrefix, startBaseline, startHookline, type Proc } from '../lib/stack.js';
+
+export const NAIVE_TABLE = 'bench_naive_inbox';
+/** Unique events signed per run: more than the fastest durable receiver answers in one run. */
+const POOL = 60_000;
+
+export interface Measured extends LoadResult {
+  cpu: { server: number; postgres: number; redis: number; client: number };
+}
+
+export const HOOKLINE_BENCH_ENV = { INBOX_BACKLOG_LIMIT: '100000000' };
+
+export async function resetInboxes(ctx: BenchContext): Promise<void> {
+  await ctx.db.query(`TRUNCATE webhook_inbox, ${NAIVE_TABLE}`);
+  await deleteRedisPrefix(ctx.cfg.redisUrl, `${ctx.cfg.redisPrefix}`);
+}
+
+export async function measure(ctx: BenchContext, server: Proc, requests: Buffer[], cycle = false): Promise<Measured> {
+  const groups = {
+    server: [server.pid],
+    postgres: () => postgresPids(ctx.admin, ctx.dbName),
+    redis: redisServerPids(),
+  };
+  let a: CpuSample | undefined;
+  let b: CpuSample | undefined;
+  const result = await closedLoop({
+    url: server.url,
+    connections: ctx.connections,
+    requests,
+    cycle,
+    warmupMs: ctx.warmupMs,
+    durationMs: ctx.durationMs,
+    onWindowStart: async () => (a = await sampleCpu(groups)),
+    onWindowEnd: async () => (b = await sampleCpu(groups)),
+  });
+  return { ...result, cpu: cpuDelta(a!, b!) };
+}
+
+export function rowOf(scenario: string, subject: string, runs: Measured[], extra: Partial<Row> = {}): Row {
+  const perReq = (k: keyof Measured['cpu']) => median(runs.map((r) => (r.cpu[k] / Math.max(1, r.count)) * 1e6));
+  return {
+    scenario,
+    subject,
+    rate: median(runs.map((r) => r.rps)),
+    rateUnit: 'req/s',
+    p50Ms: median(runs.map((r) => r.p50Ms)),
+    p95Ms: median(runs.map((r) => r.p95Ms)),
+    p99Ms: median(runs.map((r) => r.p99Ms)),
+    non2xx: runs.reduce((s, r) => s + r.non2xx + r.errors, 0),
+    cpuServerUs: perReq('server'),
+    cpuPgUs: perReq('postgres'),
+    cpuRedisUs: perReq('redis'),
+    rounds: runs.map((r) => ({
+      rps: r.rps,
+      count: r.count,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      statuses: r.statuses,
+      errors: r.errors,
+      cpuSeconds: r.cpu,
+    })),
+    ...extra,
+  };
+}
+
+/** Every 202 Hookline gave in a run has its inbox row (the durability promise, checked). */
+export async function checkDurable(ctx: BenchContext, result: LoadResult, table = 'webhook_inbox'): Promise<void> {
+  const acked = result.total['202'] ?? 0;
+  const [{ n }] = (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows;
+  if (n < acked) throw new Error(`${table}: ${acked} events acknowledged with 202 but only ${n} rows stored`);
+}
+
+export const ingest: Scenario = {
+  name: 'ingest',
+  async run(ctx) {
+    const hookline = await startHookline(
+      ctx.cfg,
+      'hookline-ingest',
+      'api',
+      HOOKLINE_BENCH_ENV,
+      ctx.nodeArgs('hookline-ingest'),
+    );
+    const hmac = await startBaseline(ctx.cfg, 'hmac', NAIVE_TABLE);
+    const naive = await startBaseline(ctx.cfg, 'naive', NAIVE_TABLE);
+    const subjects: { name: string; proc: Proc; cycle: boolean }[] = [
+      { name: 'hmac', proc: hmac, cycle: true },
+      { name: 'naive', proc: naive, cycle: false },
+      { name: 'hookline', proc: hookline, cycle: false },
+    ];
+    const runs: Record<string, Measured[]> = { hmac: [], naive: [], hookline: [] };
+    try {
+      for (let round = 0; round < ctx.rounds; round++) {
+        const events = uniqueEvents(ctx.quick ? POOL / 2 : POOL, `r${round}`);
+        // Rotate the order each round so no subject always runs on a warmer (or hotter) machine.
+        for (let k = 0; k < subjects.length; k++) {
+          const s = subjects[(round + k) % subjects.length];
+          await resetInboxes(ctx);
+          const requests = signedRequests(s.proc.url, events, s.name);
+          const r = await measure(ctx, s.proc, requests, s.cycle);
+          if (s.name === 'hookline') await checkDurable(ctx, r);
+          if (s.name === 'naive') await checkDurable(ctx, r, NAIVE_TABLE);
+          runs[s.name].push(r);
+          ctx.log(
+            `ingest round ${round + 1}/${ctx.rounds} ${s.name.padEnd(8)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  non-2xx ${r.non2xx}  CPU ${((r.cpu.server / r.count) * 1e6).toFixed(0)}/${((r.cpu.postgres / r.count) * 1e6).toFixed(0)}/${((r.cpu.redis / r.count) * 1e6).toFixed(0)} µs`,
+          );
+        }
+      }
+    } finally {
+      await Promise.all([hookline.stop(), hmac.stop(), naive.stop()]);
+    }
+    const ratioTo = (name: string, base: string) => median(runs[name].map((r, i) => r.rps / runs[base][i].rps));
+    const hooklineRow = rowOf('1 ingest', 'Hookline POST /webhooks/psp', runs.hookline, {
+      ratio: ratioTo('hookline', 'naive'),
+      ratioOf: 'naive',
+      note: `${ratioTo('hookline', 'hmac').toFixed(2)}× bare HMAC`,
+    });
+    ctx.rows.push(
+      rowOf('1 ingest', '(a) bare node:http + HMAC', runs.hmac, { ratio: 1, ratioOf: 'hmac' }),
+      rowOf('1 ingest', '(b) naive: HMAC + INSERT + Bull add', runs.naive, {
+        ratio: ratioTo('naive', 'hmac'),
+        ratioOf: 'hmac',
+      }),
+      hooklineRow,
+    );
+    ctx.ingestRps = hooklineRow.rate;
+    const ratio = hooklineRow.ratio!;
+    ctx.targets.push({
+      scenario: '1 ingest',
+      goal: '≥ 2.0× naive req/s, p99 ≤ 100 ms, 0 non-2xx',
+      measured: `${ratio.toFixed(2)}×, p99 ${hooklineRow.p99Ms!.toFixed(1)} ms, ${hooklineRow.non2xx} non-2xx`,
+      met: ratio >= 2 && hooklineRow.p99Ms! <= 100 && hooklineRow.non2xx === 0,
+    });
+  },
+};
