@@ -83,7 +83,8 @@ time.abs { display: block; color: var(--muted); font-size: 11.5px; margin-top: 3
 // element's text is raw, so its quotes must stay quotes).
 const STYLESHEET = new SafeHtml(STYLE);
 
-function page(title: string, body: SafeHtml, extraHead: SafeHtml | null = null): string {
+/** The HTML document around a page's body, with the shared stylesheet. */
+export function page(title: string, body: SafeHtml, extraHead: SafeHtml | null = null): string {
   return markup`<!doctype html>
 <html lang="en">
 <head>
@@ -105,7 +106,11 @@ ${body}
 const iso = (d: Date | null) => (d ? d.toISOString() : '—');
 const plus = (ms: number | null) => (ms === null ? '—' : `+${formatMs(ms)}`);
 
-function field(label: string, value: SafeHtml | string | null, opts: { id?: string; mono?: boolean } = {}): SafeHtml {
+export function field(
+  label: string,
+  value: SafeHtml | string | null,
+  opts: { id?: string; mono?: boolean } = {},
+): SafeHtml {
   const v = value === null || value === '' ? '—' : value;
   const dd = opts.mono ? markup`<code>${v}</code>` : v;
   return markup`<div${opts.id ? markup` id="${opts.id}"` : null}><dt>${label}</dt><dd>${dd}</dd></div>`;

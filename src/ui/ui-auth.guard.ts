@@ -10,7 +10,7 @@ export const UI_REALM = 'Hookline';
 /** No or wrong credentials for a UI page: answered as HTML with a Basic challenge (UiHtmlExceptionFilter). */
 export class UiUnauthorizedException extends HttpException {
   constructor() {
-    super('A shop API key is required', 401);
+    super('An API key is required', 401);
   }
 }
 
@@ -20,18 +20,29 @@ export function presentedKey(header: string | undefined): string | null {
   return presented && presented.key !== '' ? presented.key : null;
 }
 
-/** Opens the operator's pages to a shop API key (API_KEYS), by Bearer or Basic auth. */
-@Injectable()
-export class UiAuthGuard implements CanActivate {
-  private readonly keys: string[];
-
-  constructor(config: ConfigService<AllConfig, true>) {
-    this.keys = splitList(config.get('API_KEYS', { infer: true }));
-  }
+/** Opens a page to the keys of one realm, by Bearer or Basic auth. */
+abstract class UiKeyGuard implements CanActivate {
+  constructor(private readonly keys: readonly string[]) {}
 
   canActivate(context: ExecutionContext): boolean {
     const key = presentedKey(context.switchToHttp().getRequest<FastifyRequest>().headers.authorization);
     if (key !== null && matchesAnyKey(key, this.keys)) return true;
     throw new UiUnauthorizedException();
+  }
+}
+
+/** Opens the operator's payment pages to a shop API key (API_KEYS). */
+@Injectable()
+export class UiAuthGuard extends UiKeyGuard {
+  constructor(config: ConfigService<AllConfig, true>) {
+    super(splitList(config.get('API_KEYS', { infer: true })));
+  }
+}
+
+/** Opens the webhook endpoint pages to an admin key (ADMIN_API_KEYS), as the management API. */
+@Injectable()
+export class UiAdminGuard extends UiKeyGuard {
+  constructor(config: ConfigService<AllConfig, true>) {
+    super(splitList(config.get('ADMIN_API_KEYS', { infer: true })));
   }
 }

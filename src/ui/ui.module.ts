@@ -3,10 +3,12 @@ import type { AppRole } from '../config/env.js';
 import { hasHttpApi, runsPsp } from '../config/roles.js';
 import { PaymentPageController } from './payment-page.controller.js';
 import { PaymentPageReader, PSP_IN_PROCESS } from './payment-page.reader.js';
-import { UiAuthGuard } from './ui-auth.guard.js';
+import { UiAdminGuard, UiAuthGuard } from './ui-auth.guard.js';
+import { EndpointPageController } from './endpoint-page.controller.js';
 
 /**
- * Server-rendered operator pages under /ui (shop key, Bearer or Basic auth). Read-only
+ * Server-rendered operator pages under /ui (Bearer or Basic auth: the shop key for
+ * payments, the admin key for webhook endpoints' delivery history). Read-only
  * views across the shop's modules; the PSP's delivery record is shown when the PSP
  * mock runs in the same process.
  */
@@ -15,8 +17,8 @@ export class UiModule {
   static forRole(role: AppRole): DynamicModule {
     return {
       module: UiModule,
-      controllers: hasHttpApi(role) ? [PaymentPageController] : [],
-      providers: [PaymentPageReader, UiAuthGuard, { provide: PSP_IN_PROCESS, useValue: runsPsp(role) }],
+      controllers: hasHttpApi(role) ? [PaymentPageController, EndpointPageController] : [],
+      providers: [PaymentPageReader, UiAuthGuard, UiAdminGuard, { provide: PSP_IN_PROCESS, useValue: runsPsp(role) }],
     };
   }
 }

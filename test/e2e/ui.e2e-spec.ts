@@ -1,6 +1,8 @@
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { ADMIN_KEY, PSP_KEY, SHOP_KEY } from '../utils/test-env.js';
+import { Client } from 'pg';
+import { startSink } from '../utils/http-sink.js';
+import { ADMIN_KEY, PSP_KEY, SHOP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const XSS_NAME = `<script>alert("pwned")</script><img src=x onerror=alert(1)>`;
@@ -166,5 +168,67 @@ describe('operator UI: GET /ui/payments/:id', () => {
   it('is not part of the API document', async () => {
     const doc = (await http(t.url, 'GET', '/docs-json', undefined, {})).body;
     expect(Object.keys(doc.paths).filter((p) => p.startsWith('/ui'))).toEqual([]);
+  });
+});
+
+describe('operator UI: GET /ui/webhook-endpoints/:id (delivery history)', () => {
+  let t: TestApp;
+  let sink: Awaited<ReturnType<typeof startSink>>;
+  let endpointId: string;
+  let deliveryId: string;
+  const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+
+  beforeAll(async () => {
+    t = await createTestApp({ WEBHOOK_RETRY_SCHEDULE: '50ms,50ms' });
+    // The endpoint answers with markup of its own the first time: the page must show it as text.
+    sink = await startSink((_req, n) =>
+      Promise.resolve(n === 1 ? { status: 500, body: XSS_NAME } : { status: 200, body: 'ok' }),
+    );
+    endpointId = (await http(t.url, 'POST', '/webhook-endpoints', { url: `${sink.url}/hook` }, admin)).body.id;
+    deliveryId = (await http(t.url, 'POST', `/webhook-endpoints/${endpointId}/test`, undefined, admin)).body.deliveryId;
+    await waitFor(
+      'delivery succeeded',
+      async () =>
+        (await http(t.url, 'GET', `/webhook-deliveries/${deliveryId}`, undefined, admin)).body.status === 'succeeded',
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await sink.close();
+    // Leave no endpoint behind in the shared test database.
+    const client = new Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    await client.query(`DELETE FROM webhook_endpoints WHERE id = $1`, [endpointId]).finally(() => client.end());
+  });
+
+  it('shows the endpoint and each delivery with every attempt, to the admin key', async () => {
+    const res = await page(`${t.url}/ui/webhook-endpoints/${endpointId}`, { authorization: basic('ops', ADMIN_KEY) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.text).toContain(`id="endpoint-status">enabled<`);
+    expect(res.text).toContain(`data-delivery-id="${deliveryId}"`);
+    expect(res.text).toContain('webhook.test');
+    expect(res.text.match(/<tr class="attempt">/g)).toHaveLength(2);
+    expect(res.text).toContain('HTTP 500');
+    // The endpoint's own answer is text, never markup.
+    expect(res.text).not.toContain('<script>alert');
+    expect(res.text).toContain('&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;');
+  });
+
+  it('is closed to other keys, and answers 404 for an unknown endpoint', async () => {
+    const others: Record<string, string>[] = [
+      {},
+      { authorization: `Bearer ${SHOP_KEY}` },
+      { authorization: `Bearer ${PSP_KEY}` },
+    ];
+    for (const headers of others) {
+      const res = await page(`${t.url}/ui/webhook-endpoints/${endpointId}`, headers);
+      expect(res.status).toBe(401);
+      expect(res.text).not.toContain(deliveryId);
+    }
+    const missing = await page(`${t.url}/ui/webhook-endpoints/00000000-0000-0000-0000-000000000000`, {
+      authorization: `Bearer ${ADMIN_KEY}`,
+    });
+    expect(missing.status).toBe(404);
   });
 });

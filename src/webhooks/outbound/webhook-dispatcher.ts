@@ -416,10 +416,7 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
     }
   }
   if (size === 0) return null;
-  return Buffer.concat(chunks)
-    .subarray(0, RESPONSE_EXCERPT_BYTES)
-    .toString('utf8')
-    .replaceAll('\0', '');
+  return Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8').replaceAll('\0', '');
 }
 
 /** A failure as one line an operator understands: timeouts, refused targets, connection errors. */
