@@ -1,16 +1,17 @@
 import { Webhook } from 'standardwebhooks';
 import { createOrder, http, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { startSink } from '../utils/http-sink.js';
+import { startSink, type SinkRequest } from '../utils/http-sink.js';
 import { PSP_KEY, WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
 describe('PSP faults', () => {
   it('a PSP that fails the payment call leaves the payment open; a retry resumes it with the same key', async () => {
     const holder: { app?: TestApp } = {};
-    // Stands in front of the real PSP mock: the first call fails with 503, later calls pass through.
-    const proxy = await startSink(async (req, n) => {
-      if (n === 1) return { status: 503, body: '{"error":"maintenance"}' };
+    // Stands in front of the real PSP mock: the first payment call fails with 503, the rest pass through.
+    let paymentCalls = 0;
+    const proxy = await startSink(async (req) => {
+      if (isPaymentCall(req) && ++paymentCalls === 1) return { status: 503, body: '{"error":"maintenance"}' };
       const res = await fetch(`${holder.app!.url}${req.url}`, {
         method: req.method,
         headers: req.headers as Record<string, string>,
@@ -62,9 +63,10 @@ describe('PSP faults', () => {
 
   it('a PSP slower than PSP_TIMEOUT_MS gives 504 PSP.TIMEOUT; the payment stays open and a retry resumes it', async () => {
     const holder: { app?: TestApp } = {};
-    // The first call hangs past the timeout; later calls pass through to the real mock.
-    const slow = await startSink(async (req, n) => {
-      if (n === 1) await new Promise((r) => setTimeout(r, 1500));
+    // The first payment call hangs past the timeout; the rest pass through to the real mock.
+    let paymentCalls = 0;
+    const slow = await startSink(async (req) => {
+      if (isPaymentCall(req) && ++paymentCalls === 1) await new Promise((r) => setTimeout(r, 1500));
       const res = await fetch(`${holder.app!.url}${req.url}`, {
         method: req.method,
         headers: req.headers as Record<string, string>,
@@ -156,3 +158,12 @@ describe('PSP faults', () => {
     }
   });
 });
+
+/**
+ * Only the shop's payment calls count: anything else that reaches the stand-in
+ * (reconciliation reading events, a stray delivery of an earlier suite to a recycled
+ * port) must not take the failure meant for them.
+ */
+function isPaymentCall(req: SinkRequest): boolean {
+  return req.method === 'POST' && req.url === '/psp/v1/payments';
+}

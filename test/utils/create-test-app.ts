@@ -2,7 +2,13 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { createApp, prepareDatabase } from '../../src/bootstrap.js';
 import { validateEnv, type Env } from '../../src/config/env.js';
-import { assertTestDatabase, freePort, TEST_REDIS_PREFIX_ROOT, testAppEnv } from './test-env.js';
+import {
+  assertTestDatabase,
+  freePort,
+  retireCallbackDeliveries,
+  TEST_REDIS_PREFIX_ROOT,
+  testAppEnv,
+} from './test-env.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -49,6 +55,7 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     db,
     close: async () => {
       await app.close();
+      await retireCallbackDeliveries(env.PUBLIC_BASE_URL!);
       for (const key of Object.keys(vars)) delete process.env[key];
     },
   };

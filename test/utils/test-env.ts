@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { Client as PgClient } from 'pg';
 
 // The environment every e2e test runs in: its own database (name contains "test")
 // and its own Redis key prefix, so a developer's running instance is never touched.
@@ -65,4 +66,24 @@ export function testAppEnv(port: number): Record<string, string> {
     PSP_API_KEY: PSP_KEY,
     PSP_WEBHOOK_SECRET: WEBHOOK_SECRET,
   };
+}
+
+/**
+ * Fails the outbound deliveries still pending to a test app's callback URL once it is
+ * gone. The database is shared: otherwise the sweeper of a later suite's app would
+ * deliver them to whatever listens on the recycled port by then.
+ */
+export async function retireCallbackDeliveries(publicBaseUrl: string): Promise<void> {
+  const client = new PgClient({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(
+      `UPDATE webhook_deliveries d SET status = 'failed', next_attempt_at = NULL, last_error = 'test app closed'
+         FROM webhook_endpoints e
+        WHERE e.id = d.endpoint_id AND d.status = 'pending' AND e.kind = 'callback' AND e.url LIKE $1 || '/%'`,
+      [publicBaseUrl],
+    );
+  } finally {
+    await client.end();
+  }
 }

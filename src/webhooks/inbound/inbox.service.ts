@@ -9,7 +9,7 @@ import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../../common/db/group-commit.js';
 import { InboxEntry } from './inbox-entry.entity.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';

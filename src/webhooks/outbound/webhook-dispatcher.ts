@@ -1,10 +1,11 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Redis } from 'ioredis';
 import { DataSource, type EntityManager } from 'typeorm';
 import { Agent, request } from 'undici';
 import { signHeader } from '../../common/crypto/standard-webhooks.js';
+import { GroupCommit } from '../../common/db/group-commit.js';
 import { prefixedId } from '../../common/ids.js';
 import type { AllConfig } from '../../config/env.js';
 import { AddressPolicy } from './http/address-policy.js';
@@ -12,12 +13,44 @@ import { createGuardedAgent } from './http/guarded-agent.js';
 import { allowedCidrs } from './http/allowed-cidrs.js';
 import { OutboundHooks, type AttemptContext } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
-import { WebhookDelivery, type OutboundOwner, type WebhookEndpoint } from './outbound.entities.js';
+import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from './outbound.entities.js';
 import { RetrySchedule, parseDuration } from './retry-schedule.js';
 import { WebhookOutbox, type Published } from './webhook-outbox.js';
 
 /** The longest Retry-After the PSP mock's sender honours. */
 export const PSP_MAX_RETRY_AFTER_MS = 10 * 60_000;
+
+interface SuccessRecord {
+  delivery_id: string;
+  endpoint_id: string;
+  number: number;
+  started_at: string;
+  duration_ms: number;
+  status_code: number;
+  excerpt: string | null;
+}
+
+interface LoadedRow {
+  id: string;
+  status: WebhookDelivery['status'];
+  attempts: number;
+  message_id: string;
+  endpoint_id: string;
+  created_at: Date;
+  owner: OutboundOwner;
+  event_id: string;
+  event_type: string;
+  body: string;
+  message_created_at: Date;
+  kind: WebhookEndpoint['kind'];
+  url: string;
+  endpoint_status: WebhookEndpoint['status'];
+  disabled_reason: string | null;
+  secret: string | null;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  rate_limit_per_s: number | null;
+}
 
 /** The first bytes of an answer kept on the attempt. */
 export const RESPONSE_EXCERPT_BYTES = 1024;
@@ -59,7 +92,7 @@ export interface HttpAnswer {
  * is final, or the job is rescheduled for the schedule's next step.
  */
 @Injectable()
-export class WebhookDispatcher implements OnModuleDestroy {
+export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Outbound');
   private readonly agent: Agent;
   private readonly timeoutMs: number;
@@ -69,6 +102,7 @@ export class WebhookDispatcher implements OnModuleDestroy {
   private readonly inFlight = new Map<string, number>();
   private readonly redis: Redis;
   private readonly rateKeyPrefix: string;
+  private readonly successes = new GroupCommit<SuccessRecord, void>((batch) => this.recordSuccesses(batch), 128, 2);
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -104,6 +138,13 @@ export class WebhookDispatcher implements OnModuleDestroy {
     this.redis.on('error', () => undefined); // a limiter that cannot count lets the delivery through
   }
 
+  /** Connected before the first delivery: a limiter still connecting would let everything through. */
+  async onModuleInit(): Promise<void> {
+    await this.redis.connect().catch((err: Error) => {
+      this.logger.warn(`Rate limiter cannot reach Redis yet (${err.message}); endpoints are not limited until it can`);
+    });
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.agent.close();
     this.redis.disconnect();
@@ -118,11 +159,8 @@ export class WebhookDispatcher implements OnModuleDestroy {
    * more; throws DeliveryDeferred when it must run again later.
    */
   async attempt(owner: OutboundOwner, deliveryId: string): Promise<string> {
-    const delivery = await this.db.getRepository(WebhookDelivery).findOne({
-      where: { id: deliveryId },
-      relations: { message: true, endpoint: true },
-    });
-    if (!delivery || !delivery.message || !delivery.endpoint) return 'gone';
+    const delivery = await this.load(deliveryId);
+    if (!delivery) return 'gone';
     if (delivery.status !== 'pending') return `already ${delivery.status}`;
     const { message, endpoint } = delivery;
     if (endpoint.status !== 'enabled') {
@@ -132,16 +170,17 @@ export class WebhookDispatcher implements OnModuleDestroy {
       );
       return 'endpoint disabled';
     }
-    await this.admit(endpoint);
+    // The attempt's start is also its rate-limit window: attempts per second on record never exceed the limit.
+    const startedAt = new Date();
+    await this.admit(endpoint, startedAt);
     this.inFlight.set(endpoint.id, (this.inFlight.get(endpoint.id) ?? 0) + 1);
     const ctx: AttemptContext = { owner, delivery, message, endpoint, attempt: delivery.attempts + 1 };
     const hooks = this.hooks.for(owner);
     let answer: HttpAnswer;
     let tampered: boolean;
-    const startedAt = new Date();
     try {
       tampered = (await hooks.beforeAttempt?.(ctx))?.tamper ?? false;
-      answer = await this.post(owner, endpoint, message.eventId, JSON.stringify(message.payload), tampered);
+      answer = await this.post(owner, endpoint, message.eventId, delivery.body, tampered);
     } finally {
       const n = (this.inFlight.get(endpoint.id) ?? 1) - 1;
       if (n > 0) this.inFlight.set(endpoint.id, n);
@@ -171,7 +210,7 @@ export class WebhookDispatcher implements OnModuleDestroy {
         msg: `Delivered ${message.eventType} ${message.eventId} to ${target}: HTTP ${answer.statusCode} in ${answer.durationMs} ms (attempt ${ctx.attempt})`,
         ...ids,
       });
-      if (after?.duplicate) await this.duplicate(owner, endpoint, message.eventId, JSON.stringify(message.payload));
+      if (after?.duplicate) await this.duplicate(owner, endpoint, message.eventId, delivery.body);
       return 'succeeded';
     }
     const what = `Delivery of ${message.eventType} ${message.eventId} to ${target} failed (attempt ${ctx.attempt}, ${answer.durationMs} ms): ${failure}${tampered ? ' (signature tampered by chaos)' : ''}`;
@@ -184,17 +223,68 @@ export class WebhookDispatcher implements OnModuleDestroy {
   }
 
   /**
+   * The delivery with its message and endpoint, in one query; the body is the stored
+   * payload's text, sent as is on every attempt.
+   */
+  private async load(
+    deliveryId: string,
+  ): Promise<(WebhookDelivery & { message: WebhookMessage; endpoint: WebhookEndpoint; body: string }) | null> {
+    const [row] = await this.db.query<LoadedRow[]>(
+      `SELECT d.id, d.status, d.attempts, d.message_id, d.endpoint_id, d.created_at,
+              m.owner, m.event_id, m.event_type, m.payload::text AS body, m.created_at AS message_created_at,
+              e.kind, e.url, e.status AS endpoint_status, e.disabled_reason, e.secret, e.previous_secret,
+              e.previous_secret_expires_at, e.rate_limit_per_s
+         FROM webhook_deliveries d
+         JOIN webhook_messages m ON m.id = d.message_id
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.id = $1`,
+      [deliveryId],
+    );
+    if (!row) return null;
+    const message = Object.assign(new WebhookMessage(), {
+      id: row.message_id,
+      owner: row.owner,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      createdAt: row.message_created_at,
+    });
+    const endpoint = Object.assign(new WebhookEndpoint(), {
+      id: row.endpoint_id,
+      owner: row.owner,
+      kind: row.kind,
+      url: row.url,
+      status: row.endpoint_status,
+      disabledReason: row.disabled_reason,
+      secret: row.secret,
+      previousSecret: row.previous_secret,
+      previousSecretExpiresAt: row.previous_secret_expires_at,
+      rateLimitPerS: row.rate_limit_per_s,
+    });
+    return Object.assign(new WebhookDelivery(), {
+      id: row.id,
+      status: row.status,
+      attempts: row.attempts,
+      messageId: row.message_id,
+      endpointId: row.endpoint_id,
+      createdAt: row.created_at,
+      message,
+      endpoint,
+      body: row.body,
+    });
+  }
+
+  /**
    * Puts the attempt off (without counting it) when the endpoint is at its rate limit
    * or already has its share of this process's slots — so one slow endpoint cannot
    * hold every slot and delay the others.
    */
-  private async admit(endpoint: WebhookEndpoint): Promise<void> {
+  private async admit(endpoint: WebhookEndpoint, at: Date): Promise<void> {
     if ((this.inFlight.get(endpoint.id) ?? 0) >= this.perEndpoint) {
       this.metrics.deferred.inc({ reason: 'endpoint_busy' });
       throw new DeliveryDeferred(`endpoint ${endpoint.id} is busy`, 200 + Math.floor(Math.random() * 300), false);
     }
     if (endpoint.rateLimitPerS === null) return;
-    const second = Math.floor(Date.now() / 1000);
+    const second = Math.floor(at.getTime() / 1000);
     let count: number;
     try {
       const key = `${this.rateKeyPrefix}${endpoint.id}:${second}`;
@@ -228,10 +318,23 @@ export class WebhookDispatcher implements OnModuleDestroy {
     tampered: boolean,
   ): Promise<{ nextDelayMs: number | null; why?: string }> {
     const { delivery, endpoint } = ctx;
+    if (failure === null) {
+      // Successes of concurrent deliveries share one statement and one commit.
+      await this.successes.submit({
+        delivery_id: delivery.id,
+        endpoint_id: endpoint.id,
+        number: ctx.attempt,
+        started_at: startedAt.toISOString(),
+        duration_ms: answer.durationMs,
+        status_code: answer.statusCode!,
+        excerpt: answer.excerpt,
+      });
+      return { nextDelayMs: null };
+    }
     const decision = await this.db.transaction(async (manager) => {
       await manager.query(
         `INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, response_excerpt, error, succeeded)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, false)`,
         [
           delivery.id,
           ctx.attempt,
@@ -239,24 +342,9 @@ export class WebhookDispatcher implements OnModuleDestroy {
           answer.durationMs,
           answer.statusCode,
           answer.excerpt,
-          failure === null ? null : tampered ? `${failure} (signature tampered by chaos)` : failure,
-          failure === null,
+          tampered ? `${failure} (signature tampered by chaos)` : failure,
         ],
       );
-      if (failure === null) {
-        await manager.query(
-          `UPDATE webhook_deliveries SET status = 'succeeded', attempts = $2, last_attempt_at = $3, last_status_code = $4,
-                  last_error = NULL, next_attempt_at = NULL, succeeded_at = now() WHERE id = $1`,
-          [delivery.id, ctx.attempt, startedAt, answer.statusCode],
-        );
-        // Only when it changes anything (or once a second): deliveries to one endpoint share this row.
-        await manager.query(
-          `UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL
-            WHERE id = $1 AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < now() - interval '1 second')`,
-          [endpoint.id],
-        );
-        return { nextDelayMs: null };
-      }
       const [health] = await manager.query<{ failing_since: Date; status: string }[]>(
         `WITH u AS (UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $2) WHERE id = $1
                     RETURNING failing_since, status)
@@ -295,6 +383,33 @@ export class WebhookDispatcher implements OnModuleDestroy {
       return { nextDelayMs, why };
     });
     return decision;
+  }
+
+  /**
+   * One statement for a batch of successful attempts: the attempts inserted, the
+   * deliveries succeeded, and each endpoint's last success (only when it changes
+   * anything, or once a second; endpoint rows locked in id order).
+   */
+  private async recordSuccesses(batch: SuccessRecord[]): Promise<void[]> {
+    await this.db.query(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(delivery_id uuid, endpoint_id uuid, number int,
+                started_at timestamptz, duration_ms int, status_code int, excerpt text)),
+       a AS (INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, response_excerpt, error, succeeded)
+             SELECT delivery_id, number, started_at, duration_ms, status_code, excerpt, NULL, true FROM input),
+       d AS (UPDATE webhook_deliveries w SET status = 'succeeded', attempts = i.number, last_attempt_at = i.started_at,
+                    last_status_code = i.status_code, last_error = NULL, next_attempt_at = NULL, succeeded_at = now()
+               FROM input i WHERE w.id = i.delivery_id),
+       e AS (UPDATE webhook_endpoints w SET last_success_at = now(), failing_since = NULL
+              WHERE w.id IN (SELECT id FROM webhook_endpoints
+                              WHERE id IN (SELECT endpoint_id FROM input)
+                                AND (failing_since IS NOT NULL OR last_success_at IS NULL
+                                     OR last_success_at < now() - interval '1 second')
+                              ORDER BY id FOR UPDATE))
+       SELECT count(*)::int AS n FROM input`,
+      [JSON.stringify(batch)],
+    );
+    return batch.map(() => undefined);
   }
 
   /** Disables an endpoint (inside `manager`), fails its pending deliveries, publishes `endpoint.disabled`. */
@@ -455,8 +570,9 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs = Da
 
 /** The body with one byte changed after signing (chaos): still JSON, signature no longer matches. */
 export function tamperBody(body: string): string {
-  const i = body.indexOf(':"') + 2;
-  if (i < 2 || i >= body.length) return body + ' ';
+  const m = /:\s*"/.exec(body);
+  const i = m ? m.index + m[0].length : -1;
+  if (i < 0 || i >= body.length) return body + ' ';
   const c = body[i];
   const swapped = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase();
   return body.slice(0, i) + (swapped === c ? (c === 'x' ? 'y' : 'x') : swapped) + body.slice(i + 1);
