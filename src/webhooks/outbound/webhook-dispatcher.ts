@@ -103,6 +103,8 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   private readonly redis: Redis;
   private readonly rateKeyPrefix: string;
   private readonly successes = new GroupCommit<SuccessRecord, void>((batch) => this.recordSuccesses(batch), 128, 2);
+  /** Deliveries picked up together are read together, in one query. */
+  private readonly loads = new GroupCommit<string, LoadedRow | null>((ids) => this.loadRows(ids), 128, 2);
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -223,23 +225,14 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * The delivery with its message and endpoint, in one query; the body is the stored
-   * payload's text, sent as is on every attempt.
+   * The delivery with its message and endpoint, in one query shared with the
+   * deliveries picked up at the same time; the body is the stored payload's text,
+   * sent as is on every attempt.
    */
   private async load(
     deliveryId: string,
   ): Promise<(WebhookDelivery & { message: WebhookMessage; endpoint: WebhookEndpoint; body: string }) | null> {
-    const [row] = await this.db.query<LoadedRow[]>(
-      `SELECT d.id, d.status, d.attempts, d.message_id, d.endpoint_id, d.created_at,
-              m.owner, m.event_id, m.event_type, m.payload::text AS body, m.created_at AS message_created_at,
-              e.kind, e.url, e.status AS endpoint_status, e.disabled_reason, e.secret, e.previous_secret,
-              e.previous_secret_expires_at, e.rate_limit_per_s
-         FROM webhook_deliveries d
-         JOIN webhook_messages m ON m.id = d.message_id
-         JOIN webhook_endpoints e ON e.id = d.endpoint_id
-        WHERE d.id = $1`,
-      [deliveryId],
-    );
+    const row = await this.loads.submit(deliveryId);
     if (!row) return null;
     const message = Object.assign(new WebhookMessage(), {
       id: row.message_id,
@@ -271,6 +264,22 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       endpoint,
       body: row.body,
     });
+  }
+
+  private async loadRows(ids: string[]): Promise<(LoadedRow | null)[]> {
+    const rows = await this.db.query<LoadedRow[]>(
+      `SELECT d.id, d.status, d.attempts, d.message_id, d.endpoint_id, d.created_at,
+              m.owner, m.event_id, m.event_type, m.payload::text AS body, m.created_at AS message_created_at,
+              e.kind, e.url, e.status AS endpoint_status, e.disabled_reason, e.secret, e.previous_secret,
+              e.previous_secret_expires_at, e.rate_limit_per_s
+         FROM webhook_deliveries d
+         JOIN webhook_messages m ON m.id = d.message_id
+         JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   /**
