@@ -1,4 +1,5 @@
 import { isUuid, prefixedId } from '../common/ids.js';
+import { decodeCursor, encodeCursor } from '../common/pagination/keyset-cursor.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
@@ -58,7 +59,7 @@ export class OrdersService {
       .take(limit + 1);
     if (q.status) qb.andWhere('o.status = :status', { status: q.status });
     if (q.cursor) {
-      const [at, id] = decodeCursor(q.cursor);
+      const [at, id] = decodeCursor(q.cursor, 'ORDER.INVALID_CURSOR');
       qb.andWhere('(o.createdAt, o.id) < (:at, :id)', { at, id });
     }
     const rows = await qb.getMany();
@@ -137,27 +138,4 @@ export class OrdersService {
     this.logger.log({ msg: `Order ${id} ${order.status} → ${to}; ${type} ${eventId} published`, orderId: id, eventId });
     return { changed: true, from: order.status, to };
   }
-}
-
-function encodeCursor(order: Order): string {
-  return Buffer.from(`${order.createdAt.toISOString()}|${order.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (
-    !at ||
-    !id ||
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at) ||
-    Number.isNaN(Date.parse(at)) ||
-    !isUuid(id)
-  ) {
-    throw new DomainError(
-      'ORDER.INVALID_CURSOR',
-      400,
-      'Invalid cursor',
-      'Pass the nextCursor of a previous page unchanged.',
-    );
-  }
-  return [at, id];
 }

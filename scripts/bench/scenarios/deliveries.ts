@@ -27,8 +27,8 @@ import { sleep } from '../lib/http-load.js';
 import { cpuDelta, postgresPids, redisServerPids, sampleCpu, type CpuGroups } from '../lib/proc-cpu.js';
 import { median, type BenchContext, type Scenario } from '../lib/report.js';
 import { startHookline } from '../lib/stack.js';
-import { JobName, QueueName } from '../../../src/queue/queues.js';
-import { DELIVERY_JOB_ATTEMPTS, ENGINE_BACKOFF } from '../../../src/webhooks/outbound/webhook-outbox.js';
+import { QueueName } from '../../../src/queue/queues.js';
+import { deliveryJob } from '../../../src/webhooks/outbound/webhook-outbox.js';
 
 const CHILD = resolve(__dirname, '../lib/delivery-children.js');
 const CONCURRENCY = 64;
@@ -175,19 +175,7 @@ export const deliveries: Scenario = {
         const groups: CpuGroups = { server: [worker!.pid], postgres, redis };
         const before = await sampleCpu(groups);
         for (let i = 0; i < rows.length; i += 1000) {
-          await queue!.addBulk(
-            rows.slice(i, i + 1000).map((d) => ({
-              name: JobName.DeliverWebhook,
-              data: { deliveryId: d.id },
-              opts: {
-                jobId: d.id,
-                attempts: DELIVERY_JOB_ATTEMPTS,
-                backoff: { type: ENGINE_BACKOFF },
-                removeOnComplete: true,
-                removeOnFail: true,
-              },
-            })),
-          );
+          await queue!.addBulk(rows.slice(i, i + 1000).map((d) => deliveryJob(d.id)));
         }
         const deadline = Date.now() + (ctx.quick ? 30_000 : 60_000);
         while (Date.now() < deadline) {

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { isUuid, prefixedId } from '../../common/ids.js';
+import { decodeCursor, encodeCursor } from '../../common/pagination/keyset-cursor.js';
 import type { AllConfig } from '../../config/env.js';
 import type { CreateEndpointDto, DeliveriesQuery, PageQuery, UpdateEndpointDto } from './dto/endpoint.dto.js';
 import { AddressPolicy } from './http/address-policy.js';
@@ -311,22 +312,4 @@ export class EndpointsService {
       );
     }
   }
-}
-
-function encodeCursor(row: { createdAt: Date; id: string }): string {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string, code: string): [string, string] {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (
-    !at ||
-    !id ||
-    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(at) ||
-    Number.isNaN(Date.parse(at)) ||
-    !isUuid(id)
-  ) {
-    throw new DomainError(code, 400, 'Invalid cursor', 'Pass the nextCursor of a previous page unchanged.');
-  }
-  return [at, id];
 }

@@ -30,6 +30,22 @@ export interface DeliverJob {
   deliveryId: string;
 }
 
+/** The Bull job of a delivery: job id = delivery id, retried only as the engine decides, gone once done. */
+export function deliveryJob(deliveryId: string, delayMs = 0) {
+  return {
+    name: JobName.DeliverWebhook,
+    data: { deliveryId } satisfies DeliverJob,
+    opts: {
+      jobId: deliveryId,
+      attempts: DELIVERY_JOB_ATTEMPTS,
+      backoff: { type: ENGINE_BACKOFF },
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  };
+}
+
 export interface PublishRequest {
   owner: OutboundOwner;
   /** The publisher's event id (`webhook-id`); publishing it again is a no-op. */
@@ -165,20 +181,7 @@ export class WebhookOutbox implements EntitySubscriberInterface {
   async enqueue(owner: OutboundOwner, deliveries: { id: string; delayMs?: number }[]): Promise<boolean> {
     if (deliveries.length === 0) return true;
     try {
-      await this.queue(owner).addBulk(
-        deliveries.map((d) => ({
-          name: JobName.DeliverWebhook,
-          data: { deliveryId: d.id },
-          opts: {
-            jobId: d.id,
-            attempts: DELIVERY_JOB_ATTEMPTS,
-            backoff: { type: ENGINE_BACKOFF },
-            ...(d.delayMs && d.delayMs > 0 ? { delay: d.delayMs } : {}),
-            removeOnComplete: true,
-            removeOnFail: true,
-          },
-        })),
-      );
+      await this.queue(owner).addBulk(deliveries.map((d) => deliveryJob(d.id, d.delayMs)));
       return true;
     } catch (err) {
       this.logger.warn(
