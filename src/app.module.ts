@@ -12,6 +12,7 @@ import { validateEnv, type AllConfig, type AppRole } from './config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from './config/roles.js';
 import { typeormOptions } from './database/typeorm-options.js';
 import { HealthModule } from './health/health.module.js';
+import { AfterCommitSubscriber } from './common/db/after-commit.js';
 import { OutboundWebhooksModule } from './webhooks/outbound/outbound.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
@@ -78,6 +79,7 @@ export class AppModule {
         ...(hasHttpApi(role) ? [UiModule.forRole(role)] : []),
       ],
       providers: [
+        AfterCommitSubscriber,
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
           provide: APP_PIPE,

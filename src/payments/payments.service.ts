@@ -12,6 +12,7 @@ import { paymentTransitions, type PaymentStatus, type PaymentStrategy, type Reso
 import { PaymentTimelineEntry, type TimelineType } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PspClient, type PspPaymentStatus } from './psp/psp.client.js';
+import { afterCommit } from '../common/db/after-commit.js';
 
 /** A payment result reported by the PSP, however it reached the shop. */
 export interface PspResult {
@@ -252,8 +253,8 @@ export class PaymentsService {
       pspPaymentId: result.pspPaymentId,
       failureReason: to === 'failed' ? 'declined' : null,
     });
-    // Counted in the caller's transaction: if it rolls back and is retried, counted again.
-    this.metrics.paymentsResolved.inc({ via: result.via, status: to });
+    // Counted once the caller's transaction commits: never before the change is visible, never for a rollback.
+    await afterCommit(manager, () => this.metrics.paymentsResolved.inc({ via: result.via, status: to }));
     await this.addTimeline(manager, payment.id, 'resolved', now, {
       status: to,
       resolvedVia: result.via,

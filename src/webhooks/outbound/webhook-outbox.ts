@@ -2,14 +2,8 @@ import { getQueueToken } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
-import { InjectDataSource } from '@nestjs/typeorm';
-import {
-  DataSource,
-  type EntityManager,
-  type EntitySubscriberInterface,
-  type TransactionCommitEvent,
-  type TransactionRollbackEvent,
-} from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { afterCommit } from '../../common/db/after-commit.js';
 import { JobName, QueueName } from '../../queue/queues.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
@@ -70,37 +64,19 @@ export interface Published {
   callbackDeliveryId: string | null;
 }
 
-const RELAY_KEY = 'hooklineOutbox';
-
 /**
  * The outbox of outbound webhooks. `publish` runs inside the caller's transaction:
  * the message and one delivery per endpoint commit with the state change that caused
  * them, or not at all. After that transaction commits, the relay enqueues the pending
- * deliveries in one `addBulk` (job id = delivery id) — a TypeORM subscriber's
- * afterTransactionCommit, so no caller can forget it; a rollback drops them. If Redis
- * is down then, the sweeper enqueues them later: losing Redis loses nothing.
+ * deliveries in one `addBulk` (job id = delivery id) — an `afterCommit` hook, so no
+ * caller can forget it; a rollback drops them. If Redis is down then, the sweeper
+ * enqueues them later: losing Redis loses nothing.
  */
 @Injectable()
-export class WebhookOutbox implements EntitySubscriberInterface {
+export class WebhookOutbox {
   private readonly logger = new Logger('Outbox');
 
-  constructor(
-    private readonly moduleRef: ModuleRef,
-    @InjectDataSource() db: DataSource,
-  ) {
-    db.subscribers.push(this);
-  }
-
-  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    const published = event.queryRunner.data?.[RELAY_KEY] as Published[] | undefined;
-    if (!published) return;
-    delete event.queryRunner.data[RELAY_KEY];
-    await this.relay(...published);
-  }
-
-  afterTransactionRollback(event: TransactionRollbackEvent): void {
-    if (event.queryRunner.data) delete event.queryRunner.data[RELAY_KEY];
-  }
+  constructor(private readonly moduleRef: ModuleRef) {}
 
   /**
    * Writes the message and its deliveries with `manager`; they are enqueued once its
@@ -108,14 +84,7 @@ export class WebhookOutbox implements EntitySubscriberInterface {
    */
   async publish(manager: EntityManager, req: PublishRequest): Promise<Published> {
     const published = await this.write(manager, req);
-    if (published.pending.length === 0) return published;
-    const runner = manager.queryRunner;
-    if (runner?.isTransactionActive) {
-      runner.data ??= {};
-      ((runner.data[RELAY_KEY] ??= []) as Published[]).push(published);
-    } else {
-      await this.relay(published);
-    }
+    if (published.pending.length > 0) await afterCommit(manager, () => this.relay(published));
     return published;
   }
 
