@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -18,6 +18,9 @@ import { WebhookOutbox, type DeliverJob } from './webhook-outbox.js';
  * WEBHOOK_SWEEP_STALE_MS ago, not attempted since. Re-adding a job that still exists
  * is a no-op (job id = delivery id).
  */
+/** The owners whose delivery queues this process runs (the shop's on workers, the PSP's on psp). */
+export const DELIVERY_OWNERS = Symbol('DELIVERY_OWNERS');
+
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger('OutboundSweeper');
@@ -27,7 +30,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   private sweeping = false;
 
   constructor(
-    readonly owners: readonly OutboundOwner[],
+    @Inject(DELIVERY_OWNERS) readonly owners: readonly OutboundOwner[],
     private readonly dispatcher: WebhookDispatcher,
     private readonly outbox: WebhookOutbox,
     private readonly metrics: OutboundMetrics,

@@ -19,7 +19,6 @@ import {
   EndpointDto,
   EndpointPageDto,
   EndpointWithSecretDto,
-  PageQuery,
   RecoverDto,
   RecoveredDto,
   RotatedSecretDto,
@@ -27,6 +26,7 @@ import {
   UpdateEndpointDto,
 } from './dto/endpoint.dto.js';
 import { EndpointsService } from './endpoints.service.js';
+import { PageQuery } from '../../common/pagination/page.query.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
 export interface EndpointsApi {

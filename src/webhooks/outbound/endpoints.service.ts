@@ -7,9 +7,9 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import { isUuid, prefixedId } from '../../common/ids.js';
 import { decodeCursor, encodeCursor } from '../../common/pagination/keyset-cursor.js';
 import type { AllConfig } from '../../config/env.js';
-import type { CreateEndpointDto, DeliveriesQuery, PageQuery, UpdateEndpointDto } from './dto/endpoint.dto.js';
+import type { CreateEndpointDto, DeliveriesQuery, UpdateEndpointDto } from './dto/endpoint.dto.js';
+import type { PageQuery } from '../../common/pagination/page.query.js';
 import { AddressPolicy } from './http/address-policy.js';
-import { allowedCidrs } from './http/allowed-cidrs.js';
 import { checkEndpointUrl } from './http/guarded-agent.js';
 import {
   WebhookAttempt,
@@ -55,16 +55,15 @@ const endpointDisabled = (e: WebhookEndpoint) =>
 @Injectable()
 export class EndpointsService {
   private readonly logger = new Logger('WebhookEndpoints');
-  private readonly policy: AddressPolicy;
   private readonly graceMs: number;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly outbox: WebhookOutbox,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly policy: AddressPolicy,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.policy = new AddressPolicy(allowedCidrs(config));
     this.graceMs = parseDuration(config.get('WEBHOOK_ROTATION_GRACE', { infer: true }));
   }
 

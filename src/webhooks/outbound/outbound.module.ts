@@ -1,12 +1,11 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import type { AppRole } from '../../config/env.js';
+import type { AllConfig, AppRole } from '../../config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from '../../config/roles.js';
 import { QueueName } from '../../queue/queues.js';
-import { DeliveryWorker } from './delivery-worker.js';
+import { DELIVERY_OWNERS, DeliveryWorker } from './delivery-worker.js';
+import { AddressPolicy } from './http/address-policy.js';
 import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
@@ -49,24 +48,13 @@ export class OutboundWebhooksModule {
         OutboundMetrics,
         WebhookDispatcher,
         EndpointsService,
-        ...(owners.length > 0
-          ? [
-              {
-                provide: DeliveryWorker,
-                inject: [
-                  WebhookDispatcher,
-                  WebhookOutbox,
-                  OutboundMetrics,
-                  SchedulerRegistry,
-                  getDataSourceToken(),
-                  ConfigService,
-                ],
-                useFactory: (
-                  ...deps: ConstructorParameters<typeof DeliveryWorker> extends [unknown, ...infer R] ? R : never
-                ) => new DeliveryWorker(owners, ...deps),
-              },
-            ]
-          : []),
+        {
+          provide: AddressPolicy,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService<AllConfig, true>) =>
+            new AddressPolicy([config.get('WEBHOOK_ALLOWED_CIDRS', { infer: true }) ?? '']),
+        },
+        ...(owners.length > 0 ? [{ provide: DELIVERY_OWNERS, useValue: owners }, DeliveryWorker] : []),
       ],
       exports: [WebhookOutbox, OutboundHooks, EndpointsService, WebhookDispatcher],
     };

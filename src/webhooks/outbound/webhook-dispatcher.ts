@@ -10,7 +10,6 @@ import { prefixedId } from '../../common/ids.js';
 import type { AllConfig } from '../../config/env.js';
 import { AddressPolicy } from './http/address-policy.js';
 import { createGuardedAgent } from './http/guarded-agent.js';
-import { allowedCidrs } from './http/allowed-cidrs.js';
 import { OutboundHooks, type AttemptContext } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from './outbound.entities.js';
@@ -111,6 +110,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     private readonly outbox: WebhookOutbox,
     private readonly hooks: OutboundHooks,
     private readonly metrics: OutboundMetrics,
+    policy: AddressPolicy,
     config: ConfigService<AllConfig, true>,
   ) {
     this.timeoutMs = config.get('WEBHOOK_ATTEMPT_TIMEOUT_MS', { infer: true });
@@ -126,7 +126,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     };
     this.disableAfterMs = parseDuration(config.get('WEBHOOK_DISABLE_AFTER', { infer: true }));
     this.perEndpoint = config.get('WEBHOOK_ENDPOINT_CONCURRENCY', { infer: true });
-    this.agent = createGuardedAgent(new AddressPolicy(allowedCidrs(config)), {
+    this.agent = createGuardedAgent(policy, {
       connections: 64,
       keepAliveTimeoutMs: 10_000,
       connectTimeoutMs: Math.min(this.timeoutMs, 10_000),

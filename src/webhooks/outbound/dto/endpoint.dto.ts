@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -14,6 +13,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { PageQuery } from '../../../common/pagination/page.query.js';
 import { IsSafeText } from '../../../common/validation/safe-text.js';
 import {
   DELIVERY_STATUSES,
@@ -145,22 +145,6 @@ export class EndpointPageDto {
   data: EndpointDto[];
   @ApiPropertyOptional({ nullable: true, type: String, description: 'Pass as `cursor` for the next page' })
   nextCursor: string | null;
-}
-
-export class PageQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  cursor?: string;
 }
 
 export class DeliveriesQuery extends PageQuery {
