@@ -8,7 +8,7 @@ import type { CreateOrderDto } from './dto/create-order.dto.js';
 import { computeOrderAmount } from './order-amount.js';
 import { PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
 import { Order } from './order.entity.js';
-import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
+import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -96,46 +96,72 @@ export class OrdersService {
     return order;
   }
 
-  /** Moves the order after a payment resolved, through the transition table; never backwards. */
-  async applyPaymentOutcome(
+  /**
+   * Moves orders after their payments resolved, through the transition table; never
+   * backwards. Several outcomes at once take one lock query, one UPDATE and one outbox
+   * write: the inbox applies events in batches. Outcomes for the same order apply in
+   * the order given. Returns one result per outcome, in order.
+   */
+  async applyPaymentOutcomes(
     manager: EntityManager,
-    id: string,
-    outcome: 'succeeded' | 'failed',
-  ): Promise<OrderTransitionResult> {
-    const order = await manager
-      .getRepository(Order)
-      .createQueryBuilder('o')
-      .setLock('pessimistic_write')
-      .where('o.id = :id', { id })
-      .getOne();
-    if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
-    const to: OrderStatus = outcome === 'succeeded' ? 'paid' : 'payment_failed';
-    if (!orderTransitions.can(order.status, to)) {
-      return { changed: false, from: order.status, reason: `order is ${order.status}; it cannot become ${to}` };
-    }
+    outcomes: { orderId: string; outcome: 'succeeded' | 'failed' }[],
+  ): Promise<OrderTransitionResult[]> {
+    if (outcomes.length === 0) return [];
+    const ids = [...new Set(outcomes.map((o) => o.orderId))];
+    // Locked in id order, so that batches touching the same orders never deadlock.
+    const locked = await manager.query<{ id: string; status: OrderStatus; amount: string; currency: string }[]>(
+      `SELECT id, status, amount, currency FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+    const orders = new Map(locked.map((o) => [o.id, o]));
     const now = new Date();
-    await manager.update(Order, id, { status: to, updatedAt: now, ...(to === 'paid' ? { paidAt: now } : {}) });
-    // The merchant's endpoints hear of it through the outbox: same transaction, sent after commit.
-    const eventId = prefixedId('evt');
-    const type = to === 'paid' ? 'order.paid' : 'order.payment_failed';
-    await this.outbox.publish(manager, {
-      owner: 'shop',
-      eventId,
-      eventType: type,
-      payload: {
-        event_id: eventId,
-        type,
-        created_at: now.toISOString(),
-        data: {
-          order_id: id,
-          status: to,
-          amount: order.amount,
-          currency: order.currency,
-          paid_at: to === 'paid' ? now.toISOString() : null,
+    // The last state of each changed order (one order may move twice in one batch).
+    const changed = new Map<string, { id: string; status: OrderStatus; paid: boolean }>();
+    const messages: PublishRequest[] = [];
+    const results = outcomes.map(({ orderId: id, outcome }): OrderTransitionResult => {
+      const order = orders.get(id);
+      if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
+      const from = order.status;
+      const to: OrderStatus = outcome === 'succeeded' ? 'paid' : 'payment_failed';
+      if (!orderTransitions.can(from, to)) {
+        return { changed: false, from, reason: `order is ${from}; it cannot become ${to}` };
+      }
+      order.status = to;
+      changed.set(id, { id, status: to, paid: to === 'paid' || (changed.get(id)?.paid ?? false) });
+      // The merchant's endpoints hear of it through the outbox: same transaction, sent after commit.
+      const eventId = prefixedId('evt');
+      const type = to === 'paid' ? 'order.paid' : 'order.payment_failed';
+      messages.push({
+        owner: 'shop',
+        eventId,
+        eventType: type,
+        payload: {
+          event_id: eventId,
+          type,
+          created_at: now.toISOString(),
+          data: {
+            order_id: id,
+            status: to,
+            amount: Number(order.amount),
+            currency: order.currency,
+            paid_at: to === 'paid' ? now.toISOString() : null,
+          },
         },
-      },
+      });
+      this.logger.log({ msg: `Order ${id} ${from} → ${to}; ${type} ${eventId} published`, orderId: id, eventId });
+      return { changed: true, from, to };
     });
-    this.logger.log({ msg: `Order ${id} ${order.status} → ${to}; ${type} ${eventId} published`, orderId: id, eventId });
-    return { changed: true, from: order.status, to };
+    if (changed.size > 0) {
+      const rows = [...changed.values()];
+      await manager.query(
+        `UPDATE orders o SET status = c.status, updated_at = $3,
+                paid_at = CASE WHEN c.paid THEN $3 ELSE o.paid_at END
+           FROM unnest($1::uuid[], $2::text[], $4::bool[]) AS c(id, status, paid)
+          WHERE o.id = c.id`,
+        [rows.map((c) => c.id), rows.map((c) => c.status), now, rows.map((c) => c.paid)],
+      );
+      await this.outbox.publishMany(manager, messages);
+    }
+    return results;
   }
 }

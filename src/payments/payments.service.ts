@@ -199,84 +199,125 @@ export class PaymentsService {
    * ignored with the reason.
    */
   async applyPspResult(manager: EntityManager, result: PspResult): Promise<ApplyOutcome> {
-    const payments = manager.getRepository(Payment);
-    const qb = payments.createQueryBuilder('p').setLock('pessimistic_write');
-    const payment =
-      result.paymentId && isUuid(result.paymentId)
-        ? await qb.where('p.id = :id', { id: result.paymentId }).getOne()
-        : await qb.where('p.pspPaymentId = :psp', { psp: result.pspPaymentId }).getOne();
-    if (!payment) {
-      const reason = `no payment matches PSP payment ${result.pspPaymentId}`;
-      this.logger.warn(`PSP result ignored: ${reason}`);
-      return { applied: false, reason };
-    }
-    const ctx = `Payment ${payment.id} (order ${payment.orderId}, PSP ${result.pspPaymentId})`;
-    const ids = {
-      paymentId: payment.id,
-      orderId: payment.orderId,
-      pspPaymentId: result.pspPaymentId,
-      eventId: result.evidence.eventId,
-    };
-    const kind: TimelineType = result.via === 'webhook' ? 'webhook_received' : 'poll_result';
-    await this.addTimeline(manager, payment.id, kind, result.arrivedAt, {
-      ...result.evidence,
-      pspStatus: result.pspStatus,
-    });
+    const [outcome] = await this.applyPspResults(manager, [result]);
+    return outcome;
+  }
 
-    const ignore = async (reason: string): Promise<ApplyOutcome> => {
-      await this.addTimeline(manager, payment.id, 'ignored', new Date(), {
-        reason,
-        ...pick(result.evidence, 'eventId'),
-      });
-      this.logger.log({ msg: `${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`, ...ids });
-      return { applied: false, reason };
-    };
-    if (payment.pspPaymentId && payment.pspPaymentId !== result.pspPaymentId) {
-      return ignore(`PSP payment id ${result.pspPaymentId} does not match ${payment.pspPaymentId}`);
-    }
-    if (result.amount !== payment.amount || result.currency !== payment.currency) {
-      return ignore(
-        `PSP reports ${result.amount} ${result.currency}, payment is ${payment.amount} ${payment.currency}`,
-      );
-    }
-    const to = TARGET[result.pspStatus];
-    if (to === payment.status) return ignore(`payment is already ${payment.status}`);
-    if (!paymentTransitions.can(payment.status, to)) {
-      return ignore(`payment is ${payment.status}; ${result.pspStatus} cannot move it to ${to}`);
-    }
-
+  /**
+   * `applyPspResult` for several results at once, in order, with a fixed number of
+   * statements whatever their count (the inbox applies events in batches): one query
+   * locks the payments (in id order, so concurrent batches never deadlock), one UPDATE
+   * moves them, one INSERT writes their timeline, and the orders move together. Two
+   * results for the same payment apply one after the other, as if sent separately.
+   */
+  async applyPspResults(manager: EntityManager, results: PspResult[]): Promise<ApplyOutcome[]> {
+    if (results.length === 0) return [];
+    const byShopId = results.map((r) => (r.paymentId && isUuid(r.paymentId) ? r.paymentId : null));
+    const locked = await manager.query<LockedPayment[]>(
+      `SELECT id, order_id, status, amount, currency, psp_payment_id FROM payments
+        WHERE id = ANY($1::uuid[]) OR psp_payment_id = ANY($2::text[])
+        ORDER BY id FOR UPDATE`,
+      [
+        [...new Set(byShopId.filter((id) => id !== null))],
+        [...new Set(results.filter((_, i) => byShopId[i] === null).map((r) => r.pspPaymentId))],
+      ],
+    );
+    const byId = new Map(locked.map((p) => [p.id, p]));
+    const byPspId = new Map(locked.filter((p) => p.psp_payment_id).map((p) => [p.psp_payment_id!, p]));
     const now = new Date();
-    await manager.update(Payment, payment.id, {
-      status: to,
-      resolvedVia: result.via,
-      resolvedAt: now,
-      pspPaymentId: result.pspPaymentId,
-      failureReason: to === 'failed' ? 'declined' : null,
-    });
-    // Counted once the caller's transaction commits: never before the change is visible, never for a rollback.
-    await afterCommit(manager, () => this.metrics.paymentsResolved.inc({ via: result.via, status: to }));
-    await this.addTimeline(manager, payment.id, 'resolved', now, {
-      status: to,
-      resolvedVia: result.via,
-      ...pick(result.evidence, 'eventId'),
-    });
-    this.logger.log({ msg: `${ctx} ${payment.status} → ${to} via ${result.via}`, ...ids });
+    // Each result's timeline entries, kept apart so a payment's entries stay in order.
+    const timeline: TimelineRow[][] = results.map(() => []);
+    const moved = new Map<string, LockedPayment & { resolved_via: ResolvedVia }>();
+    const resolved: { index: number; payment: LockedPayment; to: PaymentStatus }[] = [];
 
-    const order = await this.orders.applyPaymentOutcome(
-      manager,
-      payment.orderId,
-      to === 'succeeded' ? 'succeeded' : 'failed',
-    );
-    await this.addTimeline(
-      manager,
-      payment.id,
-      'order_updated',
-      new Date(),
-      order.changed
-        ? { orderId: payment.orderId, from: order.from, to: order.to }
-        : { orderId: payment.orderId, unchanged: order.from, reason: order.reason },
-    );
-    return { applied: true, status: to };
+    const outcomes = results.map((result, i): ApplyOutcome => {
+      const payment = byShopId[i] ? byId.get(byShopId[i]) : byPspId.get(result.pspPaymentId);
+      if (!payment) {
+        const reason = `no payment matches PSP payment ${result.pspPaymentId}`;
+        this.logger.warn(`PSP result ignored: ${reason}`);
+        return { applied: false, reason };
+      }
+      const ctx = `Payment ${payment.id} (order ${payment.order_id}, PSP ${result.pspPaymentId})`;
+      const ids = {
+        paymentId: payment.id,
+        orderId: payment.order_id,
+        pspPaymentId: result.pspPaymentId,
+        eventId: result.evidence.eventId,
+      };
+      const add = (type: TimelineType, at: Date, detail: Record<string, unknown>) =>
+        timeline[i].push({ paymentId: payment.id, type, at, detail });
+      add(result.via === 'webhook' ? 'webhook_received' : 'poll_result', result.arrivedAt, {
+        ...result.evidence,
+        pspStatus: result.pspStatus,
+      });
+      const ignore = (reason: string): ApplyOutcome => {
+        add('ignored', now, { reason, ...pick(result.evidence, 'eventId') });
+        this.logger.log({ msg: `${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`, ...ids });
+        return { applied: false, reason };
+      };
+      if (payment.psp_payment_id && payment.psp_payment_id !== result.pspPaymentId) {
+        return ignore(`PSP payment id ${result.pspPaymentId} does not match ${payment.psp_payment_id}`);
+      }
+      if (result.amount !== Number(payment.amount) || result.currency !== payment.currency) {
+        return ignore(
+          `PSP reports ${result.amount} ${result.currency}, payment is ${payment.amount} ${payment.currency}`,
+        );
+      }
+      const from = payment.status;
+      const to = TARGET[result.pspStatus];
+      if (to === from) return ignore(`payment is already ${from}`);
+      if (!paymentTransitions.can(from, to)) {
+        return ignore(`payment is ${from}; ${result.pspStatus} cannot move it to ${to}`);
+      }
+      // Later results in this batch see the payment as this one leaves it.
+      payment.status = to;
+      payment.psp_payment_id = result.pspPaymentId;
+      moved.set(payment.id, { ...payment, resolved_via: result.via });
+      add('resolved', now, { status: to, resolvedVia: result.via, ...pick(result.evidence, 'eventId') });
+      this.logger.log({ msg: `${ctx} ${from} → ${to} via ${result.via}`, ...ids });
+      resolved.push({ index: i, payment, to });
+      return { applied: true, status: to };
+    });
+
+    if (moved.size > 0) {
+      const rows = [...moved.values()];
+      await manager.query(
+        `UPDATE payments p SET status = m.status, resolved_via = m.via, resolved_at = $5, updated_at = $5,
+                psp_payment_id = m.psp_payment_id,
+                failure_reason = CASE WHEN m.status = 'failed' THEN 'declined' END
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS m(id, status, via, psp_payment_id)
+          WHERE p.id = m.id`,
+        [
+          rows.map((r) => r.id),
+          rows.map((r) => r.status),
+          rows.map((r) => r.resolved_via),
+          rows.map((r) => r.psp_payment_id),
+          now,
+        ],
+      );
+      const orders = await this.orders.applyPaymentOutcomes(
+        manager,
+        resolved.map((r) => ({ orderId: r.payment.order_id, outcome: r.to === 'succeeded' ? 'succeeded' : 'failed' })),
+      );
+      const at = new Date();
+      resolved.forEach((r, k) => {
+        const order = orders[k];
+        timeline[r.index].push({
+          paymentId: r.payment.id,
+          type: 'order_updated',
+          at,
+          detail: order.changed
+            ? { orderId: r.payment.order_id, from: order.from, to: order.to }
+            : { orderId: r.payment.order_id, unchanged: order.from, reason: order.reason },
+        });
+      });
+      // Counted once the caller's transaction commits: never before the change is visible, never for a rollback.
+      await afterCommit(manager, () => {
+        for (const r of resolved) this.metrics.paymentsResolved.inc({ via: results[r.index].via, status: r.to });
+      });
+    }
+    await this.insertTimeline(manager, timeline.flat());
+    return outcomes;
   }
 
   async addTimeline(
@@ -286,8 +327,42 @@ export class PaymentsService {
     at: Date,
     detail: Record<string, unknown>,
   ): Promise<void> {
-    await manager.save(manager.create(PaymentTimelineEntry, { paymentId, type, at, detail }));
+    await this.insertTimeline(manager, [{ paymentId, type, at, detail }]);
   }
+
+  /** Appends timeline entries in one INSERT; their ids follow the order given. */
+  private async insertTimeline(manager: EntityManager, entries: TimelineRow[]): Promise<void> {
+    if (entries.length === 0) return;
+    await manager.query(
+      `INSERT INTO payment_timeline (payment_id, type, at, detail)
+       SELECT t.payment_id, t.type, t.at, t.detail
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::jsonb[]) WITH ORDINALITY AS t(payment_id, type, at, detail, n)
+        ORDER BY t.n`,
+      [
+        entries.map((e) => e.paymentId),
+        entries.map((e) => e.type),
+        entries.map((e) => e.at),
+        entries.map((e) => JSON.stringify(e.detail)),
+      ],
+    );
+  }
+}
+
+/** A payment as `applyPspResults` locks it (raw row: amount is a bigint string). */
+interface LockedPayment {
+  id: string;
+  order_id: string;
+  status: PaymentStatus;
+  amount: string;
+  currency: string;
+  psp_payment_id: string | null;
+}
+
+interface TimelineRow {
+  paymentId: string;
+  type: TimelineType;
+  at: Date;
+  detail: Record<string, unknown>;
 }
 
 function pick(obj: Record<string, unknown>, key: string): Record<string, unknown> {

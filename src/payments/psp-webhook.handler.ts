@@ -6,7 +6,7 @@ import {
   type InboundEvent,
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
-import { PaymentsService } from './payments.service.js';
+import { PaymentsService, type PspResult } from './payments.service.js';
 import type { PspPaymentStatus } from './psp/psp.client.js';
 
 const STATUS_BY_TYPE: Record<string, PspPaymentStatus> = {
@@ -15,7 +15,7 @@ const STATUS_BY_TYPE: Record<string, PspPaymentStatus> = {
   'payment.failed': 'failed',
 };
 
-/** Turns the PSP's webhook events into PSP results for PaymentsService. */
+/** Turns the PSP's webhook events into PSP results for PaymentsService, a batch at a time. */
 @Injectable()
 export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
   constructor(
@@ -27,7 +27,21 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     this.registry.register('psp', this);
   }
 
-  async handle(manager: EntityManager, event: InboundEvent): Promise<HandlerResult> {
+  async handle(manager: EntityManager, events: InboundEvent[]): Promise<HandlerResult[]> {
+    const parsed = events.map((event) => this.toResult(event));
+    const results = parsed.flatMap((p) => ('result' in p ? [p.result] : []));
+    const applied = await this.payments.applyPspResults(manager, results);
+    let next = 0;
+    return parsed.map((p): HandlerResult => {
+      if (!('result' in p)) return p;
+      const outcome = applied[next++];
+      return outcome.applied
+        ? { outcome: 'applied', note: `payment ${outcome.status}` }
+        : { outcome: 'ignored', reason: outcome.reason };
+    });
+  }
+
+  private toResult(event: InboundEvent): { result: PspResult } | { outcome: 'ignored'; reason: string } {
     const pspStatus = STATUS_BY_TYPE[event.type];
     if (!pspStatus) return { outcome: 'ignored', reason: `event type ${event.type} is not handled` };
     const data = (event.payload.data ?? {}) as Record<string, unknown>;
@@ -35,27 +49,26 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     if (typeof data.payment_id !== 'string' || typeof data.amount !== 'number' || typeof data.currency !== 'string') {
       return { outcome: 'ignored', reason: 'data.payment_id, data.amount and data.currency are required' };
     }
-    const result = await this.payments.applyPspResult(manager, {
-      paymentId: typeof metadata.paymentId === 'string' ? metadata.paymentId : undefined,
-      pspPaymentId: data.payment_id,
-      pspStatus,
-      amount: data.amount,
-      currency: data.currency,
-      via: event.receivedVia === 'reconciliation' ? 'reconciliation' : 'webhook',
-      arrivedAt: event.receivedAt,
-      evidence: {
-        eventId: event.eventId,
-        eventType: event.type,
-        inboxId: event.inboxId,
-        pspCreatedAt: event.payload.created_at,
-        pspSettledAt: event.payload.created_at,
-        receivedAt: event.receivedAt.toISOString(),
-        verifiedAt: event.verifiedAt.toISOString(),
-        queuedAt: event.queuedAt?.toISOString() ?? null,
+    return {
+      result: {
+        paymentId: typeof metadata.paymentId === 'string' ? metadata.paymentId : undefined,
+        pspPaymentId: data.payment_id,
+        pspStatus,
+        amount: data.amount,
+        currency: data.currency,
+        via: event.receivedVia === 'reconciliation' ? 'reconciliation' : 'webhook',
+        arrivedAt: event.receivedAt,
+        evidence: {
+          eventId: event.eventId,
+          eventType: event.type,
+          inboxId: event.inboxId,
+          pspCreatedAt: event.payload.created_at,
+          pspSettledAt: event.payload.created_at,
+          receivedAt: event.receivedAt.toISOString(),
+          verifiedAt: event.verifiedAt.toISOString(),
+          queuedAt: event.queuedAt?.toISOString() ?? null,
+        },
       },
-    });
-    return result.applied
-      ? { outcome: 'applied', note: `payment ${result.status}` }
-      : { outcome: 'ignored', reason: result.reason };
+    };
   }
 }

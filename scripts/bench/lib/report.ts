@@ -46,6 +46,8 @@ export interface BenchContext {
   targets: Target[];
   /** Hookline's median ingest rate (scenario 1), which later scenarios scale their load by. */
   ingestRps?: number;
+  /** Events per inbox job the receiver left under that load (scenario 1), which the drain enqueues alike. */
+  inboxRowsPerJob?: number;
   log: (msg: string) => void;
   /** Extra node flags for a Hookline process under load (--cpu-prof with --cpu-prof), by its name. */
   nodeArgs: (name: string) => string[];

@@ -81,6 +81,17 @@ export async function checkDurable(ctx: BenchContext, result: LoadResult, table 
   if (n < acked) throw new Error(`${table}: ${acked} events acknowledged with 202 but only ${n} rows stored`);
 }
 
+/**
+ * Events per receiver batch, which is also per inbox job: each batch's rows are
+ * stamped queued by one statement, so rows / distinct queued_at.
+ */
+async function rowsPerJob(ctx: BenchContext): Promise<number> {
+  const { rows } = await ctx.db.query<{ per: number }>(
+    `SELECT count(*)::float8 / greatest(count(DISTINCT queued_at), 1) AS per FROM webhook_inbox`,
+  );
+  return rows[0].per;
+}
+
 export const ingest: Scenario = {
   name: 'ingest',
   async run(ctx) {
@@ -99,6 +110,7 @@ export const ingest: Scenario = {
       { name: 'hookline', proc: hookline, cycle: false },
     ];
     const runs: Record<string, Measured[]> = { hmac: [], naive: [], hookline: [] };
+    const jobSizes: number[] = [];
     try {
       for (let round = 0; round < ctx.rounds; round++) {
         const events = uniqueEvents(ctx.quick ? POOL / 2 : POOL, `r${round}`);
@@ -108,7 +120,10 @@ export const ingest: Scenario = {
           await resetInboxes(ctx);
           const requests = signedRequests(s.proc.url, events, s.name);
           const r = await measure(ctx, s.proc, requests, s.cycle);
-          if (s.name === 'hookline') await checkDurable(ctx, r);
+          if (s.name === 'hookline') {
+            await checkDurable(ctx, r);
+            jobSizes.push(await rowsPerJob(ctx));
+          }
           if (s.name === 'naive') await checkDurable(ctx, r, NAIVE_TABLE);
           runs[s.name].push(r);
           ctx.log(
@@ -134,6 +149,10 @@ export const ingest: Scenario = {
       hooklineRow,
     );
     ctx.ingestRps = hooklineRow.rate;
+    ctx.inboxRowsPerJob = median(jobSizes);
+    ctx.log(
+      `ingest: the receiver's group commit stored ${ctx.inboxRowsPerJob.toFixed(1)} events per batch (= per inbox job)`,
+    );
     const ratio = hooklineRow.ratio!;
     ctx.targets.push({
       scenario: '1 ingest',

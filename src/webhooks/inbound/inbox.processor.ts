@@ -2,11 +2,11 @@ import { Process, Processor } from '@nestjs/bull';
 import { OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bull';
 import { JobName, QueueName } from '../../queue/queues.js';
-import { InboxService, type ApplyInboxJob } from './inbox.service.js';
+import { InboxService, type ApplyInboxJob, type ProcessSummary } from './inbox.service.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import { WebhookSources } from './webhook-sources.js';
 
-/** How many inbox events one worker process applies at once. */
+/** How many inbox jobs (each a batch of rows, applied in one transaction) one worker process runs at once. */
 export const INBOX_CONCURRENCY = 8;
 
 @Processor(QueueName.WebhookInbox)
@@ -24,7 +24,7 @@ export class InboxProcessor implements OnApplicationBootstrap {
   }
 
   @Process({ name: JobName.ApplyInboxEvent, concurrency: INBOX_CONCURRENCY })
-  async apply(job: Job<ApplyInboxJob>): Promise<string> {
-    return this.inbox.process(job.data.inboxId);
+  async apply(job: Job<ApplyInboxJob>): Promise<ProcessSummary> {
+    return this.inbox.process(job.data.inboxIds ?? (job.data.inboxId ? [job.data.inboxId] : []));
   }
 }

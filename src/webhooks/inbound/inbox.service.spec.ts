@@ -44,10 +44,10 @@ class FakeDb {
 
 function setup() {
   const db = new FakeDb();
-  const jobs: string[] = [];
+  const jobs: { jobId: string; inboxIds: string[] }[] = [];
   const queue = {
-    addBulk: (list: { opts: { jobId: string } }[]) => {
-      jobs.push(...list.map((j) => j.opts.jobId));
+    addBulk: (list: { data: ApplyInboxJob; opts: { jobId: string } }[]) => {
+      jobs.push(...list.map((j) => ({ jobId: j.opts.jobId, inboxIds: j.data.inboxIds! })));
       return Promise.resolve([]);
     },
   } as unknown as Queue<ApplyInboxJob>;
@@ -74,14 +74,15 @@ describe('InboxService.receive (group commit)', () => {
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
 
-  it('stores concurrent events with one INSERT and enqueues each new row once', async () => {
+  it('stores concurrent events with one INSERT and enqueues the new rows as one job', async () => {
     const { db, jobs, inbox } = setup();
     const events = Array.from({ length: 20 }, (_, i) => event(`evt_${i}`));
     const outcomes = await Promise.all(events.map((e) => inbox.receive(webhook(), e, raw(e))));
     expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
     expect(db.inserts).toEqual([20]);
     expect(db.rows.size).toBe(20);
-    expect(jobs.sort()).toEqual([...db.rows.values()].map((r) => r.id).sort());
+    const ids = [...db.rows.values()].map((r) => r.id);
+    expect(jobs).toEqual([{ jobId: ids[0], inboxIds: ids }]);
     // The stored payload is the verified body itself.
     expect(db.rows.get('psp/evt_7')!.payload).toEqual(events[7]);
   });
@@ -92,7 +93,7 @@ describe('InboxService.receive (group commit)', () => {
     const outcomes = await Promise.all([1, 2, 3].map(() => inbox.receive(webhook(), e, raw(e))));
     expect(outcomes.map((o) => o.status).sort()).toEqual(['accepted', 'duplicate', 'duplicate']);
     expect(db.rows.size).toBe(1);
-    expect(jobs).toHaveLength(1);
+    expect(jobs).toEqual([{ jobId: db.rows.get('psp/evt_twice')!.id, inboxIds: [db.rows.get('psp/evt_twice')!.id] }]);
     const again = await inbox.receive(webhook(), e, raw(e));
     expect(again.status).toBe('duplicate');
     expect(jobs).toHaveLength(1);

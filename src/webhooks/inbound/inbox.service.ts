@@ -10,8 +10,7 @@ import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
-import { InboxEntry } from './inbox-entry.entity.js';
-import { WebhookHandlerRegistry } from './webhook-handler.js';
+import { WebhookHandlerRegistry, type HandlerResult } from './webhook-handler.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
 /** How long a backlog count is reused. */
@@ -19,8 +18,36 @@ const BACKLOG_CHECK_MS = 1000;
 /** What a 429 for a full backlog asks the sender to wait. */
 export const BACKLOG_RETRY_AFTER_S = 5;
 
+/**
+ * A job of the inbox queue: inbox rows to apply together (the rows one receiver
+ * batch stored). `inboxId` is the one-row shape of jobs enqueued before batches.
+ */
 export interface ApplyInboxJob {
-  inboxId: string;
+  inboxIds?: string[];
+  inboxId?: string;
+}
+
+/** Most inbox rows in one job, and so in one applying transaction. */
+export const INBOX_JOB_MAX_EVENTS = 100;
+
+export interface ProcessSummary {
+  processed: number;
+  ignored: number;
+  /** Already processed (a duplicate job, or a retry of a batch partly done). */
+  skipped: number;
+}
+
+interface LockedInboxRow {
+  id: string;
+  source: string;
+  event_id: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+  received_at: Date;
+  verified_at: Date;
+  queued_at: Date | null;
+  received_via: 'webhook' | 'reconciliation';
+  processed_at: Date | null;
 }
 
 export type ReceiveOutcome = { status: 'accepted'; inboxId: string } | { status: 'duplicate' };
@@ -207,19 +234,25 @@ export class InboxService {
   }
 
   /**
-   * Enqueues inbox rows by id (job id = row id, so a re-enqueue never duplicates work)
-   * and stamps them queued. If Redis is unavailable the rows stay unqueued and the
-   * sweeper picks them up: the inbox row, not the job, is the durable record.
+   * Enqueues inbox rows and stamps them queued: one job per INBOX_JOB_MAX_EVENTS rows,
+   * applied together in one transaction. The job id is the first row's id (with
+   * `jobIdSuffix` for a re-enqueue), so enqueueing the same rows again never duplicates
+   * work; and a job that meets rows already processed skips them. If Redis is
+   * unavailable the rows stay unqueued and the sweeper picks them up: the inbox row,
+   * not the job, is the durable record.
    */
-  async enqueue(inboxIds: string[]): Promise<number> {
+  async enqueue(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
     if (inboxIds.length === 0) return 0;
-    const adding = this.queue.addBulk(
-      inboxIds.map((inboxId) => ({
+    const jobs = [];
+    for (let i = 0; i < inboxIds.length; i += INBOX_JOB_MAX_EVENTS) {
+      const ids = inboxIds.slice(i, i + INBOX_JOB_MAX_EVENTS);
+      jobs.push({
         name: JobName.ApplyInboxEvent,
-        data: { inboxId },
-        opts: { ...defaultJobOptions, jobId: inboxId },
-      })),
-    );
+        data: { inboxIds: ids },
+        opts: { ...defaultJobOptions, jobId: `${ids[0]}${jobIdSuffix}` },
+      });
+    }
+    const adding = this.queue.addBulk(jobs);
     // A Redis that is down makes Bull wait for it; the sender must not wait with it.
     adding.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -246,60 +279,124 @@ export class InboxService {
   }
 
   /**
-   * Applies one inbox row exactly once in effect: the row is locked, the source's
-   * handler runs, and the row is marked processed — all in one transaction. A row
-   * already processed is skipped, so a duplicate job is harmless.
+   * Applies inbox rows exactly once in effect: the rows are locked, their sources'
+   * handlers run, and the rows are marked processed — all in one transaction, with a
+   * fixed number of statements for the whole batch. Rows already processed are
+   * skipped, so a duplicate job is harmless. If the batch fails for any reason but an
+   * unreachable database, its rows are applied one by one, each in its own
+   * transaction, so that one bad event fails alone (and is retried with the job).
    */
-  async process(inboxId: string): Promise<'processed' | 'ignored' | 'skipped'> {
-    let lag: { source: string; seconds: number } | undefined;
+  async process(inboxIds: string[]): Promise<ProcessSummary> {
     try {
-      const processed = await this.db.transaction(async (manager) => {
-        const row = await manager
-          .getRepository(InboxEntry)
-          .createQueryBuilder('i')
-          .setLock('pessimistic_write')
-          .where('i.id = :inboxId', { inboxId })
-          .getOne();
-        if (!row || row.processedAt) return 'skipped';
-        const result = await this.handlers.get(row.source).handle(manager, {
-          inboxId: row.id,
-          source: row.source,
-          eventId: row.eventId,
-          type: row.eventType,
-          payload: row.payload,
-          receivedAt: row.receivedAt,
-          verifiedAt: row.verifiedAt,
-          queuedAt: row.queuedAt,
-          receivedVia: row.receivedVia,
-        });
+      return await this.applyBatch(inboxIds);
+    } catch (err) {
+      if (inboxIds.length === 1 || isDatabaseUnavailable(err)) {
+        await this.recordFailure(inboxIds, err);
+        throw err;
+      }
+      this.logger.warn(
+        `Inbox batch of ${inboxIds.length} failed (${(err as Error).message}); applying its rows one by one`,
+      );
+    }
+    const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0 };
+    const failed: { id: string; error: unknown }[] = [];
+    for (const id of inboxIds) {
+      try {
+        const one = await this.applyBatch([id]);
+        summary.processed += one.processed;
+        summary.ignored += one.ignored;
+        summary.skipped += one.skipped;
+      } catch (error) {
+        await this.recordFailure([id], error);
+        failed.push({ id, error });
+      }
+    }
+    if (failed.length > 0) {
+      throw new Error(
+        `${failed.length} of ${inboxIds.length} inbox row(s) failed (${summary.processed} processed); ` +
+          `first: ${failed[0].id}: ${(failed[0].error as Error).message}`,
+      );
+    }
+    return summary;
+  }
+
+  private async applyBatch(inboxIds: string[]): Promise<ProcessSummary> {
+    const lags: { source: string; seconds: number }[] = [];
+    const summary = await this.db.transaction(async (manager): Promise<ProcessSummary> => {
+      // Locked in id order, so that two jobs holding some of the same rows never deadlock.
+      const locked = await manager.query<LockedInboxRow[]>(
+        `SELECT id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via, processed_at
+           FROM webhook_inbox WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [inboxIds],
+      );
+      // Applied in the order received (the job's order breaks ties).
+      const position = new Map(inboxIds.map((id, i) => [id, i]));
+      const rows = locked
+        .filter((r) => r.processed_at === null)
+        .sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || position.get(a.id)! - position.get(b.id)!);
+      const skipped = inboxIds.length - rows.length;
+      if (rows.length === 0) return { processed: 0, ignored: 0, skipped };
+      const results = new Map<string, HandlerResult>();
+      for (const source of new Set(rows.map((r) => r.source))) {
+        const ofSource = rows.filter((r) => r.source === source);
+        const handled = await this.handlers.get(source).handle(
+          manager,
+          ofSource.map((row) => ({
+            inboxId: row.id,
+            source: row.source,
+            eventId: row.event_id,
+            type: row.event_type,
+            payload: row.payload,
+            receivedAt: row.received_at,
+            verifiedAt: row.verified_at,
+            queuedAt: row.queued_at,
+            receivedVia: row.received_via,
+          })),
+        );
+        if (handled.length !== ofSource.length) {
+          throw new Error(`The ${source} handler returned ${handled.length} results for ${ofSource.length} events`);
+        }
+        ofSource.forEach((row, i) => results.set(row.id, handled[i]));
+      }
+      const processedAt = new Date();
+      const marks = rows.map((row) => {
+        const result = results.get(row.id)!;
         const status = result.outcome === 'applied' ? 'processed' : 'ignored';
         const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;
-        const processedAt = new Date();
-        lag = { source: row.source, seconds: (processedAt.getTime() - row.receivedAt.getTime()) / 1000 };
-        await manager.update(InboxEntry, row.id, {
-          status,
-          outcome,
-          processedAt,
-          attempts: row.attempts + 1,
-          lastError: null,
-        });
+        lags.push({ source: row.source, seconds: (processedAt.getTime() - row.received_at.getTime()) / 1000 });
         this.logger.log({
-          msg: `Inbox ${row.id} (${row.source} ${row.eventId} ${row.eventType}) ${status}: ${outcome}`,
+          msg: `Inbox ${row.id} (${row.source} ${row.event_id} ${row.event_type}) ${status}: ${outcome}`,
           ...eventIds(row.payload),
           inboxId: row.id,
         });
-        return status;
+        return { id: row.id, status, outcome };
       });
-      // Observed once committed, so a rolled-back attempt that is retried counts once.
-      if (lag) this.metrics.webhookProcessingLag.observe({ source: lag.source }, lag.seconds);
-      return processed;
-    } catch (err) {
-      await this.db.query(`UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [
-        inboxId,
-        String((err as Error).message).slice(0, 1000),
-      ]);
-      this.logger.error(`Inbox ${inboxId} failed, will retry: ${(err as Error).message}`);
-      throw err;
+      await manager.query(
+        `UPDATE webhook_inbox i SET status = m.status, outcome = m.outcome, processed_at = $4,
+                attempts = i.attempts + 1, last_error = NULL
+           FROM unnest($1::uuid[], $2::text[], $3::text[]) AS m(id, status, outcome)
+          WHERE i.id = m.id`,
+        [marks.map((m) => m.id), marks.map((m) => m.status), marks.map((m) => m.outcome), processedAt],
+      );
+      const processed = marks.filter((m) => m.status === 'processed').length;
+      return { processed, ignored: marks.length - processed, skipped };
+    });
+    // Observed once committed, so a rolled-back attempt that is retried counts once.
+    for (const lag of lags) this.metrics.webhookProcessingLag.observe({ source: lag.source }, lag.seconds);
+    return summary;
+  }
+
+  /** Counts a failed attempt on the rows; never throws (the database may be what failed). */
+  private async recordFailure(inboxIds: string[], err: unknown): Promise<void> {
+    const message = String((err as Error).message);
+    this.logger.error(`Inbox ${inboxIds.join(', ')} failed, will retry: ${message}`);
+    try {
+      await this.db.query(
+        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::uuid[]) AND processed_at IS NULL`,
+        [inboxIds, message.slice(0, 1000)],
+      );
+    } catch (recordErr) {
+      this.logger.warn(`Could not record the failure of inbox ${inboxIds.join(', ')}: ${(recordErr as Error).message}`);
     }
   }
 
@@ -327,7 +424,8 @@ export class InboxService {
     });
     if (ids.length === 0) return 0;
     this.logger.warn(`Sweeper re-enqueues ${ids.length} inbox row(s) that were not processed in time`);
-    return this.enqueue(ids);
+    // A new job id: the rows' first job may still exist in Redis (failed, or kept as completed).
+    return this.enqueue(ids, `:swept:${Date.now()}`);
   }
 }
 

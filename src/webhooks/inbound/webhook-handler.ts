@@ -19,10 +19,13 @@ export type HandlerResult = { outcome: 'applied'; note?: string } | { outcome: '
 
 /**
  * Applies one source's events. `handle` runs inside the transaction that marks the
- * inbox row processed, so it must do all its writes through `manager`.
+ * inbox rows processed, so it must do all its writes through `manager`. It gets the
+ * events of one batch, in the order they were received, and returns one result per
+ * event, in order; a handler that throws rolls the whole batch back (the inbox then
+ * retries its events one by one, so one bad event fails alone).
  */
 export interface WebhookEventHandler {
-  handle(manager: EntityManager, event: InboundEvent): Promise<HandlerResult>;
+  handle(manager: EntityManager, events: InboundEvent[]): Promise<HandlerResult[]>;
 }
 
 /** Modules register their handlers here (the payments module registers 'psp'). */

@@ -83,59 +83,96 @@ export class WebhookOutbox {
    * transaction commits (at once when `manager` is not in a transaction).
    */
   async publish(manager: EntityManager, req: PublishRequest): Promise<Published> {
-    const published = await this.write(manager, req);
-    if (published.pending.length > 0) await afterCommit(manager, () => this.relay(published));
+    const [published] = await this.publishMany(manager, [req]);
     return published;
   }
 
-  private async write(manager: EntityManager, req: PublishRequest): Promise<Published> {
-    const none: Published = { owner: req.owner, messageId: null, pending: [], callbackDeliveryId: null };
-    const [message] = await manager.query<{ id: string }[]>(
-      `INSERT INTO webhook_messages (owner, event_id, event_type, payload) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (owner, event_id) DO NOTHING RETURNING id`,
-      [req.owner, req.eventId, req.eventType, JSON.stringify(req.payload)],
+  /**
+   * `publish` for several messages of one owner with a fixed number of statements,
+   * whatever their count (the inbox applies events in batches): one INSERT of the
+   * messages, one of their deliveries to registered endpoints, and one relay after commit.
+   * Returns one result per request, in order (`messageId` null for an event id published before).
+   */
+  async publishMany(manager: EntityManager, reqs: PublishRequest[]): Promise<Published[]> {
+    if (reqs.length === 0) return [];
+    const owner = reqs[0].owner;
+    if (reqs.some((r) => r.owner !== owner)) throw new Error('publishMany: one owner per call');
+    if (reqs.length > 1 && reqs.some((r) => r.endpointIds)) throw new Error('publishMany: endpointIds only alone');
+    const published = await this.write(manager, owner, reqs);
+    const pending = published.filter((p) => p.pending.length > 0);
+    if (pending.length > 0) await afterCommit(manager, () => this.relay(...pending));
+    return published;
+  }
+
+  private async write(manager: EntityManager, owner: OutboundOwner, reqs: PublishRequest[]): Promise<Published[]> {
+    const messages = await manager.query<{ id: string; event_id: string }[]>(
+      `INSERT INTO webhook_messages (owner, event_id, event_type, payload)
+       SELECT $1, m.event_id, m.event_type, m.payload
+         FROM unnest($2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS m(event_id, event_type, payload, n)
+        ORDER BY m.n
+       ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id`,
+      [owner, reqs.map((r) => r.eventId), reqs.map((r) => r.eventType), reqs.map((r) => JSON.stringify(r.payload))],
     );
-    if (!message) return none;
-    const delayMs = Math.max(0, req.delayMs ?? 0);
-    const operational = (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(req.eventType);
+    const messageIds = new Map(messages.map((m) => [m.event_id, m.id]));
+    const out = reqs.map((req): Published => ({
+      owner,
+      messageId: messageIds.get(req.eventId) ?? null,
+      pending: [],
+      callbackDeliveryId: null,
+    }));
+    const written = reqs.flatMap((req, i) => (out[i].messageId ? [{ req, out: out[i] }] : []));
+    if (written.length === 0) return out;
     // Subscribed endpoints (or the ones named); a disabled endpoint gets its delivery
     // recorded as failed, so that a recover after re-enabling can still send it.
-    const rows = await manager.query<{ id: string; status: string }[]>(
+    const rows = await manager.query<{ id: string; status: string; message_id: string }[]>(
+      `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+       SELECT m.id, e.id,
+              CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
+              CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => m.delay_ms / 1000.0) END,
+              CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+         FROM unnest($1::uuid[], $2::text[], $3::int[]) AS m(id, event_type, delay_ms)
+         JOIN webhook_endpoints e
+           ON e.owner = $4 AND e.kind = 'registered'
+          AND CASE WHEN $5::uuid[] IS NOT NULL THEN e.id = ANY($5::uuid[])
+                   ELSE (m.event_type = ANY(e.event_types)
+                         OR (e.event_types IS NULL AND NOT m.event_type = ANY($6::text[]))) END
+       RETURNING id, status, message_id`,
+      [
+        written.map((w) => w.out.messageId),
+        written.map((w) => w.req.eventType),
+        written.map((w) => delayOf(w.req)),
+        owner,
+        reqs.length === 1 ? (reqs[0].endpointIds ?? null) : null,
+        OPERATIONAL_EVENT_TYPES,
+      ],
+    );
+    const byMessage = new Map(written.map((w) => [w.out.messageId!, w]));
+    for (const row of rows) {
+      const w = byMessage.get(row.message_id)!;
+      if (row.status === 'pending') w.out.pending.push({ id: row.id, delayMs: delayOf(w.req) });
+    }
+    for (const w of written) {
+      if (w.req.callbackUrl) await this.writeCallback(manager, w.req, w.out);
+    }
+    return out;
+  }
+
+  /** The delivery to a request's callback URL (the PSP mock's callback_url). */
+  private async writeCallback(manager: EntityManager, req: PublishRequest, out: Published): Promise<void> {
+    const endpointId = await this.callbackEndpoint(manager, req.owner, req.callbackUrl!);
+    const [cb] = await manager.query<{ id: string; status: string }[]>(
       `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
        SELECT $1, e.id,
-              CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
-              CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => $5 / 1000.0) END,
-              CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
-         FROM webhook_endpoints e
-        WHERE e.owner = $2 AND e.kind = 'registered'
-          AND CASE WHEN $6::uuid[] IS NOT NULL THEN e.id = ANY($6::uuid[])
-                   ELSE ($3 = ANY(e.event_types) OR (e.event_types IS NULL AND NOT $4)) END
+              CASE WHEN e.status = 'enabled' AND NOT $3 THEN 'pending' ELSE 'failed' END,
+              CASE WHEN e.status = 'enabled' AND NOT $3 THEN now() + make_interval(secs => $4 / 1000.0) END,
+              CASE WHEN $3 THEN 'dropped by PSP chaos (never sent)'
+                   WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+         FROM webhook_endpoints e WHERE e.id = $2
        RETURNING id, status`,
-      [message.id, req.owner, req.eventType, operational, delayMs, req.endpointIds ?? null],
+      [out.messageId, endpointId, req.dropCallback ?? false, delayOf(req)],
     );
-    let callbackDeliveryId: string | null = null;
-    if (req.callbackUrl) {
-      const endpointId = await this.callbackEndpoint(manager, req.owner, req.callbackUrl);
-      const [cb] = await manager.query<{ id: string; status: string }[]>(
-        `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
-         SELECT $1, e.id,
-                CASE WHEN e.status = 'enabled' AND NOT $3 THEN 'pending' ELSE 'failed' END,
-                CASE WHEN e.status = 'enabled' AND NOT $3 THEN now() + make_interval(secs => $4 / 1000.0) END,
-                CASE WHEN $3 THEN 'dropped by PSP chaos (never sent)'
-                     WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
-           FROM webhook_endpoints e WHERE e.id = $2
-         RETURNING id, status`,
-        [message.id, endpointId, req.dropCallback ?? false, delayMs],
-      );
-      rows.push(cb);
-      callbackDeliveryId = cb.id;
-    }
-    return {
-      owner: req.owner,
-      messageId: message.id,
-      pending: rows.filter((r) => r.status === 'pending').map((r) => ({ id: r.id, delayMs })),
-      callbackDeliveryId,
-    };
+    out.callbackDeliveryId = cb.id;
+    if (cb.status === 'pending') out.pending.push({ id: cb.id, delayMs: delayOf(req) });
   }
 
   /** Enqueues what `publish` wrote. Never throws. */
@@ -182,4 +219,8 @@ export class WebhookOutbox {
     );
     return await find();
   }
+}
+
+function delayOf(req: PublishRequest): number {
+  return Math.max(0, Math.round(req.delayMs ?? 0));
 }

@@ -1,0 +1,183 @@
+import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { pspEvent } from '../utils/sign-webhook.js';
+import { InboxService } from '../../src/webhooks/inbound/inbox.service.js';
+import { WebhookHandlerRegistry } from '../../src/webhooks/inbound/webhook-handler.js';
+
+/**
+ * The inbox processor applies a job's rows together: one transaction, the events in
+ * the order received, each row exactly once in effect. Rows are written straight into
+ * the inbox (as the receiver stores them) and applied through InboxService.process,
+ * which is what the queue's processor calls with a job's ids. The PSP mock's own
+ * settlement is pushed an hour out so that only these events touch the payments.
+ */
+describe('Inbox batches', () => {
+  let t: TestApp;
+  let inbox: InboxService;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      PSP_SETTLE_DELAY_MIN_MS: '3600000',
+      PSP_SETTLE_DELAY_MAX_MS: '3600000',
+      WEBHOOK_DEADLINE_MS: '3600000',
+      // Only InboxService.process applies these rows; the sweeper stays out of it.
+      INBOX_SWEEP_STALE_MS: '3600000',
+    });
+    inbox = t.app.get(InboxService);
+    // A second source whose handler refuses events marked `fail`: a bug in one event.
+    t.app.get(WebhookHandlerRegistry).register('batch-test', {
+      handle: (_manager, events) => {
+        if (events.some((e) => e.payload.fail)) throw new Error('handler refused event');
+        return Promise.resolve(events.map(() => ({ outcome: 'applied' as const, note: 'noted' })));
+      },
+    });
+  });
+  afterAll(async () => {
+    // No other app's sweeper may meet a row of a source only this test can apply.
+    await t.db.query(`DELETE FROM webhook_inbox WHERE source = 'batch-test'`);
+    await t.close();
+  });
+
+  async function processingPayment() {
+    const order = await createOrder(t.url);
+    const payment = await payOrder(t.url, order.id);
+    return { order, payment };
+  }
+  const eventFor = (p: Awaited<ReturnType<typeof processingPayment>>, type = 'payment.completed') =>
+    pspEvent({
+      type,
+      pspPaymentId: p.payment.pspPaymentId,
+      paymentId: p.payment.id,
+      orderId: p.order.id,
+      amount: p.payment.amount,
+    });
+
+  /** Stores events as received `msApart` ms apart, in the order given; returns their row ids. */
+  async function store(events: { source?: string; body: Record<string, unknown> }[], msApart = 10): Promise<string[]> {
+    const t0 = Date.now() - 60_000;
+    const ids: string[] = [];
+    for (const [i, e] of events.entries()) {
+      const [row] = await t.db.query<{ id: string }[]>(
+        `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at)
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
+        [e.source ?? 'psp', e.body.event_id, e.body.type, JSON.stringify(e.body), new Date(t0 + i * msApart)],
+      );
+      ids.push(row.id);
+    }
+    return ids;
+  }
+  const rows = (ids: string[]) =>
+    t.db.query<{ id: string; status: string; outcome: string | null; attempts: number; last_error: string | null }[]>(
+      `SELECT id, status, outcome, attempts, last_error FROM webhook_inbox WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+  const get = async (path: string) => (await http(t.url, 'GET', path)).body;
+
+  it('applies a job’s events in the order received, whatever the job’s order, and skips rows already processed', async () => {
+    const a = await processingPayment();
+    const b = await processingPayment();
+    const [completedA, failedA, completedB] = await store([
+      { body: eventFor(a) },
+      { body: eventFor(a, 'payment.failed') },
+      { body: eventFor(b) },
+    ]);
+    const [done] = await store([{ body: eventFor(b) }]);
+    await t.db.query(`UPDATE webhook_inbox SET status = 'processed', processed_at = now() WHERE id = $1`, [done]);
+
+    const summary = await inbox.process([failedA, completedB, done, completedA]);
+
+    expect(summary).toEqual({ processed: 2, ignored: 1, skipped: 1 });
+    const byId = new Map((await rows([completedA, failedA, completedB])).map((r) => [r.id, r]));
+    expect(byId.get(completedA)).toMatchObject({ status: 'processed', outcome: 'payment succeeded', attempts: 1 });
+    expect(byId.get(failedA)).toMatchObject({
+      status: 'ignored',
+      outcome: 'payment is succeeded; failed cannot move it to failed',
+    });
+    expect(byId.get(completedB)).toMatchObject({ status: 'processed', attempts: 1 });
+    expect((await get(`/orders/${a.order.id}`)).status).toBe('paid');
+    expect((await get(`/orders/${b.order.id}`)).status).toBe('paid');
+    const timelineA = (await get(`/payments/${a.payment.id}`)).timeline as { type: string }[];
+    expect(timelineA.map((e) => e.type).slice(-5)).toEqual([
+      'webhook_received',
+      'resolved',
+      'order_updated',
+      'webhook_received',
+      'ignored',
+    ]);
+    // One order.paid message per paid order, written in the same transaction.
+    const [{ n }] = await t.db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM webhook_messages WHERE owner = 'shop' AND event_type = 'order.paid'
+          AND payload->'data'->>'order_id' = ANY($1)`,
+      [[a.order.id, b.order.id]],
+    );
+    expect(n).toBe(2);
+  });
+
+  it('moves an order twice in one batch when two of its payments resolve: failed, then paid', async () => {
+    const first = await processingPayment();
+    // A second attempt for the same order, as a retry after the first failed would leave it.
+    const [second] = await t.db.query<{ id: string }[]>(
+      `INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency, psp_payment_id)
+       SELECT order_id, 'processing', strategy, payment_method, amount, currency, $2 FROM payments WHERE id = $1
+       RETURNING id`,
+      [first.payment.id, `pay_second_${first.payment.id}`],
+    );
+    const ids = await store([
+      { body: eventFor(first, 'payment.failed') },
+      {
+        body: pspEvent({
+          pspPaymentId: `pay_second_${first.payment.id}`,
+          paymentId: second.id,
+          orderId: first.order.id,
+          amount: first.payment.amount,
+        }),
+      },
+    ]);
+    expect(await inbox.process(ids)).toEqual({ processed: 2, ignored: 0, skipped: 0 });
+    const order = await get(`/orders/${first.order.id}`);
+    expect(order.status).toBe('paid');
+    expect(order.paidAt).not.toBeNull();
+    const types = await t.db.query<{ event_type: string }[]>(
+      `SELECT event_type FROM webhook_messages WHERE owner = 'shop' AND payload->'data'->>'order_id' = $1 ORDER BY created_at, id`,
+      [first.order.id],
+    );
+    expect(types.map((m) => m.event_type).sort()).toEqual(['order.paid', 'order.payment_failed']);
+  });
+
+  it('applies the rest of a batch when one event fails, and records the failure on that row alone', async () => {
+    const p = await processingPayment();
+    const ids = await store([
+      { body: eventFor(p) },
+      { source: 'batch-test', body: { event_id: `evt_bad_${p.payment.id}`, type: 'test.event', fail: true } },
+      { source: 'batch-test', body: { event_id: `evt_ok_${p.payment.id}`, type: 'test.event' } },
+    ]);
+
+    await expect(inbox.process(ids)).rejects.toThrow(/1 of 3 inbox row\(s\) failed \(2 processed\).*handler refused/);
+
+    const byId = new Map((await rows(ids)).map((r) => [r.id, r]));
+    expect(byId.get(ids[0])).toMatchObject({ status: 'processed', attempts: 1, last_error: null });
+    expect(byId.get(ids[1])).toMatchObject({ status: 'received', attempts: 1, last_error: 'handler refused event' });
+    expect(byId.get(ids[2])).toMatchObject({ status: 'processed', outcome: 'noted' });
+    expect((await get(`/orders/${p.order.id}`)).status).toBe('paid');
+
+    // The job's retry finds the good rows done and fails again on the bad one only.
+    await expect(inbox.process(ids)).rejects.toThrow(/1 of 3 inbox row\(s\) failed \(0 processed\)/);
+    expect((await rows([ids[1]]))[0].attempts).toBe(2);
+  });
+
+  it('applies each row once when jobs holding the same rows run at the same time', async () => {
+    const payments = await Promise.all(Array.from({ length: 6 }, () => processingPayment()));
+    const ids = await store(payments.map((p) => ({ body: eventFor(p) })));
+    const results = await Promise.all([
+      inbox.process(ids),
+      inbox.process([...ids].reverse()),
+      inbox.process(ids.slice(2, 5)),
+    ]);
+    expect(results.reduce((sum, r) => sum + r.processed, 0)).toBe(6);
+    expect(results.reduce((sum, r) => sum + r.skipped, 0)).toBe(3 + 6 + 6 - 6);
+    for (const p of payments) {
+      const timeline = (await get(`/payments/${p.payment.id}`)).timeline as { type: string }[];
+      expect(timeline.filter((e) => e.type === 'resolved')).toHaveLength(1);
+    }
+  });
+});
