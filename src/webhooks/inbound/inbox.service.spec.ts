@@ -4,7 +4,7 @@ import type { Queue } from 'bull';
 import type { DataSource } from 'typeorm';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
-import { InboxService, type ApplyInboxJob } from './inbox.service.js';
+import { INBOX_JOB_MAX_EVENTS, InboxService, type ApplyInboxJob } from './inbox.service.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
@@ -119,5 +119,20 @@ describe('InboxService.receive (group commit)', () => {
     );
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect([...db.rows.keys()].sort()).toEqual(['psp/evt_ok1', 'psp/evt_ok2']);
+  });
+
+  it('enqueues at most INBOX_JOB_MAX_EVENTS rows per job, job id = first row id (plus a re-enqueue suffix)', async () => {
+    const { jobs, inbox } = setup();
+    const ids = Array.from({ length: 250 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    expect(await inbox.enqueue(ids)).toBe(250);
+    expect(jobs.map((j) => [j.jobId, j.inboxIds.length])).toEqual([
+      [ids[0], INBOX_JOB_MAX_EVENTS],
+      [ids[100], INBOX_JOB_MAX_EVENTS],
+      [ids[200], 50],
+    ]);
+    expect(jobs.flatMap((j) => j.inboxIds)).toEqual(ids);
+    jobs.length = 0;
+    await inbox.enqueue(ids.slice(0, 3), ':swept:1');
+    expect(jobs).toEqual([{ jobId: `${ids[0]}:swept:1`, inboxIds: ids.slice(0, 3) }]);
   });
 });
