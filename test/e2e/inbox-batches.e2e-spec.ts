@@ -180,4 +180,33 @@ describe('Inbox batches', () => {
       expect(timeline.filter((e) => e.type === 'resolved')).toHaveLength(1);
     }
   });
+
+  it('lets jobs that run at the same time share one transaction, and a failing job there fail alone', async () => {
+    const payments = await Promise.all(Array.from({ length: 3 }, () => processingPayment()));
+    const jobs = await Promise.all(payments.map(async (p) => store([{ body: eventFor(p) }])));
+    const transaction = jest.spyOn(t.db, 'transaction');
+    try {
+      const summaries = await Promise.all(jobs.map((ids) => inbox.process(ids)));
+      expect(summaries).toEqual(jobs.map(() => ({ processed: 1, ignored: 0, skipped: 0 })));
+      expect(transaction).toHaveBeenCalledTimes(1);
+
+      const more = await Promise.all(Array.from({ length: 2 }, () => processingPayment()));
+      const [good1] = await store([{ body: eventFor(more[0]) }]);
+      const [bad] = await store([
+        { source: 'batch-test', body: { event_id: `evt_bad_${more[0].payment.id}`, type: 'test.event', fail: true } },
+      ]);
+      const [good2] = await store([{ body: eventFor(more[1]) }]);
+      transaction.mockClear();
+      const results = await Promise.allSettled([good1, bad, good2].map((id) => inbox.process([id])));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      // The shared transaction, then each job alone.
+      expect(transaction).toHaveBeenCalledTimes(4);
+      const byId = new Map((await rows([good1, bad, good2])).map((r) => [r.id, r]));
+      expect(byId.get(good1)).toMatchObject({ status: 'processed', attempts: 1 });
+      expect(byId.get(good2)).toMatchObject({ status: 'processed', attempts: 1 });
+      expect(byId.get(bad)).toMatchObject({ status: 'received', attempts: 1, last_error: 'handler refused event' });
+    } finally {
+      transaction.mockRestore();
+    }
+  });
 });

@@ -6,8 +6,11 @@ import { InboxService, type ApplyInboxJob, type ProcessSummary } from './inbox.s
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import { WebhookSources } from './webhook-sources.js';
 
-/** How many inbox jobs (each a batch of rows, applied in one transaction) one worker process runs at once. */
-export const INBOX_CONCURRENCY = 8;
+/**
+ * How many inbox jobs (each a receiver batch of rows) one worker process takes at once;
+ * those that wait together share one applying transaction (InboxService.process).
+ */
+export const INBOX_CONCURRENCY = 32;
 
 @Processor(QueueName.WebhookInbox)
 export class InboxProcessor implements OnApplicationBootstrap {

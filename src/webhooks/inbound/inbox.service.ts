@@ -37,6 +37,14 @@ export interface ProcessSummary {
   skipped: number;
 }
 
+type RowOutcome = 'processed' | 'ignored';
+/** A job's share of a shared applying transaction. */
+type Shared = { applied: Map<string, RowOutcome> } | { error: unknown; jobs: number };
+
+/** Jobs applied in one shared transaction at most, and such transactions running at once. */
+export const INBOX_MERGE_MAX_JOBS = 8;
+export const INBOX_MERGE_IN_FLIGHT = 2;
+
 interface LockedInboxRow {
   id: string;
   source: string;
@@ -93,6 +101,11 @@ export class InboxService {
     (items) => this.writeBatch(items),
     RECEIVE_MAX_BATCH,
     RECEIVE_MAX_IN_FLIGHT,
+  );
+  private readonly applier = new GroupCommit<string[], Shared>(
+    (jobs) => this.applyJobs(jobs),
+    INBOX_MERGE_MAX_JOBS,
+    INBOX_MERGE_IN_FLIGHT,
   );
   private backlog: { at: number; count: number } | null = null;
 
@@ -234,15 +247,30 @@ export class InboxService {
   }
 
   /**
-   * Enqueues inbox rows and stamps them queued: one job per INBOX_JOB_MAX_EVENTS rows,
-   * applied together in one transaction. The job id is the first row's id (with
-   * `jobIdSuffix` for a re-enqueue), so enqueueing the same rows again never duplicates
-   * work; and a job that meets rows already processed skips them. If Redis is
-   * unavailable the rows stay unqueued and the sweeper picks them up: the inbox row,
-   * not the job, is the durable record.
+   * Stamps new inbox rows queued, then enqueues them. The stamp comes first: once the
+   * job exists a worker may hold the rows, and a stamp after it would wait for (or
+   * deadlock with) that worker's locks. If Redis then takes no job, the rows look
+   * queued but are not; the sweeper re-enqueues them once the stamp is older than
+   * INBOX_SWEEP_STALE_MS: the inbox row, not the job, is the durable record.
    */
-  async enqueue(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
+  async enqueue(inboxIds: string[]): Promise<number> {
     if (inboxIds.length === 0) return 0;
+    try {
+      await this.db.query(`UPDATE webhook_inbox SET queued_at = now() WHERE id = ANY($1::uuid[])`, [inboxIds]);
+    } catch (err) {
+      // Only bookkeeping: the rows are stored, and the job below applies them.
+      this.logger.warn(`Could not stamp ${inboxIds.length} inbox row(s) queued: ${(err as Error).message}`);
+    }
+    return this.addJobs(inboxIds);
+  }
+
+  /**
+   * One job per INBOX_JOB_MAX_EVENTS rows, applied together in one transaction. The job
+   * id is the first row's id (with `jobIdSuffix` for a re-enqueue), so enqueueing the
+   * same rows again never duplicates work; and a job that meets rows already processed
+   * skips them. Resolves with the number of rows enqueued: 0 when Redis took nothing.
+   */
+  private async addJobs(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
     const jobs = [];
     for (let i = 0; i < inboxIds.length; i += INBOX_JOB_MAX_EVENTS) {
       const ids = inboxIds.slice(i, i + INBOX_JOB_MAX_EVENTS);
@@ -274,35 +302,53 @@ export class InboxService {
     } finally {
       clearTimeout(timer);
     }
-    await this.db.query(`UPDATE webhook_inbox SET queued_at = now() WHERE id = ANY($1::uuid[])`, [inboxIds]);
     return inboxIds.length;
   }
 
   /**
-   * Applies inbox rows exactly once in effect: the rows are locked, their sources'
-   * handlers run, and the rows are marked processed — all in one transaction, with a
-   * fixed number of statements for the whole batch. Rows already processed are
-   * skipped, so a duplicate job is harmless. If the batch fails for any reason but an
-   * unreachable database, its rows are applied one by one, each in its own
-   * transaction, so that one bad event fails alone (and is retried with the job).
+   * Applies a job's inbox rows exactly once in effect: the rows are locked, their
+   * sources' handlers run, and the rows are marked processed — all in one transaction,
+   * with a fixed number of statements for the whole batch. Jobs that run at the same
+   * time share that transaction (a group commit, as in the receiver), so the batch grows
+   * while the worker is behind and a backlog drains at the cost of few statements per
+   * event. Rows already processed are skipped, so a duplicate job is harmless. If a
+   * shared transaction fails for any reason but an unreachable database, each job
+   * retries alone, then row by row, so that one bad event fails alone (and is retried
+   * with its job).
    */
   async process(inboxIds: string[]): Promise<ProcessSummary> {
-    try {
-      return await this.applyBatch(inboxIds);
-    } catch (err) {
-      if (inboxIds.length === 1 || isDatabaseUnavailable(err)) {
-        await this.recordFailure(inboxIds, err);
-        throw err;
-      }
-      this.logger.warn(
-        `Inbox batch of ${inboxIds.length} failed (${(err as Error).message}); applying its rows one by one`,
-      );
+    const shared = await this.applier.submit(inboxIds);
+    if (!('error' in shared)) return summarize(inboxIds, shared.applied);
+    if (isDatabaseUnavailable(shared.error)) {
+      await this.recordFailure(inboxIds, shared.error);
+      throw shared.error;
     }
+    if (shared.jobs > 1) {
+      this.logger.warn(
+        `Inbox batch of ${shared.jobs} jobs failed (${(shared.error as Error).message}); applying job ${inboxIds[0]} alone`,
+      );
+      try {
+        return summarize(inboxIds, await this.applyBatch(inboxIds));
+      } catch (err) {
+        if (inboxIds.length === 1 || isDatabaseUnavailable(err)) {
+          await this.recordFailure(inboxIds, err);
+          throw err;
+        }
+      }
+    } else if (inboxIds.length === 1) {
+      await this.recordFailure(inboxIds, shared.error);
+      throw shared.error;
+    }
+    this.logger.warn(`Inbox job ${inboxIds[0]} failed; applying its ${inboxIds.length} rows one by one`);
+    return this.processOneByOne(inboxIds);
+  }
+
+  private async processOneByOne(inboxIds: string[]): Promise<ProcessSummary> {
     const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0 };
     const failed: { id: string; error: unknown }[] = [];
     for (const id of inboxIds) {
       try {
-        const one = await this.applyBatch([id]);
+        const one = summarize([id], await this.applyBatch([id]));
         summary.processed += one.processed;
         summary.ignored += one.ignored;
         summary.skipped += one.skipped;
@@ -320,9 +366,30 @@ export class InboxService {
     return summary;
   }
 
-  private async applyBatch(inboxIds: string[]): Promise<ProcessSummary> {
+  /** One shared transaction for the jobs that came together; a failure is each job's to handle. */
+  private async applyJobs(jobs: string[][]): Promise<Shared[]> {
+    try {
+      const applied = await this.applyBatch(jobs.flat());
+      // A row two of these jobs name counts for the first; the other finds it skipped.
+      const claimed = new Set<string>();
+      return jobs.map((ids) => {
+        const mine = new Map<string, RowOutcome>();
+        for (const id of ids) {
+          const outcome = applied.get(id);
+          if (outcome && !claimed.has(id)) mine.set(id, outcome);
+          claimed.add(id);
+        }
+        return { applied: mine };
+      });
+    } catch (error) {
+      return jobs.map(() => ({ error, jobs: jobs.length }));
+    }
+  }
+
+  /** Applies the rows in one transaction; returns what became of each row it applied (the others were done before). */
+  private async applyBatch(inboxIds: string[]): Promise<Map<string, RowOutcome>> {
     const lags: { source: string; seconds: number }[] = [];
-    const summary = await this.db.transaction(async (manager): Promise<ProcessSummary> => {
+    const applied = await this.db.transaction(async (manager): Promise<Map<string, RowOutcome>> => {
       // Locked in id order, so that two jobs holding some of the same rows never deadlock.
       const locked = await manager.query<LockedInboxRow[]>(
         `SELECT id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via, processed_at
@@ -334,8 +401,7 @@ export class InboxService {
       const rows = locked
         .filter((r) => r.processed_at === null)
         .sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || position.get(a.id)! - position.get(b.id)!);
-      const skipped = inboxIds.length - rows.length;
-      if (rows.length === 0) return { processed: 0, ignored: 0, skipped };
+      if (rows.length === 0) return new Map();
       const results = new Map<string, HandlerResult>();
       for (const source of new Set(rows.map((r) => r.source))) {
         const ofSource = rows.filter((r) => r.source === source);
@@ -361,7 +427,7 @@ export class InboxService {
       const processedAt = new Date();
       const marks = rows.map((row) => {
         const result = results.get(row.id)!;
-        const status = result.outcome === 'applied' ? 'processed' : 'ignored';
+        const status: RowOutcome = result.outcome === 'applied' ? 'processed' : 'ignored';
         const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;
         lags.push({ source: row.source, seconds: (processedAt.getTime() - row.received_at.getTime()) / 1000 });
         this.logger.log({
@@ -378,12 +444,11 @@ export class InboxService {
           WHERE i.id = m.id`,
         [marks.map((m) => m.id), marks.map((m) => m.status), marks.map((m) => m.outcome), processedAt],
       );
-      const processed = marks.filter((m) => m.status === 'processed').length;
-      return { processed, ignored: marks.length - processed, skipped };
+      return new Map(marks.map((m) => [m.id, m.status]));
     });
     // Observed once committed, so a rolled-back attempt that is retried counts once.
     for (const lag of lags) this.metrics.webhookProcessingLag.observe({ source: lag.source }, lag.seconds);
-    return summary;
+    return applied;
   }
 
   /** Counts a failed attempt on the rows; never throws (the database may be what failed). */
@@ -425,7 +490,7 @@ export class InboxService {
     if (ids.length === 0) return 0;
     this.logger.warn(`Sweeper re-enqueues ${ids.length} inbox row(s) that were not processed in time`);
     // A new job id: the rows' first job may still exist in Redis (failed, or kept as completed).
-    return this.enqueue(ids, `:swept:${Date.now()}`);
+    return this.addJobs(ids, `:swept:${Date.now()}`);
   }
 }
 
@@ -439,4 +504,15 @@ function eventIds(event: { event_id?: unknown; data?: unknown }): Record<string,
     orderId: metadata.orderId,
     paymentId: metadata.paymentId,
   };
+}
+
+/** A job's counts from what its transaction did to each of its rows; a row not applied was done before. */
+function summarize(inboxIds: string[], applied: Map<string, RowOutcome>): ProcessSummary {
+  const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0 };
+  for (const id of new Set(inboxIds)) {
+    const outcome = applied.get(id);
+    if (outcome) summary[outcome]++;
+    else summary.skipped++;
+  }
+  return summary;
 }
