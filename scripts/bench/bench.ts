@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [-- --only ingest,duplicates,drain,deliveries,lag] [-- --rounds 3 --duration 5]
+//        [-- --ingest-rps 4000]   (without the ingest scenario: the rate the lag scenario halves)
 //        [-- --cpu-prof]   (V8 CPU profiles of Hookline under the ingest and drain loads: reports/profile/*.cpuprofile,
 //                           summarised by node dist/scripts/bench/profile-summary.js <file>)
 //
@@ -128,6 +129,8 @@ async function main(): Promise<void> {
     dbName: DB_NAME,
     rows: [],
     targets: [],
+    // Without scenario 1, what the drain and lag scenarios scale by can be given.
+    ingestRps: arg('ingest-rps') ? intArg('ingest-rps', 1, 1_000_000) : undefined,
     log,
     nodeArgs: (name) =>
       CPU_PROF
