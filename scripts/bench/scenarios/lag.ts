@@ -3,11 +3,13 @@
 // one's payment.completed webhook at its scheduled time, to an api process and a
 // worker process. Webhook lag = the scheduled settle time → the order's paid_at.
 
+import os from 'node:os';
 import { openLoop, sleep } from '../lib/http-load.js';
 import { eventBody, signedRequests } from '../lib/events.js';
 import type { Scenario } from '../lib/report.js';
 import { seedPayments } from '../lib/seed.js';
 import { startHookline } from '../lib/stack.js';
+import { cpuDelta, cpuSeconds, postgresPids, redisServerPids, sampleCpu } from '../lib/proc-cpu.js';
 import { HOOKLINE_BENCH_ENV, resetInboxes } from './ingest.js';
 
 function pct(sorted: number[], p: number): number {
@@ -32,6 +34,14 @@ export const lag: Scenario = {
         body: eventBody(`evt_lag_${i}_${p.pspPaymentId}`, p),
       }));
       const requests = signedRequests(api.url, events, 'lag');
+      const groups = {
+        server: [api.pid],
+        postgres: () => postgresPids(ctx.admin, ctx.dbName),
+        redis: redisServerPids(),
+      };
+      const cpuBefore = await sampleCpu(groups);
+      const workerBefore = cpuSeconds(worker.pid);
+      const wallStarted = Date.now();
       const load = await openLoop({
         url: api.url,
         requests,
@@ -50,6 +60,15 @@ export const lag: Scenario = {
         if (paid >= n) break;
         await sleep(200);
       }
+      // Where the CPU went while the load ran and the worker caught up (per event), and how
+      // busy that kept the machine's cores: a lag far above the path's own latency is queueing.
+      const cpu = cpuDelta(cpuBefore, await sampleCpu(groups));
+      const workerCpu = cpuSeconds(worker.pid) - workerBefore;
+      const wallS = (Date.now() - wallStarted) / 1000;
+      const busy = (cpu.server + workerCpu + cpu.postgres + cpu.redis + cpu.client) / wallS / os.cpus().length;
+      const perEvent = (sec: number) => ((sec / n) * 1e6).toFixed(0);
+      const cpuNote = `CPU µs/event: api ${perEvent(cpu.server)} · worker ${perEvent(workerCpu)} · PG ${perEvent(cpu.postgres)} · Redis ${perEvent(cpu.redis)} · load generator ${perEvent(cpu.client)}; cores ${(busy * 100).toFixed(0)} % busy`;
+      ctx.log(`lag: ${cpuNote}`);
       const { rows } = await ctx.db.query<{ order_id: string; paid_ms: string }>(
         `SELECT id AS order_id, (extract(epoch FROM paid_at) * 1000)::text AS paid_ms FROM orders WHERE paid_at IS NOT NULL`,
       );
@@ -74,7 +93,10 @@ export const lag: Scenario = {
         p95Ms: p95,
         p99Ms: p99,
         non2xx: load.non2xx + load.errors,
-        note: `${n - unpaid}/${n} paid${unpaid ? ' within 30 s of the last send (lags are lower bounds)' : ''}; webhook answered p50 ${load.p50Ms.toFixed(1)} · p99 ${load.p99Ms.toFixed(1)} ms (one run)`,
+        cpuServerUs: ((cpu.server + workerCpu) / n) * 1e6,
+        cpuPgUs: (cpu.postgres / n) * 1e6,
+        cpuRedisUs: (cpu.redis / n) * 1e6,
+        note: `${n - unpaid}/${n} paid${unpaid ? ' within 30 s of the last send (lags are lower bounds)' : ''}; webhook answered p50 ${load.p50Ms.toFixed(1)} · p99 ${load.p99Ms.toFixed(1)} ms (one run); ${cpuNote}`,
         rounds: [{ lagMs: { p50, p95, p99, max: lags[lags.length - 1] }, unpaid, answers: load.statuses }],
       });
       ctx.targets.push({
