@@ -3,28 +3,7 @@ import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { ADMIN_KEY, PSP_KEY, SHOP_KEY, WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
-
-/** Everything the process writes while `run` goes on. */
-async function captureOutput(run: () => Promise<void>): Promise<string> {
-  const chunks: string[] = [];
-  const out = process.stdout.write.bind(process.stdout);
-  const err = process.stderr.write.bind(process.stderr);
-  const tap =
-    (write: typeof out) =>
-    (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-      chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-    };
-  process.stdout.write = tap(out);
-  process.stderr.write = tap(err);
-  try {
-    await run();
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-  return chunks.join('');
-}
+import { captureOutput } from '../utils/capture-output.js';
 
 describe('logs', () => {
   let t: TestApp | undefined;

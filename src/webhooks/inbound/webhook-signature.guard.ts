@@ -72,8 +72,10 @@ export class WebhookSignatureGuard implements CanActivate {
 export const WebhookEndpoint = (source: string) =>
   applyDecorators(
     SetMetadata(WEBHOOK_SOURCE, source),
-    // Read by the hook that counts rejections Fastify answers before the guard runs.
-    RouteConfig({ webhookSource: source }),
+    // webhookSource: read by the hook that counts rejections Fastify answers before the
+    // guard runs. accessLog: the inbox logs a line for every event taken, so only
+    // rejections get an access line too.
+    RouteConfig({ webhookSource: source, accessLog: 'failures' }),
     UseGuards(WebhookSignatureGuard),
     HttpCode(202),
     ApiHeader({
