@@ -192,7 +192,7 @@ function eventSteps(
         kind: 'queued',
         title: 'Queued for the inbox worker',
         at: queuedAt,
-        took: { ms: between(verifiedAt ?? receivedAt, queuedAt) ?? 0, what: 'enqueue' },
+        took: { ms: between(verifiedAt ?? receivedAt, queuedAt) ?? 0, what: 'inbox write' },
         facts: pulled ? fact('inbox row', row?.id ?? str(d.inboxId), true) : [],
       }),
     );

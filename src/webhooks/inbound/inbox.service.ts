@@ -205,8 +205,8 @@ export class InboxService {
   /** Inserts the events in one statement; returns the new rows' ids by source + event id. */
   private async insertRows(items: IncomingEvent[]): Promise<Map<string, string>> {
     const rows: { id: string; source: string; event_id: string }[] = await this.db.query(
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at)
-       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at)
+       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now()
          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
                 WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, n)
          JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(doc, n) USING (n)
@@ -234,8 +234,8 @@ export class InboxService {
     if (events.length === 0) return [];
     const now = new Date();
     const rows: { id: string }[] = await this.db.query(
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, received_via)
-       SELECT $1, e->>'event_id', e->>'type', e, $3, $3, 'reconciliation'
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via)
+       SELECT $1, e->>'event_id', e->>'type', e, $3, $3, $3, 'reconciliation'
          FROM jsonb_array_elements($2::jsonb) AS e
        ON CONFLICT (source, event_id) DO NOTHING
        RETURNING id`,
@@ -247,30 +247,19 @@ export class InboxService {
   }
 
   /**
-   * Stamps new inbox rows queued, then enqueues them. The stamp comes first: once the
-   * job exists a worker may hold the rows, and a stamp after it would wait for (or
-   * deadlock with) that worker's locks. If Redis then takes no job, the rows look
-   * queued but are not; the sweeper re-enqueues them once the stamp is older than
-   * INBOX_SWEEP_STALE_MS: the inbox row, not the job, is the durable record.
-   */
-  async enqueue(inboxIds: string[]): Promise<number> {
-    if (inboxIds.length === 0) return 0;
-    try {
-      await this.db.query(`UPDATE webhook_inbox SET queued_at = now() WHERE id = ANY($1::uuid[])`, [inboxIds]);
-    } catch (err) {
-      // Only bookkeeping: the rows are stored, and the job below applies them.
-      this.logger.warn(`Could not stamp ${inboxIds.length} inbox row(s) queued: ${(err as Error).message}`);
-    }
-    return this.addJobs(inboxIds);
-  }
-
-  /**
    * One job per INBOX_JOB_MAX_EVENTS rows, applied together in one transaction. The job
    * id is the first row's id (with `jobIdSuffix` for a re-enqueue), so enqueueing the
    * same rows again never duplicates work; and a job that meets rows already processed
    * skips them. Resolves with the number of rows enqueued: 0 when Redis took nothing.
+   *
+   * The rows are stamped `queued_at` by whoever wrote or claimed them (the receiver's
+   * INSERT, the sweeper's claim), never here: once the job exists a worker may hold the
+   * rows, and a stamp after it would wait for (or deadlock with) that worker's locks.
+   * If Redis then takes no job, the rows look queued but are not; the sweeper
+   * re-enqueues them once the stamp is older than INBOX_SWEEP_STALE_MS: the inbox row,
+   * not the job, is the durable record.
    */
-  private async addJobs(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
+  async enqueue(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
     const jobs = [];
     for (let i = 0; i < inboxIds.length; i += INBOX_JOB_MAX_EVENTS) {
       const ids = inboxIds.slice(i, i + INBOX_JOB_MAX_EVENTS);
@@ -490,7 +479,7 @@ export class InboxService {
     if (ids.length === 0) return 0;
     this.logger.warn(`Sweeper re-enqueues ${ids.length} inbox row(s) that were not processed in time`);
     // A new job id: the rows' first job may still exist in Redis (failed, or kept as completed).
-    return this.addJobs(ids, `:swept:${Date.now()}`);
+    return this.enqueue(ids, `:swept:${Date.now()}`);
   }
 }
 
