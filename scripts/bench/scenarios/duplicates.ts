@@ -13,6 +13,7 @@ import {
   resetInboxes,
   rowOf,
   type Measured,
+  warmUp,
 } from './ingest.js';
 
 const POOL = 60_000;
@@ -27,6 +28,10 @@ export const duplicates: Scenario = {
       naive: { first: [], dup: [] },
     };
     try {
+      await warmUp(ctx, [
+        { name: 'hookline', proc: hookline, cycle: false },
+        { name: 'naive', proc: naive, cycle: false },
+      ]);
       for (let round = 0; round < ctx.rounds; round++) {
         for (const [name, proc] of [
           ['hookline', hookline],

@@ -47,6 +47,22 @@ export async function measure(ctx: BenchContext, server: Proc, requests: Buffer[
   return { ...result, cpu: cpuDelta(a!, b!) };
 }
 
+/**
+ * One unmeasured run per server before its first round: a Nest process needs many
+ * thousands of requests before V8 has optimised its hot paths (its first rounds ran up
+ * to 2× slower than its later ones), a bare node:http server far fewer. Without this the
+ * first round compares a cold Hookline with warm baselines.
+ */
+export async function warmUp(ctx: BenchContext, subjects: { name: string; proc: Proc; cycle: boolean }[]) {
+  for (const s of subjects) {
+    await resetInboxes(ctx);
+    const requests = signedRequests(s.proc.url, uniqueEvents(ctx.quick ? 10_000 : 20_000, `warm-${s.name}`), 'warm');
+    const r = await measure(ctx, s.proc, requests, s.cycle);
+    ctx.log(`ingest warm-up ${s.name.padEnd(8)} ${r.rps.toFixed(0).padStart(6)} req/s (not counted)`);
+  }
+  await resetInboxes(ctx);
+}
+
 export function rowOf(scenario: string, subject: string, runs: Measured[], extra: Partial<Row> = {}): Row {
   const perReq = (k: keyof Measured['cpu']) => median(runs.map((r) => (r.cpu[k] / Math.max(1, r.count)) * 1e6));
   return {
@@ -112,6 +128,7 @@ export const ingest: Scenario = {
     const runs: Record<string, Measured[]> = { hmac: [], naive: [], hookline: [] };
     const jobSizes: number[] = [];
     try {
+      await warmUp(ctx, subjects);
       for (let round = 0; round < ctx.rounds; round++) {
         const events = uniqueEvents(ctx.quick ? POOL / 2 : POOL, `r${round}`);
         // Rotate the order each round so no subject always runs on a warmer (or hotter) machine.
