@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { openLoop, sleep } from '../lib/http-load.js';
 import { eventBody, signedRequests } from '../lib/events.js';
-import type { Scenario } from '../lib/report.js';
+import type { BenchContext, Scenario } from '../lib/report.js';
 import { seedPayments } from '../lib/seed.js';
 import { startHookline } from '../lib/stack.js';
 import { cpuDelta, cpuSeconds, postgresPids, redisServerPids, sampleCpu } from '../lib/proc-cpu.js';
@@ -16,14 +16,29 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** Waits until `n` orders are paid, or `timeoutMs` has passed. */
+async function untilPaid(ctx: BenchContext, n: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { rows } = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status = 'paid'`);
+    if (rows[0].n >= n) return;
+    await sleep(200);
+  }
+}
+
 export const lag: Scenario = {
   name: 'lag',
   async run(ctx) {
     const rate = Math.max(50, Math.round((ctx.ingestRps ?? 1000) / 2));
     const seconds = ctx.quick ? 5 : 10;
     const n = rate * seconds;
+    // Warm-up events, sent at the same rate before the measured ones and not counted:
+    // fresh processes run their first thousands of events in V8's cold tiers, at up to
+    // several times the CPU per event of a process that has been running.
+    const warmN = Math.min(rate * (ctx.quick ? 3 : 5), 10_000);
     await resetInboxes(ctx);
-    const seeded = await seedPayments(ctx.db, n, `lag${Date.now()}`);
+    const all = await seedPayments(ctx.db, warmN + n, `lag${Date.now()}`);
+    const [warm, seeded] = [all.slice(0, warmN), all.slice(warmN)];
     const api = await startHookline(ctx.cfg, 'hookline-lag-api', 'api', HOOKLINE_BENCH_ENV);
     const worker = await startHookline(ctx.cfg, 'hookline-lag-worker', 'worker');
     const sentAt = new Float64Array(n);
@@ -34,6 +49,20 @@ export const lag: Scenario = {
         body: eventBody(`evt_lag_${i}_${p.pspPaymentId}`, p),
       }));
       const requests = signedRequests(api.url, events, 'lag');
+      const warmEvents = warm.map((p, i) => ({
+        eventId: `evt_lagwarm_${i}_${p.pspPaymentId}`,
+        pspPaymentId: p.pspPaymentId,
+        body: eventBody(`evt_lagwarm_${i}_${p.pspPaymentId}`, p),
+      }));
+      await openLoop({
+        url: api.url,
+        requests: signedRequests(api.url, warmEvents, 'lagwarm'),
+        ratePerS: rate,
+        connections: 16,
+        maxConnections: 256,
+      });
+      await untilPaid(ctx, warmN, 30_000);
+      ctx.log(`lag: warm-up of ${warmN} events at ${rate}/s applied (not counted)`);
       const groups = {
         server: [api.pid],
         postgres: () => postgresPids(ctx.admin, ctx.dbName),
@@ -50,16 +79,7 @@ export const lag: Scenario = {
         maxConnections: 256,
         onSend: (i, at) => (sentAt[i] = at),
       });
-      const deadline = Date.now() + 30_000;
-      let paid = 0;
-      while (Date.now() < deadline) {
-        const { rows } = await ctx.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM orders WHERE status = 'paid'`,
-        );
-        paid = rows[0].n;
-        if (paid >= n) break;
-        await sleep(200);
-      }
+      await untilPaid(ctx, warmN + n, 30_000);
       // Where the CPU went while the load ran and the worker caught up (per event), and how
       // busy that kept the machine's cores: a lag far above the path's own latency is queueing.
       const cpu = cpuDelta(cpuBefore, await sampleCpu(groups));
