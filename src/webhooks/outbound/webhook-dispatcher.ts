@@ -208,7 +208,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     const ids = { deliveryId, messageId: message.id, eventId: message.eventId, endpointId: endpoint.id };
     const target = `${endpointOrigin(endpoint.url)} (endpoint ${endpoint.id})`;
     if (succeeded) {
-      this.logger.log({
+      this.logger.debug({
         msg: `Delivered ${message.eventType} ${message.eventId} to ${target}: HTTP ${answer.statusCode} in ${answer.durationMs} ms (attempt ${ctx.attempt})`,
         ...ids,
       });
