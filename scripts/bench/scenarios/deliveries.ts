@@ -105,7 +105,8 @@ interface RoundResult {
 export const deliveries: Scenario = {
   name: 'deliveries',
   async run(ctx) {
-    const n = ctx.quick ? 2_000 : 4_000;
+    // Long enough rounds (a second or more at these rates) that a scheduling hiccup does not decide the ratio.
+    const n = ctx.quick ? 3_000 : 10_000;
     const body = eventBody('evt_bench_delivery', { pspPaymentId: 'pay_bench_delivery' }).toString('utf8');
     const sink = startChild(ctx, 'delivery-sink', 'sink', {});
     let worker: Awaited<ReturnType<typeof startHookline>> | undefined;
