@@ -16,12 +16,15 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Waits until `n` orders are paid, or `timeoutMs` has passed. */
-async function untilPaid(ctx: BenchContext, n: number, timeoutMs: number): Promise<void> {
+/** Waits until these orders are all paid, or `timeoutMs` has passed (earlier scenarios' orders are still in the table). */
+async function untilPaid(ctx: BenchContext, orderIds: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const { rows } = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status = 'paid'`);
-    if (rows[0].n >= n) return;
+    const { rows } = await ctx.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM orders WHERE status = 'paid' AND id = ANY($1::uuid[])`,
+      [orderIds],
+    );
+    if (rows[0].n >= orderIds.length) return;
     await sleep(200);
   }
 }
@@ -61,7 +64,11 @@ export const lag: Scenario = {
         connections: 16,
         maxConnections: 256,
       });
-      await untilPaid(ctx, warmN, 30_000);
+      await untilPaid(
+        ctx,
+        warm.map((p) => p.orderId),
+        30_000,
+      );
       ctx.log(`lag: warm-up of ${warmN} events at ${rate}/s applied (not counted)`);
       const groups = {
         server: [api.pid],
@@ -79,7 +86,11 @@ export const lag: Scenario = {
         maxConnections: 256,
         onSend: (i, at) => (sentAt[i] = at),
       });
-      await untilPaid(ctx, warmN + n, 30_000);
+      await untilPaid(
+        ctx,
+        seeded.map((p) => p.orderId),
+        30_000,
+      );
       // Where the CPU went while the load ran and the worker caught up (per event), and how
       // busy that kept the machine's cores: a lag far above the path's own latency is queueing.
       const cpu = cpuDelta(cpuBefore, await sampleCpu(groups));
