@@ -446,7 +446,9 @@ export class InboxService {
     this.logger.error(`Inbox ${inboxIds.join(', ')} failed, will retry: ${message}`);
     try {
       await this.db.query(
-        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::uuid[]) AND processed_at IS NULL`,
+        // Locked in id order first, as the applying transactions lock them: no deadlock with one of them.
+        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2
+          WHERE id IN (SELECT id FROM webhook_inbox WHERE id = ANY($1::uuid[]) AND processed_at IS NULL ORDER BY id FOR UPDATE)`,
         [inboxIds, message.slice(0, 1000)],
       );
     } catch (recordErr) {
