@@ -2,7 +2,7 @@ import type { JobOptions } from 'bull';
 
 /** Every Bull queue, named once. */
 export enum QueueName {
-  /** Inbound webhooks stored in the inbox, to be applied. Job id = inbox row id. */
+  /** Inbound webhooks stored in the inbox, to be applied: a job per receiver batch. Job id = its first inbox row id. */
   WebhookInbox = 'webhook-inbox',
   /** PSP mock: payments waiting to settle. Job id = PSP payment id. */
   PspSettlement = 'psp-settlement',

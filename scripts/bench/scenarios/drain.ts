@@ -12,7 +12,7 @@ import { cpuDelta, postgresPids, redisServerPids, sampleCpu } from '../lib/proc-
 import type { Scenario } from '../lib/report.js';
 import { seedPayments } from '../lib/seed.js';
 import { startHookline } from '../lib/stack.js';
-import { JobName, defaultJobOptions } from '../../../src/queue/queues.js';
+import { inboxJobs } from '../../../src/webhooks/inbound/inbox.service.js';
 import { resetInboxes } from './ingest.js';
 
 const TARGET_EVENTS_PER_S = 1500;
@@ -54,15 +54,7 @@ export const drain: Scenario = {
       const before = await sampleCpu(groups);
       const started = Date.now();
       // One job per receiver batch, of the size the receiver left under the ingest load.
-      const jobs = [];
-      for (let i = 0; i < ids.length; i += perJob) {
-        const inboxIds = ids.slice(i, i + perJob);
-        jobs.push({
-          name: JobName.ApplyInboxEvent,
-          data: { inboxIds },
-          opts: { ...defaultJobOptions, jobId: inboxIds[0] },
-        });
-      }
+      const jobs = inboxJobs(ids, perJob);
       for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
       // Bounded: a slow drain is measured over what it applied in this time.
       const deadline = started + (ctx.quick ? 30_000 : 45_000);

@@ -7,13 +7,21 @@ import os from 'node:os';
 import { openLoop, sleep } from '../lib/http-load.js';
 import { eventBody, signedRequests } from '../lib/events.js';
 import type { BenchContext, Scenario } from '../lib/report.js';
-import { seedPayments } from '../lib/seed.js';
+import { seedPayments, type SeededPayment } from '../lib/seed.js';
 import { startHookline } from '../lib/stack.js';
 import { cpuDelta, cpuSeconds, postgresPids, redisServerPids, sampleCpu } from '../lib/proc-cpu.js';
 import { HOOKLINE_BENCH_ENV, resetInboxes } from './ingest.js';
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** The payment.completed event of each seeded payment, with event ids tagged `tag`. */
+function settleEvents(payments: SeededPayment[], tag: string) {
+  return payments.map((p, i) => {
+    const eventId = `evt_${tag}_${i}_${p.pspPaymentId}`;
+    return { eventId, pspPaymentId: p.pspPaymentId, body: eventBody(eventId, p) };
+  });
 }
 
 /** Waits until these orders are all paid, or `timeoutMs` has passed (earlier scenarios' orders are still in the table). */
@@ -46,20 +54,10 @@ export const lag: Scenario = {
     const worker = await startHookline(ctx.cfg, 'hookline-lag-worker', 'worker');
     const sentAt = new Float64Array(n);
     try {
-      const events = seeded.map((p, i) => ({
-        eventId: `evt_lag_${i}_${p.pspPaymentId}`,
-        pspPaymentId: p.pspPaymentId,
-        body: eventBody(`evt_lag_${i}_${p.pspPaymentId}`, p),
-      }));
-      const requests = signedRequests(api.url, events, 'lag');
-      const warmEvents = warm.map((p, i) => ({
-        eventId: `evt_lagwarm_${i}_${p.pspPaymentId}`,
-        pspPaymentId: p.pspPaymentId,
-        body: eventBody(`evt_lagwarm_${i}_${p.pspPaymentId}`, p),
-      }));
+      const requests = signedRequests(api.url, settleEvents(seeded, 'lag'), 'lag');
       await openLoop({
         url: api.url,
-        requests: signedRequests(api.url, warmEvents, 'lagwarm'),
+        requests: signedRequests(api.url, settleEvents(warm, 'lagwarm'), 'lagwarm'),
         ratePerS: rate,
         connections: 16,
         maxConnections: 256,

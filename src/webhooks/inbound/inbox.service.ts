@@ -30,6 +30,20 @@ export interface ApplyInboxJob {
 /** Most inbox rows in one job, and so in one applying transaction. */
 export const INBOX_JOB_MAX_EVENTS = 100;
 
+/** The Bull jobs of inbox rows: `perJob` rows a job, job id = its first row's id (+ `jobIdSuffix`). */
+export function inboxJobs(inboxIds: string[], perJob: number, jobIdSuffix = '') {
+  const jobs = [];
+  for (let i = 0; i < inboxIds.length; i += perJob) {
+    const ids = inboxIds.slice(i, i + perJob);
+    jobs.push({
+      name: JobName.ApplyInboxEvent,
+      data: { inboxIds: ids } satisfies ApplyInboxJob,
+      opts: { ...defaultJobOptions, jobId: `${ids[0]}${jobIdSuffix}` },
+    });
+  }
+  return jobs;
+}
+
 export interface ProcessSummary {
   processed: number;
   ignored: number;
@@ -260,16 +274,8 @@ export class InboxService {
    * not the job, is the durable record.
    */
   async enqueue(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
-    const jobs = [];
-    for (let i = 0; i < inboxIds.length; i += INBOX_JOB_MAX_EVENTS) {
-      const ids = inboxIds.slice(i, i + INBOX_JOB_MAX_EVENTS);
-      jobs.push({
-        name: JobName.ApplyInboxEvent,
-        data: { inboxIds: ids },
-        opts: { ...defaultJobOptions, jobId: `${ids[0]}${jobIdSuffix}` },
-      });
-    }
-    const adding = this.queue.addBulk(jobs);
+    if (inboxIds.length === 0) return 0;
+    const adding = this.queue.addBulk(inboxJobs(inboxIds, INBOX_JOB_MAX_EVENTS, jobIdSuffix));
     // A Redis that is down makes Bull wait for it; the sender must not wait with it.
     adding.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
