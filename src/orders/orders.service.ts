@@ -9,6 +9,7 @@ import { computeOrderAmount } from './order-amount.js';
 import { PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
 import { Order } from './order.entity.js';
 import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
+import { afterCommit } from '../common/db/after-commit.js';
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -118,6 +119,7 @@ export class OrdersService {
     // The last state of each changed order (one order may move twice in one batch).
     const changed = new Map<string, { id: string; status: OrderStatus; paid: boolean }>();
     const messages: PublishRequest[] = [];
+    const lines: Record<string, unknown>[] = [];
     const results = outcomes.map(({ orderId: id, outcome }): OrderTransitionResult => {
       const order = orders.get(id);
       if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
@@ -148,7 +150,7 @@ export class OrdersService {
           },
         },
       });
-      this.logger.log({ msg: `Order ${id} ${from} → ${to}; ${type} ${eventId} published`, orderId: id, eventId });
+      lines.push({ msg: `Order ${id} ${from} → ${to}; ${type} ${eventId} published`, orderId: id, eventId });
       return { changed: true, from, to };
     });
     if (changed.size > 0) {
@@ -161,6 +163,10 @@ export class OrdersService {
         [rows.map((c) => c.id), rows.map((c) => c.status), now, rows.map((c) => c.paid)],
       );
       await this.outbox.publishMany(manager, messages);
+      // Logged once the caller's transaction commits, never for a rollback.
+      await afterCommit(manager, () => {
+        for (const line of lines) this.logger.log(line);
+      });
     }
     return results;
   }

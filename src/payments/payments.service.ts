@@ -229,12 +229,15 @@ export class PaymentsService {
     const timeline: TimelineRow[][] = results.map(() => []);
     const moved = new Map<string, LockedPayment & { resolved_via: ResolvedVia }>();
     const resolved: { index: number; payment: LockedPayment; to: PaymentStatus }[] = [];
+    // What happened, logged once the caller's transaction commits: a batch that rolls
+    // back (and is then applied again, job by job) must not have claimed its moves.
+    const lines: { level: 'log' | 'warn'; line: string | Record<string, unknown> }[] = [];
 
     const outcomes = results.map((result, i): ApplyOutcome => {
       const payment = byShopId[i] ? byId.get(byShopId[i]) : byPspId.get(result.pspPaymentId);
       if (!payment) {
         const reason = `no payment matches PSP payment ${result.pspPaymentId}`;
-        this.logger.warn(`PSP result ignored: ${reason}`);
+        lines.push({ level: 'warn', line: `PSP result ignored: ${reason}` });
         return { applied: false, reason };
       }
       const ctx = `Payment ${payment.id} (order ${payment.order_id}, PSP ${result.pspPaymentId})`;
@@ -252,7 +255,10 @@ export class PaymentsService {
       });
       const ignore = (reason: string): ApplyOutcome => {
         add('ignored', now, { reason, ...pick(result.evidence, 'eventId') });
-        this.logger.log({ msg: `${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`, ...ids });
+        lines.push({
+          level: 'log',
+          line: { msg: `${ctx}: ${result.pspStatus} via ${result.via} ignored: ${reason}`, ...ids },
+        });
         return { applied: false, reason };
       };
       if (payment.psp_payment_id && payment.psp_payment_id !== result.pspPaymentId) {
@@ -274,9 +280,12 @@ export class PaymentsService {
       payment.psp_payment_id = result.pspPaymentId;
       moved.set(payment.id, { ...payment, resolved_via: result.via });
       add('resolved', now, { status: to, resolvedVia: result.via, ...pick(result.evidence, 'eventId') });
-      this.logger.log({ msg: `${ctx} ${from} → ${to} via ${result.via}`, ...ids });
+      lines.push({ level: 'log', line: { msg: `${ctx} ${from} → ${to} via ${result.via}`, ...ids } });
       resolved.push({ index: i, payment, to });
       return { applied: true, status: to };
+    });
+    await afterCommit(manager, () => {
+      for (const { level, line } of lines) this.logger[level](line);
     });
 
     if (moved.size > 0) {

@@ -3,6 +3,8 @@ import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { pspEvent } from '../utils/sign-webhook.js';
 import { InboxService } from '../../src/webhooks/inbound/inbox.service.js';
 import { WebhookHandlerRegistry } from '../../src/webhooks/inbound/webhook-handler.js';
+import { PinoLogger } from 'nestjs-pino';
+import { captureOutput, jsonLines } from '../utils/capture-output.js';
 
 /**
  * The inbox processor applies a job's rows together: one transaction, the events in
@@ -72,6 +74,16 @@ describe('Inbox batches', () => {
       [ids],
     );
   const get = async (path: string) => (await http(t.url, 'GET', path)).body;
+  /** The app's output while `run` goes on, with info lines on (the test app logs errors only). */
+  async function atInfo(run: () => Promise<void>): Promise<string> {
+    const level = PinoLogger.root.level;
+    PinoLogger.root.level = 'info';
+    try {
+      return await captureOutput(run);
+    } finally {
+      PinoLogger.root.level = level;
+    }
+  }
 
   it('applies a job’s events in the order received, whatever the job’s order, and skips rows already processed', async () => {
     const a = await processingPayment();
@@ -152,7 +164,15 @@ describe('Inbox batches', () => {
       { source: 'batch-test', body: { event_id: `evt_ok_${p.payment.id}`, type: 'test.event' } },
     ]);
 
-    await expect(inbox.process(ids)).rejects.toThrow(/1 of 3 inbox row\(s\) failed \(2 processed\).*handler refused/);
+    const logs = await atInfo(() =>
+      expect(inbox.process(ids)).rejects.toThrow(/1 of 3 inbox row\(s\) failed \(2 processed\).*handler refused/),
+    );
+    // The first attempt (all three rows) rolled back: only the attempt that committed tells.
+    const told = (pattern: RegExp) => jsonLines(logs).filter((l) => pattern.test(String(l.msg)));
+    expect(told(new RegExp(`^Payment ${p.payment.id} .* processing → succeeded via webhook`))).toHaveLength(1);
+    expect(told(new RegExp(`^Order ${p.order.id} pending_payment → paid`))).toHaveLength(1);
+    expect(told(new RegExp(`^Inbox ${ids[0]} .* processed: payment succeeded`))).toHaveLength(1);
+    expect(told(new RegExp(`^Inbox ${ids[2]} .* processed: noted`))).toHaveLength(1);
 
     const byId = new Map((await rows(ids)).map((r) => [r.id, r]));
     expect(byId.get(ids[0])).toMatchObject({ status: 'processed', attempts: 1, last_error: null });

@@ -384,6 +384,7 @@ export class InboxService {
   /** Applies the rows in one transaction; returns what became of each row it applied (the others were done before). */
   private async applyBatch(inboxIds: string[]): Promise<Map<string, RowOutcome>> {
     const lags: { source: string; seconds: number }[] = [];
+    const lines: Record<string, unknown>[] = [];
     const applied = await this.db.transaction(async (manager): Promise<Map<string, RowOutcome>> => {
       // Locked in id order, so that two jobs holding some of the same rows never deadlock.
       const locked = await manager.query<LockedInboxRow[]>(
@@ -425,7 +426,7 @@ export class InboxService {
         const status: RowOutcome = result.outcome === 'applied' ? 'processed' : 'ignored';
         const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;
         lags.push({ source: row.source, seconds: (processedAt.getTime() - row.received_at.getTime()) / 1000 });
-        this.logger.log({
+        lines.push({
           msg: `Inbox ${row.id} (${row.source} ${row.event_id} ${row.event_type}) ${status}: ${outcome}`,
           ...eventIds(row.payload),
           inboxId: row.id,
@@ -441,7 +442,8 @@ export class InboxService {
       );
       return new Map(marks.map((m) => [m.id, m.status]));
     });
-    // Observed once committed, so a rolled-back attempt that is retried counts once.
+    // Logged and observed once committed, so a rolled-back attempt that is retried tells and counts once.
+    for (const line of lines) this.logger.log(line);
     for (const lag of lags) this.metrics.webhookProcessingLag.observe({ source: lag.source }, lag.seconds);
     return applied;
   }
