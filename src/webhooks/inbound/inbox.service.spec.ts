@@ -21,8 +21,17 @@ class FakeDb {
   /** Event ids PostgreSQL refuses (a constraint the receiver did not foresee). */
   refuse = new Set<string>();
 
+  /** Unprocessed rows, as the backlog count reads them; `countGate` holds counts until it resolves. */
+  backlog = 0;
+  counts = 0;
+  countGate: Promise<void> = Promise.resolve();
+
   query = (sql: string, params: unknown[]): Promise<unknown[]> => {
     if (this.failWith) return Promise.reject(this.failWith);
+    if (sql.includes('count(*)')) {
+      this.counts++;
+      return this.countGate.then(() => [{ n: this.backlog }]);
+    }
     if (sql.includes('INSERT INTO webhook_inbox')) {
       const [sources, eventIds, , , , json] = params as [string[], string[], string[], Date[], Date[], string];
       if (eventIds.some((e) => this.refuse.has(e))) return Promise.reject(new Error('value too long for type'));
@@ -131,5 +140,70 @@ describe('InboxService.receive (group commit)', () => {
       [ids[200], 50],
     ]);
     expect(jobs.flatMap((j) => j.inboxIds)).toEqual(ids);
+  });
+});
+
+describe('InboxService.backlogFull', () => {
+  const gate = () => {
+    let open!: () => void;
+    return { held: new Promise<void>((r) => (open = r)), open: () => open() };
+  };
+  const settledNow = async <T>(calls: Promise<T>[]) => {
+    let settled = false;
+    void Promise.all(calls).then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    return settled;
+  };
+  afterEach(() => jest.restoreAllMocks());
+
+  it('counts once for a burst of requests, and lets them go on with the last count while it counts again', async () => {
+    const { db, inbox } = setup();
+    let now = 1_000_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    db.backlog = 5;
+    const first = gate();
+    db.countGate = first.held;
+    // Nothing known yet: the first burst waits for one count.
+    const burst = Array.from({ length: 10 }, () => inbox.backlogFull());
+    expect(await settledNow(burst)).toBe(false);
+    first.open();
+    expect(await Promise.all(burst)).toEqual(Array(10).fill(false));
+    expect(db.counts).toBe(1);
+
+    // A second later the count is stale: one recount, which nobody waits for.
+    now += 1001;
+    db.backlog = 20_000;
+    const second = gate();
+    db.countGate = second.held;
+    const during = Array.from({ length: 10 }, () => inbox.backlogFull());
+    expect(await settledNow(during)).toBe(true);
+    expect(await Promise.all(during)).toEqual(Array(10).fill(false));
+    expect(db.counts).toBe(2);
+    second.open();
+    await new Promise((r) => setImmediate(r));
+    expect(await inbox.backlogFull()).toBe(true);
+    expect(db.counts).toBe(2);
+  });
+
+  it('keeps the last count when a recount fails, and fails the first count when it cannot count', async () => {
+    const { db, inbox } = setup();
+    let now = 1_000_000;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    db.failWith = down;
+    await expect(inbox.backlogFull()).rejects.toBe(down);
+    db.failWith = null;
+    db.backlog = 20_000;
+    expect(await inbox.backlogFull()).toBe(true);
+    now += 1001;
+    db.failWith = down;
+    expect(await inbox.backlogFull()).toBe(true);
+    // The failed recount is dropped (no unhandled rejection); the next request counts again.
+    await new Promise((r) => setImmediate(r));
+    db.failWith = null;
+    db.backlog = 3;
+    await inbox.backlogFull();
+    await new Promise((r) => setImmediate(r));
+    expect(await inbox.backlogFull()).toBe(false);
   });
 });

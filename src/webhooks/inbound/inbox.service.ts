@@ -122,19 +122,31 @@ export class InboxService {
     INBOX_MERGE_IN_FLIGHT,
   );
   private backlog: { at: number; count: number } | null = null;
+  /** The backlog count in flight, shared by every request that finds the last one stale. */
+  private counting: Promise<void> | null = null;
 
   /**
    * Whether the unprocessed backlog is over INBOX_BACKLOG_LIMIT. Counted at most once
-   * a second per process, so a burst costs one count query, not one per request.
+   * a second per process, so a burst costs one count query, not one per request: while
+   * a new count runs, requests go on with the last one (only the very first count is
+   * waited for), and a count that fails keeps the last one.
    */
   async backlogFull(): Promise<boolean> {
     if (!this.backlog || Date.now() - this.backlog.at > BACKLOG_CHECK_MS) {
-      const [{ n }]: { n: number }[] = await this.db.query(
-        `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL`,
-      );
-      this.backlog = { at: Date.now(), count: n };
+      if (!this.counting) {
+        this.counting = this.countBacklog().finally(() => (this.counting = null));
+        this.counting.catch(() => undefined); // a refresh nobody waits for must not go unhandled
+      }
+      if (!this.backlog) await this.counting;
     }
-    return this.backlog.count >= this.backlogLimit;
+    return this.backlog!.count >= this.backlogLimit;
+  }
+
+  private async countBacklog(): Promise<void> {
+    const [{ n }]: { n: number }[] = await this.db.query(
+      `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL`,
+    );
+    this.backlog = { at: Date.now(), count: n };
   }
 
   /**
