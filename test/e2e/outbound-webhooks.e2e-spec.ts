@@ -440,6 +440,71 @@ describe('outbound webhooks: management API', () => {
     expect(gone).toMatchObject({ status: 404, body: { code: 'WEBHOOK_ENDPOINT.NOT_FOUND' } });
   });
 
+  /**
+   * An endpoint with one delivery, a second connection holding a transaction on them as
+   * the dispatcher does (`hold`), and DELETE sent meanwhile; `then` runs once the DELETE
+   * waits for a lock, then the transaction commits. Answers the DELETE's status.
+   */
+  async function deleteWhileHeld(
+    hold: (c: Client, ids: { endpointId: string; deliveryId: string }) => Promise<unknown>,
+    then: (c: Client, ids: { endpointId: string; deliveryId: string }) => Promise<unknown>,
+  ): Promise<number> {
+    const ep = await register(t, `${s.url}/held`);
+    const ids = { endpointId: ep.id, deliveryId: await sendTest(t, ep.id) };
+    await settled(t, ids.deliveryId);
+    const other = new Client({ connectionString: TEST_DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await hold(other, ids);
+      const deleting = http(t.url, 'DELETE', `/webhook-endpoints/${ep.id}`, undefined, admin);
+      await waitFor('the DELETE waiting for a lock', async () => {
+        const rows = await t.db.query(
+          `SELECT 1 FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'DELETE FROM%webhook_%'`,
+        );
+        return rows.length > 0 || undefined;
+      });
+      await then(other, ids);
+      await other.query('COMMIT');
+      const { status } = await deleting;
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1`, [
+        ep.id,
+      ]);
+      expect(n).toBe(0);
+      return status;
+    } finally {
+      await other.end();
+    }
+  }
+
+  it('deletes an endpoint while an attempt of one of its deliveries is being recorded, without a deadlock', async () => {
+    // The dispatcher records a failed attempt (which holds its delivery), then the endpoint's health.
+    const status = await deleteWhileHeld(
+      (c, { deliveryId }) =>
+        c.query(
+          `INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, response_excerpt, error, succeeded)
+           VALUES ($1, 2, now(), 5, 500, '', 'HTTP 500', false)`,
+          [deliveryId],
+        ),
+      (c, { endpointId }) =>
+        c.query(`UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1`, [
+          endpointId,
+        ]),
+    );
+    expect(status).toBe(204);
+  });
+
+  it('deletes an endpoint that is being disabled at the same moment: the deadlock’s loser tries again', async () => {
+    // Disabling takes the endpoint, then fails its deliveries: the other order.
+    const status = await deleteWhileHeld(
+      (c, { endpointId }) => c.query(`UPDATE webhook_endpoints SET status = 'disabled' WHERE id = $1`, [endpointId]),
+      (c, { deliveryId }) =>
+        c.query(`UPDATE webhook_deliveries SET last_error = 'disabled' WHERE id = $1`, [deliveryId]),
+    );
+    expect(status).toBe(204);
+  });
+
   it('pages through endpoints with a cursor, each once', async () => {
     const created = [];
     for (let i = 0; i < 5; i++) created.push((await register(t, `${s.url}/page/${i}`)).id);

@@ -22,6 +22,9 @@ import { parseDuration } from './retry-schedule.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 
+/** PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim. */
+const DEADLOCK_DETECTED = '40P01';
+
 export const newSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 
 const endpointNotFound = (id: string) =>
@@ -144,9 +147,27 @@ export class EndpointsService {
     return this.get(owner, id);
   }
 
+  /**
+   * Deletes the endpoint with its deliveries (and their attempts). The deliveries go
+   * first, then the endpoint: recording an attempt locks its delivery, then the
+   * endpoint, and deleting the endpoint first (its cascade locking the deliveries after
+   * it) deadlocked with that. A deadlock with a rarer order (an endpoint being disabled
+   * at that moment) is retried.
+   */
   async remove(owner: OutboundOwner, id: string): Promise<void> {
     const endpoint = await this.get(owner, id);
-    await this.db.getRepository(WebhookEndpoint).delete({ id: endpoint.id });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.transaction(async (manager) => {
+          await manager.query(`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]);
+          await manager.query(`DELETE FROM webhook_endpoints WHERE id = $1`, [endpoint.id]);
+        });
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt === 3) throw err;
+        this.logger.warn(`Deleting ${owner} webhook endpoint ${id} met a deadlock; trying again (${attempt + 1} of 3)`);
+      }
+    }
     this.logger.log({ msg: `Deleted ${owner} webhook endpoint ${id} with its deliveries`, endpointId: id });
   }
 
