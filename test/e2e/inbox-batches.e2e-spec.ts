@@ -204,11 +204,13 @@ describe('Inbox batches', () => {
   it('lets jobs that run at the same time share one transaction, and a failing job there fail alone', async () => {
     const payments = await Promise.all(Array.from({ length: 3 }, () => processingPayment()));
     const jobs = await Promise.all(payments.map(async (p) => store([{ body: eventFor(p) }])));
-    const transaction = jest.spyOn(t.db, 'transaction');
+    // The inbox's transactions, not the app's others (its scheduled tasks run meanwhile).
+    const transaction = jest.spyOn(inbox as unknown as { applyBatch(ids: string[]): Promise<unknown> }, 'applyBatch');
     try {
       const summaries = await Promise.all(jobs.map((ids) => inbox.process(ids)));
       expect(summaries).toEqual(jobs.map(() => ({ processed: 1, ignored: 0, skipped: 0 })));
       expect(transaction).toHaveBeenCalledTimes(1);
+      expect(transaction).toHaveBeenCalledWith(jobs.flat());
 
       const more = await Promise.all(Array.from({ length: 2 }, () => processingPayment()));
       const [good1] = await store([{ body: eventFor(more[0]) }]);
