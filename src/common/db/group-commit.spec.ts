@@ -57,6 +57,15 @@ describe('GroupCommit', () => {
     expect(w.batches[2].items).toEqual([5]);
   });
 
+  it('splits batches by weight too, and writes an item heavier than the bound alone', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 100, 1, { weigh: (i: number) => i, max: 10 });
+    const all = Promise.all([4, 5, 2, 12, 3].map((i) => gc.submit(i)));
+    for (let n = 1; n <= 4; n++) (await w.nextBatch(n)).release();
+    await expect(all).resolves.toEqual(['r4', 'r5', 'r2', 'r12', 'r3']);
+    expect(w.batches.map((b) => b.items)).toEqual([[4, 5], [2], [12], [3]]);
+  });
+
   it('fails every item of a batch whose write fails, and keeps serving later items', async () => {
     const w = heldWriter();
     const gc = new GroupCommit(w.write, 100, 1);

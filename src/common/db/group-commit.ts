@@ -16,11 +16,15 @@ export class GroupCommit<T, R> {
    *   (every item of the batch then rejects with that error).
    * @param maxBatch most items in one write.
    * @param maxInFlight most writes running at once; more items wait and join one batch.
+   * @param size optionally, a batch's bound besides its count: `weigh` gives an item's
+   *   weight (bytes, say), and a batch stops before it would pass `max` (an item heavier
+   *   than `max` is written alone).
    */
   constructor(
     private readonly write: (items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
+    private readonly size?: { weigh: (item: T) => number; max: number },
   ) {
     if (maxBatch < 1 || maxInFlight < 1) throw new Error('GroupCommit needs maxBatch ≥ 1 and maxInFlight ≥ 1');
   }
@@ -49,10 +53,22 @@ export class GroupCommit<T, R> {
 
   private flush(): void {
     while (this.inFlight < this.maxInFlight && this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      const batch = this.pending.splice(0, this.batchLength());
       this.inFlight++;
       void this.run(batch);
     }
+  }
+
+  /** How many of the waiting items the next batch takes: at most maxBatch, and within the size bound (at least one). */
+  private batchLength(): number {
+    const n = Math.min(this.maxBatch, this.pending.length);
+    if (!this.size) return n;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      total += this.size.weigh(this.pending[i].item);
+      if (total > this.size.max) return Math.max(1, i);
+    }
+    return n;
   }
 
   private async run(batch: typeof this.pending): Promise<void> {

@@ -4,7 +4,7 @@ import type { Queue } from 'bull';
 import type { DataSource } from 'typeorm';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
-import { INBOX_JOB_MAX_EVENTS, InboxService, type ApplyInboxJob } from './inbox.service.js';
+import { INBOX_JOB_MAX_EVENTS, InboxService, RECEIVE_MAX_BATCH_CHARS, type ApplyInboxJob } from './inbox.service.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
@@ -94,6 +94,17 @@ describe('InboxService.receive (group commit)', () => {
     expect(jobs).toEqual([{ jobId: ids[0], inboxIds: ids }]);
     // The stored payload is the verified body itself.
     expect(db.rows.get('psp/evt_7')!.payload).toEqual(events[7]);
+  });
+
+  it('splits a burst of large events into INSERTs of at most RECEIVE_MAX_BATCH_CHARS', async () => {
+    const { db, inbox } = setup();
+    const large = (id: string): InboundEventDto => ({ ...event(id), data: { blob: 'x'.repeat(250 * 1024) } });
+    const events = Array.from({ length: 20 }, (_, i) => large(`evt_large_${i}`));
+    const outcomes = await Promise.all(events.map((e) => inbox.receive(webhook(), e, raw(e))));
+    expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
+    // 16 bodies of about 250 KB fit in 4 MiB of JSON; the other 4 go in a second INSERT.
+    expect(RECEIVE_MAX_BATCH_CHARS).toBe(4 * 1024 * 1024);
+    expect(db.inserts).toEqual([16, 4]);
   });
 
   it('accepts an event sent twice in one batch once and answers the other as a duplicate', async () => {

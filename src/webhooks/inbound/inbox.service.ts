@@ -78,6 +78,12 @@ export type ReceiveOutcome = { status: 'accepted'; inboxId: string } | { status:
 export const RECEIVE_MAX_BATCH = 256;
 /** Receiver INSERTs running at once; events arriving meanwhile wait and share the next one. */
 export const RECEIVE_MAX_IN_FLIGHT = 2;
+/**
+ * Most event JSON in one INSERT, in characters (about bytes): 16 events at the largest
+ * body WEBHOOK_MAX_BODY_BYTES allows by default, 4,000 of 1 KB; a burst of large events
+ * never becomes one statement of hundreds of megabytes.
+ */
+export const RECEIVE_MAX_BATCH_CHARS = 4 * 1024 * 1024;
 
 interface IncomingEvent {
   source: string;
@@ -115,6 +121,7 @@ export class InboxService {
     (items) => this.writeBatch(items),
     RECEIVE_MAX_BATCH,
     RECEIVE_MAX_IN_FLIGHT,
+    { weigh: (item) => item.json.length, max: RECEIVE_MAX_BATCH_CHARS },
   );
   private readonly applier = new GroupCommit<string[], Shared>(
     (jobs) => this.applyJobs(jobs),
