@@ -79,9 +79,9 @@ export const RECEIVE_MAX_BATCH = 256;
 /** Receiver INSERTs running at once; events arriving meanwhile wait and share the next one. */
 export const RECEIVE_MAX_IN_FLIGHT = 2;
 /**
- * Most event JSON in one INSERT, in characters (about bytes): 16 events at the largest
- * body WEBHOOK_MAX_BODY_BYTES allows by default, 4,000 of 1 KB; a burst of large events
- * never becomes one statement of hundreds of megabytes.
+ * Most event JSON in one INSERT, in characters (about bytes): 16 of the largest events
+ * the default WEBHOOK_MAX_BODY_BYTES (256 KB) lets in, while 1 KB events still fill
+ * RECEIVE_MAX_BATCH. A burst of large events never becomes one statement of up to 64 MB.
  */
 export const RECEIVE_MAX_BATCH_CHARS = 4 * 1024 * 1024;
 
