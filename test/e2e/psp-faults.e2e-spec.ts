@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { createOrder, http, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { startSink, type SinkRequest } from '../utils/http-sink.js';
+import { isPspPaymentCall, startSink } from '../utils/http-sink.js';
 import { PSP_KEY, WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -11,7 +11,7 @@ describe('PSP faults', () => {
     // Stands in front of the real PSP mock: the first payment call fails with 503, the rest pass through.
     let paymentCalls = 0;
     const proxy = await startSink(async (req) => {
-      if (isPaymentCall(req) && ++paymentCalls === 1) return { status: 503, body: '{"error":"maintenance"}' };
+      if (isPspPaymentCall(req) && ++paymentCalls === 1) return { status: 503, body: '{"error":"maintenance"}' };
       const res = await fetch(`${holder.app!.url}${req.url}`, {
         method: req.method,
         headers: req.headers as Record<string, string>,
@@ -37,7 +37,7 @@ describe('PSP faults', () => {
       expect(retry.status).toBe(201);
       expect(retry.body.id).toBe(paymentId);
       // Payment calls only: the reconciliation and polling tasks may also call the PSP meanwhile.
-      expect(proxy.requests.filter(isPaymentCall).map((r) => r.headers['idempotency-key'])).toEqual([
+      expect(proxy.requests.filter(isPspPaymentCall).map((r) => r.headers['idempotency-key'])).toEqual([
         paymentId,
         paymentId,
       ]);
@@ -70,7 +70,7 @@ describe('PSP faults', () => {
     // The first payment call hangs past the timeout; the rest pass through to the real mock.
     let paymentCalls = 0;
     const slow = await startSink(async (req) => {
-      if (isPaymentCall(req) && ++paymentCalls === 1) await new Promise((r) => setTimeout(r, 1500));
+      if (isPspPaymentCall(req) && ++paymentCalls === 1) await new Promise((r) => setTimeout(r, 1500));
       const res = await fetch(`${holder.app!.url}${req.url}`, {
         method: req.method,
         headers: req.headers as Record<string, string>,
@@ -168,6 +168,3 @@ describe('PSP faults', () => {
  * (reconciliation reading events, a stray delivery of an earlier suite to a recycled
  * port) must not take the failure meant for them.
  */
-function isPaymentCall(req: SinkRequest): boolean {
-  return req.method === 'POST' && req.url === '/psp/v1/payments';
-}

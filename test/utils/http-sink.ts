@@ -46,3 +46,11 @@ export async function startSink(handler: SinkHandler) {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * A request to the PSP mock that creates a payment. A sink standing in front of the PSP
+ * also sees the app's other PSP calls (polling, reconciliation), whenever they run.
+ */
+export function isPspPaymentCall(req: SinkRequest): boolean {
+  return req.method === 'POST' && req.url === '/psp/v1/payments';
+}
