@@ -1,6 +1,10 @@
 import { createOrder, orderBody, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { signWebhook } from '../utils/sign-webhook.js';
+import { waitFor } from '../utils/wait-for.js';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { QueueName } from '../../src/queue/queues.js';
 import { ADMIN_KEY, PSP_KEY, SHOP_KEY } from '../utils/test-env.js';
 
 /**
@@ -269,6 +273,9 @@ const CASES: HostileCase[] = [
 
 const COUNTED_TABLES = ['orders', 'payments', 'payment_timeline', 'webhook_inbox', 'psp_payments', 'psp_events'];
 
+// beforeAll may wait out a long poll (up to 10 s) of a payment another suite left open.
+jest.setTimeout(30_000);
+
 describe('hostile input on every public route', () => {
   let t: TestApp;
   let ids: Record<'order' | 'payment' | 'pspPayment', string>;
@@ -324,7 +331,21 @@ describe('hostile input on every public route', () => {
     const p = await payOrder(t.url, o.id);
     // Payments other suites left open would be fallback-polled by this app's workers and
     // add timeline rows while the table runs: this suite needs the database quiet.
-    await t.db.query(`UPDATE payments SET next_poll_at = NULL WHERE status = 'processing'`);
+    // A poll this app claimed before (its scheduler ticks from boot) adds a timeline row
+    // when it ends and arms the next one: clear until no poll is queued, running or due.
+    const polls = t.app.get<Queue>(getQueueToken(QueueName.PaymentPoll));
+    await waitFor(
+      'no poll queued, running or due',
+      async () => {
+        const [{ n }] = await t.db.query<{ n: number }[]>(
+          `WITH u AS (UPDATE payments SET next_poll_at = NULL WHERE status = 'processing' AND next_poll_at IS NOT NULL RETURNING 1)
+         SELECT count(*)::int AS n FROM u`,
+        );
+        const counts = await polls.getJobCounts();
+        return (n === 0 && counts.waiting + counts.active + counts.delayed === 0) || undefined;
+      },
+      { timeoutMs: 15_000 }, // a long poll may hold its job up to LONG_POLL_WAIT_S (10 s)
+    );
     ids = { order: o.id, payment: p.id, pspPayment: p.pspPaymentId };
     const [{ exists }] = await t.db.query<{ exists: boolean }[]>(
       `SELECT to_regclass('public.idempotency_keys') IS NOT NULL AS exists`,
