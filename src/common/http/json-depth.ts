@@ -8,6 +8,9 @@ export const MAX_JSON_DEPTH = 64;
  */
 export function jsonDepthExceeds(raw: Buffer | string, limit = MAX_JSON_DEPTH): boolean {
   const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw;
+  // A body with no more than `limit` brackets cannot nest deeper: found by indexOf
+  // (memchr) rather than by the byte loop below, which real payloads then never run.
+  if (bracketsAtMost(bytes, limit)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {
@@ -22,4 +25,15 @@ export function jsonDepthExceeds(raw: Buffer | string, limit = MAX_JSON_DEPTH): 
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
+}
+
+/** Whether `bytes` holds at most `n` opening brackets (`{` and `[`, inside strings too). */
+function bracketsAtMost(bytes: Buffer, n: number): boolean {
+  let seen = 0;
+  for (const bracket of [0x7b, 0x5b]) {
+    for (let i = bytes.indexOf(bracket); i !== -1; i = bytes.indexOf(bracket, i + 1)) {
+      if (++seen > n) return false;
+    }
+  }
+  return true;
 }

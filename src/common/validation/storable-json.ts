@@ -15,11 +15,46 @@ function stringProblem(s: string): string | null {
 }
 
 /**
+ * Whether `value` can be stored: the check alone, without the path of every node that
+ * storableJsonProblem builds (the webhook receiver runs it on every event). Iterative,
+ * like that walk, so a deep value cannot overflow the stack.
+ */
+function storable(value: unknown, maxDepth: number): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()!;
+    if (typeof v === 'string') {
+      if (stringProblem(v) !== null) return false;
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > maxDepth) return false;
+    if (Array.isArray(v)) {
+      for (const item of v) {
+        values.push(item);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      if (stringProblem(key) !== null) return false;
+      values.push((v as Record<string, unknown>)[key]);
+      depths.push(depth + 1);
+    }
+  }
+  return true;
+}
+
+/**
  * Why a parsed JSON value cannot be stored as PostgreSQL jsonb, or null if it can:
  * a NUL or an unpaired surrogate in any string or key, or nesting deeper than
- * `maxDepth`. Walks iteratively, so a deep value cannot overflow the stack here.
+ * `maxDepth`. The path of the first problem is found by a second, iterative walk, only
+ * for a value that has one.
  */
 export function storableJsonProblem(value: unknown, { maxDepth = 32 }: StorableJsonOptions = {}): string | null {
+  if (storable(value, maxDepth)) return null;
   const stack: { v: unknown; depth: number; at: string }[] = [{ v: value, depth: 1, at: '' }];
   while (stack.length > 0) {
     const { v, depth, at } = stack.pop()!;
