@@ -1,4 +1,9 @@
-/** Everything the process writes to stdout and stderr while `run` goes on. */
+import { coalescedStdout } from '../../src/logging/logging.js';
+
+/**
+ * Everything the process writes to stdout and stderr while `run` goes on, with the log
+ * lines `run` left buffered (coalescedStdout writes them at the end of the turn).
+ */
 export async function captureOutput(run: () => Promise<void>): Promise<string> {
   const chunks: string[] = [];
   const out = process.stdout.write.bind(process.stdout);
@@ -14,6 +19,7 @@ export async function captureOutput(run: () => Promise<void>): Promise<string> {
   try {
     await run();
   } finally {
+    coalescedStdout().flush();
     process.stdout.write = out;
     process.stderr.write = err;
   }
