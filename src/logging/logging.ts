@@ -145,8 +145,8 @@ let stdoutDestination: LineDestination | null = null;
  * The process's log destination: stdout (looked up at each write, so a test can tap
  * process.stdout.write), with the lines of one event-loop turn in a single write, and
  * whatever is buffered written on process exit. stdout to a file or pipe is a synchronous
- * write on Linux, one system call per line: under a burst the inbox line was about a
- * tenth of the receiver's CPU, and a worker logs three lines per event applied. No line is
+ * write on Linux, one system call per line: under a burst those writes were about
+ * 6 % of the receiver's CPU, and a worker logs three lines per event applied. No line is
  * held past the turn that logged it.
  */
 export function coalescedStdout(): LineDestination {
