@@ -16,7 +16,7 @@ import { inboxJobs } from '../../../src/webhooks/inbound/inbox.service.js';
 import { resetInboxes } from './ingest.js';
 
 const TARGET_EVENTS_PER_S = 1500;
-/** Events per job when scenario 1 did not run to say how the receiver batches (measured there: ~PLACEHOLDER). */
+/** Events per job when scenario 1 did not run to say how the receiver batches (it measured 18–23 under its load). */
 const DEFAULT_ROWS_PER_JOB = 20;
 
 export const drain: Scenario = {
