@@ -344,14 +344,16 @@ export class PaymentsService {
     if (entries.length === 0) return;
     await manager.query(
       `INSERT INTO payment_timeline (payment_id, type, at, detail)
-       SELECT t.payment_id, t.type, t.at, t.detail
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::jsonb[]) WITH ORDINALITY AS t(payment_id, type, at, detail, n)
-        ORDER BY t.n`,
+       SELECT t.payment_id, t.type, t.at, d.detail
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS t(payment_id, type, at, n)
+         JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(detail, n) USING (n)
+        ORDER BY n`,
       [
         entries.map((e) => e.paymentId),
         entries.map((e) => e.type),
         entries.map((e) => e.at),
-        entries.map((e) => JSON.stringify(e.detail)),
+        // One JSON array rather than a jsonb[] literal: no quoting of every element by pg.
+        JSON.stringify(entries.map((e) => e.detail)),
       ],
     );
   }

@@ -107,11 +107,13 @@ export class WebhookOutbox {
   private async write(manager: EntityManager, owner: OutboundOwner, reqs: PublishRequest[]): Promise<Published[]> {
     const messages = await manager.query<{ id: string; event_id: string }[]>(
       `INSERT INTO webhook_messages (owner, event_id, event_type, payload)
-       SELECT $1, m.event_id, m.event_type, m.payload
-         FROM unnest($2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS m(event_id, event_type, payload, n)
-        ORDER BY m.n
+       SELECT $1, m.event_id, m.event_type, p.payload
+         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS m(event_id, event_type, n)
+         JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
+        ORDER BY n
        ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id`,
-      [owner, reqs.map((r) => r.eventId), reqs.map((r) => r.eventType), reqs.map((r) => JSON.stringify(r.payload))],
+      // The payloads as one JSON array rather than a jsonb[] literal: no quoting of every element by pg.
+      [owner, reqs.map((r) => r.eventId), reqs.map((r) => r.eventType), JSON.stringify(reqs.map((r) => r.payload))],
     );
     const messageIds = new Map(messages.map((m) => [m.event_id, m.id]));
     const out = reqs.map((req): Published => ({
