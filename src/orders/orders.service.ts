@@ -10,6 +10,7 @@ import { PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './or
 import { Order } from './order.entity.js';
 import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
 import { afterCommit } from '../common/db/after-commit.js';
+import { preparedQuery } from '../common/db/prepared-query.js';
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -110,7 +111,9 @@ export class OrdersService {
     if (outcomes.length === 0) return [];
     const ids = [...new Set(outcomes.map((o) => o.orderId))];
     // Locked in id order, so that batches touching the same orders never deadlock.
-    const locked = await manager.query<{ id: string; status: OrderStatus; amount: string; currency: string }[]>(
+    const locked = await preparedQuery<{ id: string; status: OrderStatus; amount: string; currency: string }>(
+      manager,
+      'hookline_orders_lock',
       `SELECT id, status, amount, currency FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [ids],
     );
@@ -155,7 +158,9 @@ export class OrdersService {
     });
     if (changed.size > 0) {
       const rows = [...changed.values()];
-      await manager.query(
+      await preparedQuery(
+        manager,
+        'hookline_orders_move',
         `UPDATE orders o SET status = c.status, updated_at = $3,
                 paid_at = CASE WHEN c.paid THEN $3 ELSE o.paid_at END
            FROM unnest($1::uuid[], $2::text[], $4::bool[]) AS c(id, status, paid)

@@ -13,6 +13,7 @@ import { PaymentTimelineEntry, type TimelineType } from './payment-timeline-entr
 import { Payment } from './payment.entity.js';
 import { PspClient, type PspPaymentStatus } from './psp/psp.client.js';
 import { afterCommit } from '../common/db/after-commit.js';
+import { preparedQuery } from '../common/db/prepared-query.js';
 
 /** A payment result reported by the PSP, however it reached the shop. */
 export interface PspResult {
@@ -213,7 +214,9 @@ export class PaymentsService {
   async applyPspResults(manager: EntityManager, results: PspResult[]): Promise<ApplyOutcome[]> {
     if (results.length === 0) return [];
     const byShopId = results.map((r) => (r.paymentId && isUuid(r.paymentId) ? r.paymentId : null));
-    const locked = await manager.query<LockedPayment[]>(
+    const locked = await preparedQuery<LockedPayment>(
+      manager,
+      'hookline_payments_lock',
       `SELECT id, order_id, status, amount, currency, psp_payment_id FROM payments
         WHERE id = ANY($1::uuid[]) OR psp_payment_id = ANY($2::text[])
         ORDER BY id FOR UPDATE`,
@@ -290,7 +293,9 @@ export class PaymentsService {
 
     if (moved.size > 0) {
       const rows = [...moved.values()];
-      await manager.query(
+      await preparedQuery(
+        manager,
+        'hookline_payments_resolve',
         `UPDATE payments p SET status = m.status, resolved_via = m.via, resolved_at = $5, updated_at = $5,
                 psp_payment_id = m.psp_payment_id,
                 failure_reason = CASE WHEN m.status = 'failed' THEN 'declined' END
@@ -342,7 +347,9 @@ export class PaymentsService {
   /** Appends timeline entries in one INSERT; their ids follow the order given. */
   private async insertTimeline(manager: EntityManager, entries: TimelineRow[]): Promise<void> {
     if (entries.length === 0) return;
-    await manager.query(
+    await preparedQuery(
+      manager,
+      'hookline_timeline_insert',
       `INSERT INTO payment_timeline (payment_id, type, at, detail)
        SELECT t.payment_id, t.type, t.at, d.detail
          FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS t(payment_id, type, at, n)

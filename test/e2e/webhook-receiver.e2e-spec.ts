@@ -8,6 +8,7 @@ import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
+import * as prepared from '../../src/common/db/prepared-query.js';
 
 /**
  * Drives POST /webhooks/psp directly, as a PSP (or an attacker) would. The PSP mock's
@@ -113,12 +114,12 @@ describe('POST /webhooks/psp', () => {
   it('stores concurrent events in shared INSERTs (group commit): each 202 has its row in one job, each order is paid', async () => {
     const payments = await Promise.all(Array.from({ length: 20 }, () => processingPayment()));
     const events = payments.map((p) => completedFor(p));
-    const query = jest.spyOn(t.db, 'query');
+    const query = jest.spyOn(prepared, 'preparedQuery');
     let answers: { status: number }[];
     let inserts: unknown[];
     try {
       answers = await Promise.all(events.map((e) => send(signWebhook(e))));
-      inserts = query.mock.calls.filter(([sql]) => String(sql).includes('INSERT INTO webhook_inbox'));
+      inserts = query.mock.calls.filter(([, , sql]) => sql.includes('INSERT INTO webhook_inbox'));
     } finally {
       query.mockRestore();
     }

@@ -49,6 +49,24 @@ class FakeDb {
     }
     return Promise.resolve([]); // UPDATE … queued_at
   };
+
+  /** What preparedQuery() reaches outside a transaction: a pooled connection's pg client. */
+  manager = {
+    queryRunner: undefined,
+    connection: {
+      createQueryRunner: () => ({
+        // PostgreSQL down: no connection to be had, as the pool would say.
+        connect: () =>
+          this.failWith
+            ? Promise.reject(this.failWith)
+            : Promise.resolve({
+                query: ({ text, values }: { text: string; values: unknown[] }) =>
+                  this.query(text, values).then((rows) => ({ rows })),
+              }),
+        release: () => Promise.resolve(),
+      }),
+    },
+  };
 }
 
 function setup() {

@@ -10,6 +10,7 @@ import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
+import { preparedQuery } from '../../common/db/prepared-query.js';
 import { WebhookHandlerRegistry, type HandlerResult } from './webhook-handler.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
@@ -242,7 +243,9 @@ export class InboxService {
 
   /** Inserts the events in one statement; returns the new rows' ids by source + event id. */
   private async insertRows(items: IncomingEvent[]): Promise<Map<string, string>> {
-    const rows: { id: string; source: string; event_id: string }[] = await this.db.query(
+    const rows = await preparedQuery<{ id: string; source: string; event_id: string }>(
+      this.db.manager,
+      'hookline_inbox_receive',
       `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at)
        SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now()
          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
@@ -411,7 +414,9 @@ export class InboxService {
     const lines: Record<string, unknown>[] = [];
     const applied = await this.db.transaction(async (manager): Promise<Map<string, RowOutcome>> => {
       // Locked in id order, so that two jobs holding some of the same rows never deadlock.
-      const locked = await manager.query<LockedInboxRow[]>(
+      const locked = await preparedQuery<LockedInboxRow>(
+        manager,
+        'hookline_inbox_lock',
         `SELECT id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via, processed_at
            FROM webhook_inbox WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
         [inboxIds],
@@ -457,7 +462,9 @@ export class InboxService {
         });
         return { id: row.id, status, outcome };
       });
-      await manager.query(
+      await preparedQuery(
+        manager,
+        'hookline_inbox_mark',
         `UPDATE webhook_inbox i SET status = m.status, outcome = m.outcome, processed_at = $4,
                 attempts = i.attempts + 1, last_error = NULL
            FROM unnest($1::uuid[], $2::text[], $3::text[]) AS m(id, status, outcome)

@@ -4,6 +4,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../../common/db/after-commit.js';
+import { preparedQuery } from '../../common/db/prepared-query.js';
 import { JobName, QueueName } from '../../queue/queues.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
@@ -105,7 +106,9 @@ export class WebhookOutbox {
   }
 
   private async write(manager: EntityManager, owner: OutboundOwner, reqs: PublishRequest[]): Promise<Published[]> {
-    const messages = await manager.query<{ id: string; event_id: string }[]>(
+    const messages = await preparedQuery<{ id: string; event_id: string }>(
+      manager,
+      'hookline_outbox_messages',
       `INSERT INTO webhook_messages (owner, event_id, event_type, payload)
        SELECT $1, m.event_id, m.event_type, p.payload
          FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS m(event_id, event_type, n)
@@ -126,7 +129,9 @@ export class WebhookOutbox {
     if (written.length === 0) return out;
     // Subscribed endpoints (or the ones named); a disabled endpoint gets its delivery
     // recorded as failed, so that a recover after re-enabling can still send it.
-    const rows = await manager.query<{ id: string; status: string; message_id: string }[]>(
+    const rows = await preparedQuery<{ id: string; status: string; message_id: string }>(
+      manager,
+      'hookline_outbox_deliveries',
       `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
        SELECT m.id, e.id,
               CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
