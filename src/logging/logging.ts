@@ -152,7 +152,7 @@ let stdoutDestination: LineDestination | null = null;
 export function coalescedStdout(): LineDestination {
   if (!stdoutDestination) {
     const destination = coalescingDestination((text) => process.stdout.write(text));
-    process.once('exit', () => destination.flush());
+    process.once('exit', destination.flush);
     stdoutDestination = destination;
   }
   return stdoutDestination;
