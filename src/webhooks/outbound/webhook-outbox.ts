@@ -106,19 +106,50 @@ export class WebhookOutbox {
   }
 
   private async write(manager: EntityManager, owner: OutboundOwner, reqs: PublishRequest[]): Promise<Published[]> {
-    const messages = await preparedQuery<{ id: string; event_id: string }>(
+    // The messages and their deliveries to subscribed endpoints (or the ones named) in one
+    // statement: an event id published before inserts neither. A disabled endpoint gets
+    // its delivery recorded as failed, so that a recover after re-enabling can still send it.
+    const rows = await preparedQuery<{ kind: 'message' | 'delivery'; id: string; ref: string; status: string | null }>(
       manager,
-      'hookline_outbox_messages',
-      `INSERT INTO webhook_messages (owner, event_id, event_type, payload)
-       SELECT $1, m.event_id, m.event_type, p.payload
-         FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS m(event_id, event_type, n)
-         JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
-        ORDER BY n
-       ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id`,
-      // The payloads as one JSON array rather than a jsonb[] literal: no quoting of every element by pg.
-      [owner, reqs.map((r) => r.eventId), reqs.map((r) => r.eventType), JSON.stringify(reqs.map((r) => r.payload))],
+      'hookline_outbox_write',
+      `WITH input AS (
+         SELECT m.event_id, m.event_type, m.delay_ms, p.payload, m.n
+           FROM unnest($2::text[], $3::text[], $5::int[]) WITH ORDINALITY AS m(event_id, event_type, delay_ms, n)
+           JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
+       ), message AS (
+         INSERT INTO webhook_messages (owner, event_id, event_type, payload)
+         SELECT $1, event_id, event_type, payload FROM input ORDER BY n
+         ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id
+       ), delivery AS (
+         INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+         SELECT m.id, e.id,
+                CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
+                CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => i.delay_ms / 1000.0) END,
+                CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+           FROM message m
+           JOIN (SELECT DISTINCT ON (event_id) * FROM input ORDER BY event_id, n) i USING (event_id)
+           JOIN webhook_endpoints e
+             ON e.owner = $1 AND e.kind = 'registered'
+            AND CASE WHEN $6::uuid[] IS NOT NULL THEN e.id = ANY($6::uuid[])
+                     ELSE (i.event_type = ANY(e.event_types)
+                           OR (e.event_types IS NULL AND NOT i.event_type = ANY($7::text[]))) END
+         RETURNING id, status, message_id
+       )
+       SELECT 'message' AS kind, id, event_id AS ref, NULL AS status FROM message
+       UNION ALL
+       SELECT 'delivery', id, message_id::text, status FROM delivery`,
+      [
+        owner,
+        reqs.map((r) => r.eventId),
+        reqs.map((r) => r.eventType),
+        // The payloads as one JSON array rather than a jsonb[] literal: no quoting of every element by pg.
+        JSON.stringify(reqs.map((r) => r.payload)),
+        reqs.map((r) => delayOf(r)),
+        reqs.length === 1 ? (reqs[0].endpointIds ?? null) : null,
+        OPERATIONAL_EVENT_TYPES,
+      ],
     );
-    const messageIds = new Map(messages.map((m) => [m.event_id, m.id]));
+    const messageIds = new Map(rows.filter((r) => r.kind === 'message').map((r) => [r.ref, r.id]));
     const out = reqs.map((req): Published => ({
       owner,
       messageId: messageIds.get(req.eventId) ?? null,
@@ -126,37 +157,11 @@ export class WebhookOutbox {
       callbackDeliveryId: null,
     }));
     const written = reqs.flatMap((req, i) => (out[i].messageId ? [{ req, out: out[i] }] : []));
-    if (written.length === 0) return out;
-    // Subscribed endpoints (or the ones named); a disabled endpoint gets its delivery
-    // recorded as failed, so that a recover after re-enabling can still send it.
-    const rows = await preparedQuery<{ id: string; status: string; message_id: string }>(
-      manager,
-      'hookline_outbox_deliveries',
-      `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
-       SELECT m.id, e.id,
-              CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
-              CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => m.delay_ms / 1000.0) END,
-              CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
-         FROM unnest($1::uuid[], $2::text[], $3::int[]) AS m(id, event_type, delay_ms)
-         JOIN webhook_endpoints e
-           ON e.owner = $4 AND e.kind = 'registered'
-          AND CASE WHEN $5::uuid[] IS NOT NULL THEN e.id = ANY($5::uuid[])
-                   ELSE (m.event_type = ANY(e.event_types)
-                         OR (e.event_types IS NULL AND NOT m.event_type = ANY($6::text[]))) END
-       RETURNING id, status, message_id`,
-      [
-        written.map((w) => w.out.messageId),
-        written.map((w) => w.req.eventType),
-        written.map((w) => delayOf(w.req)),
-        owner,
-        reqs.length === 1 ? (reqs[0].endpointIds ?? null) : null,
-        OPERATIONAL_EVENT_TYPES,
-      ],
-    );
     const byMessage = new Map(written.map((w) => [w.out.messageId!, w]));
     for (const row of rows) {
-      const w = byMessage.get(row.message_id)!;
-      if (row.status === 'pending') w.out.pending.push({ id: row.id, delayMs: delayOf(w.req) });
+      if (row.kind !== 'delivery' || row.status !== 'pending') continue;
+      const w = byMessage.get(row.ref)!;
+      w.out.pending.push({ id: row.id, delayMs: delayOf(w.req) });
     }
     for (const w of written) {
       if (w.req.callbackUrl) await this.writeCallback(manager, w.req, w.out);
