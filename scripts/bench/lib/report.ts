@@ -49,6 +49,11 @@ export interface BenchContext {
   /** Events per inbox job the receiver left under that load (scenario 1), which the drain enqueues alike. */
   inboxRowsPerJob?: number;
   log: (msg: string) => void;
+  /**
+   * VACUUM (ANALYZE) of the bench database, outside every measured window: what autovacuum
+   * would have done between rounds on a server that runs it. Resolves with its duration, ms.
+   */
+  settle: () => Promise<number>;
   /** Extra node flags for a Hookline process under load (--cpu-prof with --cpu-prof), by its name. */
   nodeArgs: (name: string) => string[];
 }

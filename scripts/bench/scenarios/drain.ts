@@ -4,7 +4,8 @@
 // process at the default concurrency applies them (payments, orders, outbox and inbox
 // rows of a job in one transaction). Events/s from the first to the last
 // processed_at, and CPU per event of the worker, PostgreSQL and Redis; after a warm-up,
-// `--rounds` runs on the same worker process, the table has their medians.
+// `--rounds` runs on the same worker process, each after a VACUUM (ANALYZE) that is not
+// measured; the table has their medians.
 
 import Bull from 'bull';
 import { eventBody } from '../lib/events.js';
@@ -27,6 +28,8 @@ interface DrainRound {
   paid: number;
   /** CPU per event, µs. */
   cpu: { worker: number; postgres: number; redis: number };
+  /** The VACUUM before the round (not measured), ms. */
+  vacuumMs: number;
 }
 
 /**
@@ -58,6 +61,7 @@ async function measureRound(
     );
     ids.push(...rows.map((r) => r.id));
   }
+  const vacuumMs = await ctx.settle();
   const groups = {
     server: [worker.pid],
     postgres: () => postgresPids(ctx.admin, ctx.dbName),
@@ -99,6 +103,7 @@ async function measureRound(
       postgres: (cpu.postgres / done) * 1e6,
       redis: (cpu.redis / done) * 1e6,
     },
+    vacuumMs,
   };
 }
 
@@ -120,7 +125,7 @@ export const drain: Scenario = {
         const round = await measureRound(ctx, worker, queue, n, perJob, `drain${r}_${Date.now()}`);
         rounds.push(round);
         ctx.log(
-          `drain round ${r + 1}/${ctx.rounds}: ${round.done}/${n} events = ${round.rate.toFixed(0)} events/s (${round.applied} applied, ${round.paid} orders paid)  CPU ${round.cpu.worker.toFixed(0)}/${round.cpu.postgres.toFixed(0)}/${round.cpu.redis.toFixed(0)} µs`,
+          `drain round ${r + 1}/${ctx.rounds}: ${round.done}/${n} events = ${round.rate.toFixed(0)} events/s (${round.applied} applied, ${round.paid} orders paid)  CPU ${round.cpu.worker.toFixed(0)}/${round.cpu.postgres.toFixed(0)}/${round.cpu.redis.toFixed(0)} µs; vacuumed before it in ${round.vacuumMs} ms`,
         );
       }
       const med = (f: (r: DrainRound) => number) => median(rounds.map(f));

@@ -2,7 +2,8 @@
 // a fixed arrival rate (half of Hookline's measured ingest capacity) by sending each
 // one's payment.completed webhook at its scheduled time, to an api process and a
 // worker process. Webhook lag = the scheduled settle time → the order's paid_at. After a
-// warm-up, `--rounds` measured runs on the same processes; the table has their medians.
+// warm-up, `--rounds` measured runs on the same processes, each after a VACUUM (ANALYZE) that
+// is not measured; the table has their medians.
 
 import os from 'node:os';
 import { openLoop, sleep } from '../lib/http-load.js';
@@ -51,6 +52,8 @@ interface LagRound {
   /** CPU per event, µs. */
   cpu: { api: number; worker: number; postgres: number; redis: number; client: number };
   busy: number;
+  /** The VACUUM before the round (not measured), ms. */
+  vacuumMs: number;
 }
 
 /**
@@ -65,6 +68,7 @@ async function measureRound(
   rate: number,
   tag: string,
 ): Promise<LagRound> {
+  const vacuumMs = await ctx.settle();
   const n = payments.length;
   const sentAt = new Float64Array(n);
   const requests = signedRequests(api.url, settleEvents(payments, tag), tag);
@@ -122,6 +126,7 @@ async function measureRound(
       client: perEvent(cpu.client),
     },
     busy,
+    vacuumMs,
   };
 }
 
@@ -162,7 +167,7 @@ export const lag: Scenario = {
         const round = await measureRound(ctx, api, worker, payments, rate, `lag${r}`);
         rounds.push(round);
         ctx.log(
-          `lag round ${r + 1}/${ctx.rounds}: ${rate} events/s for ${seconds} s; ${n - round.unpaid}/${n} orders paid; settle → paid p50 ${round.p50.toFixed(1)} ms, p95 ${round.p95.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms; webhook answers p99 ${round.answerP99.toFixed(1)} ms, ${round.non2xx} non-2xx; ${cpuNote(round)}`,
+          `lag round ${r + 1}/${ctx.rounds}: ${rate} events/s for ${seconds} s; ${n - round.unpaid}/${n} orders paid; settle → paid p50 ${round.p50.toFixed(1)} ms, p95 ${round.p95.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms; webhook answers p99 ${round.answerP99.toFixed(1)} ms, ${round.non2xx} non-2xx; ${cpuNote(round)}; vacuumed before it in ${round.vacuumMs} ms`,
         );
       }
       const med = (f: (r: LagRound) => number) => median(rounds.map(f));
