@@ -143,8 +143,20 @@ export const lag: Scenario = {
     await resetInboxes(ctx);
     const all = await seedPayments(ctx.db, warmN + ctx.rounds * n, `lag${Date.now()}`);
     const warm = all.slice(0, warmN);
-    const api = await startHookline(ctx.cfg, 'hookline-lag-api', 'api', HOOKLINE_BENCH_ENV);
-    const worker = await startHookline(ctx.cfg, 'hookline-lag-worker', 'worker');
+    const api = await startHookline(
+      ctx.cfg,
+      'hookline-lag-api',
+      'api',
+      HOOKLINE_BENCH_ENV,
+      ctx.nodeArgs('hookline-lag-api'),
+    );
+    const worker = await startHookline(
+      ctx.cfg,
+      'hookline-lag-worker',
+      'worker',
+      {},
+      ctx.nodeArgs('hookline-lag-worker'),
+    );
     try {
       await openLoop({
         url: api.url,
