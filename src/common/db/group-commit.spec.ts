@@ -57,9 +57,33 @@ describe('GroupCommit', () => {
     expect(w.batches[2].items).toEqual([5]);
   });
 
+  it('starts writes beyond maxInFlight, up to fullBatchInFlight, only for a full batch', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 2, 1, { fullBatchInFlight: 2 });
+    const turn = () => new Promise((r) => setImmediate(r));
+    const all = [gc.submit(1)];
+    await w.nextBatch(1);
+    // One item waiting: no second write while one runs.
+    all.push(gc.submit(2));
+    await turn();
+    expect(w.batches).toHaveLength(1);
+    // A full batch waiting: a second write starts beside the first.
+    all.push(gc.submit(3));
+    expect((await w.nextBatch(2)).items).toEqual([2, 3]);
+    // A full batch again, but two writes run: it waits for one of them to end.
+    all.push(gc.submit(4), gc.submit(5));
+    await turn();
+    expect(w.batches).toHaveLength(2);
+    w.batches[0].release();
+    expect((await w.nextBatch(3)).items).toEqual([4, 5]);
+    w.batches[1].release();
+    w.batches[2].release();
+    await expect(Promise.all(all)).resolves.toEqual(['r1', 'r2', 'r3', 'r4', 'r5']);
+  });
+
   it('splits batches by weight too, and writes an item heavier than the bound alone', async () => {
     const w = heldWriter();
-    const gc = new GroupCommit(w.write, 100, 1, { weigh: (i: number) => i, max: 10 });
+    const gc = new GroupCommit(w.write, 100, 1, { size: { weigh: (i: number) => i, max: 10 } });
     const all = Promise.all([4, 5, 2, 12, 3].map((i) => gc.submit(i)));
     for (let n = 1; n <= 4; n++) (await w.nextBatch(n)).release();
     await expect(all).resolves.toEqual(['r4', 'r5', 'r2', 'r12', 'r3']);

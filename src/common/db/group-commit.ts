@@ -4,8 +4,18 @@
  * `write` call (one statement, one commit). Nothing waits on a timer: a lone item is
  * written at the end of the current event-loop turn, and a batch grows only while
  * the database is busy with the previous ones — so batching costs no latency at low
- * load and saves a round trip and a commit per item at high load.
+ * load and saves a round trip and a commit per item at high load. With `fullBatchInFlight`,
+ * writes beyond `maxInFlight` (up to that many) start only for a full batch: at a moderate
+ * rate items wait for one of the first writes and share it, while a backlog gets the extra
+ * writes running at once.
  */
+export interface GroupCommitOptions<T> {
+  /** A batch's bound besides its count: `weigh` gives an item's weight (bytes, say), and a batch stops before it would pass `max` (an item heavier than `max` is written alone). */
+  size?: { weigh: (item: T) => number; max: number };
+  /** Most writes running at once when `maxBatch` items are waiting (≥ maxInFlight). */
+  fullBatchInFlight?: number;
+}
+
 export class GroupCommit<T, R> {
   private pending: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   private inFlight = 0;
@@ -15,19 +25,24 @@ export class GroupCommit<T, R> {
    * @param write writes a batch; resolves with one result per item, in order, or rejects
    *   (every item of the batch then rejects with that error).
    * @param maxBatch most items in one write.
-   * @param maxInFlight most writes running at once; more items wait and join one batch.
-   * @param size optionally, a batch's bound besides its count: `weigh` gives an item's
-   *   weight (bytes, say), and a batch stops before it would pass `max` (an item heavier
-   *   than `max` is written alone).
+   * @param maxInFlight most writes running at once; more items wait and join one batch
+   *   (unless a full batch is waiting and `options.fullBatchInFlight` allows another write).
    */
   constructor(
     private readonly write: (items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
     private readonly maxInFlight: number,
-    private readonly size?: { weigh: (item: T) => number; max: number },
+    options: GroupCommitOptions<T> = {},
   ) {
-    if (maxBatch < 1 || maxInFlight < 1) throw new Error('GroupCommit needs maxBatch ≥ 1 and maxInFlight ≥ 1');
+    this.size = options.size;
+    this.fullBatchInFlight = options.fullBatchInFlight ?? maxInFlight;
+    if (maxBatch < 1 || maxInFlight < 1 || this.fullBatchInFlight < maxInFlight) {
+      throw new Error('GroupCommit needs maxBatch ≥ 1, maxInFlight ≥ 1 and fullBatchInFlight ≥ maxInFlight');
+    }
   }
+
+  private readonly size?: { weigh: (item: T) => number; max: number };
+  private readonly fullBatchInFlight: number;
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
@@ -41,8 +56,15 @@ export class GroupCommit<T, R> {
     return this.pending.length;
   }
 
+  /** Whether another write may start now. */
+  private canStart(): boolean {
+    if (this.pending.length === 0) return false;
+    if (this.inFlight < this.maxInFlight) return true;
+    return this.inFlight < this.fullBatchInFlight && this.pending.length >= this.maxBatch;
+  }
+
   private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
+    if (this.scheduled || !this.canStart()) return;
     this.scheduled = true;
     // The end of this turn: requests whose bytes arrived together share the write.
     setImmediate(() => {
@@ -52,7 +74,7 @@ export class GroupCommit<T, R> {
   }
 
   private flush(): void {
-    while (this.inFlight < this.maxInFlight && this.pending.length > 0) {
+    while (this.canStart()) {
       const batch = this.pending.splice(0, this.batchLength());
       this.inFlight++;
       void this.run(batch);
