@@ -54,6 +54,10 @@ interface LagRound {
   busy: number;
   /** The VACUUM before the round (not measured), ms. */
   vacuumMs: number;
+  /** Events per receiver INSERT (and so per inbox job). */
+  perBatch: number;
+  /** Median ms of each stage: scheduled send → received, → stored (INSERT began), → order paid. */
+  stagesP50: { received: number; stored: number; paid: number };
 }
 
 /**
@@ -105,6 +109,25 @@ async function measureRound(
   // An order not paid when the wait ended counts with the lag it had by then: the
   // percentiles are then lower bounds, and the note says so.
   const waitEnded = Date.now();
+  // Where the lag went, per event: scheduled send → received (the guard's clock), →
+  // stored (queued_at: the now() of the receiver INSERT that wrote the row, which rows of
+  // one batch share), → the order paid (that INSERT's commit, the job through Redis, the
+  // applying transaction up to the order's UPDATE).
+  const inbox = await ctx.db.query<{ event_id: string; received_ms: string; queued_ms: string }>(
+    `SELECT event_id, (extract(epoch FROM received_at) * 1000)::text AS received_ms,
+            (extract(epoch FROM queued_at) * 1000)::text AS queued_ms
+       FROM webhook_inbox WHERE event_id LIKE $1`,
+    [`evt_${tag}\\_%`],
+  );
+  const stages = { received: [] as number[], stored: [] as number[], paid: [] as number[] };
+  for (const r of inbox.rows) {
+    const i = Number(r.event_id.split('_')[2]);
+    const paid = paidAt.get(payments[i].orderId);
+    stages.received.push(Number(r.received_ms) - sentAt[i]);
+    stages.stored.push(Number(r.queued_ms) - Number(r.received_ms));
+    if (paid !== undefined) stages.paid.push(paid - Number(r.queued_ms));
+  }
+  const perBatch = inbox.rows.length / Math.max(1, new Set(inbox.rows.map((r) => r.queued_ms)).size);
   const unpaid = payments.filter((p) => !paidAt.has(p.orderId)).length;
   const lags = payments.map((p, i) => (paidAt.get(p.orderId) ?? waitEnded) - sentAt[i]).sort((a, b) => a - b);
   const perEvent = (sec: number) => (sec / n) * 1e6;
@@ -127,6 +150,8 @@ async function measureRound(
     },
     busy,
     vacuumMs,
+    perBatch,
+    stagesP50: { received: median(stages.received), stored: median(stages.stored), paid: median(stages.paid) },
   };
 }
 
@@ -179,7 +204,7 @@ export const lag: Scenario = {
         const round = await measureRound(ctx, api, worker, payments, rate, `lag${r}`);
         rounds.push(round);
         ctx.log(
-          `lag round ${r + 1}/${ctx.rounds}: ${rate} events/s for ${seconds} s; ${n - round.unpaid}/${n} orders paid; settle → paid p50 ${round.p50.toFixed(1)} ms, p95 ${round.p95.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms; webhook answers p99 ${round.answerP99.toFixed(1)} ms, ${round.non2xx} non-2xx; ${cpuNote(round)}; vacuumed before it in ${round.vacuumMs} ms`,
+          `lag round ${r + 1}/${ctx.rounds}: ${rate} events/s for ${seconds} s; ${n - round.unpaid}/${n} orders paid; settle → paid p50 ${round.p50.toFixed(1)} ms, p95 ${round.p95.toFixed(1)} ms, p99 ${round.p99.toFixed(1)} ms; webhook answers p99 ${round.answerP99.toFixed(1)} ms, ${round.non2xx} non-2xx; ${round.perBatch.toFixed(1)} events per receiver batch; stages p50: → received ${round.stagesP50.received.toFixed(1)} · → stored ${round.stagesP50.stored.toFixed(1)} · → paid ${round.stagesP50.paid.toFixed(1)} ms; ${cpuNote(round)}; vacuumed before it in ${round.vacuumMs} ms`,
         );
       }
       const med = (f: (r: LagRound) => number) => median(rounds.map(f));
@@ -205,12 +230,14 @@ export const lag: Scenario = {
         cpuServerUs: cpu.api + cpu.worker,
         cpuPgUs: cpu.postgres,
         cpuRedisUs: cpu.redis,
-        note: `${ctx.rounds * n - unpaid}/${ctx.rounds * n} paid${unpaid ? ' within 30 s of the last send (lags are lower bounds)' : ''}; p50 of the rounds ${rounds.map((r) => r.p50.toFixed(0)).join(' · ')} ms; webhook answered p50 ${med((r) => r.answerP50).toFixed(1)} · p99 ${med((r) => r.answerP99).toFixed(1)} ms; ${medianNote} (medians)`,
+        note: `${ctx.rounds * n - unpaid}/${ctx.rounds * n} paid${unpaid ? ' within 30 s of the last send (lags are lower bounds)' : ''}; p50 of the rounds ${rounds.map((r) => r.p50.toFixed(0)).join(' · ')} ms; webhook answered p50 ${med((r) => r.answerP50).toFixed(1)} · p99 ${med((r) => r.answerP99).toFixed(1)} ms; ${med((r) => r.perBatch).toFixed(1)} events per receiver batch; ${medianNote} (medians)`,
         rounds: rounds.map((r) => ({
           lagMs: { p50: r.p50, p95: r.p95, p99: r.p99, max: r.max },
           unpaid: r.unpaid,
           answers: r.statuses,
           cpuUsPerEvent: r.cpu,
+          eventsPerReceiverBatch: r.perBatch,
+          stagesP50Ms: r.stagesP50,
         })),
       });
       ctx.targets.push({
