@@ -316,7 +316,7 @@ export class PaymentsService {
     // The payments move and their timeline is written in one statement (one round trip
     // fewer per batch); the payments are locked since the first query, so moving them
     // after their orders changes nothing another transaction could see.
-    await this.writeTimeline(manager, timeline.flat(), [...moved.values()], now);
+    await this.writeTimeline(manager, timeline.flat(), { moved: [...moved.values()], at: now });
     return outcomes;
   }
 
@@ -327,19 +327,19 @@ export class PaymentsService {
     at: Date,
     detail: Record<string, unknown>,
   ): Promise<void> {
-    await this.writeTimeline(manager, [{ paymentId, type, at, detail }], [], at);
+    await this.writeTimeline(manager, [{ paymentId, type, at, detail }]);
   }
 
   /**
    * Appends timeline entries (ids in the order given) and, in the same statement, moves
-   * the payments in `moved` to their new status, resolved at `at`.
+   * the payments of `resolve` to their new status, resolved at its `at`.
    */
   private async writeTimeline(
     manager: EntityManager,
     entries: TimelineRow[],
-    moved: (LockedPayment & { resolved_via: ResolvedVia })[],
-    at: Date,
+    resolve?: { moved: (LockedPayment & { resolved_via: ResolvedVia })[]; at: Date },
   ): Promise<void> {
+    const moved = resolve?.moved ?? [];
     if (entries.length === 0 && moved.length === 0) return;
     const timeline = [
       entries.map((e) => e.paymentId),
@@ -348,7 +348,7 @@ export class PaymentsService {
       // One JSON array rather than a jsonb[] literal: no quoting of every element by pg.
       JSON.stringify(entries.map((e) => e.detail)),
     ];
-    if (moved.length === 0) {
+    if (!resolve || moved.length === 0) {
       await preparedQuery(manager, 'hookline_timeline_insert', TIMELINE_INSERT, timeline);
       return;
     }
@@ -369,7 +369,7 @@ export class PaymentsService {
         moved.map((r) => r.status),
         moved.map((r) => r.resolved_via),
         moved.map((r) => r.psp_payment_id),
-        at,
+        resolve.at,
       ],
     );
   }
