@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { NODE_FLAGS } from '../src/node-flags.js';
 
 const MAX_PAYMENTS = 20_000;
 const CHAOS = {
@@ -121,7 +122,7 @@ function start(name: string, role: string, port: number): Child {
     LOG_FORMAT: 'json',
   };
   const out = createWriteStream(join(LOG_DIR, `${name}.log`));
-  const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.pipe(out);
   proc.stderr.pipe(out);
   const child: Child = { name, role, port, url: `http://127.0.0.1:${port}`, proc, exited: false };

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { assertTestDatabase, freePort, TEST_DATABASE_URL, TEST_REDIS_PREFIX_ROOT, testAppEnv } from './test-env.js';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -44,7 +45,7 @@ export async function spawnApp(
     LOG_FORMAT: 'json',
     ...env,
   };
-  const child = spawn(process.execPath, [MAIN], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));

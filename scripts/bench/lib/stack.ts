@@ -9,6 +9,7 @@ import { freePort } from '../../../src/common/net/free-port.js';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { NODE_FLAGS } from '../../../src/node-flags.js';
 import { BENCH_SECRET } from './events.js';
 
 // dist/scripts/bench/lib → dist/src/main.js and dist/scripts/bench/baseline-server.js (same build).
@@ -91,7 +92,8 @@ export async function startHookline(
   const port = await freePort();
   const proc = startChild(
     name,
-    [...nodeArgs, MAIN],
+    // Run as npm start and the image run it (NODE_FLAGS), with the bench's own flags (--cpu-prof) after.
+    [...NODE_FLAGS, ...nodeArgs, MAIN],
     {
       NODE_ENV: 'production',
       APP_ROLE: role,
@@ -115,7 +117,8 @@ export async function startBaseline(cfg: BenchConfig, mode: 'hmac' | 'naive', na
   const port = await freePort();
   const proc = startChild(
     `baseline-${mode}`,
-    [BASELINE, mode],
+    // The same Node flags as Hookline: the ratios compare designs, not runtime tuning.
+    [...NODE_FLAGS, BASELINE, mode],
     {
       PORT: String(port),
       BENCH_SECRET,
