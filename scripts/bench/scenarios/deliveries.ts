@@ -29,6 +29,7 @@ import { median, type BenchContext, type Scenario } from '../lib/report.js';
 import { startHookline } from '../lib/stack.js';
 import { QueueName } from '../../../src/queue/queues.js';
 import { deliveryJob } from '../../../src/webhooks/outbound/webhook-outbox.js';
+import { NODE_FLAGS } from '../../../src/node-flags.js';
 
 const CHILD = resolve(__dirname, '../lib/delivery-children.js');
 const CONCURRENCY = 64;
@@ -47,6 +48,8 @@ interface Child {
 function startChild(ctx: BenchContext, name: string, mode: string, env: Record<string, string>): Child {
   const fd = openSync(join(ctx.cfg.logDir, `${name}.log`), 'a');
   const child = fork(CHILD, [mode], {
+    // The Node flags Hookline runs with: the ratio compares designs, not runtime tuning.
+    execArgv: [...NODE_FLAGS],
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
     stdio: ['ignore', fd, fd, 'ipc'],
   });
