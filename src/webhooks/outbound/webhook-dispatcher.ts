@@ -15,6 +15,7 @@ import { OutboundMetrics } from './outbound-metrics.js';
 import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from './outbound.entities.js';
 import { RetrySchedule, parseDuration } from './retry-schedule.js';
 import { WebhookOutbox, type Published } from './webhook-outbox.js';
+import { preparedQuery } from '../../common/db/prepared-query.js';
 
 /** The longest Retry-After the PSP mock's sender honours. */
 export const PSP_MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -267,7 +268,9 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   }
 
   private async loadRows(ids: string[]): Promise<(LoadedRow | null)[]> {
-    const rows = await this.db.query<LoadedRow[]>(
+    const rows = await preparedQuery<LoadedRow>(
+      this.db.manager,
+      'hookline_deliveries_load',
       `SELECT d.id, d.status, d.attempts, d.message_id, d.endpoint_id, d.created_at,
               m.owner, m.event_id, m.event_type, m.payload::text AS body, m.created_at AS message_created_at,
               e.kind, e.url, e.status AS endpoint_status, e.disabled_reason, e.secret, e.previous_secret,
@@ -400,7 +403,9 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
    * anything, or once a second; endpoint rows locked in id order).
    */
   private async recordSuccesses(batch: SuccessRecord[]): Promise<void[]> {
-    await this.db.query(
+    await preparedQuery(
+      this.db.manager,
+      'hookline_deliveries_succeeded',
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(delivery_id uuid, endpoint_id uuid, number int,
                 started_at timestamptz, duration_ms int, status_code int, excerpt text)),
