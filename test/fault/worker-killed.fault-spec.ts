@@ -15,8 +15,9 @@ const HALF = N / 2;
  * middle deterministically, the test holds row locks on the payments of the second
  * half: the worker applies what it can, then its applying transactions (at least
  * INBOX_MERGE_IN_FLIGHT, more while full batches of jobs wait, each holding several
- * jobs) block on those locks — and it is killed there. A second worker must apply everything exactly once: the jobs that
- * were waiting at once, the ones the dead worker held after Bull's stalled-job recovery.
+ * jobs) block on those locks — and it is killed there. A second worker must apply
+ * everything exactly once: the jobs that were waiting at once, the ones the dead worker
+ * held after Bull's stalled-job recovery.
  */
 describe('worker killed (SIGKILL) in the middle of a burst', () => {
   const procs: SpawnedApp[] = [];
@@ -89,7 +90,7 @@ describe('worker killed (SIGKILL) in the middle of a burst', () => {
         )
       ).rows[0].n;
     await waitFor(
-      `${INBOX_MERGE_IN_FLIGHT} applying transactions blocked mid-transaction`,
+      `at least ${INBOX_MERGE_IN_FLIGHT} applying transactions blocked mid-transaction`,
       async () => (await blocked()) >= INBOX_MERGE_IN_FLIGHT,
       { timeoutMs: 30_000, intervalMs: 50 },
     );

@@ -4,7 +4,7 @@ import { type EntityManager, QueryFailedError } from 'typeorm';
 /**
  * Runs `text` as the named prepared statement `name` of the connection: PostgreSQL parses
  * and plans it once per connection instead of on every call. For the statements of the
- * hot paths — the receiver's INSERT, the inbox's applying transaction (9 statements
+ * hot paths — the receiver's INSERT, the inbox's applying transaction (7 statements
  * whatever its size), the outbound engine's load and record of a batch of deliveries —
  * where planning cost 0.06–0.57 ms a statement, which small batches (a steady arrival
  * rate) paid per handful of events; prepared, the deliveries bench's PostgreSQL CPU per
