@@ -9,7 +9,9 @@ import {
   createGuardedAgent,
   LookupTimeoutError,
   RefusedAddressError,
-  resolveAllowedAddress,
+  resolveAllowedAddresses,
+  tryNextAddressAfter,
+  AddressesUnreachableError,
   type LookupFn,
 } from './guarded-agent.js';
 
@@ -149,6 +151,33 @@ describe('createGuardedAgent', () => {
     expect(seen.hosts).toEqual([`hooks.example.test:${port}`]);
   });
 
+  it('moves on to the next allowed address when one refuses the connection', async () => {
+    // Nothing listens on 127.0.0.2 (the server is bound to 127.0.0.1 only): ECONNREFUSED there.
+    const lookup = fakeLookup({ 'hooks.example.test': ['127.0.0.2', '127.0.0.1'] });
+    agent = createGuardedAgent(new AddressPolicy(['127.0.0.0/8']), { lookup });
+
+    const res = await request(`http://hooks.example.test:${port}/hook`, { dispatcher: agent });
+
+    expect(await res.body.text()).toBe('hello /hook');
+    expect(seen.connections).toBe(1);
+    expect(seen.hosts).toEqual([`hooks.example.test:${port}`]);
+    expect(lookup.calls).toEqual(['hooks.example.test']);
+  });
+
+  it('names every address tried when none of them can be connected to', async () => {
+    const lookup = fakeLookup({ 'hooks.example.test': ['127.0.0.2', '10.0.0.1', '127.0.0.3'] });
+    agent = createGuardedAgent(new AddressPolicy(['127.0.0.0/8']), { lookup });
+
+    const err = await rejectionOf(request(`http://hooks.example.test:${port}/`, { dispatcher: agent }));
+
+    expect(err).toBeInstanceOf(AddressesUnreachableError);
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(err.message).toBe(
+      `no address of hooks.example.test could be connected to: connect ECONNREFUSED 127.0.0.2:${port}; connect ECONNREFUSED 127.0.0.3:${port}`,
+    );
+    expect(seen.connections).toBe(0);
+  });
+
   it('resolves again for each new connection, so a rebound name is caught', async () => {
     const closing = await startServer('127.0.0.1', { keepAlive: false });
     const table: Record<string, string[]> = { 'hooks.example.test': ['127.0.0.1'] };
@@ -226,13 +255,13 @@ describe('createGuardedAgent', () => {
   });
 });
 
-describe('resolveAllowedAddress', () => {
+describe('resolveAllowedAddresses', () => {
   const policy = new AddressPolicy(['127.0.0.0/8']);
 
   it('names the first refused address when none is allowed', async () => {
     const lookup = fakeLookup({ 'meta.example.test': ['169.254.169.254', '10.0.0.1'] });
 
-    const err = await rejectionOf(resolveAllowedAddress('meta.example.test', policy, lookup));
+    const err = await rejectionOf(resolveAllowedAddresses('meta.example.test', policy, lookup));
 
     expect(err).toBeInstanceOf(RefusedAddressError);
     expect(err.message).toBe(
@@ -240,15 +269,18 @@ describe('resolveAllowedAddress', () => {
     );
   });
 
-  it('picks the first allowed address, skipping refused ones', async () => {
+  it('keeps the allowed addresses in the order DNS gave them, skipping refused ones', async () => {
     const lookup = fakeLookup({ 'mixed.example.test': ['10.0.0.1', '169.254.169.254', '127.0.0.9', '127.0.0.1'] });
-    await expect(resolveAllowedAddress('mixed.example.test', policy, lookup)).resolves.toBe('127.0.0.9');
+    await expect(resolveAllowedAddresses('mixed.example.test', policy, lookup)).resolves.toEqual([
+      '127.0.0.9',
+      '127.0.0.1',
+    ]);
   });
 
   it('judges IP literals without asking DNS', async () => {
     const lookup = fakeLookup({});
-    await expect(resolveAllowedAddress('127.0.0.2', policy, lookup)).resolves.toBe('127.0.0.2');
-    await expect(resolveAllowedAddress('::ffff:10.0.0.1', policy, lookup)).rejects.toThrow(
+    await expect(resolveAllowedAddresses('127.0.0.2', policy, lookup)).resolves.toEqual(['127.0.0.2']);
+    await expect(resolveAllowedAddresses('::ffff:10.0.0.1', policy, lookup)).rejects.toThrow(
       '::ffff:10.0.0.1 maps to 10.0.0.1, a private address',
     );
     expect(lookup.calls).toEqual([]);
@@ -257,7 +289,7 @@ describe('resolveAllowedAddress', () => {
   it('gives up on a lookup that does not answer in time', async () => {
     jest.useFakeTimers();
     try {
-      const result = rejectionOf(resolveAllowedAddress('slow.example.test', policy, neverAnswers, 500));
+      const result = rejectionOf(resolveAllowedAddresses('slow.example.test', policy, neverAnswers, 500));
       await jest.advanceTimersByTimeAsync(500);
       const err = await result;
       expect(err).toBeInstanceOf(LookupTimeoutError);
@@ -266,6 +298,22 @@ describe('resolveAllowedAddress', () => {
       jest.useRealTimers();
     }
   });
+});
+
+describe('tryNextAddressAfter', () => {
+  it.each(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'])(
+    'tries the next address after %s',
+    (code) => {
+      expect(tryNextAddressAfter(Object.assign(new Error(code), { code }))).toBe(true);
+    },
+  );
+
+  it.each(['ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', undefined])(
+    'does not after %s (it would fail alike at every address)',
+    (code) => {
+      expect(tryNextAddressAfter(Object.assign(new Error('tls'), { code }))).toBe(false);
+    },
+  );
 });
 
 describe('checkEndpointUrl', () => {

@@ -48,38 +48,89 @@ export interface GuardedAgentOptions {
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long one address may take to connect while the name has another allowed address
+ * left to try (the last one gets the whole connect timeout).
+ */
+export const NEXT_ADDRESS_AFTER_MS = 2000;
+
+/** Connect failures after which another address of the same name may work; TLS and the like fail alike everywhere. */
+const NETWORK_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Whether a failed connect to one address is worth trying the name's next address for. */
+export function tryNextAddressAfter(err: unknown): boolean {
+  return NETWORK_FAILURES.has((err as { code?: unknown } | null)?.code as string);
+}
+
+/** Every allowed address of a name failed to connect; `errors` in the order tried. */
+export class AddressesUnreachableError extends Error {
+  override readonly name = 'AddressesUnreachableError';
+  /** The last address's code, so the failure reads like a single connect error's. */
+  readonly code: string | undefined;
+
+  constructor(
+    readonly hostname: string,
+    readonly errors: Error[],
+  ) {
+    super(`no address of ${hostname} could be connected to: ${errors.map((e) => e.message).join('; ')}`);
+    this.code = (errors[errors.length - 1] as Error & { code?: string }).code;
+  }
+}
 
 /**
  * An undici Agent that resolves each origin's hostname itself, checks every address
- * with the policy and connects to the first allowed one — the address checked is the
+ * with the policy and connects only to allowed ones — the address checked is the
  * address connected to, so DNS rebinding after registration cannot bypass the check.
- * A refused target fails the request with a RefusedAddressError (the rejection itself
- * for `request`/`dispatch`, the `cause` of fetch's "fetch failed").
+ * The allowed addresses are tried in the order DNS gave them (IPv6 and IPv4 alike):
+ * a network failure on one (refused, unreachable, no answer within
+ * NEXT_ADDRESS_AFTER_MS) moves on to the next, as a browser would. A refused target
+ * fails the request with a RefusedAddressError (the rejection itself for
+ * `request`/`dispatch`, the `cause` of fetch's "fetch failed").
  */
 export function createGuardedAgent(policy: AddressPolicy, options: GuardedAgentOptions = {}): Agent {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const lookup = options.lookup ?? systemLookup;
-  const connector = buildConnector({ timeout: timeoutMs });
+  const lastConnector = buildConnector({ timeout: timeoutMs });
+  const earlyConnector = buildConnector({ timeout: Math.min(timeoutMs, NEXT_ADDRESS_AFTER_MS) });
 
   const connect: buildConnector.connector = (connectOptions, callback) => {
     // undici hands IPv6 literals over without their brackets.
     const hostname = connectOptions.hostname;
-    void resolveAllowedAddress(hostname, policy, lookup, timeoutMs).then(
-      (address) => {
-        try {
-          connector(
-            {
-              ...connectOptions,
-              hostname: address,
-              // SNI and certificate checks are for the name, never the IP we dialled.
-              servername: connectOptions.servername || (isIP(hostname) ? undefined : hostname),
-            },
-            callback,
-          );
-        } catch (err) {
-          callback(asError(err), null);
-        }
-      },
+    // SNI and certificate checks are for the name, never the IP we dialled.
+    const servername = connectOptions.servername || (isIP(hostname) ? undefined : hostname);
+    const dial = (addresses: string[], i: number, failures: Error[]): void => {
+      const last = i === addresses.length - 1;
+      try {
+        (last ? lastConnector : earlyConnector)(
+          { ...connectOptions, hostname: addresses[i], servername },
+          (...result: Parameters<buildConnector.Callback>) => {
+            if (result[0] === null) return callback(...result);
+            const err = result[0];
+            if (last || !tryNextAddressAfter(err)) {
+              return callback(
+                failures.length > 0 ? new AddressesUnreachableError(hostname, [...failures, err]) : err,
+                null,
+              );
+            }
+            dial(addresses, i + 1, [...failures, err]);
+          },
+        );
+      } catch (err) {
+        callback(asError(err), null);
+      }
+    };
+    void resolveAllowedAddresses(hostname, policy, lookup, timeoutMs).then(
+      (addresses) => dial(addresses, 0, []),
       (err: unknown) => callback(asError(err), null),
     );
   };
@@ -92,25 +143,28 @@ export function createGuardedAgent(policy: AddressPolicy, options: GuardedAgentO
 }
 
 /**
- * The first address of `hostname` the policy allows; a RefusedAddressError naming the
- * first refused one when none is allowed. IP literals are judged as they are: Node
- * does not call a `lookup` for them, so the check cannot live there.
+ * The addresses of `hostname` the policy allows, in the order DNS gave them; a
+ * RefusedAddressError naming the first refused one when none is allowed. IP literals
+ * are judged as they are: Node does not call a `lookup` for them, so the check cannot
+ * live there.
  */
-export async function resolveAllowedAddress(
+export async function resolveAllowedAddresses(
   hostname: string,
   policy: AddressPolicy,
   lookup: LookupFn = systemLookup,
   timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
-): Promise<string> {
+): Promise<string[]> {
   const addresses = isIP(hostname)
     ? [hostname]
     : (await withTimeout(lookup(hostname), hostname, timeoutMs)).map((a) => a.address);
+  const allowed: string[] = [];
   let firstRefusal: { address: string; reason: string } | undefined;
   for (const address of addresses) {
     const verdict = policy.check(address);
-    if (verdict.allowed) return address;
-    firstRefusal ??= { address, reason: verdict.reason };
+    if (verdict.allowed) allowed.push(address);
+    else firstRefusal ??= { address, reason: verdict.reason };
   }
+  if (allowed.length > 0) return allowed;
   if (!firstRefusal) throw new Error(`DNS lookup of ${hostname} returned no address`);
   throw new RefusedAddressError(hostname, firstRefusal.address, firstRefusal.reason);
 }
