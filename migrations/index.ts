@@ -3,6 +3,7 @@ import { IdempotencyKeys1795909167257 } from './1795909167257-IdempotencyKeys.js
 import { Polling1795909953640 } from './1795909953640-Polling.js';
 import { InboxPaymentIndex1795914600000 } from './1795914600000-InboxPaymentIndex.js';
 import { OutboundWebhooks1795918391126 } from './1795918391126-OutboundWebhooks.js';
+import { OutboundRetention1796381518392 } from './1796381518392-OutboundRetention.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -13,4 +14,5 @@ export const MIGRATIONS: Function[] = [
   Polling1795909953640,
   InboxPaymentIndex1795914600000,
   OutboundWebhooks1795918391126,
+  OutboundRetention1796381518392,
 ];

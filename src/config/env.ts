@@ -244,6 +244,12 @@ export class Env {
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_DISABLE_AFTER must be a duration such as 5d' })
   WEBHOOK_DISABLE_AFTER = '5d';
 
+  @Doc(
+    'Outbound webhooks: a message older than this whose deliveries are all final is deleted with its deliveries and attempts (checked every 15 min; e.g. 30d).',
+  )
+  @Matches(DURATION_PATTERN, { message: 'WEBHOOK_RETENTION must be a duration such as 30d' })
+  WEBHOOK_RETENTION = '30d';
+
   @Doc('Outbound webhooks: deliveries in flight per worker process.')
   @Transform(toInt)
   @IsInt()

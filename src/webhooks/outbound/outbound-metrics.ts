@@ -10,6 +10,7 @@ export class OutboundMetrics {
   readonly deferred: Counter<'reason'>;
   readonly endpointsDisabled: Counter<'owner'>;
   readonly swept: Counter<'owner'>;
+  readonly purged: Counter<'owner'>;
 
   constructor(registry: MetricsRegistry) {
     this.attempts = new Counter({
@@ -40,6 +41,12 @@ export class OutboundMetrics {
     this.swept = new Counter({
       name: 'hookline_webhook_deliveries_swept_total',
       help: 'Due deliveries re-enqueued by the sweeper (their Bull job was lost, e.g. Redis flushed), by owner',
+      labelNames: ['owner'],
+      registers: [registry],
+    });
+    this.purged = new Counter({
+      name: 'hookline_webhook_messages_purged_total',
+      help: 'Messages deleted past WEBHOOK_RETENTION with their deliveries and attempts, by owner',
       labelNames: ['owner'],
       registers: [registry],
     });

@@ -9,6 +9,7 @@ import { AddressPolicy } from './http/address-policy.js';
 import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
+import { OutboundRetention } from './outbound-retention.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
 import { ENGINE_BACKOFF, WebhookOutbox } from './webhook-outbox.js';
@@ -54,7 +55,9 @@ export class OutboundWebhooksModule {
           useFactory: (config: ConfigService<AllConfig, true>) =>
             new AddressPolicy([config.get('WEBHOOK_ALLOWED_CIDRS', { infer: true }) ?? '']),
         },
-        ...(owners.length > 0 ? [{ provide: DELIVERY_OWNERS, useValue: owners }, DeliveryWorker] : []),
+        ...(owners.length > 0
+          ? [{ provide: DELIVERY_OWNERS, useValue: owners }, DeliveryWorker, OutboundRetention]
+          : []),
       ],
       exports: [WebhookOutbox, OutboundHooks, EndpointsService, WebhookDispatcher],
     };

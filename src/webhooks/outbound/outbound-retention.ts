@@ -1,0 +1,85 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { AllConfig } from '../../config/env.js';
+import { DELIVERY_OWNERS } from './delivery-worker.js';
+import { OutboundMetrics } from './outbound-metrics.js';
+import type { OutboundOwner } from './outbound.entities.js';
+import { parseDuration } from './retry-schedule.js';
+
+/** How often the retention runs on each process that sends webhooks. */
+export const RETENTION_INTERVAL_MS = 15 * 60_000;
+/** Messages deleted per statement, and statements per owner and run at most. */
+export const RETENTION_BATCH = 1000;
+export const RETENTION_MAX_BATCHES = 50;
+
+/**
+ * Keeps the outbound tables from growing without end: a message older than
+ * WEBHOOK_RETENTION whose deliveries are all final (succeeded or failed; a message
+ * nobody subscribed to has none) is deleted, and with it its deliveries and their
+ * attempts (ON DELETE CASCADE). A message with a delivery still pending stays until it
+ * is final. Runs every RETENTION_INTERVAL_MS on the processes that send webhooks, for
+ * their owners, in batches of RETENTION_BATCH that skip rows another replica holds.
+ */
+@Injectable()
+export class OutboundRetention {
+  private readonly logger = new Logger('OutboundRetention');
+  readonly retentionMs: number;
+  private running = false;
+
+  constructor(
+    @Inject(DELIVERY_OWNERS) private readonly owners: readonly OutboundOwner[],
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly metrics: OutboundMetrics,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.retentionMs = parseDuration(config.get('WEBHOOK_RETENTION', { infer: true }));
+  }
+
+  @Interval('outbound-retention', RETENTION_INTERVAL_MS)
+  async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const owner of this.owners) await this.purge(owner);
+    } catch (err) {
+      this.logger.error(`Outbound retention failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Deletes `owner`'s messages past retention whose deliveries are final; returns how many. */
+  async purge(owner: OutboundOwner, olderThanMs = this.retentionMs, batch = RETENTION_BATCH): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < RETENTION_MAX_BATCHES; i++) {
+      const [{ n }] = await this.db.query<{ n: number }[]>(
+        `WITH gone AS (
+           DELETE FROM webhook_messages WHERE id IN (
+             SELECT m.id FROM webhook_messages m
+              WHERE m.owner = $1 AND m.created_at < now() - make_interval(secs => $2 / 1000.0)
+                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id AND d.status = 'pending')
+              LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+           RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [owner, olderThanMs, batch],
+      );
+      total += n;
+      if (n < batch) break;
+    }
+    if (total > 0) {
+      this.metrics.purged.inc({ owner }, total);
+      this.logger.log(
+        `Deleted ${total} ${owner} webhook message(s) older than ${formatDays(olderThanMs)} with their deliveries and attempts`,
+      );
+    }
+    return total;
+  }
+}
+
+function formatDays(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : `${Math.round(ms / 1000)} s`;
+}
