@@ -52,6 +52,14 @@ describe('validateEnv', () => {
     );
   });
 
+  it.each(['0d', '59m', '30 days'])('rejects WEBHOOK_RETENTION=%s (a duration of at least 1h)', (value) => {
+    expect(() => validateEnv({ WEBHOOK_RETENTION: value })).toThrow(/- WEBHOOK_RETENTION:/);
+  });
+
+  it('takes WEBHOOK_RETENTION=1h', () => {
+    expect(validateEnv({ WEBHOOK_RETENTION: '1h' }).WEBHOOK_RETENTION).toBe('1h');
+  });
+
   it('rejects an inverted settle-delay range', () => {
     expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(
       /PSP_SETTLE_DELAY_MIN_MS/,

@@ -12,7 +12,10 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
-import { DURATION_LIST_PATTERN, DURATION_PATTERN } from '../webhooks/outbound/retry-schedule.js';
+import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../webhooks/outbound/retry-schedule.js';
+
+/** The shortest WEBHOOK_RETENTION accepted. */
+const MIN_WEBHOOK_RETENTION_MS = 3_600_000;
 
 export const APP_ROLES = ['all', 'api', 'worker', 'psp'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
@@ -245,7 +248,7 @@ export class Env {
   WEBHOOK_DISABLE_AFTER = '5d';
 
   @Doc(
-    'Outbound webhooks: a message older than this whose deliveries are all final is deleted with its deliveries and attempts (checked every 15 min; e.g. 30d).',
+    'Outbound webhooks: a message older than this whose deliveries are all final is deleted with its deliveries and attempts (checked every 15 min; at least 1h; e.g. 30d).',
   )
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_RETENTION must be a duration such as 30d' })
   WEBHOOK_RETENTION = '30d';
@@ -401,6 +404,11 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   }
   if (env.PSP_DELIVERY_DELAY_MIN_MS > env.PSP_DELIVERY_DELAY_MAX_MS) {
     problems.push('  - PSP_DELIVERY_DELAY_MIN_MS: must not exceed PSP_DELIVERY_DELAY_MAX_MS');
+  }
+  if (DURATION_PATTERN.test(env.WEBHOOK_RETENTION) && parseDuration(env.WEBHOOK_RETENTION) < MIN_WEBHOOK_RETENTION_MS) {
+    problems.push(
+      `  - WEBHOOK_RETENTION: must be at least 1h, so a delivered message can still be looked up (got ${JSON.stringify(env.WEBHOOK_RETENTION)})`,
+    );
   }
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
