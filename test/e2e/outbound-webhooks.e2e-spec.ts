@@ -131,18 +131,25 @@ describe('outbound webhooks: delivery', () => {
     const id = await sendTest(t, ep.id);
     const d = await settled(t, id);
     expect(d).toMatchObject({ status: 'succeeded', lastStatusCode: 204, lastError: null });
-    // Every answer the sink gave is an attempt; a transport error on a busy machine (a
-    // reused keep-alive socket closed by the sink) would be one more, retried as well.
-    const answered = d.attemptHistory.filter((a) => a.statusCode !== null);
-    expect(answered.map((a) => [a.statusCode, a.succeeded])).toEqual([
-      [500, false],
-      [500, false],
-      [204, true],
-    ]);
+    // The sink answered 500, 500, then 204, and every attempt is on record. On a busy
+    // machine an attempt can also end in a transport error (a reused keep-alive socket
+    // closed by the sink, or the answer later than the attempt's timeout): it is a failed
+    // attempt without a status code, retried like the others.
+    expect(s.requests).toHaveLength(3);
+    expect(d.attemptHistory.at(-1)).toMatchObject({ statusCode: 204, succeeded: true });
+    const failedAnswers = d.attemptHistory.slice(0, -1).filter((a) => a.statusCode !== null);
+    const unanswered = d.attemptHistory.filter((a) => a.statusCode === null);
+    for (const a of failedAnswers) {
+      expect(a).toMatchObject({ statusCode: 500, succeeded: false, error: 'HTTP 500' });
+      expect(a.responseExcerpt).toMatch(/^boom [12]$/);
+    }
+    for (const a of unanswered) expect(a).toMatchObject({ succeeded: false, error: expect.any(String) });
+    // Two failures came before the success, at least one of them answered 500 on record.
+    expect(failedAnswers.length).toBeGreaterThanOrEqual(1);
+    expect(failedAnswers.length).toBeLessThanOrEqual(2);
+    expect(failedAnswers.length + unanswered.length).toBeGreaterThanOrEqual(2);
     expect(d.attemptHistory.map((a) => a.number)).toEqual(d.attemptHistory.map((_a, i) => i + 1));
     expect(d.attempts).toBe(d.attemptHistory.length);
-    expect(answered[0]).toMatchObject({ responseExcerpt: 'boom 1', error: 'HTTP 500' });
-    expect(s.requests).toHaveLength(3);
     // Same message, same webhook-id on every attempt; each one signed with the endpoint's secret.
     expect(new Set(s.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([d.eventId]));
     expect(s.requests.every((r) => verifies(ep.secret, r))).toBe(true);
