@@ -76,10 +76,13 @@ describe('GET /metrics', () => {
     paid = { orderId: order.id, paymentId: payment.id, pspPaymentId: payment.pspPaymentId };
 
     // Counted after commit, a moment after the order reads paid: wait for the metrics themselves.
+    // The PSP mock counts its delivery once it has recorded the attempt, which may come after
+    // the shop has already applied the event.
     const m = await waitFor('the webhook to be delivered and applied', async () => {
       const s = await scrape(t.url);
       return s.value('hookline_webhook_processing_lag_seconds_count') === 1 &&
-        s.value('hookline_payments_resolved_total') === 1
+        s.value('hookline_payments_resolved_total') === 1 &&
+        s.value('hookline_psp_webhook_deliveries_total') >= 1
         ? s
         : undefined;
     });
