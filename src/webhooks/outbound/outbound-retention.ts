@@ -7,7 +7,7 @@ import type { AllConfig } from '../../config/env.js';
 import { DELIVERY_OWNERS } from './delivery-worker.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
-import { parseDuration } from './retry-schedule.js';
+import { formatDuration, parseDuration } from './retry-schedule.js';
 
 /** How often the retention runs on each process that sends webhooks. */
 export const RETENTION_INTERVAL_MS = 15 * 60_000;
@@ -73,13 +73,9 @@ export class OutboundRetention {
     if (total > 0) {
       this.metrics.purged.inc({ owner }, total);
       this.logger.log(
-        `Deleted ${total} ${owner} webhook message(s) older than ${formatDays(olderThanMs)} with their deliveries and attempts`,
+        `Deleted ${total} ${owner} webhook message(s) older than ${formatDuration(olderThanMs)} with their deliveries and attempts`,
       );
     }
     return total;
   }
-}
-
-function formatDays(ms: number): string {
-  return ms % 86_400_000 === 0 ? `${ms / 86_400_000} d` : `${Math.round(ms / 1000)} s`;
 }

@@ -1,4 +1,4 @@
-import { RetrySchedule, parseDuration, parseDurationList } from './retry-schedule.js';
+import { RetrySchedule, formatDuration, parseDuration, parseDurationList } from './retry-schedule.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -11,6 +11,17 @@ describe('parseDuration', () => {
 
   it.each(['', '5', 's', '1.5s', '-5s', '5 sec', '5w'])('refuses %j', (text) => {
     expect(() => parseDuration(text)).toThrow(/not a duration/);
+  });
+
+  it.each([
+    [2_592_000_000, '30d'],
+    [7_200_000, '2h'],
+    [90_000, '90s'],
+    [1500, '1500ms'],
+    [0, '0ms'],
+  ])('%d ms is written %s, and read back', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+    expect(parseDuration(text)).toBe(ms);
   });
 
   it('reads a list with spaces', () => {

@@ -15,6 +15,19 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
+/** 30 days → `30d`, 90 s → `90s`, 1500 ms → `1500ms`: the largest unit that divides it. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 export function parseDurationList(text: string): number[] {
   return text
     .split(',')

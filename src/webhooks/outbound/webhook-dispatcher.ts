@@ -13,7 +13,7 @@ import { createGuardedAgent } from './http/guarded-agent.js';
 import { OutboundHooks, type AttemptContext } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from './outbound.entities.js';
-import { RetrySchedule, parseDuration } from './retry-schedule.js';
+import { RetrySchedule, formatDuration, parseDuration } from './retry-schedule.js';
 import { WebhookOutbox, type Published } from './webhook-outbox.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 
@@ -369,7 +369,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
         disableReason = `answered 410 Gone at ${startedAt.toISOString()}`;
         why = 'the endpoint answered 410 Gone and is disabled';
       } else if (health && startedAt.getTime() - new Date(health.failing_since).getTime() >= this.disableAfterMs) {
-        disableReason = `no successful delivery since ${new Date(health.failing_since).toISOString()} (failing longer than ${formatMs(this.disableAfterMs)})`;
+        disableReason = `no successful delivery since ${new Date(health.failing_since).toISOString()} (failing longer than ${formatDuration(this.disableAfterMs)})`;
         why = 'the endpoint kept failing and is disabled';
       }
       const nextDelayMs =
@@ -598,16 +598,4 @@ export function endpointOrigin(url: string): string {
   } catch {
     return 'invalid';
   }
-}
-
-function formatMs(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
 }
