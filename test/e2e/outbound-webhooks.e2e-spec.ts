@@ -1,11 +1,15 @@
 import { createServer, type Server } from 'node:http';
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
+import { QueueName } from '../../src/queue/queues.js';
 import { OutboundRetention } from '../../src/webhooks/outbound/outbound-retention.js';
 import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { startSink, type SinkHandler, type SinkRequest } from '../utils/http-sink.js';
 import { ADMIN_KEY, PSP_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -389,6 +393,41 @@ describe('outbound webhooks: delivery', () => {
     expect(new Set(s.requests.map((r) => r.headers['webhook-id'])).size).toBe(10);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/hookline_webhook_deliveries_swept_total\{owner="shop"\} ([1-9]\d*)/);
+  });
+
+  it('sends again an attempt whose record failed, and logs why: the delivery stays pending, nothing is lost', async () => {
+    const s = await sink(ok);
+    const ep = await register(t, `${s.url}/hook`);
+    // PostgreSQL refuses every attempt row until the constraint goes: the POST is answered, its record fails.
+    await t.db.query(`ALTER TABLE webhook_attempts ADD CONSTRAINT test_refuse_attempts CHECK (false) NOT VALID`);
+    let id = '';
+    let output: string;
+    try {
+      output = await captureOutput(async () => {
+        id = await sendTest(t, ep.id);
+        // Bull holds the job back after the failed run (its error logged), to run it again.
+        const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery));
+        await waitFor(
+          'the job to fail once',
+          async () => ((await queue.getJob(id))?.attemptsMade ?? 0) >= 1 || undefined,
+        );
+        expect(s.requests).toHaveLength(1);
+        const [row] = await t.db.query(`SELECT status, attempts FROM webhook_deliveries WHERE id = $1`, [id]);
+        expect(row).toEqual({ status: 'pending', attempts: 0 });
+      });
+    } finally {
+      await t.db.query(`ALTER TABLE webhook_attempts DROP CONSTRAINT IF EXISTS test_refuse_attempts`);
+    }
+    const d = await settled(t, id);
+    expect(d).toMatchObject({ status: 'succeeded', lastStatusCode: 200, attempts: 1 });
+    expect(d.attemptHistory).toHaveLength(1);
+    expect(s.requests).toHaveLength(2);
+    expect(new Set(s.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([d.eventId]));
+    const line = jsonLines(output).find((l) => String(l.msg).startsWith(`Delivery ${id} (shop) did not complete`));
+    expect(line).toMatchObject({ deliveryId: id });
+    expect(String(line!.msg)).toMatch(
+      /tried again in 5 s: attempt 1 \(HTTP 200 in \d+ ms\) could not be recorded: .*test_refuse_attempts/,
+    );
   });
 
   it('deletes messages past WEBHOOK_RETENTION whose deliveries are final, with their deliveries and attempts', async () => {

@@ -8,7 +8,7 @@ import type { AllConfig } from '../../config/env.js';
 import { JobName } from '../../queue/queues.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
-import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { DeliveryDeferred, UNEXPECTED_ERROR_RETRY_MS, WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookOutbox, type DeliverJob } from './webhook-outbox.js';
 
 /**
@@ -21,9 +21,36 @@ import { WebhookOutbox, type DeliverJob } from './webhook-outbox.js';
 /** The owners whose delivery queues this process runs (the shop's on workers, the PSP's on psp). */
 export const DELIVERY_OWNERS = Symbol('DELIVERY_OWNERS');
 
+/**
+ * One delivery job. An attempt put off or failed as the engine decided (DeliveryDeferred)
+ * has been logged by the dispatcher; anything else (the database unreachable while the
+ * delivery is loaded or its attempt recorded) is logged here, and Bull runs the job again
+ * after UNEXPECTED_ERROR_RETRY_MS: the delivery is still pending, so nothing is lost.
+ */
+export async function runDelivery(
+  dispatcher: Pick<WebhookDispatcher, 'attempt'>,
+  logger: Pick<Logger, 'error'>,
+  owner: OutboundOwner,
+  deliveryId: string,
+): Promise<string> {
+  try {
+    return await dispatcher.attempt(owner, deliveryId);
+  } catch (err) {
+    if (!(err instanceof DeliveryDeferred)) {
+      logger.error({
+        msg: `Delivery ${deliveryId} (${owner}) did not complete, tried again in ${UNEXPECTED_ERROR_RETRY_MS / 1000} s: ${(err as Error).message}`,
+        deliveryId,
+      });
+    }
+    throw err;
+  }
+}
+
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger('OutboundSweeper');
+  /** The dispatcher's context: a delivery's lines read together. */
+  private readonly deliveryLogger = new Logger('Outbound');
   private readonly concurrency: number;
   private readonly intervalMs: number;
   private readonly staleMs: number;
@@ -49,7 +76,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       // process() settles only when the queue closes (shutdown): "Connection is closed" then is expected.
       queue
         .process(JobName.DeliverWebhook, this.concurrency, (job: Job<DeliverJob>) =>
-          this.dispatcher.attempt(owner, job.data.deliveryId),
+          runDelivery(this.dispatcher, this.deliveryLogger, owner, job.data.deliveryId),
         )
         .catch((err: Error) => {
           if (!/closed/i.test(err.message)) this.logger.error(`The ${owner} delivery queue stopped: ${err.message}`);

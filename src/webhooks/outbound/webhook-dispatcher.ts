@@ -71,9 +71,12 @@ export class DeliveryDeferred extends Error {
   }
 }
 
+/** How long Bull waits before it runs a delivery again after an unexpected error (the database unreachable, say). */
+export const UNEXPECTED_ERROR_RETRY_MS = 5000;
+
 /** Bull backoff strategy of the delivery queues: the wait the engine decided. */
 export function engineBackoff(_attemptsMade: number, err: unknown): number {
-  return err instanceof DeliveryDeferred ? err.delayMs : 5000;
+  return err instanceof DeliveryDeferred ? err.delayMs : UNEXPECTED_ERROR_RETRY_MS;
 }
 
 export interface HttpAnswer {
@@ -191,7 +194,16 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     }
     const succeeded = answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300;
     const failure = succeeded ? null : (answer.error ?? `HTTP ${answer.statusCode}`);
-    const decision = await this.record(ctx, startedAt, answer, failure, tampered);
+    let decision: { nextDelayMs: number | null; why?: string };
+    try {
+      decision = await this.record(ctx, startedAt, answer, failure, tampered);
+    } catch (err) {
+      // The endpoint has had this attempt; the delivery stays pending, so it is sent again.
+      throw new Error(
+        `attempt ${ctx.attempt} (${failure ?? `HTTP ${answer.statusCode}`} in ${answer.durationMs} ms) could not be recorded: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     this.metrics.attempts.inc({ owner, outcome: succeeded ? 'succeeded' : 'failed' });
     this.metrics.attemptSeconds.observe(
       { owner, outcome: succeeded ? 'succeeded' : 'failed' },
