@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { Redis } from 'ioredis';
+import { PinoLogger } from 'nestjs-pino';
 import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { QueueName } from '../../src/queue/queues.js';
@@ -396,10 +397,14 @@ describe('outbound webhooks: delivery', () => {
   });
 
   it('sends again an attempt whose record failed, and logs why: the delivery stays pending, nothing is lost', async () => {
-    const s = await sink(ok);
+    const answer = `refused-${Date.now()}`;
+    const s = await sink(() => Promise.resolve({ status: 200, body: answer }));
     const ep = await register(t, `${s.url}/hook`);
-    // PostgreSQL refuses every attempt row until the constraint goes: the POST is answered, its record fails.
-    await t.db.query(`ALTER TABLE webhook_attempts ADD CONSTRAINT test_refuse_attempts CHECK (false) NOT VALID`);
+    // PostgreSQL refuses this sink's attempt rows (by their excerpt, so no other test's) until
+    // the constraint goes: the POST is answered, its record fails.
+    await t.db.query(
+      `ALTER TABLE webhook_attempts ADD CONSTRAINT test_refuse_attempts CHECK (response_excerpt IS DISTINCT FROM '${answer}') NOT VALID`,
+    );
     let id = '';
     let output: string;
     try {
@@ -429,6 +434,48 @@ describe('outbound webhooks: delivery', () => {
       /tried again in 5 s: attempt 1 \(HTTP 200 in \d+ ms\) could not be recorded: .*test_refuse_attempts/,
     );
   });
+
+  it.each([200, 500])(
+    'lets an attempt answered %d end quietly when its endpoint was deleted while it ran (nothing recorded, no retry)',
+    async (status) => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const s = await sink(async () => {
+        await held;
+        return { status };
+      });
+      const ep = await register(t, `${s.url}/hook`);
+      const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery));
+      let id = '';
+      const level = PinoLogger.root.level;
+      PinoLogger.root.level = 'info';
+      let output: string;
+      try {
+        output = await captureOutput(async () => {
+          id = await sendTest(t, ep.id);
+          await waitFor('the POST', () => Promise.resolve(s.requests.length >= 1 || undefined));
+          expect((await http(t.url, 'DELETE', `/webhook-endpoints/${ep.id}`, undefined, admin)).status).toBe(204);
+          release();
+          // Completed jobs are removed; one that failed would wait in Bull to run again.
+          await waitFor('the job to complete', async () => ((await queue.getJob(id)) === null ? true : undefined));
+        });
+      } finally {
+        PinoLogger.root.level = level;
+      }
+      const mine = jsonLines(output).filter((l) => l.deliveryId === id);
+      expect(mine.filter((l) => /did not complete/.test(String(l.msg)))).toEqual([]);
+      if (status === 500) {
+        expect(mine.map((l) => l.msg)).toContainEqual(
+          expect.stringMatching(
+            /^Delivery \S+ was deleted with its endpoint while its attempt 1 \(HTTP 500 in \d+ ms\) ran: nothing to record$/,
+          ),
+        );
+      }
+      const [{ n }] = await t.db.query(`SELECT count(*)::int AS n FROM webhook_attempts WHERE delivery_id = $1`, [id]);
+      expect(n).toBe(0);
+      expect(s.requests).toHaveLength(1);
+    },
+  );
 
   it('deletes messages past WEBHOOK_RETENTION whose deliveries are final, with their deliveries and attempts', async () => {
     const s = await sink(ok);

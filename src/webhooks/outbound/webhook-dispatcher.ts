@@ -198,11 +198,17 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     try {
       decision = await this.record(ctx, startedAt, answer, failure, tampered);
     } catch (err) {
+      const what = `attempt ${ctx.attempt} (${failure ?? `HTTP ${answer.statusCode}`} in ${answer.durationMs} ms)`;
+      if (!(await this.exists(deliveryId))) {
+        this.logger.log({
+          msg: `Delivery ${deliveryId} was deleted with its endpoint while its ${what} ran: nothing to record`,
+          deliveryId,
+          endpointId: endpoint.id,
+        });
+        return 'gone';
+      }
       // The endpoint has had this attempt; the delivery stays pending, so it is sent again.
-      throw new Error(
-        `attempt ${ctx.attempt} (${failure ?? `HTTP ${answer.statusCode}`} in ${answer.durationMs} ms) could not be recorded: ${(err as Error).message}`,
-        { cause: err },
-      );
+      throw new Error(`${what} could not be recorded: ${(err as Error).message}`, { cause: err });
     }
     this.metrics.attempts.inc({ owner, outcome: succeeded ? 'succeeded' : 'failed' });
     this.metrics.attemptSeconds.observe(
@@ -277,6 +283,16 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       endpoint,
       body: row.body,
     });
+  }
+
+  /** Whether the delivery is still there (an endpoint's deletion takes its deliveries); true when that cannot be told. */
+  private async exists(deliveryId: string): Promise<boolean> {
+    try {
+      const rows = await this.db.query<unknown[]>(`SELECT 1 FROM webhook_deliveries WHERE id = $1`, [deliveryId]);
+      return rows.length > 0;
+    } catch {
+      return true;
+    }
   }
 
   private async loadRows(ids: string[]): Promise<(LoadedRow | null)[]> {
@@ -412,7 +428,8 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   /**
    * One statement for a batch of successful attempts: the attempts inserted, the
    * deliveries succeeded, and each endpoint's last success (only when it changes
-   * anything, or once a second; endpoint rows locked in id order).
+   * anything, or once a second; endpoint rows locked in id order). A delivery deleted
+   * meanwhile (with its endpoint) is left out rather than failing the whole batch.
    */
   private async recordSuccesses(batch: SuccessRecord[]): Promise<void[]> {
     await preparedQuery(
@@ -422,7 +439,8 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(delivery_id uuid, endpoint_id uuid, number int,
                 started_at timestamptz, duration_ms int, status_code int, excerpt text)),
        a AS (INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, response_excerpt, error, succeeded)
-             SELECT delivery_id, number, started_at, duration_ms, status_code, excerpt, NULL, true FROM input),
+             SELECT i.delivery_id, i.number, i.started_at, i.duration_ms, i.status_code, i.excerpt, NULL, true
+               FROM input i JOIN webhook_deliveries w ON w.id = i.delivery_id),
        d AS (UPDATE webhook_deliveries w SET status = 'succeeded', attempts = i.number, last_attempt_at = i.started_at,
                     last_status_code = i.status_code, last_error = NULL, next_attempt_at = NULL, succeeded_at = now()
                FROM input i WHERE w.id = i.delivery_id),
