@@ -438,12 +438,14 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(delivery_id uuid, endpoint_id uuid, number int,
                 started_at timestamptz, duration_ms int, status_code int, excerpt text)),
-       a AS (INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, response_excerpt, error, succeeded)
-             SELECT i.delivery_id, i.number, i.started_at, i.duration_ms, i.status_code, i.excerpt, NULL, true
-               FROM input i JOIN webhook_deliveries w ON w.id = i.delivery_id),
        d AS (UPDATE webhook_deliveries w SET status = 'succeeded', attempts = i.number, last_attempt_at = i.started_at,
                     last_status_code = i.status_code, last_error = NULL, next_attempt_at = NULL, succeeded_at = now()
-               FROM input i WHERE w.id = i.delivery_id),
+               FROM input i WHERE w.id = i.delivery_id
+             RETURNING w.id),
+       -- Attempts only for the deliveries still there (d's rows), with no second look-up.
+       a AS (INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, response_excerpt, error, succeeded)
+             SELECT i.delivery_id, i.number, i.started_at, i.duration_ms, i.status_code, i.excerpt, NULL, true
+               FROM input i JOIN d ON d.id = i.delivery_id),
        e AS (UPDATE webhook_endpoints w SET last_success_at = now(), failing_since = NULL
               WHERE w.id IN (SELECT id FROM webhook_endpoints
                               WHERE id IN (SELECT endpoint_id FROM input)
