@@ -5,8 +5,10 @@ import { Redis } from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
 import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
+import { GroupCommit } from '../../src/common/db/group-commit.js';
 import { QueueName } from '../../src/queue/queues.js';
 import { OutboundRetention } from '../../src/webhooks/outbound/outbound-retention.js';
+import { WebhookDispatcher } from '../../src/webhooks/outbound/webhook-dispatcher.js';
 import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
@@ -433,6 +435,72 @@ describe('outbound webhooks: delivery', () => {
     expect(String(line!.msg)).toMatch(
       /tried again in 5 s: attempt 1 \(HTTP 200 in \d+ ms\) could not be recorded: .*test_refuse_attempts/,
     );
+  });
+
+  it('records a success batch PostgreSQL refuses again one by one: only the refused delivery is sent again', async () => {
+    const answer = `refused-in-batch-${Date.now()}`;
+    const blocker = await sink(ok);
+    const good = await sink(ok);
+    const bad = await sink(() => Promise.resolve({ status: 200, body: answer }));
+    const epBlocker = await register(t, `${blocker.url}/hook`);
+    const epGood = await register(t, `${good.url}/hook`);
+    const epBad = await register(t, `${bad.url}/hook`);
+    const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery));
+    const dispatcher: unknown = t.app.get(WebhookDispatcher);
+    const { successes } = dispatcher as { successes: GroupCommit<unknown, void> };
+    const writesWaitingOnLock = async () =>
+      (
+        await t.db.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'`,
+        )
+      )[0].n as number;
+    await t.db.query(
+      `ALTER TABLE webhook_attempts ADD CONSTRAINT test_refuse_in_batch CHECK (response_excerpt IS DISTINCT FROM '${answer}') NOT VALID`,
+    );
+    // The blocker's endpoint row locked: each of its two successes holds one of the success
+    // record's two write slots, so the good and the bad success wait and are written together.
+    const lock = new Client({ connectionString: TEST_DATABASE_URL });
+    await lock.connect();
+    let badId = '';
+    let output: string;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE', [epBlocker.id]);
+      for (const n of [1, 2]) {
+        await sendTest(t, epBlocker.id);
+        await waitFor(`write ${n} waiting on the lock`, async () => (await writesWaitingOnLock()) === n || undefined);
+      }
+      const goodId = await sendTest(t, epGood.id);
+      badId = await sendTest(t, epBad.id);
+      await waitFor('both successes waiting for a write', () => Promise.resolve(successes.waiting === 2 || undefined));
+      output = await captureOutput(async () => {
+        await lock.query('COMMIT');
+        await waitFor(
+          'the refused delivery to fail once',
+          async () => ((await queue.getJob(badId))?.attemptsMade ?? 0) >= 1 || undefined,
+        );
+      });
+      const rows = await t.db.query(`SELECT id, status, attempts FROM webhook_deliveries WHERE id = ANY($1)`, [
+        [goodId, badId],
+      ]);
+      expect(new Map(rows.map((r: { id: string }) => [r.id, r]))).toEqual(
+        new Map([
+          [goodId, { id: goodId, status: 'succeeded', attempts: 1 }],
+          [badId, { id: badId, status: 'pending', attempts: 0 }],
+        ]),
+      );
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      await lock.end();
+      await t.db.query(`ALTER TABLE webhook_attempts DROP CONSTRAINT IF EXISTS test_refuse_in_batch`);
+    }
+    const failedRuns = jsonLines(output).filter((l) => /did not complete/.test(String(l.msg)));
+    expect(failedRuns.map((l) => l.deliveryId)).toEqual([badId]);
+    expect(await settled(t, badId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(bad.requests).toHaveLength(2);
+    expect(good.requests).toHaveLength(1);
+    expect(blocker.requests).toHaveLength(2);
   });
 
   it.each([200, 500])(

@@ -100,4 +100,39 @@ describe('GroupCommit', () => {
     (await w.nextBatch(2)).release();
     await expect(after).resolves.toBe('r3');
   });
+
+  it('with retryAlone, writes a failed batch again item by item in its own slot, so only the item at fault fails', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 100, 1, { retryAlone: (err) => !/down/.test(String(err)) });
+    const all = [1, 2, 3].map((i) => gc.submit(i));
+    (await w.nextBatch(1)).release(new Error('row 2 refused'));
+    (await w.nextBatch(2)).release();
+    const later = gc.submit(4); // the retries hold the only slot: 4 waits for them
+    (await w.nextBatch(3)).release(new Error('row 2 refused'));
+    (await w.nextBatch(4)).release();
+    const results = await Promise.allSettled(all);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      'r1',
+      'row 2 refused',
+      'r3',
+    ]);
+    (await w.nextBatch(5)).release();
+    await expect(later).resolves.toBe('r4');
+    expect(w.batches.map((b) => b.items)).toEqual([[1, 2, 3], [1], [2], [3], [4]]);
+  });
+
+  it('with retryAlone, fails the whole batch at once for an error it does not accept, and never retries a lone item', async () => {
+    const w = heldWriter();
+    const gc = new GroupCommit(w.write, 100, 1, { retryAlone: (err) => !/down/.test(String(err)) });
+    const batch = [1, 2].map((i) => gc.submit(i));
+    (await w.nextBatch(1)).release(new Error('database down'));
+    for (const p of batch) await expect(p).rejects.toThrow('database down');
+    const alone = gc.submit(3);
+    (await w.nextBatch(2)).release(new Error('row 3 refused'));
+    await expect(alone).rejects.toThrow('row 3 refused');
+    const after = gc.submit(4);
+    (await w.nextBatch(3)).release();
+    await expect(after).resolves.toBe('r4');
+    expect(w.batches.map((b) => b.items)).toEqual([[1, 2], [3], [4]]);
+  });
 });

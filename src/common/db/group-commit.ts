@@ -14,6 +14,12 @@ export interface GroupCommitOptions<T> {
   size?: { weigh: (item: T) => number; max: number };
   /** Most writes running at once when `maxBatch` items are waiting (≥ maxInFlight). */
   fullBatchInFlight?: number;
+  /**
+   * When a batch of several items fails with an error this accepts (one row the database
+   * refuses, say, rather than the database being down), each item is written again alone,
+   * one after the other, so only the item at fault fails and the others get their results.
+   */
+  retryAlone?: (err: unknown) => boolean;
 }
 
 export class GroupCommit<T, R> {
@@ -36,6 +42,7 @@ export class GroupCommit<T, R> {
   ) {
     this.size = options.size;
     this.fullBatchInFlight = options.fullBatchInFlight ?? maxInFlight;
+    this.retryAlone = options.retryAlone;
     if (maxBatch < 1 || maxInFlight < 1 || this.fullBatchInFlight < maxInFlight) {
       throw new Error('GroupCommit needs maxBatch ≥ 1, maxInFlight ≥ 1 and fullBatchInFlight ≥ maxInFlight');
     }
@@ -43,6 +50,7 @@ export class GroupCommit<T, R> {
 
   private readonly size?: { weigh: (item: T) => number; max: number };
   private readonly fullBatchInFlight: number;
+  private readonly retryAlone?: (err: unknown) => boolean;
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
@@ -95,16 +103,28 @@ export class GroupCommit<T, R> {
 
   private async run(batch: typeof this.pending): Promise<void> {
     try {
-      const results = await this.write(batch.map((b) => b.item));
-      if (results.length !== batch.length) {
-        throw new Error(`GroupCommit: ${results.length} results for ${batch.length} items`);
-      }
+      const results = await this.writeChecked(batch.map((b) => b.item));
       batch.forEach((b, i) => b.resolve(results[i]));
     } catch (err) {
-      for (const b of batch) b.reject(err);
+      if (batch.length > 1 && this.retryAlone?.(err)) {
+        // Still within this write's slot: the retries do not add to the writes in flight.
+        for (const b of batch) {
+          await this.writeChecked([b.item]).then(([r]) => b.resolve(r), b.reject);
+        }
+      } else {
+        for (const b of batch) b.reject(err);
+      }
     } finally {
       this.inFlight--;
       this.schedule();
     }
+  }
+
+  private async writeChecked(items: T[]): Promise<R[]> {
+    const results = await this.write(items);
+    if (results.length !== items.length) {
+      throw new Error(`GroupCommit: ${results.length} results for ${items.length} items`);
+    }
+    return results;
   }
 }

@@ -106,10 +106,7 @@ interface IncomingEvent {
   verifiedAt: Date;
 }
 
-type Written =
-  | { outcome: 'accepted'; inboxId: string; enqueued: Promise<number> }
-  | { outcome: 'duplicate' }
-  | { outcome: 'failed'; error: unknown };
+type Written = { outcome: 'accepted'; inboxId: string; enqueued: Promise<number> } | { outcome: 'duplicate' };
 
 @Injectable()
 export class InboxService {
@@ -132,7 +129,12 @@ export class InboxService {
     (items) => this.writeBatch(items),
     RECEIVE_MAX_BATCH,
     RECEIVE_MAX_IN_FLIGHT,
-    { size: { weigh: (item) => item.json.length, max: RECEIVE_MAX_BATCH_CHARS } },
+    {
+      size: { weigh: (item) => item.json.length, max: RECEIVE_MAX_BATCH_CHARS },
+      // PostgreSQL down fails the whole batch (503 for each). Anything else may be one
+      // event PostgreSQL refuses: the events are written again one by one so it fails alone.
+      retryAlone: (err) => !isDatabaseUnavailable(err),
+    },
   );
   private readonly applier = new GroupCommit<string[], Shared>(
     (jobs) => this.applyJobs(jobs),
@@ -185,7 +187,6 @@ export class InboxService {
       receivedAt: webhook.receivedAt,
       verifiedAt: webhook.verifiedAt,
     });
-    if (written.outcome === 'failed') throw written.error;
     if (written.outcome === 'duplicate') {
       this.logger.log({
         msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`,
@@ -213,15 +214,7 @@ export class InboxService {
       if (!firstIndex.has(key)) firstIndex.set(key, i);
     });
     const unique = [...firstIndex.values()].map((i) => items[i]);
-    let inserted: Map<string, string>;
-    try {
-      inserted = await this.insertRows(unique);
-    } catch (err) {
-      // PostgreSQL down fails the whole batch (503 for each). Anything else may be one
-      // event PostgreSQL refuses: retry them one by one so it fails alone.
-      if (unique.length === 1 || isDatabaseUnavailable(err)) throw err;
-      return this.writeOneByOne(items);
-    }
+    const inserted = await this.insertRows(unique);
     const ids = [...inserted.values()];
     if (this.backlog) this.backlog.count += ids.length; // keep the cached backlog honest between counts
     const enqueued = ids.length > 0 ? this.enqueue(ids) : Promise.resolve(0);
@@ -232,19 +225,6 @@ export class InboxService {
         ? { outcome: 'accepted', inboxId, enqueued }
         : { outcome: 'duplicate' };
     });
-  }
-
-  private async writeOneByOne(items: IncomingEvent[]): Promise<Written[]> {
-    const out: Written[] = [];
-    for (const it of items) {
-      try {
-        const [written] = await this.writeBatch([it]);
-        out.push(written);
-      } catch (error) {
-        out.push({ outcome: 'failed', error });
-      }
-    }
-    return out;
   }
 
   /** Inserts the events in one statement; returns the new rows' ids by source + event id. */

@@ -6,6 +6,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { Agent, request } from 'undici';
 import { signHeader } from '../../common/crypto/standard-webhooks.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
+import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
 import { prefixedId } from '../../common/ids.js';
 import type { AllConfig } from '../../config/env.js';
 import { AddressPolicy } from './http/address-policy.js';
@@ -105,7 +106,14 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   private readonly inFlight = new Map<string, number>();
   private readonly redis: Redis;
   private readonly rateKeyPrefix: string;
-  private readonly successes = new GroupCommit<SuccessRecord, void>((batch) => this.recordSuccesses(batch), 128, 2);
+  /**
+   * Successes of concurrent deliveries share one statement and one commit. A batch
+   * PostgreSQL refuses for another reason than being down is recorded again one by one,
+   * so only the delivery at fault is sent again, not every delivery of its batch.
+   */
+  private readonly successes = new GroupCommit<SuccessRecord, void>((batch) => this.recordSuccesses(batch), 128, 2, {
+    retryAlone: (err) => !isDatabaseUnavailable(err),
+  });
   /** Deliveries picked up together are read together, in one query. */
   private readonly loads = new GroupCommit<string, LoadedRow | null>((ids) => this.loadRows(ids), 128, 2);
 
@@ -359,7 +367,6 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   ): Promise<{ nextDelayMs: number | null; why?: string }> {
     const { delivery, endpoint } = ctx;
     if (failure === null) {
-      // Successes of concurrent deliveries share one statement and one commit.
       await this.successes.submit({
         delivery_id: delivery.id,
         endpoint_id: endpoint.id,
