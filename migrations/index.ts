@@ -4,6 +4,7 @@ import { Polling1795909953640 } from './1795909953640-Polling.js';
 import { InboxPaymentIndex1795914600000 } from './1795914600000-InboxPaymentIndex.js';
 import { OutboundWebhooks1795918391126 } from './1795918391126-OutboundWebhooks.js';
 import { OutboundRetention1796381518392 } from './1796381518392-OutboundRetention.js';
+import { InboxRetention1796392633664 } from './1796392633664-InboxRetention.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -15,4 +16,5 @@ export const MIGRATIONS: Function[] = [
   InboxPaymentIndex1795914600000,
   OutboundWebhooks1795918391126,
   OutboundRetention1796381518392,
+  InboxRetention1796392633664,
 ];

@@ -60,6 +60,21 @@ describe('validateEnv', () => {
     expect(validateEnv({ WEBHOOK_RETENTION: '1h' }).WEBHOOK_RETENTION).toBe('1h');
   });
 
+  it.each(['2d', '71h'])('rejects INBOX_RETENTION=%s (a duration of at least 3d)', (value) => {
+    expect(() => validateEnv({ INBOX_RETENTION: value })).toThrow(
+      /- INBOX_RETENTION: must be at least 3d, longer than/,
+    );
+  });
+
+  it('rejects INBOX_RETENTION=1 week (not a duration)', () => {
+    expect(() => validateEnv({ INBOX_RETENTION: '1 week' })).toThrow(/- INBOX_RETENTION: .*must be a duration/);
+  });
+
+  it('takes INBOX_RETENTION=72h and defaults to 30d', () => {
+    expect(validateEnv({ INBOX_RETENTION: '72h' }).INBOX_RETENTION).toBe('72h');
+    expect(validateEnv({}).INBOX_RETENTION).toBe('30d');
+  });
+
   it('rejects an inverted settle-delay range', () => {
     expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(
       /PSP_SETTLE_DELAY_MIN_MS/,

@@ -14,8 +14,15 @@ import {
 } from 'class-validator';
 import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../webhooks/outbound/retry-schedule.js';
 
-/** The shortest WEBHOOK_RETENTION accepted. */
-const MIN_WEBHOOK_RETENTION_MS = 3_600_000;
+/** The shortest retention accepted for each table kept by age, and why. */
+const MIN_RETENTIONS = [
+  { name: 'WEBHOOK_RETENTION', min: '1h', why: 'so a delivered message can still be looked up' },
+  {
+    name: 'INBOX_RETENTION',
+    min: '3d',
+    why: 'longer than any sender retries an event (Stripe: 3 days), so a late redelivery is still known as a duplicate',
+  },
+] as const;
 
 export const APP_ROLES = ['all', 'api', 'worker', 'psp'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
@@ -163,6 +170,12 @@ export class Env {
   @IsInt()
   @Min(50)
   ENQUEUE_TIMEOUT_MS = 1000;
+
+  @Doc(
+    'Inbound webhooks: an inbox row processed (applied or ignored) longer ago than this is deleted (checked every 15 min; at least 3d, longer than any sender retries; e.g. 30d).',
+  )
+  @Matches(DURATION_PATTERN, { message: 'INBOX_RETENTION must be a duration such as 30d' })
+  INBOX_RETENTION = '30d';
 
   @Doc('How long an Idempotency-Key and its stored answer are kept, in hours (purged every 15 min).')
   @Transform(toInt)
@@ -405,10 +418,11 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   if (env.PSP_DELIVERY_DELAY_MIN_MS > env.PSP_DELIVERY_DELAY_MAX_MS) {
     problems.push('  - PSP_DELIVERY_DELAY_MIN_MS: must not exceed PSP_DELIVERY_DELAY_MAX_MS');
   }
-  if (DURATION_PATTERN.test(env.WEBHOOK_RETENTION) && parseDuration(env.WEBHOOK_RETENTION) < MIN_WEBHOOK_RETENTION_MS) {
-    problems.push(
-      `  - WEBHOOK_RETENTION: must be at least 1h, so a delivered message can still be looked up (got ${JSON.stringify(env.WEBHOOK_RETENTION)})`,
-    );
+  for (const { name, min, why } of MIN_RETENTIONS) {
+    const value = env[name];
+    if (DURATION_PATTERN.test(value) && parseDuration(value) < parseDuration(min)) {
+      problems.push(`  - ${name}: must be at least ${min}, ${why} (got ${JSON.stringify(value)})`);
+    }
   }
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n${problems.join('\n')}`);

@@ -20,6 +20,7 @@ export class HooklineMetrics {
   readonly paymentsResolved: Counter<'via' | 'status'>;
   readonly idempotentRequests: Counter<'route' | 'outcome'>;
   readonly rateLimited: Counter<'route'>;
+  readonly inboxPurged: Counter;
 
   constructor(registry: MetricsRegistry) {
     this.webhooksReceived = new Counter({
@@ -58,6 +59,11 @@ export class HooklineMetrics {
       name: 'hookline_rate_limited_total',
       help: 'Requests refused with 429 by the rate limit, by route',
       labelNames: ['route'],
+      registers: [registry],
+    });
+    this.inboxPurged = new Counter({
+      name: 'hookline_inbox_rows_purged_total',
+      help: 'Inbox rows deleted by the retention (processed longer ago than INBOX_RETENTION)',
       registers: [registry],
     });
   }

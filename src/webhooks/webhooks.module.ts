@@ -5,6 +5,7 @@ import { QueueName } from '../queue/queues.js';
 import { hasHttpApi, runsWorkers } from '../config/roles.js';
 import { InboxProcessor } from './inbound/inbox.processor.js';
 import { InboxService } from './inbound/inbox.service.js';
+import { InboxRetention } from './inbound/inbox-retention.js';
 import { InboxSweeperTask } from './inbound/inbox-sweeper.task.js';
 import { WebhookHandlerRegistry } from './inbound/webhook-handler.js';
 import { WebhookReceiverController } from './inbound/webhook-receiver.controller.js';
@@ -30,7 +31,7 @@ export class WebhooksModule {
         WebhookSignatureGuard,
         InboxService,
         ...(hasHttpApi(role) ? [WebhookRejectionsHook] : []),
-        ...(runsWorkers(role) ? [InboxProcessor, InboxSweeperTask] : []),
+        ...(runsWorkers(role) ? [InboxProcessor, InboxSweeperTask, InboxRetention] : []),
       ],
       exports: [WebhookHandlerRegistry, InboxService],
     };

@@ -9,6 +9,7 @@ import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 import * as prepared from '../../src/common/db/prepared-query.js';
+import { InboxRetention } from '../../src/webhooks/inbound/inbox-retention.js';
 
 /**
  * Drives POST /webhooks/psp directly, as a PSP (or an attacker) would. The PSP mock's
@@ -280,5 +281,55 @@ describe('POST /webhooks/psp', () => {
     });
     expect(row).toMatchObject({ status: 'ignored' });
     expect(row.outcome).toContain('no payment matches');
+  });
+
+  it('deletes inbox rows processed longer ago than INBOX_RETENTION, keeps the rest, and a later redelivery changes nothing', async () => {
+    const [old, recent] = [await processingPayment(), await processingPayment()];
+    const [oldEvent, recentEvent] = [completedFor(old), completedFor(recent)];
+    for (const e of [oldEvent, recentEvent]) expect((await send(signWebhook(e))).status).toBe(202);
+    for (const p of [old, recent]) await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
+    // Aged as time would: one processed 40 days ago, one 2 days ago; and a row received
+    // 40 days ago that no processor has applied yet (queued just now, so no sweep touches it).
+    await t.db.query(`UPDATE webhook_inbox SET processed_at = now() - interval '40 days' WHERE event_id = $1`, [
+      oldEvent.event_id,
+    ]);
+    await t.db.query(`UPDATE webhook_inbox SET processed_at = now() - interval '2 days' WHERE event_id = $1`, [
+      recentEvent.event_id,
+    ]);
+    const unprocessed = `evt_unprocessed_${Date.now()}`;
+    await t.db.query(
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at)
+       VALUES ('retention-test', $1, 'payment.completed', '{}', now() - interval '40 days', now() - interval '40 days', now())`,
+      [unprocessed],
+    );
+    try {
+      const retention = t.app.get(InboxRetention);
+      expect(retention.retentionMs).toBe(30 * 86_400_000);
+      const metric = async () =>
+        Number(
+          /^hookline_inbox_rows_purged_total (\d+)/m.exec(await (await fetch(`${t.url}/metrics`)).text())?.[1] ?? 0,
+        );
+      const before = await metric();
+      const purged = await retention.purge(retention.retentionMs, 1); // batches of one
+      expect(purged).toBeGreaterThanOrEqual(1);
+      expect(await inboxRows(oldEvent.event_id)).toEqual([]);
+      expect(await inboxRows(recentEvent.event_id)).toHaveLength(1);
+      expect(await inboxRows(unprocessed)).toHaveLength(1);
+      expect(await metric()).toBe(before + purged);
+      // The payment's timeline keeps the event; a redelivery now is stored again, and
+      // applying it again moves nothing: the payment is final.
+      const types = async () => (await timeline(old.payment.id)).map((e) => e.type);
+      expect(await types()).toContain('webhook_received');
+      expect((await send(signWebhook(oldEvent))).status).toBe(202);
+      const [row] = await waitFor('the redelivery processed', async () => {
+        const r = await inboxRows(oldEvent.event_id);
+        return r[0]?.processed_at ? r : undefined;
+      });
+      expect(row.status).toBe('ignored');
+      expect(await orderStatus(old.order.id)).toBe('paid');
+      expect((await types()).filter((x) => x === 'resolved')).toHaveLength(1);
+    } finally {
+      await t.db.query(`DELETE FROM webhook_inbox WHERE event_id = $1`, [unprocessed]);
+    }
   });
 });

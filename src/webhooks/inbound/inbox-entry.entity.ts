@@ -10,6 +10,8 @@ export type InboxStatus = (typeof INBOX_STATUSES)[number];
 @Entity('webhook_inbox')
 @Index('uq_webhook_inbox_source_event', ['source', 'eventId'], { unique: true })
 @Index('idx_webhook_inbox_pending', ['receivedAt'], { where: 'processed_at IS NULL' })
+// What the retention deletes by; processed rows only, so the receiver's INSERT adds no entry.
+@Index('idx_webhook_inbox_processed', ['processedAt'], { where: 'processed_at IS NOT NULL' })
 // An expression index (the PSP payment id inside the payload), made by hand in a migration.
 @Index('idx_webhook_inbox_psp_payment', { synchronize: false })
 export class InboxEntry {

@@ -3,17 +3,12 @@ import { ConfigService } from '@nestjs/config';
 import { Interval } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { RETENTION_BATCH, RETENTION_INTERVAL_MS, deleteInBatches } from '../../common/db/delete-in-batches.js';
 import type { AllConfig } from '../../config/env.js';
 import { DELIVERY_OWNERS } from './delivery-worker.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { formatDuration, parseDuration } from './retry-schedule.js';
-
-/** How often the retention runs on each process that sends webhooks. */
-export const RETENTION_INTERVAL_MS = 15 * 60_000;
-/** Messages deleted per statement, and statements per owner and run at most. */
-export const RETENTION_BATCH = 1000;
-export const RETENTION_MAX_BATCHES = 50;
 
 /**
  * Keeps the outbound tables from growing without end: a message older than
@@ -53,8 +48,7 @@ export class OutboundRetention {
 
   /** Deletes `owner`'s messages past retention whose deliveries are final; returns how many. */
   async purge(owner: OutboundOwner, olderThanMs = this.retentionMs, batch = RETENTION_BATCH): Promise<number> {
-    let total = 0;
-    for (let i = 0; i < RETENTION_MAX_BATCHES; i++) {
+    const total = await deleteInBatches(async (limit) => {
       const [{ n }] = await this.db.query<{ n: number }[]>(
         `WITH gone AS (
            DELETE FROM webhook_messages WHERE id IN (
@@ -65,11 +59,10 @@ export class OutboundRetention {
                 FOR UPDATE SKIP LOCKED)
            RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
-        [owner, olderThanMs, batch],
+        [owner, olderThanMs, limit],
       );
-      total += n;
-      if (n < batch) break;
-    }
+      return n;
+    }, batch);
     if (total > 0) {
       this.metrics.purged.inc({ owner }, total);
       this.logger.log(

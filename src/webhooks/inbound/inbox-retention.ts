@@ -1,0 +1,71 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Interval } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { RETENTION_BATCH, RETENTION_INTERVAL_MS, deleteInBatches } from '../../common/db/delete-in-batches.js';
+import type { AllConfig } from '../../config/env.js';
+import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
+import { formatDuration, parseDuration } from '../outbound/retry-schedule.js';
+
+/**
+ * Keeps the inbox from growing without end: a row processed (applied or ignored) longer
+ * ago than INBOX_RETENTION is deleted. A row not processed yet stays whatever its age
+ * (the sweeper and the processor still need it). The payment's timeline keeps what the
+ * row told about the event. Until the row goes, a redelivery of its event is a duplicate
+ * (200, nothing applied); after, it would be stored and applied again, which is why the
+ * retention must be longer than any sender retries. Runs every RETENTION_INTERVAL_MS
+ * (15 min) on the processes that apply events, in batches that skip rows another replica
+ * or the processor holds.
+ */
+@Injectable()
+export class InboxRetention {
+  private readonly logger = new Logger('InboxRetention');
+  readonly retentionMs: number;
+  private running = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly metrics: HooklineMetrics,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.retentionMs = parseDuration(config.get('INBOX_RETENTION', { infer: true }));
+  }
+
+  @Interval('inbox-retention', RETENTION_INTERVAL_MS)
+  async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.purge();
+    } catch (err) {
+      this.logger.error(`Inbox retention failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Deletes the rows processed longer ago than `olderThanMs`, oldest first; returns how many. */
+  async purge(olderThanMs = this.retentionMs, batch = RETENTION_BATCH): Promise<number> {
+    const total = await deleteInBatches(async (limit) => {
+      const [{ n }] = await this.db.query<{ n: number }[]>(
+        `WITH gone AS (
+           DELETE FROM webhook_inbox WHERE id IN (
+             SELECT id FROM webhook_inbox
+              WHERE processed_at < now() - make_interval(secs => $1 / 1000.0)
+              ORDER BY processed_at
+              LIMIT $2
+                FOR UPDATE SKIP LOCKED)
+           RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [olderThanMs, limit],
+      );
+      return n;
+    }, batch);
+    if (total > 0) {
+      this.metrics.inboxPurged.inc(total);
+      this.logger.log(`Deleted ${total} inbox row(s) processed more than ${formatDuration(olderThanMs)} ago`);
+    }
+    return total;
+  }
+}
