@@ -5,6 +5,7 @@ import { InboxPaymentIndex1795914600000 } from './1795914600000-InboxPaymentInde
 import { OutboundWebhooks1795918391126 } from './1795918391126-OutboundWebhooks.js';
 import { OutboundRetention1796381518392 } from './1796381518392-OutboundRetention.js';
 import { InboxRetention1796392633664 } from './1796392633664-InboxRetention.js';
+import { OutboundRetentionBtree1796393432314 } from './1796393432314-OutboundRetentionBtree.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -17,4 +18,5 @@ export const MIGRATIONS: Function[] = [
   OutboundWebhooks1795918391126,
   OutboundRetention1796381518392,
   InboxRetention1796392633664,
+  OutboundRetentionBtree1796393432314,
 ];

@@ -55,6 +55,7 @@ export class OutboundRetention {
              SELECT m.id FROM webhook_messages m
               WHERE m.owner = $1 AND m.created_at < now() - make_interval(secs => $2 / 1000.0)
                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id AND d.status = 'pending')
+              ORDER BY m.created_at
               LIMIT $3
                 FOR UPDATE SKIP LOCKED)
            RETURNING 1)
