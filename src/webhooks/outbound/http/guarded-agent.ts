@@ -49,10 +49,11 @@ export interface GuardedAgentOptions {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /**
- * How long one address may take to connect while the name has another allowed address
- * left to try (the last one gets the whole connect timeout).
+ * How long a connect attempt runs alone before the name's next allowed address is
+ * dialled beside it (RFC 8305's Connection Attempt Delay, as browsers and Node's
+ * autoSelectFamily use): the first to connect wins, the others are closed.
  */
-export const NEXT_ADDRESS_AFTER_MS = 2000;
+export const NEXT_ADDRESS_AFTER_MS = 250;
 
 /** Connect failures after which another address of the same name may work; TLS and the like fail alike everywhere. */
 const NETWORK_FAILURES = new Set([
@@ -91,55 +92,85 @@ export class AddressesUnreachableError extends Error {
  * An undici Agent that resolves each origin's hostname itself, checks every address
  * with the policy and connects only to allowed ones — the address checked is the
  * address connected to, so DNS rebinding after registration cannot bypass the check.
- * The allowed addresses are tried in the order DNS gave them (IPv6 and IPv4 alike):
- * a network failure on one (refused, unreachable, no answer within
- * NEXT_ADDRESS_AFTER_MS) moves on to the next, as a browser would. A refused target
+ * See createGuardedConnector for how the allowed addresses are tried. A refused target
  * fails the request with a RefusedAddressError (the rejection itself for
  * `request`/`dispatch`, the `cause` of fetch's "fetch failed").
  */
 export function createGuardedAgent(policy: AddressPolicy, options: GuardedAgentOptions = {}): Agent {
+  return new Agent({
+    connect: createGuardedConnector(policy, options),
+    ...(options.connections !== undefined && { connections: options.connections }),
+    ...(options.keepAliveTimeoutMs !== undefined && { keepAliveTimeout: options.keepAliveTimeoutMs }),
+  });
+}
+
+/**
+ * The guarded agent's connect: resolves the name, keeps the addresses the policy allows
+ * (in DNS order, IPv6 and IPv4 alike) and races them as Happy Eyeballs does. The first
+ * is dialled at once; each next one when the attempts before it have all failed on the
+ * network (refused, unreachable, timed out) or after NEXT_ADDRESS_AFTER_MS, whichever
+ * comes first. The first socket to connect is the connection; one that connects later
+ * is closed. A failure that another address would not change (TLS, say) ends the
+ * connect at once; when every address fails, an AddressesUnreachableError names them.
+ * `dial` (undici's connector by default) connects to one address; tests pass a fake.
+ */
+export function createGuardedConnector(
+  policy: AddressPolicy,
+  options: GuardedAgentOptions & { dial?: buildConnector.connector } = {},
+): buildConnector.connector {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const lookup = options.lookup ?? systemLookup;
-  const lastConnector = buildConnector({ timeout: timeoutMs });
-  const earlyConnector = buildConnector({ timeout: Math.min(timeoutMs, NEXT_ADDRESS_AFTER_MS) });
+  const dial = options.dial ?? buildConnector({ timeout: timeoutMs });
 
-  const connect: buildConnector.connector = (connectOptions, callback) => {
+  return (connectOptions, callback) => {
     // undici hands IPv6 literals over without their brackets.
     const hostname = connectOptions.hostname;
     // SNI and certificate checks are for the name, never the IP we dialled.
     const servername = connectOptions.servername || (isIP(hostname) ? undefined : hostname);
-    const dial = (addresses: string[], i: number, failures: Error[]): void => {
-      const last = i === addresses.length - 1;
-      try {
-        (last ? lastConnector : earlyConnector)(
-          { ...connectOptions, hostname: addresses[i], servername },
-          (...result: Parameters<buildConnector.Callback>) => {
-            if (result[0] === null) return callback(...result);
-            const err = result[0];
-            if (last || !tryNextAddressAfter(err)) {
-              return callback(
-                failures.length > 0 ? new AddressesUnreachableError(hostname, [...failures, err]) : err,
-                null,
-              );
+    const race = (addresses: string[]): void => {
+      let done = false;
+      let next = 0;
+      let running = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const failures: Error[] = [];
+      const finish = (...result: Parameters<buildConnector.Callback>): void => {
+        done = true;
+        clearTimeout(timer);
+        callback(...result);
+      };
+      const fail = (err: Error): void =>
+        finish(failures.length > 1 ? new AddressesUnreachableError(hostname, failures) : err, null);
+      const start = (): void => {
+        clearTimeout(timer);
+        if (done || next >= addresses.length) return;
+        const address = addresses[next++];
+        running++;
+        if (next < addresses.length) timer = setTimeout(start, NEXT_ADDRESS_AFTER_MS);
+        try {
+          dial({ ...connectOptions, hostname: address, servername }, (err, socket) => {
+            running--;
+            if (done) {
+              socket?.destroy(); // a slower address connected after another won
+              return;
             }
-            dial(addresses, i + 1, [...failures, err]);
-          },
-        );
-      } catch (err) {
-        callback(asError(err), null);
-      }
+            if (err === null) return finish(null, socket);
+            failures.push(err);
+            if (!tryNextAddressAfter(err)) return fail(err);
+            if (next < addresses.length) start();
+            else if (running === 0) fail(err);
+          });
+        } catch (err) {
+          running--;
+          failures.push(asError(err));
+          fail(asError(err));
+        }
+      };
+      start();
     };
-    void resolveAllowedAddresses(hostname, policy, lookup, timeoutMs).then(
-      (addresses) => dial(addresses, 0, []),
-      (err: unknown) => callback(asError(err), null),
+    void resolveAllowedAddresses(hostname, policy, lookup, timeoutMs).then(race, (err: unknown) =>
+      callback(asError(err), null),
     );
   };
-
-  return new Agent({
-    connect,
-    ...(options.connections !== undefined && { connections: options.connections }),
-    ...(options.keepAliveTimeoutMs !== undefined && { keepAliveTimeout: options.keepAliveTimeoutMs }),
-  });
 }
 
 /**
