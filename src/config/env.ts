@@ -12,7 +12,7 @@ import {
   MinLength,
   validateSync,
 } from 'class-validator';
-import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../webhooks/outbound/retry-schedule.js';
+import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../common/duration.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
 const MIN_RETENTIONS = [

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { RETENTION_BATCH, RETENTION_INTERVAL_MS, deleteInBatches } from '../../common/db/delete-in-batches.js';
 import type { AllConfig } from '../../config/env.js';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
-import { formatDuration, parseDuration } from '../outbound/retry-schedule.js';
+import { formatDuration, parseDuration } from '../../common/duration.js';
 
 /**
  * Keeps the inbox from growing without end: a row processed (applied or ignored) longer

@@ -18,7 +18,7 @@ import {
   WebhookMessage,
   type OutboundOwner,
 } from './outbound.entities.js';
-import { parseDuration } from './retry-schedule.js';
+import { parseDuration } from '../../common/duration.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 

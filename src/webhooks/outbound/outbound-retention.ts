@@ -8,7 +8,7 @@ import type { AllConfig } from '../../config/env.js';
 import { DELIVERY_OWNERS } from './delivery-worker.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
-import { formatDuration, parseDuration } from './retry-schedule.js';
+import { formatDuration, parseDuration } from '../../common/duration.js';
 
 /**
  * Keeps the outbound tables from growing without end: a message older than

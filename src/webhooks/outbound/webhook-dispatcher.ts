@@ -14,7 +14,8 @@ import { createGuardedAgent } from './http/guarded-agent.js';
 import { OutboundHooks, type AttemptContext } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from './outbound.entities.js';
-import { RetrySchedule, formatDuration, parseDuration } from './retry-schedule.js';
+import { formatDuration, parseDuration } from '../../common/duration.js';
+import { RetrySchedule } from './retry-schedule.js';
 import { WebhookOutbox, type Published } from './webhook-outbox.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 
