@@ -75,6 +75,14 @@ describe('validateEnv', () => {
     expect(validateEnv({}).INBOX_RETENTION).toBe('30d');
   });
 
+  it('takes HOUSEKEEPING_DELAY_MS from 0 to 15 min and defaults to one minute', () => {
+    expect(validateEnv({}).HOUSEKEEPING_DELAY_MS).toBe(60_000);
+    expect(validateEnv({ HOUSEKEEPING_DELAY_MS: '0' }).HOUSEKEEPING_DELAY_MS).toBe(0);
+    expect(validateEnv({ HOUSEKEEPING_DELAY_MS: '900000' }).HOUSEKEEPING_DELAY_MS).toBe(900_000);
+    expect(() => validateEnv({ HOUSEKEEPING_DELAY_MS: '900001' })).toThrow(/- HOUSEKEEPING_DELAY_MS: /);
+    expect(() => validateEnv({ HOUSEKEEPING_DELAY_MS: '-1' })).toThrow(/- HOUSEKEEPING_DELAY_MS: /);
+  });
+
   it('rejects an inverted settle-delay range', () => {
     expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(
       /PSP_SETTLE_DELAY_MIN_MS/,

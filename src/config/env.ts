@@ -13,6 +13,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../common/duration.js';
+import { RETENTION_INTERVAL_MS } from '../common/db/delete-in-batches.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
 const MIN_RETENTIONS = [
@@ -176,6 +177,15 @@ export class Env {
   )
   @Matches(DURATION_PATTERN, { message: 'INBOX_RETENTION must be a duration such as 30d' })
   INBOX_RETENTION = '30d';
+
+  @Doc(
+    'How long after a process starts it first runs its housekeeping (the inbox and outbound retentions, the Idempotency-Key purge), in ms; then every 15 min. At most 15 min.',
+  )
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(RETENTION_INTERVAL_MS)
+  HOUSEKEEPING_DELAY_MS = 60_000;
 
   @Doc('How long an Idempotency-Key and its stored answer are kept, in hours (purged every 15 min).')
   @Transform(toInt)

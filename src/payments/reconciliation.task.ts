@@ -2,14 +2,15 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { AllConfig } from '../config/env.js';
+import { PeriodicTask } from '../common/schedule/periodic-task.js';
 import { ReconciliationService } from './reconciliation.service.js';
 
 /** Runs reconciliation every RECONCILE_INTERVAL_MS (configured, so registered with SchedulerRegistry, not a static @Interval). */
 @Injectable()
 export class ReconciliationTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('ReconciliationTask');
-  private running = false;
   private readonly intervalMs: number;
+  private readonly task = new PeriodicTask('Reconciliation', this.logger, () => this.reconciliation.run());
 
   constructor(
     private readonly reconciliation: ReconciliationService,
@@ -20,22 +21,6 @@ export class ReconciliationTask implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    // The schedule module clears registered intervals on shutdown.
-    this.scheduler.addInterval(
-      'reconciliation',
-      setInterval(() => void this.tick(), this.intervalMs),
-    );
-  }
-
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.reconciliation.run();
-    } catch (err) {
-      this.logger.error(`Reconciliation failed: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
-    }
+    this.task.start(this.scheduler, { name: 'reconciliation', everyMs: this.intervalMs });
   }
 }

@@ -65,6 +65,9 @@ export function testAppEnv(port: number): Record<string, string> {
     ADMIN_API_KEYS: ADMIN_KEY,
     PSP_API_KEY: PSP_KEY,
     PSP_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    // No housekeeping at boot: tests age rows and run the retentions themselves, and a
+    // run of their own would delete those rows under them (housekeeping.e2e-spec sets it).
+    HOUSEKEEPING_DELAY_MS: '900000',
   };
 }
 

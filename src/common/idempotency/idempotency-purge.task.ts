@@ -1,20 +1,35 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { Interval } from '@nestjs/schedule';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import type { AllConfig } from '../../config/env.js';
+import { RETENTION_INTERVAL_MS } from '../db/delete-in-batches.js';
+import { PeriodicTask } from '../schedule/periodic-task.js';
 import { IdempotencyService } from './idempotency.service.js';
 
+/**
+ * Deletes the keys older than IDEMPOTENCY_TTL_H: HOUSEKEEPING_DELAY_MS after boot, then
+ * every RETENTION_INTERVAL_MS. A plain DELETE by age: harmless when several replicas run
+ * it at once.
+ */
 @Injectable()
-export class IdempotencyPurgeTask {
+export class IdempotencyPurgeTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('IdempotencyPurge');
+  private readonly firstAfterMs: number;
+  private readonly task = new PeriodicTask('Idempotency purge', this.logger, () => this.idempotency.purgeExpired());
 
-  constructor(private readonly idempotency: IdempotencyService) {}
+  constructor(
+    private readonly idempotency: IdempotencyService,
+    private readonly scheduler: SchedulerRegistry,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.firstAfterMs = config.get('HOUSEKEEPING_DELAY_MS', { infer: true });
+  }
 
-  /** A plain DELETE by age: harmless when several replicas run it at once. */
-  @Interval('idempotency-purge', 15 * 60_000)
-  async run(): Promise<void> {
-    try {
-      await this.idempotency.purgeExpired();
-    } catch (err) {
-      this.logger.error(`Idempotency purge failed: ${(err as Error).message}`);
-    }
+  onApplicationBootstrap(): void {
+    this.task.start(this.scheduler, {
+      name: 'idempotency-purge',
+      everyMs: RETENTION_INTERVAL_MS,
+      firstAfterMs: this.firstAfterMs,
+    });
   }
 }

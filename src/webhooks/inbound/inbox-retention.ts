@@ -1,12 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Interval } from '@nestjs/schedule';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RETENTION_BATCH, RETENTION_INTERVAL_MS, deleteInBatches } from '../../common/db/delete-in-batches.js';
 import type { AllConfig } from '../../config/env.js';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { formatDuration, parseDuration } from '../../common/duration.js';
+import { PeriodicTask } from '../../common/schedule/periodic-task.js';
 
 /**
  * Keeps the inbox from growing without end: a row processed (applied or ignored) longer
@@ -14,35 +15,33 @@ import { formatDuration, parseDuration } from '../../common/duration.js';
  * (the sweeper and the processor still need it). The payment's timeline keeps what the
  * row told about the event. Until the row goes, a redelivery of its event is a duplicate
  * (200, nothing applied); after, it would be stored and applied again, which is why the
- * retention must be longer than any sender retries. Runs every RETENTION_INTERVAL_MS
- * (15 min) on the processes that apply events, in batches that skip rows another replica
- * or the processor holds.
+ * retention must be longer than any sender retries. Runs HOUSEKEEPING_DELAY_MS after boot,
+ * then every RETENTION_INTERVAL_MS (15 min), on the processes that apply events, in
+ * batches that skip rows another replica or the processor holds.
  */
 @Injectable()
-export class InboxRetention {
+export class InboxRetention implements OnApplicationBootstrap {
   private readonly logger = new Logger('InboxRetention');
   readonly retentionMs: number;
-  private running = false;
+  private readonly firstAfterMs: number;
+  private readonly task = new PeriodicTask('Inbox retention', this.logger, () => this.purge());
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly metrics: HooklineMetrics,
+    private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
   ) {
     this.retentionMs = parseDuration(config.get('INBOX_RETENTION', { infer: true }));
+    this.firstAfterMs = config.get('HOUSEKEEPING_DELAY_MS', { infer: true });
   }
 
-  @Interval('inbox-retention', RETENTION_INTERVAL_MS)
-  async run(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.purge();
-    } catch (err) {
-      this.logger.error(`Inbox retention failed: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
-    }
+  onApplicationBootstrap(): void {
+    this.task.start(this.scheduler, {
+      name: 'inbox-retention',
+      everyMs: RETENTION_INTERVAL_MS,
+      firstAfterMs: this.firstAfterMs,
+    });
   }
 
   /** Deletes the rows processed longer ago than `olderThanMs`, oldest first; returns how many. */

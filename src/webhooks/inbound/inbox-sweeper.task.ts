@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { AllConfig } from '../../config/env.js';
+import { PeriodicTask } from '../../common/schedule/periodic-task.js';
 import { InboxService } from './inbox.service.js';
 
 /**
@@ -14,7 +15,7 @@ export class InboxSweeperTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('InboxSweeper');
   private readonly intervalMs: number;
   private readonly staleMs: number;
-  private running = false;
+  private readonly task = new PeriodicTask('Inbox sweep', this.logger, () => this.inbox.sweep(this.staleMs));
 
   constructor(
     private readonly inbox: InboxService,
@@ -26,21 +27,6 @@ export class InboxSweeperTask implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    this.scheduler.addInterval(
-      'inbox-sweeper',
-      setInterval(() => void this.run(), this.intervalMs),
-    );
-  }
-
-  async run(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.inbox.sweep(this.staleMs);
-    } catch (err) {
-      this.logger.error(`Inbox sweep failed: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
-    }
+    this.task.start(this.scheduler, { name: 'inbox-sweeper', everyMs: this.intervalMs });
   }
 }

@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Interval } from '@nestjs/schedule';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RETENTION_BATCH, RETENTION_INTERVAL_MS, deleteInBatches } from '../../common/db/delete-in-batches.js';
@@ -9,41 +9,43 @@ import { DELIVERY_OWNERS } from './delivery-worker.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { formatDuration, parseDuration } from '../../common/duration.js';
+import { PeriodicTask } from '../../common/schedule/periodic-task.js';
 
 /**
  * Keeps the outbound tables from growing without end: a message older than
  * WEBHOOK_RETENTION whose deliveries are all final (succeeded or failed; a message
  * nobody subscribed to has none) is deleted, and with it its deliveries and their
  * attempts (ON DELETE CASCADE). A message with a delivery still pending stays until it
- * is final. Runs every RETENTION_INTERVAL_MS on the processes that send webhooks, for
- * their owners, in batches of RETENTION_BATCH that skip rows another replica holds.
+ * is final. Runs HOUSEKEEPING_DELAY_MS after boot, then every RETENTION_INTERVAL_MS, on
+ * the processes that send webhooks, for their owners, in batches of RETENTION_BATCH that
+ * skip rows another replica holds.
  */
 @Injectable()
-export class OutboundRetention {
+export class OutboundRetention implements OnApplicationBootstrap {
   private readonly logger = new Logger('OutboundRetention');
   readonly retentionMs: number;
-  private running = false;
+  private readonly firstAfterMs: number;
+  private readonly task = new PeriodicTask('Outbound retention', this.logger, async () => {
+    for (const owner of this.owners) await this.purge(owner);
+  });
 
   constructor(
     @Inject(DELIVERY_OWNERS) private readonly owners: readonly OutboundOwner[],
     @InjectDataSource() private readonly db: DataSource,
     private readonly metrics: OutboundMetrics,
+    private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
   ) {
     this.retentionMs = parseDuration(config.get('WEBHOOK_RETENTION', { infer: true }));
+    this.firstAfterMs = config.get('HOUSEKEEPING_DELAY_MS', { infer: true });
   }
 
-  @Interval('outbound-retention', RETENTION_INTERVAL_MS)
-  async run(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (const owner of this.owners) await this.purge(owner);
-    } catch (err) {
-      this.logger.error(`Outbound retention failed: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
-    }
+  onApplicationBootstrap(): void {
+    this.task.start(this.scheduler, {
+      name: 'outbound-retention',
+      everyMs: RETENTION_INTERVAL_MS,
+      firstAfterMs: this.firstAfterMs,
+    });
   }
 
   /** Deletes `owner`'s messages past retention whose deliveries are final; returns how many. */

@@ -1,0 +1,121 @@
+import type { Logger } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicTask } from './periodic-task';
+
+describe('PeriodicTask', () => {
+  let scheduler: SchedulerRegistry;
+  let errors: string[];
+  const logger = { error: (msg: string) => errors.push(msg) } as unknown as Logger;
+
+  beforeEach(() => {
+    jest.useFakeTimers();
+    scheduler = new SchedulerRegistry();
+    errors = [];
+  });
+
+  afterEach(() => {
+    for (const name of scheduler.getIntervals()) scheduler.deleteInterval(name);
+    for (const name of scheduler.getTimeouts()) scheduler.deleteTimeout(name);
+    jest.useRealTimers();
+  });
+
+  /** Advances the fake clock and lets the runs it started settle. */
+  const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
+
+  it('runs first after firstAfterMs, then every everyMs', async () => {
+    let runs = 0;
+    new PeriodicTask('Task', logger, () => Promise.resolve(runs++)).start(scheduler, {
+      name: 'task',
+      everyMs: 1000,
+      firstAfterMs: 100,
+    });
+    expect(scheduler.getTimeouts()).toEqual(['task:first']);
+    await advance(99);
+    expect(runs).toBe(0);
+    await advance(1);
+    expect(runs).toBe(1);
+    // The first-run timeout has handed over to the interval, under the task's name.
+    expect(scheduler.getTimeouts()).toEqual([]);
+    expect(scheduler.getIntervals()).toEqual(['task']);
+    await advance(999);
+    expect(runs).toBe(1);
+    await advance(1);
+    expect(runs).toBe(2);
+    await advance(2000);
+    expect(runs).toBe(4);
+  });
+
+  it('without firstAfterMs, runs first after one interval (a plain interval)', async () => {
+    let runs = 0;
+    new PeriodicTask('Task', logger, () => Promise.resolve(runs++)).start(scheduler, { name: 'task', everyMs: 500 });
+    expect(scheduler.getTimeouts()).toEqual([]);
+    expect(scheduler.getIntervals()).toEqual(['task']);
+    await advance(499);
+    expect(runs).toBe(0);
+    await advance(1);
+    expect(runs).toBe(1);
+  });
+
+  it('firstAfterMs 0 runs at once, on the next turn', async () => {
+    let runs = 0;
+    new PeriodicTask('Task', logger, () => Promise.resolve(runs++)).start(scheduler, {
+      name: 'task',
+      everyMs: 1000,
+      firstAfterMs: 0,
+    });
+    expect(runs).toBe(0);
+    await advance(0);
+    expect(runs).toBe(1);
+  });
+
+  it('skips a run while the one before is still going', async () => {
+    let started = 0;
+    let finish: () => void = () => undefined;
+    new PeriodicTask('Task', logger, () => {
+      started++;
+      return new Promise<void>((resolve) => (finish = resolve));
+    }).start(scheduler, { name: 'task', everyMs: 100 });
+    await advance(350); // due at 100, 200 and 300: the first is still running
+    expect(started).toBe(1);
+    finish();
+    await advance(100);
+    expect(started).toBe(2);
+  });
+
+  it('logs a failure and runs again next time', async () => {
+    let runs = 0;
+    const task = new PeriodicTask('Housekeeping', logger, () =>
+      ++runs === 1 ? Promise.reject(new Error('database is down')) : Promise.resolve(),
+    );
+    task.start(scheduler, { name: 'task', everyMs: 100 });
+    await advance(100);
+    expect(errors).toEqual(['Housekeeping failed: database is down']);
+    await advance(100);
+    expect(runs).toBe(2);
+    expect(errors).toHaveLength(1);
+    await expect(task.run()).resolves.toBeUndefined();
+  });
+
+  it('stops once shutdown clears the registry, in either phase', async () => {
+    let runs = 0;
+    new PeriodicTask('Task', logger, () => Promise.resolve(runs++)).start(scheduler, {
+      name: 'early',
+      everyMs: 100,
+      firstAfterMs: 50,
+    });
+    for (const name of scheduler.getTimeouts()) scheduler.deleteTimeout(name);
+    await advance(1000);
+    expect(runs).toBe(0);
+
+    new PeriodicTask('Task', logger, () => Promise.resolve(runs++)).start(scheduler, {
+      name: 'late',
+      everyMs: 100,
+      firstAfterMs: 50,
+    });
+    await advance(50);
+    expect(runs).toBe(1);
+    for (const name of scheduler.getIntervals()) scheduler.deleteInterval(name);
+    await advance(1000);
+    expect(runs).toBe(1);
+  });
+});

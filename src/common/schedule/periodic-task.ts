@@ -1,0 +1,57 @@
+import type { Logger } from '@nestjs/common';
+import type { SchedulerRegistry } from '@nestjs/schedule';
+
+export interface PeriodicSchedule {
+  /** Name in the SchedulerRegistry: shutdown clears every registered interval and timeout. */
+  name: string;
+  everyMs: number;
+  /** The first run, this long after `start` (default `everyMs`); then every `everyMs`. */
+  firstAfterMs?: number;
+}
+
+/**
+ * A task a process runs on a timer, one run at a time: a run still going when the next
+ * is due makes that one a no-op, and a failure is logged (`<what> failed: …`) and left
+ * to the next run. Registered with the SchedulerRegistry because its timing is
+ * configured (a static `@Interval` cannot read the config), so shutdown stops it.
+ */
+export class PeriodicTask {
+  private running = false;
+
+  constructor(
+    private readonly what: string,
+    private readonly logger: Logger,
+    private readonly task: () => Promise<unknown>,
+  ) {}
+
+  start(scheduler: SchedulerRegistry, { name, everyMs, firstAfterMs = everyMs }: PeriodicSchedule): void {
+    const every = () =>
+      scheduler.addInterval(
+        name,
+        setInterval(() => void this.run(), everyMs),
+      );
+    if (firstAfterMs === everyMs) return every();
+    const first = `${name}:first`;
+    scheduler.addTimeout(
+      first,
+      setTimeout(() => {
+        scheduler.deleteTimeout(first);
+        every();
+        void this.run();
+      }, firstAfterMs),
+    );
+  }
+
+  /** One run now, unless one is running (then it returns at once). Never throws. */
+  async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.task();
+    } catch (err) {
+      this.logger.error(`${this.what} failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+}
