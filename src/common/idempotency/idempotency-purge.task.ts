@@ -2,8 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { AllConfig } from '../../config/env.js';
-import { RETENTION_INTERVAL_MS } from '../db/delete-in-batches.js';
-import { PeriodicTask } from '../schedule/periodic-task.js';
+import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../schedule/periodic-task.js';
 import { IdempotencyService } from './idempotency.service.js';
 
 /**
@@ -14,7 +13,7 @@ import { IdempotencyService } from './idempotency.service.js';
 @Injectable()
 export class IdempotencyPurgeTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('IdempotencyPurge');
-  private readonly firstAfterMs: number;
+  private readonly schedule: PeriodicSchedule;
   private readonly task = new PeriodicTask('Idempotency purge', this.logger, () => this.idempotency.purgeExpired());
 
   constructor(
@@ -22,14 +21,10 @@ export class IdempotencyPurgeTask implements OnApplicationBootstrap {
     private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.firstAfterMs = config.get('HOUSEKEEPING_DELAY_MS', { infer: true });
+    this.schedule = housekeepingSchedule('idempotency-purge', config);
   }
 
   onApplicationBootstrap(): void {
-    this.task.start(this.scheduler, {
-      name: 'idempotency-purge',
-      everyMs: RETENTION_INTERVAL_MS,
-      firstAfterMs: this.firstAfterMs,
-    });
+    this.task.start(this.scheduler, this.schedule);
   }
 }

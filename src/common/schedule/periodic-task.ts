@@ -1,5 +1,8 @@
 import type { Logger } from '@nestjs/common';
+import type { ConfigService } from '@nestjs/config';
 import type { SchedulerRegistry } from '@nestjs/schedule';
+import type { AllConfig } from '../../config/env.js';
+import { RETENTION_INTERVAL_MS } from '../db/delete-in-batches.js';
 
 export interface PeriodicSchedule {
   /** Name in the SchedulerRegistry: shutdown clears every registered interval and timeout. */
@@ -54,4 +57,9 @@ export class PeriodicTask {
       this.running = false;
     }
   }
+}
+
+/** Housekeeping (the retentions, the Idempotency-Key purge): HOUSEKEEPING_DELAY_MS after boot, then every 15 min. */
+export function housekeepingSchedule(name: string, config: ConfigService<AllConfig, true>): PeriodicSchedule {
+  return { name, everyMs: RETENTION_INTERVAL_MS, firstAfterMs: config.get('HOUSEKEEPING_DELAY_MS', { infer: true }) };
 }

@@ -3,11 +3,11 @@ import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { RETENTION_BATCH, RETENTION_INTERVAL_MS, deleteInBatches } from '../../common/db/delete-in-batches.js';
+import { RETENTION_BATCH, deleteInBatches } from '../../common/db/delete-in-batches.js';
 import type { AllConfig } from '../../config/env.js';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { formatDuration, parseDuration } from '../../common/duration.js';
-import { PeriodicTask } from '../../common/schedule/periodic-task.js';
+import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../../common/schedule/periodic-task.js';
 
 /**
  * Keeps the inbox from growing without end: a row processed (applied or ignored) longer
@@ -23,7 +23,7 @@ import { PeriodicTask } from '../../common/schedule/periodic-task.js';
 export class InboxRetention implements OnApplicationBootstrap {
   private readonly logger = new Logger('InboxRetention');
   readonly retentionMs: number;
-  private readonly firstAfterMs: number;
+  private readonly schedule: PeriodicSchedule;
   private readonly task = new PeriodicTask('Inbox retention', this.logger, () => this.purge());
 
   constructor(
@@ -33,15 +33,11 @@ export class InboxRetention implements OnApplicationBootstrap {
     config: ConfigService<AllConfig, true>,
   ) {
     this.retentionMs = parseDuration(config.get('INBOX_RETENTION', { infer: true }));
-    this.firstAfterMs = config.get('HOUSEKEEPING_DELAY_MS', { infer: true });
+    this.schedule = housekeepingSchedule('inbox-retention', config);
   }
 
   onApplicationBootstrap(): void {
-    this.task.start(this.scheduler, {
-      name: 'inbox-retention',
-      everyMs: RETENTION_INTERVAL_MS,
-      firstAfterMs: this.firstAfterMs,
-    });
+    this.task.start(this.scheduler, this.schedule);
   }
 
   /** Deletes the rows processed longer ago than `olderThanMs`, oldest first; returns how many. */

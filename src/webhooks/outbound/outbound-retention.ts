@@ -3,13 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { RETENTION_BATCH, RETENTION_INTERVAL_MS, deleteInBatches } from '../../common/db/delete-in-batches.js';
+import { RETENTION_BATCH, deleteInBatches } from '../../common/db/delete-in-batches.js';
 import type { AllConfig } from '../../config/env.js';
 import { DELIVERY_OWNERS } from './delivery-worker.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { formatDuration, parseDuration } from '../../common/duration.js';
-import { PeriodicTask } from '../../common/schedule/periodic-task.js';
+import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../../common/schedule/periodic-task.js';
 
 /**
  * Keeps the outbound tables from growing without end: a message older than
@@ -24,7 +24,7 @@ import { PeriodicTask } from '../../common/schedule/periodic-task.js';
 export class OutboundRetention implements OnApplicationBootstrap {
   private readonly logger = new Logger('OutboundRetention');
   readonly retentionMs: number;
-  private readonly firstAfterMs: number;
+  private readonly schedule: PeriodicSchedule;
   private readonly task = new PeriodicTask('Outbound retention', this.logger, async () => {
     for (const owner of this.owners) await this.purge(owner);
   });
@@ -37,15 +37,11 @@ export class OutboundRetention implements OnApplicationBootstrap {
     config: ConfigService<AllConfig, true>,
   ) {
     this.retentionMs = parseDuration(config.get('WEBHOOK_RETENTION', { infer: true }));
-    this.firstAfterMs = config.get('HOUSEKEEPING_DELAY_MS', { infer: true });
+    this.schedule = housekeepingSchedule('outbound-retention', config);
   }
 
   onApplicationBootstrap(): void {
-    this.task.start(this.scheduler, {
-      name: 'outbound-retention',
-      everyMs: RETENTION_INTERVAL_MS,
-      firstAfterMs: this.firstAfterMs,
-    });
+    this.task.start(this.scheduler, this.schedule);
   }
 
   /** Deletes `owner`'s messages past retention whose deliveries are final; returns how many. */
