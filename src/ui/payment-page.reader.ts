@@ -69,7 +69,8 @@ export class PaymentPageReader {
     const qb = this.db.getRepository(InboxEntry).createQueryBuilder('i');
     if (ids.length > 0) qb.where('i.id IN (:...ids)', { ids });
     // Rows not (yet) on the timeline: received but unprocessed, or ignored by the
-    // handler. No index on the payload's payment id: fine for one operator's page.
+    // handler; found through the expression index on the payload's payment id
+    // (idx_webhook_inbox_psp_payment).
     if (pspPaymentId) {
       qb.orWhere(`i.source = 'psp' AND i.payload->'data'->>'payment_id' = :psp`, { psp: pspPaymentId });
     }
