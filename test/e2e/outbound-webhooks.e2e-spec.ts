@@ -503,6 +503,32 @@ describe('outbound webhooks: delivery', () => {
     expect(blocker.requests).toHaveLength(2);
   });
 
+  it('records the failures of an endpoint already failing without writing its row (no queue on its lock)', async () => {
+    const s = await sink(() => Promise.resolve({ status: 500 }));
+    const ep = await register(t, `${s.url}/hook`);
+    const streak = async () =>
+      (await t.db.query(`SELECT failing_since FROM webhook_endpoints WHERE id = $1`, [ep.id]))[0]
+        .failing_since as Date | null;
+    const first = await sendTest(t, ep.id);
+    const since = await waitFor('the first failure to begin the streak', streak);
+    // With the endpoint's row locked as an update would, the rest of the first delivery's
+    // attempts and a second delivery's four are recorded all the same.
+    const lock = new Client({ connectionString: TEST_DATABASE_URL });
+    await lock.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE', [ep.id]);
+      const second = await sendTest(t, ep.id);
+      expect(await settled(t, second)).toMatchObject({ status: 'failed', attempts: 4, lastStatusCode: 500 });
+      expect(await settled(t, first)).toMatchObject({ status: 'failed', attempts: 4, lastStatusCode: 500 });
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      await lock.end();
+    }
+    expect(await streak()).toEqual(since);
+    expect(s.requests).toHaveLength(8);
+  });
+
   it.each([200, 500])(
     'lets an attempt answered %d end quietly when its endpoint was deleted while it ran (nothing recorded, no retry)',
     async (status) => {
