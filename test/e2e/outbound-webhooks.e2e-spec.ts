@@ -503,6 +503,97 @@ describe('outbound webhooks: delivery', () => {
     expect(blocker.requests).toHaveLength(2);
   });
 
+  it('records concurrent failures in one batch, each with its own outcome; one PostgreSQL refuses fails alone', async () => {
+    const answer = `refused-failure-${Date.now()}`;
+    const calls = new Map<string, number>();
+    // First call fails as given, later ones succeed.
+    const failOnce = (name: string, status: number, body?: string) => () => {
+      const n = (calls.get(name) ?? 0) + 1;
+      calls.set(name, n);
+      return Promise.resolve(n === 1 ? { status, body } : { status: 200 });
+    };
+    const blocker = await sink(() => Promise.resolve({ status: 500 }));
+    const gone = await sink(() => Promise.resolve({ status: 410 }));
+    const flaky = await sink(failOnce('flaky', 500));
+    const bad = await sink(failOnce('bad', 500, answer));
+    const [epBlocker, epGone, epFlaky, epBad] = [
+      await register(t, `${blocker.url}/hook`),
+      await register(t, `${gone.url}/hook`),
+      await register(t, `${flaky.url}/hook`),
+      await register(t, `${bad.url}/hook`),
+    ];
+    const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery));
+    const dispatcher: unknown = t.app.get(WebhookDispatcher);
+    const { failures } = dispatcher as { failures: GroupCommit<unknown, unknown> };
+    const streaksWaitingOnLock = async () =>
+      (
+        await t.db.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%AS x(id, since)%'`,
+        )
+      )[0].n as number;
+    await t.db.query(
+      `ALTER TABLE webhook_attempts ADD CONSTRAINT test_refuse_failure CHECK (response_excerpt IS DISTINCT FROM '${answer}') NOT VALID`,
+    );
+    // The blocker's row locked before its first failure: its two first failures wait to
+    // begin its streak in both write slots, so the next three failures are written together.
+    const lock = new Client({ connectionString: TEST_DATABASE_URL });
+    await lock.connect();
+    const ids: Record<string, string> = {};
+    let output: string;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE', [epBlocker.id]);
+      for (const n of [1, 2]) {
+        await sendTest(t, epBlocker.id);
+        await waitFor(
+          `failure ${n} waiting on the lock`,
+          async () => (await streaksWaitingOnLock()) === n || undefined,
+        );
+      }
+      for (const [name, ep] of [
+        ['gone', epGone],
+        ['flaky', epFlaky],
+        ['bad', epBad],
+      ] as const) {
+        ids[name] = await sendTest(t, ep.id);
+        const waiting = Object.keys(ids).length;
+        await waitFor(`${waiting} failures waiting for a write`, () =>
+          Promise.resolve(failures.waiting === waiting || undefined),
+        );
+      }
+      output = await captureOutput(async () => {
+        await lock.query('COMMIT');
+        await waitFor(
+          'the refused failure to fail once',
+          async () => ((await queue.getJob(ids.bad))?.attemptsMade ?? 0) >= 1 || undefined,
+        );
+      });
+      const rows = await t.db.query(`SELECT id, status, attempts FROM webhook_deliveries WHERE id = ANY($1)`, [
+        [ids.gone, ids.bad],
+      ]);
+      expect(new Map(rows.map((r: { id: string }) => [r.id, r]))).toEqual(
+        new Map([
+          [ids.gone, { id: ids.gone, status: 'failed', attempts: 1 }],
+          [ids.bad, { id: ids.bad, status: 'pending', attempts: 0 }],
+        ]),
+      );
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      await lock.end();
+      await t.db.query(`ALTER TABLE webhook_attempts DROP CONSTRAINT IF EXISTS test_refuse_failure`);
+    }
+    const failedRuns = jsonLines(output).filter((l) => /did not complete/.test(String(l.msg)));
+    expect(failedRuns.map((l) => l.deliveryId)).toEqual([ids.bad]);
+    const endpoint = (await http(t.url, 'GET', `/webhook-endpoints/${epGone.id}`, undefined, admin)).body;
+    expect(endpoint).toMatchObject({ status: 'disabled', disabledReason: expect.stringMatching(/^answered 410 Gone/) });
+    expect(await settled(t, ids.flaky)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // The refused failure was never recorded: the endpoint's next answer is attempt 1.
+    expect(await settled(t, ids.bad)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(bad.requests).toHaveLength(2);
+    expect(gone.requests).toHaveLength(1);
+  });
+
   it('records the failures of an endpoint already failing without writing its row (no queue on its lock)', async () => {
     const s = await sink(() => Promise.resolve({ status: 500 }));
     const ep = await register(t, `${s.url}/hook`);
