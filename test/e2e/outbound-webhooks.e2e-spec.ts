@@ -107,6 +107,49 @@ async function hangingServer(): Promise<{ url: string; received: () => number; c
   };
 }
 
+/** Backends waiting on a lock in a statement whose text contains `fragment`. */
+async function waitingOnLock(t: TestApp, fragment: string): Promise<number> {
+  const [{ n }] = await t.db.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`,
+    [fragment],
+  );
+  return n as number;
+}
+
+/**
+ * Locks an endpoint's row (as an update would) in `lock`'s open transaction and sends it
+ * two test messages: their records, each waiting on the lock in a statement containing
+ * `fragment`, hold both of the batched write's slots until `lock` ends.
+ */
+async function fillWriteSlots(t: TestApp, lock: Client, endpointId: string, fragment: string): Promise<void> {
+  await lock.query('BEGIN');
+  await lock.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE', [endpointId]);
+  for (const n of [1, 2]) {
+    await sendTest(t, endpointId);
+    await waitFor(`write ${n} waiting on the lock`, async () => (await waitingOnLock(t, fragment)) === n || undefined);
+  }
+}
+
+/** The dispatcher's batched writes and the delivery queue, as the batch tests watch them. */
+function dispatcherInternals(t: TestApp) {
+  const dispatcher: unknown = t.app.get(WebhookDispatcher);
+  return {
+    queue: t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery)),
+    ...(dispatcher as { successes: GroupCommit<unknown, void>; failures: GroupCommit<unknown, unknown> }),
+  };
+}
+
+/** Makes PostgreSQL refuse an attempt whose answer was `excerpt` (old rows untouched); answers the undo. */
+async function refuseExcerpt(t: TestApp, name: string, excerpt: string): Promise<() => Promise<void>> {
+  await t.db.query(
+    `ALTER TABLE webhook_attempts ADD CONSTRAINT ${name} CHECK (response_excerpt IS DISTINCT FROM '${excerpt}') NOT VALID`,
+  );
+  return async () => {
+    await t.db.query(`ALTER TABLE webhook_attempts DROP CONSTRAINT IF EXISTS ${name}`);
+  };
+}
+
 describe('outbound webhooks: delivery', () => {
   let t: TestApp;
   const sinks: { close(): Promise<void> }[] = [];
@@ -445,19 +488,8 @@ describe('outbound webhooks: delivery', () => {
     const epBlocker = await register(t, `${blocker.url}/hook`);
     const epGood = await register(t, `${good.url}/hook`);
     const epBad = await register(t, `${bad.url}/hook`);
-    const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery));
-    const dispatcher: unknown = t.app.get(WebhookDispatcher);
-    const { successes } = dispatcher as { successes: GroupCommit<unknown, void> };
-    const writesWaitingOnLock = async () =>
-      (
-        await t.db.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'`,
-        )
-      )[0].n as number;
-    await t.db.query(
-      `ALTER TABLE webhook_attempts ADD CONSTRAINT test_refuse_in_batch CHECK (response_excerpt IS DISTINCT FROM '${answer}') NOT VALID`,
-    );
+    const { queue, successes } = dispatcherInternals(t);
+    const undoRefusal = await refuseExcerpt(t, 'test_refuse_in_batch', answer);
     // The blocker's endpoint row locked: each of its two successes holds one of the success
     // record's two write slots, so the good and the bad success wait and are written together.
     const lock = new Client({ connectionString: TEST_DATABASE_URL });
@@ -465,12 +497,7 @@ describe('outbound webhooks: delivery', () => {
     let badId = '';
     let output: string;
     try {
-      await lock.query('BEGIN');
-      await lock.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE', [epBlocker.id]);
-      for (const n of [1, 2]) {
-        await sendTest(t, epBlocker.id);
-        await waitFor(`write ${n} waiting on the lock`, async () => (await writesWaitingOnLock()) === n || undefined);
-      }
+      await fillWriteSlots(t, lock, epBlocker.id, 'jsonb_to_recordset');
       const goodId = await sendTest(t, epGood.id);
       badId = await sendTest(t, epBad.id);
       await waitFor('both successes waiting for a write', () => Promise.resolve(successes.waiting === 2 || undefined));
@@ -493,7 +520,7 @@ describe('outbound webhooks: delivery', () => {
     } finally {
       await lock.query('ROLLBACK').catch(() => undefined);
       await lock.end();
-      await t.db.query(`ALTER TABLE webhook_attempts DROP CONSTRAINT IF EXISTS test_refuse_in_batch`);
+      await undoRefusal();
     }
     const failedRuns = jsonLines(output).filter((l) => /did not complete/.test(String(l.msg)));
     expect(failedRuns.map((l) => l.deliveryId)).toEqual([badId]);
@@ -522,19 +549,8 @@ describe('outbound webhooks: delivery', () => {
       await register(t, `${flaky.url}/hook`),
       await register(t, `${bad.url}/hook`),
     ];
-    const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery));
-    const dispatcher: unknown = t.app.get(WebhookDispatcher);
-    const { failures } = dispatcher as { failures: GroupCommit<unknown, unknown> };
-    const streaksWaitingOnLock = async () =>
-      (
-        await t.db.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%AS x(id, since)%'`,
-        )
-      )[0].n as number;
-    await t.db.query(
-      `ALTER TABLE webhook_attempts ADD CONSTRAINT test_refuse_failure CHECK (response_excerpt IS DISTINCT FROM '${answer}') NOT VALID`,
-    );
+    const { queue, failures } = dispatcherInternals(t);
+    const undoRefusal = await refuseExcerpt(t, 'test_refuse_failure', answer);
     // The blocker's row locked before its first failure: its two first failures wait to
     // begin its streak in both write slots, so the next three failures are written together.
     const lock = new Client({ connectionString: TEST_DATABASE_URL });
@@ -542,15 +558,7 @@ describe('outbound webhooks: delivery', () => {
     const ids: Record<string, string> = {};
     let output: string;
     try {
-      await lock.query('BEGIN');
-      await lock.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE', [epBlocker.id]);
-      for (const n of [1, 2]) {
-        await sendTest(t, epBlocker.id);
-        await waitFor(
-          `failure ${n} waiting on the lock`,
-          async () => (await streaksWaitingOnLock()) === n || undefined,
-        );
-      }
+      await fillWriteSlots(t, lock, epBlocker.id, 'AS x(id, since)');
       for (const [name, ep] of [
         ['gone', epGone],
         ['flaky', epFlaky],
@@ -581,7 +589,7 @@ describe('outbound webhooks: delivery', () => {
     } finally {
       await lock.query('ROLLBACK').catch(() => undefined);
       await lock.end();
-      await t.db.query(`ALTER TABLE webhook_attempts DROP CONSTRAINT IF EXISTS test_refuse_failure`);
+      await undoRefusal();
     }
     const failedRuns = jsonLines(output).filter((l) => /did not complete/.test(String(l.msg)));
     expect(failedRuns.map((l) => l.deliveryId)).toEqual([ids.bad]);
