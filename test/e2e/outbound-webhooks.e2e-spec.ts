@@ -602,6 +602,43 @@ describe('outbound webhooks: delivery', () => {
     expect(gone.requests).toHaveLength(1);
   });
 
+  it('does not disable an endpoint whose long streak a success ended while the failure was being recorded', async () => {
+    const s = await sink(() => Promise.resolve({ status: 500 }));
+    const ep = await register(t, `${s.url}/hook`);
+    // Failing for 10 days (WEBHOOK_DISABLE_AFTER is 5d): the next failure would disable it.
+    await t.db.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '10 days' WHERE id = $1`, [ep.id]);
+    const lock = new Client({ connectionString: TEST_DATABASE_URL });
+    await lock.connect();
+    let id = '';
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR NO KEY UPDATE', [ep.id]);
+      id = await sendTest(t, ep.id);
+      // The failure read the streak without a lock, found it long enough, and now reads it again under the lock…
+      await waitFor(
+        'the streak read again under the lock',
+        async () => (await waitingOnLock(t, 'coalesce(failing_since')) === 1 || undefined,
+      );
+      // …while a success ends the streak and commits first.
+      await lock.query(`UPDATE webhook_endpoints SET failing_since = NULL, last_success_at = now() WHERE id = $1`, [
+        ep.id,
+      ]);
+      await lock.query('COMMIT');
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      await lock.end();
+    }
+    const d = await waitFor('the failure recorded', async () => {
+      const x = await delivery(t, id);
+      return x.attempts >= 1 ? x : undefined;
+    });
+    expect(d.attemptHistory[0]).toMatchObject({ number: 1, statusCode: 500, succeeded: false });
+    const endpoint = (await http(t.url, 'GET', `/webhook-endpoints/${ep.id}`, undefined, admin)).body;
+    expect(endpoint).toMatchObject({ status: 'enabled', disabledReason: null });
+    // The streak begins again at this failure.
+    expect(Date.now() - new Date(endpoint.failingSince).getTime()).toBeLessThan(60_000);
+  });
+
   it('records the failures of an endpoint already failing without writing its row (no queue on its lock)', async () => {
     const s = await sink(() => Promise.resolve({ status: 500 }));
     const ep = await register(t, `${s.url}/hook`);
