@@ -40,6 +40,23 @@ interface FailureRecord {
   tampered: boolean;
 }
 
+/** An endpoint's failure streak: when it began, and the endpoint's status. */
+interface Streak {
+  failingSince: Date;
+  status: string;
+}
+
+/** An endpoint a failure batch disables, why, and what the failures' log lines say. */
+interface Disabling {
+  reason: string;
+  why: string;
+  endpoint: WebhookEndpoint;
+  owner: OutboundOwner;
+}
+
+const GONE_WHY = 'the endpoint answered 410 Gone and is disabled';
+const STREAK_WHY = 'the endpoint kept failing and is disabled';
+
 /** After a recorded attempt: the wait before the next one, or null when the delivery is final (and why). */
 interface FailureDecision {
   nextDelayMs: number | null;
@@ -485,10 +502,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
    * statement's snapshot, a streak another transaction began meanwhile shows as null:
    * it began with this batch as far as the batch knows.
    */
-  private async recordStreaks(
-    manager: EntityManager,
-    batch: FailureRecord[],
-  ): Promise<Map<string, { failingSince: Date; status: string }>> {
+  private async recordStreaks(manager: EntityManager, batch: FailureRecord[]): Promise<Map<string, Streak>> {
     const first = new Map<string, Date>();
     for (const r of batch) {
       const seen = first.get(r.ctx.endpoint.id);
@@ -524,10 +538,10 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
    * streak long enough from an endpoint disabled already (as when one failure was one
    * transaction). Undefined when it is not.
    */
-  private endsWithoutDisabling(r: FailureRecord, streak?: { failingSince: Date; status: string }): string | undefined {
-    if (r.answer.statusCode === 410) return 'the endpoint answered 410 Gone and is disabled';
+  private endsWithoutDisabling(r: FailureRecord, streak?: Streak): string | undefined {
+    if (r.answer.statusCode === 410) return GONE_WHY;
     if (streak && streak.status !== 'enabled' && this.streakDue(r, streak.failingSince)) {
-      return 'the endpoint kept failing and is disabled';
+      return STREAK_WHY;
     }
     return undefined;
   }
@@ -541,12 +555,9 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   private async endpointsToDisable(
     manager: EntityManager,
     batch: FailureRecord[],
-    streaks: Map<string, { failingSince: Date; status: string }>,
-  ): Promise<Map<string, { reason: string; why: string; endpoint: WebhookEndpoint; owner: OutboundOwner }>> {
-    const disabling = new Map<
-      string,
-      { reason: string; why: string; endpoint: WebhookEndpoint; owner: OutboundOwner }
-    >();
+    streaks: Map<string, Streak>,
+  ): Promise<Map<string, Disabling>> {
+    const disabling = new Map<string, Disabling>();
     const latest = new Map<string, FailureRecord>();
     for (const r of batch) {
       const id = r.ctx.endpoint.id;
@@ -555,26 +566,25 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       if (r.answer.statusCode === 410 && !disabling.has(id)) {
         disabling.set(id, {
           reason: `answered 410 Gone at ${r.startedAt.toISOString()}`,
-          why: 'the endpoint answered 410 Gone and is disabled',
+          why: GONE_WHY,
           endpoint: r.ctx.endpoint,
           owner: r.ctx.owner,
         });
       }
     }
-    const due = (r: FailureRecord, since: Date) => this.streakDue(r, since);
     for (const id of [...latest.keys()].sort()) {
       const r = latest.get(id)!;
-      if (disabling.has(id) || !due(r, streaks.get(id)!.failingSince)) continue;
+      if (disabling.has(id) || !this.streakDue(r, streaks.get(id)!.failingSince)) continue;
       const [locked] = await manager.query<{ failing_since: Date; status: string }[]>(
         `WITH u AS (UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $2) WHERE id = $1
                     RETURNING failing_since, status)
          SELECT failing_since, status FROM u`,
         [id, r.startedAt],
       );
-      if (locked?.status !== 'enabled' || !due(r, new Date(locked.failing_since))) continue;
+      if (locked?.status !== 'enabled' || !this.streakDue(r, new Date(locked.failing_since))) continue;
       disabling.set(id, {
         reason: `no successful delivery since ${new Date(locked.failing_since).toISOString()} (failing longer than ${formatDuration(this.disableAfterMs)})`,
-        why: 'the endpoint kept failing and is disabled',
+        why: STREAK_WHY,
         endpoint: r.ctx.endpoint,
         owner: r.ctx.owner,
       });
