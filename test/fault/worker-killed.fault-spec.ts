@@ -51,6 +51,7 @@ describe('worker killed (SIGKILL) in the middle of a burst', () => {
     const [unlocked, locked] = [payments.slice(0, HALF), payments.slice(HALF)];
 
     locker = await testDb();
+    const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     await locker.query('BEGIN');
     await locker.query(`SELECT id FROM payments WHERE id = ANY($1::uuid[]) FOR UPDATE`, [
       locked.map((p) => p.paymentId),
@@ -83,10 +84,15 @@ describe('worker killed (SIGKILL) in the middle of a burst', () => {
           [ids],
         )
       ).rows[0].n;
-    const blocked = async () =>
+    // Waiting on the test's locks, not on any lock: a transaction may wait a moment for
+    // another (a relation extension, a tuple), and counting those killed the worker
+    // before it had applied anything (failed once on CI: 0 applied).
+    const blockedByLocker = async () =>
       (
         await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND $1::int = ANY(pg_blocking_pids(pid))`,
+          [lockerPid],
         )
       ).rows[0].n;
     const busyBackends = async () =>
@@ -94,17 +100,27 @@ describe('worker killed (SIGKILL) in the middle of a burst', () => {
         await db.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND backend_type = 'client backend'
-              AND pid <> pg_backend_pid() AND state <> 'idle'`,
+              AND pid NOT IN (pg_backend_pid(), $1) AND state <> 'idle'`,
+          [lockerPid],
         )
       ).rows[0].n;
     await waitFor(
       `at least ${INBOX_MERGE_IN_FLIGHT} applying transactions blocked mid-transaction`,
-      async () => (await blocked()) >= INBOX_MERGE_IN_FLIGHT,
+      async () => (await blockedByLocker()) >= INBOX_MERGE_IN_FLIGHT,
       { timeoutMs: 30_000, intervalMs: 50 },
     );
     // Killed with transactions blocked; another, not blocked, may still commit until the
-    // kill, so what the dead worker applied is counted after it.
+    // kill, so what the dead worker applied is counted once its only backends left are
+    // the ones waiting on the test's locks (a commit sent before the kill ends first).
     await w1.stop('SIGKILL');
+    await waitFor(
+      "the dead worker's backends gone but the blocked ones",
+      async () => {
+        const [busy, blockedNow] = [await busyBackends(), await blockedByLocker()];
+        return busy === blockedNow;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
     const before = await processed();
     // Some of the unlocked half applied, none of the locked half (a blocked transaction may hold unlocked rows too).
     expect(before).toBeGreaterThan(0);
