@@ -82,6 +82,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     // The test holds the payment's row lock: the worker's job blocks mid-transaction.
     const locker = await testDb();
     clients.push(locker);
+    const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     await locker.query('BEGIN');
     await locker.query(`SELECT id FROM payments WHERE id = $1 FOR UPDATE`, [p.paymentId]);
     const signed = signWebhook(
@@ -96,7 +97,9 @@ describe('graceful shutdown (SIGTERM)', () => {
     const waiting = async () =>
       (
         await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND $1::int = ANY(pg_blocking_pids(pid))`,
+          [lockerPid],
         )
       ).rows[0].n;
     await waitFor('the job blocked on the lock', async () => (await waiting()) === 1, { timeoutMs: 15_000 });
