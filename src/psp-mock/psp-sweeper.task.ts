@@ -1,20 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { PeriodicTask } from '../common/schedule/periodic-task.js';
 import { PspMockService } from './psp-mock.service.js';
 
-/** Re-schedules settlements whose Bull job was lost (deliveries: the outbound engine's sweeper). */
+/** Re-schedules settlements whose Bull job was lost (deliveries: the outbound engine's sweeper), one sweep at a time. */
 @Injectable()
 export class PspSweeperTask {
-  private readonly logger = new Logger('PspSweeper');
+  private readonly task = new PeriodicTask('PSP sweep', new Logger('PspSweeper'), () => this.psp.sweepUnsettled());
 
   constructor(private readonly psp: PspMockService) {}
 
   @Interval('psp-sweeper', 15_000)
-  async run(): Promise<void> {
-    try {
-      await this.psp.sweepUnsettled();
-    } catch (err) {
-      this.logger.error(`PSP sweep failed: ${(err as Error).message}`);
-    }
+  run(): Promise<void> {
+    return this.task.run();
   }
 }

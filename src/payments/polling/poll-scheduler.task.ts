@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { PeriodicTask } from '../../common/schedule/periodic-task.js';
 import { PaymentPollingService } from './payment-polling.service.js';
 
 /** How often due polls are claimed; bounds the extra delay a poll can get. */
@@ -7,21 +8,15 @@ export const POLL_TICK_MS = 250;
 
 @Injectable()
 export class PollSchedulerTask {
-  private readonly logger = new Logger('PollScheduler');
-  private running = false;
+  /** A slow round must not overlap the next one in this process. */
+  private readonly task = new PeriodicTask('Claiming due polls', new Logger('PollScheduler'), () =>
+    this.polling.claimDue(),
+  );
 
   constructor(private readonly polling: PaymentPollingService) {}
 
   @Interval('poll-scheduler', POLL_TICK_MS)
-  async tick(): Promise<void> {
-    if (this.running) return; // a slow round must not overlap the next one in this process
-    this.running = true;
-    try {
-      await this.polling.claimDue();
-    } catch (err) {
-      this.logger.error(`Claiming due polls failed: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
-    }
+  tick(): Promise<void> {
+    return this.task.run();
   }
 }

@@ -5,19 +5,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Job } from 'bull';
 import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
+import { PeriodicTask } from '../../common/schedule/periodic-task.js';
 import { JobName } from '../../queue/queues.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { DeliveryDeferred, UNEXPECTED_ERROR_RETRY_MS, WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookOutbox, type DeliverJob } from './webhook-outbox.js';
 
-/**
- * Runs the delivery queues of the owners this process serves (the shop's on workers,
- * the PSP mock's on psp), WEBHOOK_DELIVERY_CONCURRENCY jobs at a time, and sweeps
- * their due deliveries whose job was lost: pending, due more than
- * WEBHOOK_SWEEP_STALE_MS ago, not attempted since. Re-adding a job that still exists
- * is a no-op (job id = delivery id).
- */
+/** Most overdue deliveries one sweep re-enqueues per owner. */
+const SWEEP_LIMIT = 1000;
+
 /** The owners whose delivery queues this process runs (the shop's on workers, the PSP's on psp). */
 export const DELIVERY_OWNERS = Symbol('DELIVERY_OWNERS');
 
@@ -46,6 +43,13 @@ export async function runDelivery(
   }
 }
 
+/**
+ * Runs the delivery queues of the owners this process serves (the shop's on workers,
+ * the PSP mock's on psp), WEBHOOK_DELIVERY_CONCURRENCY jobs at a time, and sweeps
+ * their due deliveries whose job was lost: pending, due more than
+ * WEBHOOK_SWEEP_STALE_MS ago, not attempted since. Re-adding a job that still exists
+ * is a no-op (job id = delivery id).
+ */
 @Injectable()
 export class DeliveryWorker implements OnApplicationBootstrap {
   private readonly logger = new Logger('OutboundSweeper');
@@ -54,7 +58,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   private readonly concurrency: number;
   private readonly intervalMs: number;
   private readonly staleMs: number;
-  private sweeping = false;
+  private readonly sweeper = new PeriodicTask('Outbound sweep', this.logger, () => this.sweep());
 
   constructor(
     @Inject(DELIVERY_OWNERS) readonly owners: readonly OutboundOwner[],
@@ -82,38 +86,24 @@ export class DeliveryWorker implements OnApplicationBootstrap {
           if (!/closed/i.test(err.message)) this.logger.error(`The ${owner} delivery queue stopped: ${err.message}`);
         });
     }
-    this.scheduler.addInterval(
-      'outbound-sweeper',
-      setInterval(() => void this.sweep(), this.intervalMs),
-    );
+    this.sweeper.start(this.scheduler, { name: 'outbound-sweeper', everyMs: this.intervalMs });
   }
 
-  /** Re-enqueues lost deliveries; returns how many were due without a job. */
-  async sweep(staleMs = this.staleMs, limit = 1000): Promise<number> {
-    if (this.sweeping) return 0;
-    this.sweeping = true;
-    let total = 0;
-    try {
-      for (const owner of this.owners) {
-        const rows = await this.db.query<{ id: string }[]>(
-          `SELECT d.id FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
-            WHERE d.status = 'pending' AND d.next_attempt_at < now() - make_interval(secs => $1 / 1000.0)
-              AND m.owner = $2
-            ORDER BY d.next_attempt_at LIMIT $3`,
-          [staleMs, owner, limit],
-        );
-        if (rows.length === 0) continue;
-        if (await this.outbox.enqueue(owner, rows)) {
-          this.metrics.swept.inc({ owner }, rows.length);
-          this.logger.warn(`Re-enqueued ${rows.length} overdue ${owner} delivery(ies) (their jobs were lost or late)`);
-        }
-        total += rows.length;
+  /** Re-enqueues lost deliveries, at most SWEEP_LIMIT per owner a run. */
+  private async sweep(): Promise<void> {
+    for (const owner of this.owners) {
+      const rows = await this.db.query<{ id: string }[]>(
+        `SELECT d.id FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
+          WHERE d.status = 'pending' AND d.next_attempt_at < now() - make_interval(secs => $1 / 1000.0)
+            AND m.owner = $2
+          ORDER BY d.next_attempt_at LIMIT $3`,
+        [this.staleMs, owner, SWEEP_LIMIT],
+      );
+      if (rows.length === 0) continue;
+      if (await this.outbox.enqueue(owner, rows)) {
+        this.metrics.swept.inc({ owner }, rows.length);
+        this.logger.warn(`Re-enqueued ${rows.length} overdue ${owner} delivery(ies) (their jobs were lost or late)`);
       }
-    } catch (err) {
-      this.logger.error(`Outbound sweep failed: ${(err as Error).message}`);
-    } finally {
-      this.sweeping = false;
     }
-    return total;
   }
 }
