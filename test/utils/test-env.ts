@@ -90,3 +90,37 @@ export async function retireCallbackDeliveries(publicBaseUrl: string): Promise<v
     await client.end();
   }
 }
+
+/**
+ * Empties every table of the test database but the migrations' own, so that a suite
+ * starts with nothing another suite left behind. The database is shared by the suites
+ * of one run, and a later suite's app otherwise finishes what an earlier one left
+ * unfinished: its poll scheduler polls an earlier payment still processing, its PSP
+ * sweeper settles an earlier settlement whose queue went with its app, and the order
+ * that gets paid publishes `order.paid` to the later suite's endpoints (an outbound
+ * suite got such a delivery in the middle of a test that counted them). Nothing runs
+ * then: suites run one at a time and close their apps and processes when they end. A
+ * database not created yet (the run's first suite creates it) is left as it is.
+ */
+export async function emptyTestDatabase(url = TEST_DATABASE_URL): Promise<void> {
+  assertTestDatabase(url);
+  const client = new PgClient({ connectionString: url });
+  try {
+    await client.connect();
+  } catch (err) {
+    if ((err as { code?: string }).code === '3D000') return; // no database yet
+    throw err;
+  }
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT quote_ident(tablename) AS name FROM pg_tables
+        WHERE schemaname = 'public' AND tablename NOT IN ('migrations', 'typeorm_metadata')`,
+    );
+    if (rows.length === 0) return;
+    // A backend still holding a lock (a killed process's) makes this fail clearly, not hang.
+    await client.query(`SET lock_timeout = '10s'`);
+    await client.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')} RESTART IDENTITY CASCADE`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,4 @@
+import { emptyTestDatabase } from './test-env.js';
+
+// Every e2e and fault suite starts from empty tables (emptyTestDatabase says why).
+beforeAll(() => emptyTestDatabase());
