@@ -330,6 +330,43 @@ describe('outbound webhooks: delivery', () => {
     expect(metrics).toMatch(/hookline_webhook_delivery_deferred_total\{reason="rate_limited"\} [1-9]/);
   });
 
+  it('defers a delivery behind a rate limit without Bull keeping a stack trace per deferral in its job', async () => {
+    const s = await sink(ok);
+    const ep = await register(t, `${s.url}/hook`, { eventTypes: ['limit.stack'], rateLimitPerS: 1 });
+    const outbox = t.app.get(WebhookOutbox);
+    const { queue } = dispatcherInternals(t);
+    const tag = Date.now();
+    await t.db.transaction(async (m) => {
+      for (let i = 0; i < 8; i++) {
+        await outbox.publish(m, {
+          owner: 'shop',
+          eventId: `evt_stack_${tag}_${i}`,
+          eventType: 'limit.stack',
+          payload: { type: 'limit.stack', i },
+        });
+      }
+    });
+    const ids = (
+      await t.db.query<{ id: string }[]>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1`, [ep.id])
+    ).map((r) => r.id);
+    // At 1 a second, the last of the 8 waits for seconds, deferred again each time it comes up.
+    const job = await waitFor(
+      'a job deferred three times',
+      async () => {
+        for (const id of ids) {
+          const j = await queue.getJob(id);
+          if (j && j.attemptsMade >= 3) return j;
+        }
+        return undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+    expect(job.failedReason).toMatch(/is at its rate limit \(1\/s\)/);
+    // Bull appends every failure's stack to the job and rewrites it whole: one per deferral
+    // made a job waiting behind a limit grow by a stack each second.
+    expect(job.stacktrace).toEqual([]);
+  }, 30_000);
+
   it('signs with both secrets during a rotation: two signatures, each verifies with the standardwebhooks library', async () => {
     const s = await sink(ok);
     const ep = await register(t, `${s.url}/hook`);

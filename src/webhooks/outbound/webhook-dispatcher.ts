@@ -101,6 +101,10 @@ export class DeliveryDeferred extends Error {
   ) {
     super(message);
     this.name = 'DeliveryDeferred';
+    // Flow control, not a fault: without a stack, Bull records only the reason. It appends
+    // every failure's stack to the job and rewrites the job whole, so a delivery deferred
+    // behind a rate limit or a busy endpoint every second would grow by a stack each time.
+    this.stack = undefined;
   }
 }
 

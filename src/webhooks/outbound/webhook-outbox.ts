@@ -18,6 +18,8 @@ export const DELIVERY_QUEUE: Record<OutboundOwner, QueueName> = {
 
 /** Bull never gives up on a delivery job: the engine decides, from its own schedule, when to stop. */
 export const DELIVERY_JOB_ATTEMPTS = 1_000_000;
+/** Stack traces of unexpected errors a delivery job keeps (Bull keeps every one without a limit). */
+export const DELIVERY_JOB_STACK_TRACES = 3;
 /** Name of the backoff strategy that takes the wait the engine computed (registered on the delivery queues). */
 export const ENGINE_BACKOFF = 'engine-schedule';
 
@@ -37,6 +39,8 @@ export function deliveryJob(deliveryId: string, delayMs = 0) {
       ...(delayMs > 0 ? { delay: delayMs } : {}),
       removeOnComplete: true,
       removeOnFail: true,
+      // The stacks of unexpected errors (DeliveryDeferred has none): the last few, not every one.
+      stackTraceLimit: DELIVERY_JOB_STACK_TRACES,
     },
   };
 }
