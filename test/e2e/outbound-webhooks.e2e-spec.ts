@@ -140,6 +140,22 @@ function dispatcherInternals(t: TestApp) {
   };
 }
 
+/** Publishes `n` messages of `eventType` in one transaction (`{ type, i }` each, event ids unique to this call). */
+async function publishPings(t: TestApp, eventType: string, n: number): Promise<void> {
+  const outbox = t.app.get(WebhookOutbox);
+  const tag = `${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+  await t.db.transaction(async (manager) => {
+    for (let i = 0; i < n; i++) {
+      await outbox.publish(manager, {
+        owner: 'shop',
+        eventId: `evt_${eventType.replace('.', '_')}_${tag}_${i}`,
+        eventType,
+        payload: { type: eventType, i },
+      });
+    }
+  });
+}
+
 /** Makes PostgreSQL refuse an attempt whose answer was `excerpt` (old rows untouched); answers the undo. */
 async function refuseExcerpt(t: TestApp, name: string, excerpt: string): Promise<() => Promise<void>> {
   await t.db.query(
@@ -258,18 +274,7 @@ describe('outbound webhooks: delivery', () => {
     const healthy = await sink(ok);
     const slow = await register(t, hanging.url, { eventTypes: ['load.ping'] });
     await register(t, `${healthy.url}/hook`, { eventTypes: ['load.ping'] });
-    const outbox = t.app.get(WebhookOutbox);
-    const started = Date.now();
-    await t.db.transaction(async (manager) => {
-      for (let i = 0; i < 20; i++) {
-        await outbox.publish(manager, {
-          owner: 'shop',
-          eventId: `evt_load_${started}_${i}`,
-          eventType: 'load.ping',
-          payload: { type: 'load.ping', i },
-        });
-      }
-    });
+    await publishPings(t, 'load.ping', 20);
     await waitFor('20 healthy deliveries', () => Promise.resolve(healthy.requests.length >= 20), { timeoutMs: 5000 });
     // All 20 arrived while the hanging attempts were still waiting for their timeout (none recorded yet).
     const [{ n: slowAttempts }] = await t.db.query(
@@ -293,18 +298,7 @@ describe('outbound webhooks: delivery', () => {
   it('keeps an endpoint under its rate limit: no more than rateLimitPerS attempts in any second', async () => {
     const s = await sink(ok);
     const ep = await register(t, `${s.url}/hook`, { eventTypes: ['limit.ping'], rateLimitPerS: 5 });
-    const outbox = t.app.get(WebhookOutbox);
-    const tag = Date.now();
-    await t.db.transaction(async (m) => {
-      for (let i = 0; i < 15; i++) {
-        await outbox.publish(m, {
-          owner: 'shop',
-          eventId: `evt_limit_${tag}_${i}`,
-          eventType: 'limit.ping',
-          payload: { type: 'limit.ping', i },
-        });
-      }
-    });
+    await publishPings(t, 'limit.ping', 15);
     await waitFor(
       '15 deliveries recorded',
       async () =>
@@ -333,19 +327,8 @@ describe('outbound webhooks: delivery', () => {
   it('defers a delivery behind a rate limit without Bull keeping a stack trace per deferral in its job', async () => {
     const s = await sink(ok);
     const ep = await register(t, `${s.url}/hook`, { eventTypes: ['limit.stack'], rateLimitPerS: 1 });
-    const outbox = t.app.get(WebhookOutbox);
     const { queue } = dispatcherInternals(t);
-    const tag = Date.now();
-    await t.db.transaction(async (m) => {
-      for (let i = 0; i < 8; i++) {
-        await outbox.publish(m, {
-          owner: 'shop',
-          eventId: `evt_stack_${tag}_${i}`,
-          eventType: 'limit.stack',
-          payload: { type: 'limit.stack', i },
-        });
-      }
-    });
+    await publishPings(t, 'limit.stack', 8);
     const ids = (
       await t.db.query<{ id: string }[]>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1`, [ep.id])
     ).map((r) => r.id);
