@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { SHUTDOWN_TIMEOUT_MS } from '../../src/bootstrap.js';
-import { createPayments, testDb } from '../utils/fault-kit.js';
+import { backendPid, blockedBy, createPayments, testDb } from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -82,7 +82,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     // The test holds the payment's row lock: the worker's job blocks mid-transaction.
     const locker = await testDb();
     clients.push(locker);
-    const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const lockerPid = await backendPid(locker);
     await locker.query('BEGIN');
     await locker.query(`SELECT id FROM payments WHERE id = $1 FOR UPDATE`, [p.paymentId]);
     const signed = signWebhook(
@@ -94,15 +94,9 @@ describe('graceful shutdown (SIGTERM)', () => {
       body: signed.body,
     });
     expect(posted).toMatchObject({ ok: true, status: 202 });
-    const waiting = async () =>
-      (
-        await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND $1::int = ANY(pg_blocking_pids(pid))`,
-          [lockerPid],
-        )
-      ).rows[0].n;
-    await waitFor('the job blocked on the lock', async () => (await waiting()) === 1, { timeoutMs: 15_000 });
+    await waitFor('the job blocked on the lock', async () => (await blockedBy(db, lockerPid)) === 1, {
+      timeoutMs: 15_000,
+    });
 
     const signalledAt = Date.now();
     worker.child.kill('SIGTERM');

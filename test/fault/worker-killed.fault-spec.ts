@@ -1,7 +1,15 @@
 import type { Client } from 'pg';
 import { QUEUE_LOCK_DURATION_MS, QUEUE_STALLED_INTERVAL_MS } from '../../src/app.module.js';
 import { INBOX_MERGE_IN_FLIGHT } from '../../src/webhooks/inbound/inbox.service.js';
-import { createPayments, mapLimit, paymentOutcomes, testDb, type CreatedPayment } from '../utils/fault-kit.js';
+import {
+  backendPid,
+  blockedBy,
+  createPayments,
+  mapLimit,
+  paymentOutcomes,
+  testDb,
+  type CreatedPayment,
+} from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.js';
@@ -51,7 +59,7 @@ describe('worker killed (SIGKILL) in the middle of a burst', () => {
     const [unlocked, locked] = [payments.slice(0, HALF), payments.slice(HALF)];
 
     locker = await testDb();
-    const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    const lockerPid = await backendPid(locker);
     await locker.query('BEGIN');
     await locker.query(`SELECT id FROM payments WHERE id = ANY($1::uuid[]) FOR UPDATE`, [
       locked.map((p) => p.paymentId),
@@ -84,17 +92,7 @@ describe('worker killed (SIGKILL) in the middle of a burst', () => {
           [ids],
         )
       ).rows[0].n;
-    // Waiting on the test's locks, not on any lock: a transaction may wait a moment for
-    // another (a relation extension, a tuple), and counting those killed the worker
-    // before it had applied anything (failed once on CI: 0 applied).
-    const blockedByLocker = async () =>
-      (
-        await db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND $1::int = ANY(pg_blocking_pids(pid))`,
-          [lockerPid],
-        )
-      ).rows[0].n;
+    const blockedByLocker = () => blockedBy(db, lockerPid);
     const busyBackends = async () =>
       (
         await db.query<{ n: number }>(

@@ -65,3 +65,21 @@ export async function paymentOutcomes(db: Client, paymentIds: string[]) {
   );
   return rows;
 }
+
+/** The PostgreSQL backend (pid) serving `client`. */
+export async function backendPid(client: Client): Promise<number> {
+  return (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+}
+
+/**
+ * Backends of the test database waiting on a lock that backend `pid` holds — not on any
+ * lock: transactions also wait on each other for a moment (a relation extension, a tuple).
+ */
+export async function blockedBy(db: Client, pid: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND $1::int = ANY(pg_blocking_pids(pid))`,
+    [pid],
+  );
+  return rows[0].n;
+}

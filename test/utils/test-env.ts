@@ -73,8 +73,9 @@ export function testAppEnv(port: number): Record<string, string> {
 
 /**
  * Fails the outbound deliveries still pending to a test app's callback URL once it is
- * gone. The database is shared: otherwise the sweeper of a later suite's app would
- * deliver them to whatever listens on the recycled port by then.
+ * gone. The database is shared by the apps of one file (emptied only between files):
+ * otherwise a later app's sweeper would deliver them to whatever listens on the recycled
+ * port by then.
  */
 export async function retireCallbackDeliveries(publicBaseUrl: string): Promise<void> {
   const client = new PgClient({ connectionString: TEST_DATABASE_URL });
