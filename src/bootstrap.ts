@@ -229,8 +229,14 @@ function setupSwagger(app: NestFastifyApplication): void {
   });
 }
 
-export function logStartup(env: Env, url: string): void {
+export function logStartup(env: Env, url: string, devDefaults: string[] = []): void {
   const logger = new Logger('Hookline');
+  if (devDefaults.length > 0) {
+    logger.warn(
+      `Running on the development defaults of ${devDefaults.join(', ')}: published in the repository, ` +
+        'fine on this machine, refused when NODE_ENV=production (sh scripts/new-env.sh writes fresh secrets)',
+    );
+  }
   logger.log(`Role ${env.APP_ROLE} listening on ${url}`);
   logger.log(`API         ${url}/orders`);
   logger.log(`Swagger UI  ${url}/docs   (document: ${url}/docs-json)`);

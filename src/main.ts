@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, logStartup, prepareDatabase, shutDown } from './bootstrap.js';
 import { validateEnv } from './config/env.js';
+import { devDefaultsInUse } from './config/production-secrets.js';
 
 async function main(): Promise<void> {
   let env;
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   }
   await app.listen(env.PORT, env.HOST);
   const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
-  logStartup(env, url);
+  logStartup(env, url, devDefaultsInUse(process.env));
 }
 
 main().catch((err: Error) => {

@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../common/duration.js';
 import { RETENTION_INTERVAL_MS } from '../common/db/delete-in-batches.js';
+import { DEV_SECRETS, PRODUCTION_SECRETS_HINT, SECRET_NAMES, productionSecretProblems } from './production-secrets.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
 const MIN_RETENTIONS = [
@@ -43,7 +44,6 @@ const Doc =
   };
 
 const SENSITIVE = /KEY|SECRET|DATABASE_URL|REDIS_URL/;
-const DEV_WEBHOOK_SECRET = 'whsec_aG9va2xpbmUtZGV2LW9ubHktc2lnbmluZy1rZXk=';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -98,13 +98,17 @@ export class Env {
   @IsOptional()
   PUBLIC_BASE_URL?: string;
 
-  @Doc('Shop API keys (Authorization: Bearer <key>), comma-separated, 16+ characters each.')
+  @Doc(
+    'Shop API keys (Authorization: Bearer <key>), comma-separated, 16+ characters each (32+ and not published in production).',
+  )
   @Matches(KEY_LIST, { message: 'API_KEYS must be a comma-separated list of keys of at least 16 characters' })
-  API_KEYS = 'sk_shop_dev_0123456789abcdef';
+  API_KEYS: string = DEV_SECRETS.API_KEYS;
 
-  @Doc('Admin API keys, comma-separated, 16+ characters each: their own realm (they do not open the shop or PSP APIs).')
+  @Doc(
+    'Admin API keys, comma-separated, 16+ characters each (32+ and not published in production): their own realm (they do not open the shop or PSP APIs).',
+  )
   @Matches(KEY_LIST, { message: 'ADMIN_API_KEYS must be a comma-separated list of keys of at least 16 characters' })
-  ADMIN_API_KEYS = 'sk_admin_dev_0123456789abcdef';
+  ADMIN_API_KEYS: string = DEV_SECRETS.ADMIN_API_KEYS;
 
   @Matches(/^https?:\/\/[^/\s]+$/, {
     message: 'PSP_BASE_URL must be an origin such as http://127.0.0.1:3000 (no path)',
@@ -113,16 +117,20 @@ export class Env {
   @IsOptional()
   PSP_BASE_URL?: string;
 
-  @Doc("The PSP's own API key, used by the shop to call it and checked by the PSP mock, 16+ characters.")
+  @Doc(
+    "The PSP's own API key, used by the shop to call it and checked by the PSP mock, 16+ characters (32+ and not published in production).",
+  )
   @IsString()
   @MinLength(16)
-  PSP_API_KEY = 'sk_psp_dev_0123456789abcdef';
+  PSP_API_KEY: string = DEV_SECRETS.PSP_API_KEY;
 
   @Matches(WHSEC_LIST, {
     message: 'PSP_WEBHOOK_SECRET must be one or more space-separated secrets of the form whsec_<base64>',
   })
-  @Doc('PSP webhook signing secret(s), whsec_<base64>; several space-separated during rotation.')
-  PSP_WEBHOOK_SECRET = DEV_WEBHOOK_SECRET;
+  @Doc(
+    'PSP webhook signing secret(s), whsec_<base64>; several space-separated during rotation (24+ bytes and not published in production).',
+  )
+  PSP_WEBHOOK_SECRET: string = DEV_SECRETS.PSP_WEBHOOK_SECRET;
 
   @Doc(
     'Signature scheme of PSP webhooks, for the PSP mock (signs) and the shop (verifies): standard (Standard Webhooks webhook-* headers) | stripe (Stripe-Signature).',
@@ -404,7 +412,6 @@ export class Env {
 /** What development and tests allow by default: the PSP mock calls back the shop on loopback. */
 export const LOOPBACK_CIDRS = '127.0.0.0/8,::1/128';
 
-export const DEV_DEFAULTS = { webhookSecret: DEV_WEBHOOK_SECRET };
 export { WHSEC };
 
 /** Validates `raw` (usually `process.env`) and returns typed values with defaults. */
@@ -434,8 +441,11 @@ export function validateEnv(raw: Record<string, unknown>): Env {
       problems.push(`  - ${name}: must be at least ${min}, ${why} (got ${JSON.stringify(value)})`);
     }
   }
+  const unsafeSecrets = raw.NODE_ENV === 'production' ? productionSecretProblems(raw) : [];
+  problems.push(...unsafeSecrets);
   if (problems.length > 0) {
-    throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
+    const hint = unsafeSecrets.length > 0 ? `\n${PRODUCTION_SECRETS_HINT}` : '';
+    throw new Error(`Invalid configuration:\n${problems.join('\n')}${hint}`);
   }
   env.PUBLIC_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   env.PSP_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
@@ -456,6 +466,8 @@ export interface ConfigDoc {
   name: string;
   /** The default as written in the environment; null when derived (see meaning). */
   default: string | null;
+  /** A secret: .env.example leaves it empty, production refuses its default. */
+  secret: boolean;
   meaning: string;
 }
 
@@ -466,5 +478,6 @@ export function configDocs(): ConfigDoc[] {
     name,
     default: defaults[name] === undefined ? null : String(defaults[name]),
     meaning,
+    secret: SECRET_NAMES.includes(name),
   }));
 }

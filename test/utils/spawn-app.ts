@@ -18,6 +18,30 @@ export interface SpawnedApp {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * Starts the built application as spawnApp does and waits for it to exit on its own
+ * (a process that refuses to boot); resolves with its exit code and output. Fails if it
+ * is still running after `timeoutMs`.
+ */
+export async function bootUntilExit(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; output: string }> {
+  const port = await freePort();
+  const vars = { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...testAppEnv(port), LOG_FORMAT: 'json', ...env };
+  const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (c, sig) => resolve([c, sig])),
+  );
+  clearTimeout(timer);
+  if (signal === 'SIGKILL') throw new Error(`still running after ${timeoutMs} ms:\n${output.slice(-4000)}`);
+  return { code, output };
+}
+
 /** A Redis prefix shared by the processes of one test, and by no other test. */
 export const testRedisPrefix = () =>
   `${TEST_REDIS_PREFIX_ROOT}-fault-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
