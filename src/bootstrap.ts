@@ -3,10 +3,13 @@ import { Logger, type RawBodyRequest } from '@nestjs/common';
 import { Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';
 import { bootLogger, installRequestLogging, requestId } from './logging/logging.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { callerIdentities } from './common/auth/caller-identity.config.js';
+import { callerLabel } from './common/auth/caller-identity.js';
 import { DomainError } from './common/errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, problemType } from './common/errors/problem.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from './common/http/json-depth.js';
 import { getQueueToken } from '@nestjs/bull';
+import { ConfigService } from '@nestjs/config';
 import { ModulesContainer, NestFactory } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { Queue } from 'bull';
@@ -90,7 +93,8 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     },
   });
   const fastify = app.getHttpAdapter().getInstance();
-  installRequestLogging(fastify, await app.resolve(PinoLogger));
+  const callers = callerIdentities(app.get(ConfigService));
+  installRequestLogging(fastify, await app.resolve(PinoLogger), (request) => callerLabel(callers.resolve(request)));
   // A body nested deeper than any real payload is refused before the validators walk it.
   app
     .getHttpAdapter()

@@ -233,7 +233,7 @@ export class Env {
   @Min(1000)
   RECONCILE_INTERVAL_MS = 60_000;
 
-  @Doc('Rate limit of the shop and PSP APIs: requests per window per API key (per IP without one).')
+  @Doc('Rate limit of the shop and PSP APIs: requests per window per API key (per client address without a valid one).')
   @Transform(toInt)
   @IsInt()
   @Min(1)

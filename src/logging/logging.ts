@@ -182,10 +182,15 @@ function accessLogged(request: FastifyRequest, statusCode: number): boolean {
  * The per-request half of logging, as two Fastify hooks: every line logged while a
  * request is handled carries its `reqId` (Fastify's request id: X-Request-Id when it
  * is sane, else generated; echoed back), and a request ends with one access line —
- * `request completed` (`request errored` for a 5xx) with the path, status and
- * duration — unless accessLogged() says it needs none.
+ * `request completed` (`request errored` for a 5xx) with the path, status, duration
+ * and, given `callerOf`, the `caller` (the key id that authenticated it, never the
+ * header) — unless accessLogged() says it needs none.
  */
-export function installRequestLogging(fastify: FastifyInstance, logger: PinoLogger): void {
+export function installRequestLogging(
+  fastify: FastifyInstance,
+  logger: PinoLogger,
+  callerOf?: (request: FastifyRequest) => string,
+): void {
   fastify.decorateRequest('accessLogger', null);
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     void reply.header('x-request-id', request.id);
@@ -200,7 +205,12 @@ export function installRequestLogging(fastify: FastifyInstance, logger: PinoLogg
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const status = reply.statusCode;
     if (request.accessLogger && accessLogged(request, status)) {
-      const fields = { req: request, res: reply.raw, responseTime: Math.round(reply.elapsedTime) };
+      const fields = {
+        req: request,
+        res: reply.raw,
+        responseTime: Math.round(reply.elapsedTime),
+        ...(callerOf ? { caller: callerOf(request) } : {}),
+      };
       if (status >= 500) request.accessLogger.error(fields, 'request errored');
       else if (status >= 400) request.accessLogger.warn(fields, 'request completed');
       else request.accessLogger.info(fields, 'request completed');

@@ -6,7 +6,8 @@ import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import type { FastifyPluginCallback, onRequestAsyncHookHandler } from 'fastify';
 import { adminKeyHook } from '../common/auth/admin-key.hook.js';
-import { splitList, type AllConfig } from '../config/env.js';
+import { callerIdentities } from '../common/auth/caller-identity.config.js';
+import type { AllConfig } from '../config/env.js';
 import { registeredQueues } from './registered-queues.js';
 
 export const QUEUE_BOARD_ROUTE = '/queues';
@@ -40,7 +41,7 @@ function boardAdapterWith(hook: onRequestAsyncHookHandler) {
       inject: [ConfigService],
       useFactory: (config: ConfigService<AllConfig, true>) => ({
         route: QUEUE_BOARD_ROUTE,
-        adapter: boardAdapterWith(adminKeyHook(splitList(config.get('ADMIN_API_KEYS', { infer: true })), REALM)),
+        adapter: boardAdapterWith(adminKeyHook(callerIdentities(config), REALM)),
         boardOptions: { uiConfig: { boardTitle: REALM } },
       }),
     }),

@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
+import { callerIdOf } from '../../src/common/auth/caller-identity.js';
 import { IdempotencyService } from '../../src/common/idempotency/idempotency.service.js';
 import { JobName, QueueName } from '../../src/queue/queues.js';
 import { createOrder, http, orderBody, payOrder, shopHeaders } from '../factories/orders.factory.js';
@@ -163,7 +164,7 @@ describe('GET /metrics', () => {
       `INSERT INTO idempotency_keys (scope, key, request_hash, method, path, status, locked_at)
        VALUES ($1, $2, $3, 'POST', '/orders', 'in_flight', now())`,
       [
-        IdempotencyService.scopeOf('bearer', `Bearer ${SHOP_KEY}`),
+        IdempotencyService.scopeOf({ kind: 'key', id: callerIdOf(SHOP_KEY), realms: ['shop'], scheme: 'bearer' }),
         key3,
         IdempotencyService.requestHash('POST', '/orders', orderBody()),
       ],

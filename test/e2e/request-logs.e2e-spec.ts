@@ -1,3 +1,4 @@
+import { callerIdOf } from '../../src/common/auth/caller-identity.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
@@ -94,9 +95,12 @@ describe('request logs', () => {
         level: 30,
         req: expect.objectContaining({ path: '/orders' }),
         res: { statusCode: 200 },
+        caller: `shop:${callerIdOf(SHOP_KEY)}`,
       }),
     ]);
-    expect(accessLines('req-board')).toEqual([expect.objectContaining({ level: 40, res: { statusCode: 401 } })]);
+    expect(accessLines('req-board')).toEqual([
+      expect.objectContaining({ level: 40, res: { statusCode: 401 }, caller: 'anonymous' }),
+    ]);
     expect(lines.filter((l) => (l.req as { path?: string } | undefined)?.path === '/nope')).toEqual([
       expect.objectContaining({ level: 40, reqId: echoed['/nope'], res: { statusCode: 404 } }),
     ]);

@@ -3,8 +3,9 @@ import { coalescedStdout } from '../../src/logging/logging.js';
 /**
  * Everything the process writes to stdout and stderr while `run` goes on, with the log
  * lines `run` left buffered (coalescedStdout writes them at the end of the turn).
+ * `run` may look at what was written so far (to wait for a line).
  */
-export async function captureOutput(run: () => Promise<void>): Promise<string> {
+export async function captureOutput(run: (soFar: () => string) => Promise<void>): Promise<string> {
   const chunks: string[] = [];
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
@@ -17,7 +18,10 @@ export async function captureOutput(run: () => Promise<void>): Promise<string> {
   process.stdout.write = tap(out);
   process.stderr.write = tap(err);
   try {
-    await run();
+    await run(() => {
+      coalescedStdout().flush();
+      return chunks.join('');
+    });
   } finally {
     coalescedStdout().flush();
     process.stdout.write = out;

@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { matchesAnyKey } from '../crypto/safe-equal.js';
-import { presentedCredential } from './presented-credential.js';
+import type { CallerIdentityResolver } from './caller-identity.js';
 import { DomainError } from '../errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, domainProblem } from '../errors/problem.js';
 
@@ -10,14 +9,15 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * A Fastify onRequest hook for routes Nest's guards never see (raw plugins such as
  * Bull Board): only an admin key gets through, sent as `Authorization: Bearer <key>`
  * or — so that a person can open the page in a browser — HTTP Basic with any user
- * name and the key as password. Keys are compared in constant time; a refusal is
- * 401 problem+json with a Basic challenge, so the browser asks for the key.
+ * name and the key as password. The caller is resolved as everywhere else
+ * (CallerIdentityResolver: constant-time, the same identity in the access log); a
+ * refusal is 401 problem+json with a Basic challenge, so the browser asks for the key.
  */
-export function adminKeyHook(adminKeys: readonly string[], realm: string) {
+export function adminKeyHook(identities: CallerIdentityResolver, realm: string) {
   const challenge = { 'www-authenticate': `Basic realm="${realm}"` };
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    const presented = presentedCredential(request.headers.authorization);
-    if (!presented) {
+    const caller = identities.resolve(request);
+    if (caller.scheme === null) {
       return refuse(
         request,
         reply,
@@ -31,7 +31,7 @@ export function adminKeyHook(adminKeys: readonly string[], realm: string) {
         ),
       );
     }
-    if (!matchesAnyKey(presented.key, adminKeys)) {
+    if (caller.kind !== 'key' || !caller.realms.includes('admin')) {
       return refuse(
         request,
         reply,
@@ -40,7 +40,7 @@ export function adminKeyHook(adminKeys: readonly string[], realm: string) {
     }
     // A browser replays Basic credentials on requests other sites make it send: a
     // change must come from the board's own page (Bearer is never sent on its own).
-    if (presented.scheme === 'basic' && !SAFE_METHODS.has(request.method) && isCrossSite(request)) {
+    if (caller.scheme === 'basic' && !SAFE_METHODS.has(request.method) && isCrossSite(request)) {
       return refuse(
         request,
         reply,

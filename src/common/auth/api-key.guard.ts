@@ -4,28 +4,23 @@ import { Reflector } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { AllConfig, splitList } from '../../config/env.js';
-import { matchesAnyKey } from '../crypto/safe-equal.js';
+import type { AllConfig } from '../../config/env.js';
 import { DomainError } from '../errors/domain-error.js';
+import { callerIdentities } from './caller-identity.config.js';
+import type { CallerIdentityResolver, KeyRealm } from './caller-identity.js';
 
-/** The three key realms: the shop's API, its admin API, and the PSP mock's own API. */
-export type KeyRealm = 'shop' | 'admin' | 'psp';
+export type { KeyRealm } from './caller-identity.js';
 const REALM = 'hookline:key-realm';
 
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly keys: Record<KeyRealm, string[]>;
+  private readonly identities: CallerIdentityResolver;
 
   constructor(
     private readonly reflector: Reflector,
     config: ConfigService<AllConfig, true>,
   ) {
-    // Separate realms: a key of one never opens another.
-    this.keys = {
-      shop: splitList(config.get('API_KEYS', { infer: true })),
-      admin: splitList(config.get('ADMIN_API_KEYS', { infer: true })),
-      psp: [config.get('PSP_API_KEY', { infer: true })],
-    };
+    this.identities = callerIdentities(config);
   }
 
   canActivate(context: ExecutionContext): boolean {
@@ -34,9 +29,9 @@ export class ApiKeyGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!realm) return true;
-    const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization;
-    const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-    if (!match) {
+    const caller = this.identities.resolve(context.switchToHttp().getRequest<FastifyRequest>());
+    // The API takes Bearer only (Basic is for the browser pages).
+    if (caller.scheme !== 'bearer') {
       throw new DomainError(
         'AUTH.MISSING_KEY',
         401,
@@ -48,7 +43,8 @@ export class ApiKeyGuard implements CanActivate {
         },
       );
     }
-    if (!matchesAnyKey(match[1], this.keys[realm])) {
+    // Separate realms: a key of one never opens another.
+    if (caller.kind !== 'key' || !caller.realms.includes(realm)) {
       throw new DomainError(
         'AUTH.INVALID_KEY',
         401,

@@ -1,9 +1,13 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, type Observable } from 'rxjs';
 import { DomainError, StoredResponse } from '../errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, domainProblem } from '../errors/problem.js';
+import type { AllConfig } from '../../config/env.js';
+import { callerIdentities } from '../auth/caller-identity.config.js';
+import type { CallerIdentityResolver } from '../auth/caller-identity.js';
 import { HooklineMetrics, type IdempotencyOutcome } from '../../metrics/hookline-metrics.js';
 import { IdempotencyService, type Claim } from './idempotency.service.js';
 
@@ -19,7 +23,7 @@ const OUTCOME: Record<Exclude<Claim['kind'], 'new'>, IdempotencyOutcome> = {
 
 /**
  * Stripe's Idempotency-Key semantics for a POST route. Runs after the API-key guard
- * (keys are scoped per API key) and before validation:
+ * (keys are scoped per caller: the configured API key that matched) and before validation:
  * - same key, same request → the stored status and body again, `Idempotency-Replay: true`;
  * - same key, different request → 422; same key still running → 409 with Retry-After;
  * - a request rejected before the handler ran (validation) or that failed with a 5xx
@@ -27,11 +31,16 @@ const OUTCOME: Record<Exclude<Claim['kind'], 'new'>, IdempotencyOutcome> = {
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly identities: CallerIdentityResolver;
+
   constructor(
     private readonly idempotency: IdempotencyService,
     private readonly reflector: Reflector,
     private readonly metrics: HooklineMetrics,
-  ) {}
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.identities = callerIdentities(config);
+  }
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
@@ -47,7 +56,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     const path = req.url.split('?')[0];
     const claim = await this.idempotency.claim({
-      scope: IdempotencyService.scopeOf('bearer', req.headers.authorization ?? 'anonymous'),
+      scope: IdempotencyService.scopeOf(this.identities.resolve(req)),
       key,
       method: req.method,
       path,

@@ -1,3 +1,4 @@
+import type { CallerIdentity } from '../auth/caller-identity.js';
 import { IdempotencyService, canonicalJson } from './idempotency.service.js';
 
 describe('canonicalJson', () => {
@@ -31,10 +32,20 @@ describe('IdempotencyService.requestHash', () => {
 });
 
 describe('IdempotencyService.scopeOf', () => {
-  it('scopes by credential without containing it', () => {
-    const a = IdempotencyService.scopeOf('bearer', 'Bearer sk_live_secret_a');
-    expect(a).not.toContain('sk_live_secret_a');
-    expect(a).not.toBe(IdempotencyService.scopeOf('bearer', 'Bearer sk_live_secret_b'));
-    expect(a).toBe(IdempotencyService.scopeOf('bearer', 'Bearer sk_live_secret_a'));
+  const keyCaller = (id: string): CallerIdentity => ({ kind: 'key', id, realms: ['shop'], scheme: 'bearer' });
+  const anonymous = (address: string): CallerIdentity => ({ kind: 'anonymous', address, scheme: 'bearer' });
+
+  it('scopes by the key id of the caller, whatever else the request carried', () => {
+    expect(IdempotencyService.scopeOf(keyCaller('0123456789abcdef'))).toBe('key:0123456789abcdef');
+    expect(IdempotencyService.scopeOf(keyCaller('fedcba9876543210'))).not.toBe(
+      IdempotencyService.scopeOf(keyCaller('0123456789abcdef')),
+    );
+  });
+
+  it('scopes a caller without a key by a hash of its address, never the address itself', () => {
+    const a = IdempotencyService.scopeOf(anonymous('203.0.113.7'));
+    expect(a).not.toContain('203.0.113.7');
+    expect(a).toBe(IdempotencyService.scopeOf(anonymous('203.0.113.7')));
+    expect(a).not.toBe(IdempotencyService.scopeOf(anonymous('203.0.113.8')));
   });
 });

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
+import type { CallerIdentity } from '../auth/caller-identity.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 
 /** A claim older than this whose request never finished (crashed process) may be taken over. */
@@ -35,9 +36,15 @@ export class IdempotencyService {
     this.ttlHours = config.get('IDEMPOTENCY_TTL_H', { infer: true });
   }
 
-  /** Hash of who is asking; API keys themselves are never stored. */
-  static scopeOf(realm: string, credential: string): string {
-    return `${realm}:${createHash('sha256').update(credential).digest('hex').slice(0, 32)}`;
+  /**
+   * Whose Idempotency-Keys these are: the caller's key id (a hash of the configured key,
+   * the same for every spelling of the header), or for a caller without a key a hash of
+   * its address. Neither a key nor an address is stored.
+   */
+  static scopeOf(caller: CallerIdentity): string {
+    return caller.kind === 'key'
+      ? `key:${caller.id}`
+      : `anonymous:${createHash('sha256').update(caller.address).digest('hex').slice(0, 32)}`;
   }
 
   static requestHash(method: string, path: string, body: unknown): string {

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
-import { createHash } from 'node:crypto';
+import { normalizeIp, ThrottlerModule } from '@nestjs/throttler';
+import type { FastifyRequest } from 'fastify';
 import type { AllConfig } from '../../config/env.js';
+import { callerIdentities } from '../auth/caller-identity.config.js';
+import type { CallerIdentityResolver } from '../auth/caller-identity.js';
 import { CountingThrottlerGuard } from './counting-throttler.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
@@ -12,9 +14,9 @@ class ThrottlerStorageModule {}
 
 /**
  * Rate limit for the public APIs (shop and PSP): RATE_LIMIT_MAX requests per
- * RATE_LIMIT_WINDOW_S per API key (per client IP without one), shared by all replicas
- * through Redis; over it, 429 problem+json with Retry-After. The webhook receiver and
- * health checks opt out with @SkipThrottle(): a PSP's burst is absorbed by the queue.
+ * RATE_LIMIT_WINDOW_S per caller, shared by all replicas through Redis; over it, 429
+ * problem+json with Retry-After. The webhook receiver and health checks opt out with
+ * @SkipThrottle(): a PSP's burst is absorbed by the queue.
  */
 @Module({
   imports: [
@@ -31,13 +33,23 @@ class ThrottlerStorageModule {}
         ],
         storage,
         errorMessage: 'Too many requests',
-        getTracker: (req: Record<string, unknown>) => {
-          const auth = (req.headers as Record<string, string | undefined>).authorization;
-          return auth ? `key:${createHash('sha256').update(auth).digest('hex').slice(0, 32)}` : `ip:${String(req.ip)}`;
-        },
+        getTracker: throttleTracker(callerIdentities(config)),
       }),
     }),
   ],
   providers: [{ provide: APP_GUARD, useClass: CountingThrottlerGuard }],
 })
 export class RateLimitModule {}
+
+/**
+ * The bucket a request counts against: the configured key it authenticated with, however
+ * the header spells it; else its client address (an IPv6 client by its /64), whatever
+ * made-up credential it sends — so invented keys neither escape the limit nor leave a
+ * Redis key each.
+ */
+export function throttleTracker(identities: CallerIdentityResolver) {
+  return (req: Record<string, unknown>): string => {
+    const caller = identities.resolve(req as unknown as FastifyRequest);
+    return caller.kind === 'key' ? `key:${caller.id}` : `ip:${normalizeIp(caller.address)}`;
+  };
+}
