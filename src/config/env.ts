@@ -262,13 +262,22 @@ export class Env {
   WEBHOOK_ATTEMPT_TIMEOUT_MS = 15_000;
 
   @Doc(
-    'Outbound webhooks: CIDRs that may be called although private, loopback or link-local (comma-separated; none: no exception). Default: loopback (127.0.0.0/8,::1/128), or none when NODE_ENV=production.',
+    "Outbound webhooks: CIDRs that endpoints registered through the APIs (merchants' endpoints) may call although private, loopback, link-local or otherwise special-purpose (comma-separated; none: no exception). Default: loopback (127.0.0.0/8,::1/128), or none when NODE_ENV=production.",
   )
   @IsOptional()
   @Matches(/^(none|[0-9a-fA-F:.]+(\/\d{1,3})?(\s*,\s*[0-9a-fA-F:.]+(\/\d{1,3})?)*)$/, {
     message: 'WEBHOOK_ALLOWED_CIDRS must be none or a comma-separated list of CIDRs such as 10.0.0.0/8,::1/128',
   })
   WEBHOOK_ALLOWED_CIDRS?: string;
+
+  @Doc(
+    "PSP mock: CIDRs its callback deliveries (a payment's callback_url) may call although private or loopback; merchants' endpoints never use it (see docs/decisions/0301-psp-callback-allow-list.md). Default: loopback (127.0.0.0/8,::1/128), or none when NODE_ENV=production.",
+  )
+  @IsOptional()
+  @Matches(/^(none|[0-9a-fA-F:.]+(\/\d{1,3})?(\s*,\s*[0-9a-fA-F:.]+(\/\d{1,3})?)*)$/, {
+    message: 'PSP_CALLBACK_ALLOWED_CIDRS must be none or a comma-separated list of CIDRs such as 172.16.0.0/12,::1/128',
+  })
+  PSP_CALLBACK_ALLOWED_CIDRS?: string;
 
   @Doc('Outbound webhooks: after a secret rotation the previous secret signs too, this long (e.g. 24h).')
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_ROTATION_GRACE must be a duration such as 24h' })
@@ -418,7 +427,13 @@ export { WHSEC };
 export function validateEnv(raw: Record<string, unknown>): Env {
   const known = Object.keys(new Env());
   const picked: Record<string, unknown> = {};
-  for (const key of [...known, 'PUBLIC_BASE_URL', 'PSP_BASE_URL', 'WEBHOOK_ALLOWED_CIDRS']) {
+  for (const key of [
+    ...known,
+    'PUBLIC_BASE_URL',
+    'PSP_BASE_URL',
+    'WEBHOOK_ALLOWED_CIDRS',
+    'PSP_CALLBACK_ALLOWED_CIDRS',
+  ]) {
     const value = raw[key];
     if (value !== undefined && value !== '') picked[key] = value;
   }
@@ -450,6 +465,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   env.PUBLIC_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   env.PSP_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   env.WEBHOOK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
+  env.PSP_CALLBACK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   return env;
 }
 

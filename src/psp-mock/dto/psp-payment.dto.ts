@@ -22,7 +22,9 @@ export class CreatePspPaymentDto {
 
   @ApiPropertyOptional({
     example: 'http://127.0.0.1:3000/webhooks/psp',
-    description: "Where the PSP delivers this payment's events",
+    description:
+      "Where the PSP delivers this payment's events. Checked at connect time against PSP_CALLBACK_ALLOWED_CIDRS: " +
+      'a private, loopback or other special-purpose address not in it fails the delivery.',
   })
   @IsOptional()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })

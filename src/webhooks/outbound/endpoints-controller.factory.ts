@@ -57,7 +57,8 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
       summary: 'Register a webhook endpoint',
       description:
         'Answers with the endpoint and its signing secret (whsec_…, Standard Webhooks). The URL is refused (422) when it ' +
-        'points at a loopback, private, link-local or metadata address not covered by WEBHOOK_ALLOWED_CIDRS.',
+        'points at a loopback, private, link-local, metadata or other special-purpose address (IANA registries, ' +
+        'multicast, IPv4 in IPv6: mapped, NAT64, 6to4, Teredo) not covered by WEBHOOK_ALLOWED_CIDRS.',
     })
     @ApiCreatedResponse({ type: EndpointWithSecretDto })
     @ApiProblem(400, 'VALIDATION.FAILED')

@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor } from '../../common/pagination/keyset-curso
 import type { AllConfig } from '../../config/env.js';
 import type { CreateEndpointDto, DeliveriesQuery, UpdateEndpointDto } from './dto/endpoint.dto.js';
 import type { PageQuery } from '../../common/pagination/page.query.js';
-import { AddressPolicy } from './http/address-policy.js';
+import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
 import { checkEndpointUrl } from './http/guarded-agent.js';
 import {
   WebhookAttempt,
@@ -64,7 +64,7 @@ export class EndpointsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly outbox: WebhookOutbox,
     private readonly dispatcher: WebhookDispatcher,
-    private readonly policy: AddressPolicy,
+    private readonly policies: OutboundAddressPolicies,
     config: ConfigService<AllConfig, true>,
   ) {
     this.graceMs = parseDuration(config.get('WEBHOOK_ROTATION_GRACE', { infer: true }));
@@ -321,8 +321,9 @@ export class EndpointsService {
     );
   }
 
+  /** Only registered endpoints come through here: they are judged by WEBHOOK_ALLOWED_CIDRS, never the callbacks' list. */
   private async checkUrl(url: string): Promise<void> {
-    const verdict = await checkEndpointUrl(url, this.policy);
+    const verdict = await checkEndpointUrl(url, this.policies.endpoints);
     if (!verdict.ok) {
       throw new DomainError(
         'WEBHOOK_ENDPOINT.URL_REFUSED',

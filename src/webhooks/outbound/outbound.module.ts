@@ -5,7 +5,7 @@ import type { AllConfig, AppRole } from '../../config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from '../../config/roles.js';
 import { QueueName } from '../../queue/queues.js';
 import { DELIVERY_OWNERS, DeliveryWorker } from './delivery-worker.js';
-import { AddressPolicy } from './http/address-policy.js';
+import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
 import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
@@ -50,10 +50,13 @@ export class OutboundWebhooksModule {
         WebhookDispatcher,
         EndpointsService,
         {
-          provide: AddressPolicy,
+          provide: OutboundAddressPolicies,
           inject: [ConfigService],
           useFactory: (config: ConfigService<AllConfig, true>) =>
-            new AddressPolicy([config.get('WEBHOOK_ALLOWED_CIDRS', { infer: true }) ?? '']),
+            OutboundAddressPolicies.fromLists(
+              config.get('WEBHOOK_ALLOWED_CIDRS', { infer: true }) ?? '',
+              config.get('PSP_CALLBACK_ALLOWED_CIDRS', { infer: true }) ?? '',
+            ),
         },
         ...(owners.length > 0
           ? [{ provide: DELIVERY_OWNERS, useValue: owners }, DeliveryWorker, OutboundRetention]

@@ -9,8 +9,9 @@ import { GroupCommit } from '../../common/db/group-commit.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
 import { prefixedId } from '../../common/ids.js';
 import type { AllConfig } from '../../config/env.js';
-import { AddressPolicy } from './http/address-policy.js';
+import type { AddressPolicy } from './http/address-policy.js';
 import { createGuardedAgent } from './http/guarded-agent.js';
+import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
 import { OutboundHooks, type AttemptContext } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from './outbound.entities.js';
@@ -134,7 +135,8 @@ export interface HttpAnswer {
 @Injectable()
 export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Outbound');
-  private readonly agent: Agent;
+  /** One connection pool per address policy: a pooled socket was checked by the policy of its pool. */
+  private readonly agents: Map<AddressPolicy, Agent>;
   private readonly timeoutMs: number;
   private readonly schedules: Record<OutboundOwner, RetrySchedule>;
   private readonly disableAfterMs: number;
@@ -170,7 +172,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     private readonly outbox: WebhookOutbox,
     private readonly hooks: OutboundHooks,
     private readonly metrics: OutboundMetrics,
-    policy: AddressPolicy,
+    private readonly policies: OutboundAddressPolicies,
     config: ConfigService<AllConfig, true>,
   ) {
     this.timeoutMs = config.get('WEBHOOK_ATTEMPT_TIMEOUT_MS', { infer: true });
@@ -186,11 +188,14 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     };
     this.disableAfterMs = parseDuration(config.get('WEBHOOK_DISABLE_AFTER', { infer: true }));
     this.perEndpoint = config.get('WEBHOOK_ENDPOINT_CONCURRENCY', { infer: true });
-    this.agent = createGuardedAgent(policy, {
+    const agentOptions = {
       connections: 64,
       keepAliveTimeoutMs: 10_000,
       connectTimeoutMs: Math.min(this.timeoutMs, 10_000),
-    });
+    };
+    this.agents = new Map(
+      [policies.endpoints, policies.callbacks].map((policy) => [policy, createGuardedAgent(policy, agentOptions)]),
+    );
     this.rateKeyPrefix = `${config.get('REDIS_PREFIX', { infer: true })}:webhook-rate:`;
     this.redis = new Redis(config.get('REDIS_URL', { infer: true }), {
       lazyConnect: true,
@@ -208,7 +213,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([...this.agents.values()].map((agent) => agent.close()));
     this.redis.disconnect();
   }
 
@@ -699,7 +704,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       const headers = this.signatureHeaders(owner, endpoint, id, body);
       const res = await request(endpoint.url, {
         method: 'POST',
-        dispatcher: this.agent,
+        dispatcher: this.agents.get(this.policies.for(endpoint)),
         headers: {
           'content-type': 'application/json',
           'user-agent': owner === 'psp' ? 'hookline-psp-mock/1.0' : 'hookline-webhooks/1.0',

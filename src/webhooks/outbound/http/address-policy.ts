@@ -1,63 +1,38 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import {
+  REFUSED_BLOCKS,
+  type Family,
+  type Ipv4Embedding,
+  type SpecialPurposeBlock,
+} from './special-purpose-addresses.js';
 
-/** The variable named in refusals, so an operator knows where an exception would go. */
+/** The allow-list of merchants' endpoints, named in their refusals. */
 export const ALLOW_LIST_VARIABLE = 'WEBHOOK_ALLOWED_CIDRS';
+/** The allow-list of the PSP mock's callback deliveries only. */
+export const CALLBACK_ALLOW_LIST_VARIABLE = 'PSP_CALLBACK_ALLOWED_CIDRS';
 
 export type AddressVerdict = { allowed: true } | { allowed: false; reason: string };
 
-type Family = 'ipv4' | 'ipv6';
-
-interface RefusedRange {
-  /** Completes "x is a … address". */
-  category: string;
+/** A CIDR as numbers: the network (host bits cleared) and its prefix length. */
+interface Subnet {
   family: Family;
-  cidrs: string[];
+  network: bigint;
+  prefix: number;
 }
 
-// Order matters only for the wording: the first range that matches names the category.
-const REFUSED_RANGES: RefusedRange[] = [
-  { category: 'loopback', family: 'ipv4', cidrs: ['127.0.0.0/8'] },
-  { category: '"this network" (0.0.0.0/8)', family: 'ipv4', cidrs: ['0.0.0.0/8'] },
-  { category: 'private', family: 'ipv4', cidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] },
-  // 100.100.100.200 is Alibaba Cloud's metadata service.
-  { category: 'shared (CGNAT) / cloud metadata', family: 'ipv4', cidrs: ['100.64.0.0/10'] },
-  // 169.254.169.254 is the metadata service of AWS, GCP, Azure, OpenStack, …
-  { category: 'link-local / cloud metadata', family: 'ipv4', cidrs: ['169.254.0.0/16'] },
-  { category: 'reserved (IETF protocol assignments)', family: 'ipv4', cidrs: ['192.0.0.0/24'] },
-  {
-    category: 'documentation (TEST-NET)',
-    family: 'ipv4',
-    cidrs: ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24'],
-  },
-  { category: 'benchmarking', family: 'ipv4', cidrs: ['198.18.0.0/15'] },
-  { category: 'multicast', family: 'ipv4', cidrs: ['224.0.0.0/4'] },
-  { category: 'reserved / broadcast', family: 'ipv4', cidrs: ['240.0.0.0/4'] },
+const BITS: Record<Family, number> = { ipv4: 32, ipv6: 128 };
 
-  { category: 'unspecified', family: 'ipv6', cidrs: ['::/128'] },
-  { category: 'loopback', family: 'ipv6', cidrs: ['::1/128'] },
-  // Deprecated IPv4-compatible addresses (::a.b.c.d); nothing legitimate uses them.
-  { category: 'IPv4-compatible (deprecated)', family: 'ipv6', cidrs: ['::/96'] },
-  // fd00:ec2::254 is the AWS metadata service over IPv6.
-  { category: 'unique local (private) / cloud metadata', family: 'ipv6', cidrs: ['fc00::/7'] },
-  { category: 'link-local', family: 'ipv6', cidrs: ['fe80::/10'] },
-  { category: 'site-local (deprecated)', family: 'ipv6', cidrs: ['fec0::/10'] },
-  { category: 'multicast', family: 'ipv6', cidrs: ['ff00::/8'] },
-  { category: 'documentation', family: 'ipv6', cidrs: ['2001:db8::/32'] },
-  { category: 'discard-only', family: 'ipv6', cidrs: ['100::/64'] },
-  // Local-use NAT64 (RFC 8215) embeds the IPv4 address in a layout we do not unpick.
-  { category: 'local-use NAT64', family: 'ipv6', cidrs: ['64:ff9b:1::/48'] },
-];
-
-const REFUSED = REFUSED_RANGES.map((range) => ({ category: range.category, list: blockListOf(range.cidrs) }));
-
-// Prefixes whose last 32 bits are an IPv4 address that decides where the packet goes.
-const IPV4_MAPPED = blockListOf(['::ffff:0:0/96']);
-const NAT64_WELL_KNOWN = blockListOf(['64:ff9b::/96']);
+const REFUSED = REFUSED_BLOCKS.map((row) => {
+  const parsed = parseCidr(row.block);
+  if (typeof parsed === 'string') throw new Error(`invalid special-purpose block "${row.block}": ${parsed}`);
+  return { row, subnet: subnetOf(parsed) };
+});
 
 /**
- * Parses WEBHOOK_ALLOWED_CIDRS: comma-separated CIDRs or bare addresses (IPv4 or IPv6),
- * whitespace tolerated; an empty string or `none` is an empty list. Bare addresses
- * become /32 or /128. Each bad entry gets its own error naming it.
+ * Parses an allow-list (WEBHOOK_ALLOWED_CIDRS, PSP_CALLBACK_ALLOWED_CIDRS):
+ * comma-separated CIDRs or bare addresses (IPv4 or IPv6), whitespace tolerated; an
+ * empty string or `none` is an empty list. Bare addresses become /32 or /128. Each bad
+ * entry gets its own error naming it.
  */
 export function parseCidrList(value: string): { cidrs: string[]; errors: string[] } {
   const cidrs: string[] = [];
@@ -81,7 +56,7 @@ function parseCidr(entry: string): { address: string; family: Family; prefix: nu
   const version = isIP(address);
   if (version === 0 || address.includes('%')) return 'not an IPv4 or IPv6 address';
   const family: Family = version === 4 ? 'ipv4' : 'ipv6';
-  const max = version === 4 ? 32 : 128;
+  const max = BITS[family];
   if (slash === -1) return { address, family, prefix: max };
 
   const prefixText = entry.slice(slash + 1).trim();
@@ -92,28 +67,41 @@ function parseCidr(entry: string): { address: string; family: Family; prefix: nu
   return { address, family, prefix };
 }
 
-function blockListOf(cidrs: string[]): BlockList {
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const parsed = parseCidr(cidr);
-    if (typeof parsed === 'string') throw new Error(`invalid CIDR "${cidr}": ${parsed}`);
-    list.addSubnet(parsed.address, parsed.prefix, parsed.family);
-  }
-  return list;
+function subnetOf(cidr: { address: string; family: Family; prefix: number }): Subnet {
+  return { family: cidr.family, network: mask(toBigInt(cidr.address, cidr.family), cidr), prefix: cidr.prefix };
+}
+
+function mask(value: bigint, { family, prefix }: { family: Family; prefix: number }): bigint {
+  const hostBits = BigInt(BITS[family] - prefix);
+  return (value >> hostBits) << hostBits;
+}
+
+function contains(subnet: Subnet, family: Family, value: bigint): boolean {
+  return subnet.family === family && mask(value, { family, prefix: subnet.prefix }) === subnet.network;
 }
 
 /**
- * Decides whether an outbound webhook may connect to an IP address: loopback, private,
- * link-local, cloud-metadata and other special-purpose ranges are refused unless an
- * allow-list entry covers the address.
+ * Decides whether an outbound webhook may connect to an IP address. Every block of the
+ * IANA special-purpose registries, multicast and the IPv4-in-IPv6 forms (mapped,
+ * translated, compatible, NAT64, 6to4, Teredo) is refused unless an allow-list entry
+ * covers the address as written: an IPv4 entry never lets an IPv6 form through.
+ * `variable` names the allow-list in refusals, so an operator knows where an exception
+ * would go.
  */
 export class AddressPolicy {
-  private readonly allowed: BlockList;
+  private readonly allowed: Subnet[];
 
-  constructor(allowedCidrs: string[]) {
+  constructor(
+    allowedCidrs: string[],
+    readonly variable: string = ALLOW_LIST_VARIABLE,
+  ) {
     const { cidrs, errors } = parseCidrList(allowedCidrs.join(','));
-    if (errors.length > 0) throw new Error(`${ALLOW_LIST_VARIABLE}: ${errors.join('; ')}`);
-    this.allowed = blockListOf(cidrs);
+    if (errors.length > 0) throw new Error(`${variable}: ${errors.join('; ')}`);
+    this.allowed = cidrs.map((cidr) => {
+      const parsed = parseCidr(cidr);
+      if (typeof parsed === 'string') throw new Error(`${variable}: "${cidr}": ${parsed}`);
+      return subnetOf(parsed);
+    });
   }
 
   check(ip: string): AddressVerdict {
@@ -121,43 +109,56 @@ export class AddressPolicy {
     const version = isIP(address);
     if (version === 0) return { allowed: false, reason: `${ip} is not an IP address` };
     const family: Family = version === 4 ? 'ipv4' : 'ipv6';
-    if (this.allowed.check(address, family)) return { allowed: true };
+    const value = toBigInt(address, family);
+    if (this.allowed.some((subnet) => contains(subnet, family, value))) return { allowed: true };
 
-    if (family === 'ipv6') {
-      const embedded = IPV4_MAPPED.check(address, 'ipv6')
-        ? { ipv4: lastIpv4Of(address), via: 'maps to' }
-        : NAT64_WELL_KNOWN.check(address, 'ipv6')
-          ? { ipv4: lastIpv4Of(address), via: 'is NAT64 for' }
-          : null;
-      if (embedded) {
-        const verdict = this.judge(embedded.ipv4, 'ipv4');
-        if (verdict === null) return { allowed: true };
-        return { allowed: false, reason: `${ip} ${embedded.via} ${embedded.ipv4}, ${verdict}` };
-      }
+    const block = mostSpecificBlock(family, value);
+    if (!block) return { allowed: true };
+    const embedded = block.embedsIpv4 ? embeddedIpv4(value, block.embedsIpv4) : null;
+    const what = `${ip} is ${describe(block)}`;
+    if (embedded === null) return { allowed: false, reason: `${what} (not in ${this.variable})` };
+    const inner = mostSpecificBlock('ipv4', toBigInt(embedded, 'ipv4'));
+    return {
+      allowed: false,
+      reason: `${what} embedding ${embedded}${inner ? `, ${describe(inner)}` : ''} (not in ${this.variable})`,
+    };
+  }
+}
+
+/** The refused block with the longest prefix that holds the address, if any. */
+function mostSpecificBlock(family: Family, value: bigint): SpecialPurposeBlock | null {
+  let best: { row: SpecialPurposeBlock; subnet: Subnet } | null = null;
+  for (const candidate of REFUSED) {
+    if (contains(candidate.subnet, family, value) && (!best || candidate.subnet.prefix > best.subnet.prefix)) {
+      best = candidate;
     }
-
-    const verdict = this.judge(address, family);
-    return verdict === null ? { allowed: true } : { allowed: false, reason: `${ip} is ${verdict}` };
   }
+  return best?.row ?? null;
+}
 
-  /** null when allowed, else "a loopback address (not in …)". */
-  private judge(address: string, family: Family): string | null {
-    if (this.allowed.check(address, family)) return null;
-    const range = REFUSED.find((candidate) => candidate.list.check(address, family));
-    if (!range) return null;
-    return `${articleFor(range.category)} ${range.category} address (not in ${ALLOW_LIST_VARIABLE})`;
-  }
+function describe(block: SpecialPurposeBlock): string {
+  return `${articleFor(block.category)} ${block.category} address`;
 }
 
 function articleFor(word: string): string {
   return /^[aeiou]/i.test(word) && !/^uni/i.test(word) ? 'an' : 'a';
 }
 
-/** The IPv4 address in the last 32 bits of an IPv6 address (::ffff:7f00:1 → 127.0.0.1). */
-function lastIpv4Of(ipv6: string): string {
-  const groups = ipv6Groups(ipv6);
-  const [high, low] = [groups[6], groups[7]];
-  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+/** The IPv4 address an IPv6 form carries (6to4: bits 16–47; Teredo: the client, last 32 bits inverted). */
+function embeddedIpv4(value: bigint, embedding: Ipv4Embedding): string {
+  const bits =
+    embedding === '6to4'
+      ? (value >> 80n) & 0xffffffffn
+      : embedding === 'teredo'
+        ? ~value & 0xffffffffn
+        : value & 0xffffffffn;
+  return [24n, 16n, 8n, 0n].map((shift) => String((bits >> shift) & 0xffn)).join('.');
+}
+
+/** A valid IP address as a number (IPv4: 32 bits; IPv6: 128, dotted IPv4 tail and :: allowed). */
+export function toBigInt(address: string, family: Family): bigint {
+  if (family === 'ipv4') return address.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
+  return ipv6Groups(address).reduce((acc, group) => (acc << 16n) | BigInt(group), 0n);
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (dotted IPv4 tail and :: allowed). */

@@ -283,7 +283,7 @@ describe('resolveAllowedAddresses', () => {
     const lookup = fakeLookup({});
     await expect(resolveAllowedAddresses('127.0.0.2', policy, lookup)).resolves.toEqual(['127.0.0.2']);
     await expect(resolveAllowedAddresses('::ffff:10.0.0.1', policy, lookup)).rejects.toThrow(
-      '::ffff:10.0.0.1 maps to 10.0.0.1, a private address',
+      '::ffff:10.0.0.1 is an IPv4-mapped address embedding 10.0.0.1, a private address',
     );
     expect(lookup.calls).toEqual([]);
   });
@@ -434,7 +434,7 @@ describe('checkEndpointUrl', () => {
     ['http://[::1]/hooks', '::1 is a loopback address (not in WEBHOOK_ALLOWED_CIDRS)'],
     [
       'http://[::ffff:169.254.169.254]/latest/meta-data',
-      '::ffff:a9fe:a9fe maps to 169.254.169.254, a link-local / cloud metadata address (not in WEBHOOK_ALLOWED_CIDRS)',
+      '::ffff:a9fe:a9fe is an IPv4-mapped address embedding 169.254.169.254, a link-local / cloud metadata address (not in WEBHOOK_ALLOWED_CIDRS)',
     ],
     [
       'http://169.254.169.254/latest/meta-data',
