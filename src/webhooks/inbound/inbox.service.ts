@@ -9,6 +9,8 @@ import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
+import { dataExceptionCode } from '../../common/errors/data-exception.js';
+import { DomainError } from '../../common/errors/domain-error.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 import { WebhookHandlerRegistry, type HandlerResult } from './webhook-handler.js';
@@ -179,14 +181,26 @@ export class InboxService {
    * `raw` is the verified body, stored as is (parsed once by PostgreSQL, not re-serialised).
    */
   async receive(webhook: VerifiedWebhook, event: InboundEventDto, raw?: Buffer): Promise<ReceiveOutcome> {
-    const written = await this.writer.submit({
-      source: webhook.source,
-      eventId: event.event_id,
-      eventType: event.type,
-      json: raw ? raw.toString('utf8') : JSON.stringify(event),
-      receivedAt: webhook.receivedAt,
-      verifiedAt: webhook.verifiedAt,
-    });
+    const written = await this.writer
+      .submit({
+        source: webhook.source,
+        eventId: event.event_id,
+        eventType: event.type,
+        json: raw ? raw.toString('utf8') : JSON.stringify(event),
+        receivedAt: webhook.receivedAt,
+        verifiedAt: webhook.verifiedAt,
+      })
+      .catch((err: unknown) => {
+        // Written alone by then (retryAlone), so a data exception is this event's own:
+        // whatever else PostgreSQL refuses that the receiver's checks let through.
+        const sqlState = dataExceptionCode(err);
+        if (!sqlState) throw err;
+        this.logger.warn({
+          msg: `Refused ${webhook.source} event ${event.event_id} (${event.type}): PostgreSQL cannot store it (SQLSTATE ${sqlState}: ${(err as Error).message})`,
+          ...eventIds(event),
+        });
+        throw unstorableEvent(`PostgreSQL cannot store it as jsonb (SQLSTATE ${sqlState})`);
+      });
     if (written.outcome === 'duplicate') {
       this.logger.log({
         msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`,
@@ -508,6 +522,16 @@ export class InboxService {
     // A new job id: the rows' first job may still exist in Redis (failed, or kept as completed).
     return this.enqueue(ids, `:swept:${Date.now()}`);
   }
+}
+
+/** 422 for a verified event PostgreSQL cannot store as jsonb; nothing is stored (decision record 0501). */
+export function unstorableEvent(detail: string): DomainError {
+  return new DomainError(
+    'WEBHOOK.UNSTORABLE_EVENT',
+    422,
+    'Event cannot be stored',
+    `The event ${detail}. Nothing was stored.`,
+  );
 }
 
 /** Ids of an event envelope for log lines: the event, and where the sender echoes them, the payment and order. */
