@@ -5,6 +5,7 @@ import { QueueName } from '../queue/queues.js';
 import { hasHttpApi, runsWorkers } from '../config/roles.js';
 import { InboxProcessor } from './inbound/inbox.processor.js';
 import { InboxService } from './inbound/inbox.service.js';
+import { InboxMetrics } from './inbound/inbox-metrics.js';
 import { InboxRetention } from './inbound/inbox-retention.js';
 import { InboxSweeperTask } from './inbound/inbox-sweeper.task.js';
 import { WebhookHandlerRegistry } from './inbound/webhook-handler.js';
@@ -30,6 +31,7 @@ export class WebhooksModule {
         WebhookHandlerRegistry,
         WebhookSignatureGuard,
         InboxService,
+        InboxMetrics,
         ...(hasHttpApi(role) ? [WebhookRejectionsHook] : []),
         ...(runsWorkers(role) ? [InboxProcessor, InboxSweeperTask, InboxRetention] : []),
       ],

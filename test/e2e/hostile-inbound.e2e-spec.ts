@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { PinoLogger } from 'nestjs-pino';
+import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { signWebhook } from '../utils/sign-webhook.js';
 import { MetricsRegistry } from '../../src/metrics/metrics-registry.js';
@@ -140,5 +142,73 @@ describe('hostile inbound events (storable JSON)', () => {
     } finally {
       check.mockRestore();
     }
+  });
+});
+
+describe('hostile inbound events (a redelivered event_id with another body)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      PSP_SETTLE_DELAY_MIN_MS: '3600000',
+      PSP_SETTLE_DELAY_MAX_MS: '3600000',
+      WEBHOOK_DEADLINE_MS: '3600000',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const send = async (body: string) => {
+    const signed = signWebhook(undefined, { body });
+    const res = await fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: signed.headers, body });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+  async function mismatches(): Promise<number> {
+    const metric = t.app.get(MetricsRegistry).getSingleMetric('hookline_webhook_duplicate_body_mismatch_total')!;
+    return (await metric.get()).values.reduce((sum, v) => sum + v.value, 0);
+  }
+  /** The app's output while `run` goes on, with info lines on (the test app logs errors only). */
+  async function atInfo(run: () => Promise<void>): Promise<Record<string, unknown>[]> {
+    const level = PinoLogger.root.level;
+    PinoLogger.root.level = 'info';
+    try {
+      return jsonLines(await captureOutput(run));
+    } finally {
+      PinoLogger.root.level = level;
+    }
+  }
+
+  it('answers 200 duplicate, keeps the stored body, logs both body hashes and counts it', async () => {
+    const eventId = id();
+    const first = `{"event_id":"${eventId}","type":"payment.completed","data":{"payment_id":"pay_x","amount":100}}`;
+    const other = `{"event_id":"${eventId}","type":"payment.completed","data":{"payment_id":"pay_x","amount":1}}`;
+    expect((await send(first)).status).toBe(202);
+    const [stored] = await t.db.query<{ sha: string; payload: { data: { amount: number } } }[]>(
+      `SELECT encode(body_sha256, 'hex') AS sha, payload FROM webhook_inbox WHERE event_id = $1`,
+      [eventId],
+    );
+    expect(stored.sha).toBe(sha256(first));
+
+    const before = await mismatches();
+    // The same body again is a plain duplicate: not counted.
+    expect((await send(first)).status).toBe(200);
+    expect(await mismatches()).toBe(before);
+
+    let answer: Awaited<ReturnType<typeof send>> | undefined;
+    const lines = await atInfo(async () => {
+      answer = await send(other);
+    });
+    expect(answer).toEqual({ status: 200, body: { status: 'duplicate', eventId } });
+    expect(await mismatches()).toBe(before + 1);
+    const told = lines.filter((l) => l.eventId === eventId && /another body/.test(String(l.msg)));
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ storedBodySha256: sha256(first), receivedBodySha256: sha256(other) });
+    const after = await t.db.query<{ payload: { data: { amount: number } } }[]>(
+      `SELECT payload FROM webhook_inbox WHERE event_id = $1`,
+      [eventId],
+    );
+    expect(after.map((r) => r.payload.data.amount)).toEqual([100]);
   });
 });

@@ -53,6 +53,10 @@ export class InboxEntry {
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
   processedAt: Date | null;
 
+  /** SHA-256 of the body as received (null for reconciliation and older rows): tells a redelivery with another body. */
+  @Column({ name: 'body_sha256', type: 'bytea', nullable: true })
+  bodySha256: Buffer | null;
+
   @Column({ type: 'int', default: 0 })
   attempts: number;
 

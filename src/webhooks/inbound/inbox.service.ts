@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -14,6 +15,7 @@ import { DomainError } from '../../common/errors/domain-error.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 import { WebhookHandlerRegistry, type HandlerResult } from './webhook-handler.js';
+import { InboxMetrics } from './inbox-metrics.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
 /** How long a backlog count is reused. */
@@ -104,6 +106,8 @@ interface IncomingEvent {
   eventType: string;
   /** The event as JSON text (the verified raw body). */
   json: string;
+  /** SHA-256 of the body as received, hex. */
+  sha256: string;
   receivedAt: Date;
   verifiedAt: Date;
 }
@@ -119,6 +123,7 @@ export class InboxService {
     @InjectQueue(QueueName.WebhookInbox) private readonly queue: Queue<ApplyInboxJob>,
     private readonly handlers: WebhookHandlerRegistry,
     private readonly metrics: HooklineMetrics,
+    private readonly inboxMetrics: InboxMetrics,
     config: ConfigService<AllConfig, true>,
   ) {
     this.enqueueTimeoutMs = config.get('ENQUEUE_TIMEOUT_MS', { infer: true });
@@ -181,12 +186,17 @@ export class InboxService {
    * `raw` is the verified body, stored as is (parsed once by PostgreSQL, not re-serialised).
    */
   async receive(webhook: VerifiedWebhook, event: InboundEventDto, raw?: Buffer): Promise<ReceiveOutcome> {
+    const json = raw ? raw.toString('utf8') : JSON.stringify(event);
+    const sha256 = createHash('sha256')
+      .update(raw ?? json)
+      .digest('hex');
     const written = await this.writer
       .submit({
         source: webhook.source,
         eventId: event.event_id,
         eventType: event.type,
-        json: raw ? raw.toString('utf8') : JSON.stringify(event),
+        json,
+        sha256,
         receivedAt: webhook.receivedAt,
         verifiedAt: webhook.verifiedAt,
       })
@@ -202,6 +212,7 @@ export class InboxService {
         throw unstorableEvent(`PostgreSQL cannot store it as jsonb (SQLSTATE ${sqlState})`);
       });
     if (written.outcome === 'duplicate') {
+      await this.compareDuplicate(webhook, event, sha256);
       this.logger.log({
         msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`,
         ...eventIds(event),
@@ -217,6 +228,33 @@ export class InboxService {
       inboxId,
     });
     return { status: 'accepted', inboxId };
+  }
+
+  /**
+   * A redelivered event_id is a duplicate whatever its body (as Stripe and Svix do), but
+   * a body that differs from the stored one is logged with both hashes and counted: a
+   * sender reusing ids, or someone replaying a signed id with another body.
+   */
+  private async compareDuplicate(webhook: VerifiedWebhook, event: InboundEventDto, sha256: string): Promise<void> {
+    try {
+      const [stored] = await this.db.query<{ sha256: string | null }[]>(
+        `SELECT encode(body_sha256, 'hex') AS sha256 FROM webhook_inbox WHERE source = $1 AND event_id = $2`,
+        [webhook.source, event.event_id],
+      );
+      if (!stored?.sha256 || stored.sha256 === sha256) return;
+      this.inboxMetrics.duplicateBodyDiffers.inc({ source: webhook.source });
+      this.logger.warn({
+        msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) has another body than the one stored: ignored as a duplicate`,
+        ...eventIds(event),
+        storedBodySha256: stored.sha256,
+        receivedBodySha256: sha256,
+        requestWebhookId: webhook.webhookId,
+      });
+    } catch (err) {
+      this.logger.warn(
+        `Could not compare the body of duplicate ${webhook.source} event ${event.event_id}: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** One batch of the group commit: one INSERT for every event, then one addBulk for the new rows. */
@@ -246,10 +284,10 @@ export class InboxService {
     const rows = await preparedQuery<{ id: string; source: string; event_id: string }>(
       this.db.manager,
       'hookline_inbox_receive',
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at)
-       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, n)
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, body_sha256)
+       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now(), decode(m.sha256, 'hex')
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $7::text[])
+                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, sha256, n)
          JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(doc, n) USING (n)
        ON CONFLICT (source, event_id) DO NOTHING
        RETURNING id, source, event_id`,
@@ -261,6 +299,7 @@ export class InboxService {
         items.map((it) => it.verifiedAt),
         // The verified bodies, already JSON: joined, not parsed and re-serialised.
         `[${items.map((it) => it.json).join(',')}]`,
+        items.map((it) => it.sha256),
       ],
     );
     return new Map(rows.map((r) => [`${r.source}\u0000${r.event_id}`, r.id]));
