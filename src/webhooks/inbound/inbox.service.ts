@@ -14,7 +14,7 @@ import { dataExceptionCode } from '../../common/errors/data-exception.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
-import { WebhookHandlerRegistry, type HandlerResult } from './webhook-handler.js';
+import { WebhookHandlerRegistry, type HandlerResult, type InboundEvent } from './webhook-handler.js';
 import { InboxMetrics } from './inbox-metrics.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
@@ -35,6 +35,14 @@ export interface ApplyInboxJob {
 /** Most inbox rows in one job, and so in one applying transaction. */
 export const INBOX_JOB_MAX_EVENTS = 100;
 
+/**
+ * The inbox row, not its job, is the durable record (attempts, last error, outcome): a
+ * job is removed once it completes, and the failed ones (only a database outage fails a
+ * job; a handler's failure is the row's, retried by a job of its own) are kept only up to
+ * a bound, so a row that keeps failing never piles up jobs in Redis.
+ */
+export const inboxJobOptions = { ...defaultJobOptions, removeOnComplete: true, removeOnFail: 100 };
+
 /** The Bull jobs of inbox rows: `perJob` rows a job, job id = its first row's id (+ `jobIdSuffix`). */
 export function inboxJobs(inboxIds: string[], perJob: number, jobIdSuffix = '') {
   const jobs = [];
@@ -43,7 +51,7 @@ export function inboxJobs(inboxIds: string[], perJob: number, jobIdSuffix = '') 
     jobs.push({
       name: JobName.ApplyInboxEvent,
       data: { inboxIds: ids } satisfies ApplyInboxJob,
-      opts: { ...defaultJobOptions, jobId: `${ids[0]}${jobIdSuffix}` },
+      opts: { ...inboxJobOptions, jobId: `${ids[0]}${jobIdSuffix}` },
     });
   }
   return jobs;
@@ -54,6 +62,10 @@ export interface ProcessSummary {
   ignored: number;
   /** Already processed (a duplicate job, or a retry of a batch partly done). */
   skipped: number;
+  /** Failed, to be tried again after a backoff (a job of their own). */
+  retrying?: number;
+  /** Failed for the INBOX_MAX_ATTEMPTS-th time: marked dead. */
+  dead?: number;
 }
 
 type RowOutcome = 'processed' | 'ignored';
@@ -85,6 +97,13 @@ interface LockedInboxRow {
   queued_at: Date | null;
   received_via: 'webhook' | 'reconciliation';
   processed_at: Date | null;
+}
+
+/** A row `failed` marked: dead, or to be retried after `delay_ms`. */
+interface DeadOrRetry extends Omit<LockedInboxRow, 'processed_at'> {
+  attempts: number;
+  dead: boolean;
+  delay_ms: number;
 }
 
 export type ReceiveOutcome = { status: 'accepted'; inboxId: string } | { status: 'duplicate' };
@@ -128,7 +147,14 @@ export class InboxService {
   ) {
     this.enqueueTimeoutMs = config.get('ENQUEUE_TIMEOUT_MS', { infer: true });
     this.backlogLimit = config.get('INBOX_BACKLOG_LIMIT', { infer: true });
+    this.maxAttempts = config.get('INBOX_MAX_ATTEMPTS', { infer: true });
+    this.backoffMs = config.get('INBOX_RETRY_BACKOFF_MS', { infer: true });
+    this.backoffMaxMs = config.get('INBOX_RETRY_BACKOFF_MAX_MS', { infer: true });
   }
+
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  private readonly backoffMaxMs: number;
 
   private readonly enqueueTimeoutMs: number;
   private readonly backlogLimit: number;
@@ -172,7 +198,7 @@ export class InboxService {
 
   private async countBacklog(): Promise<void> {
     const [{ n }]: { n: number }[] = await this.db.query(
-      `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL`,
+      `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL AND dead_at IS NULL`,
     );
     this.backlog = { at: Date.now(), count: n };
   }
@@ -339,9 +365,11 @@ export class InboxService {
    * re-enqueues them once the stamp is older than INBOX_SWEEP_STALE_MS: the inbox row,
    * not the job, is the durable record.
    */
-  async enqueue(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
+  async enqueue(inboxIds: string[], jobIdSuffix = '', delayMs = 0): Promise<number> {
     if (inboxIds.length === 0) return 0;
-    const adding = this.queue.addBulk(inboxJobs(inboxIds, INBOX_JOB_MAX_EVENTS, jobIdSuffix));
+    const jobs = inboxJobs(inboxIds, INBOX_JOB_MAX_EVENTS, jobIdSuffix);
+    if (delayMs > 0) for (const job of jobs) Object.assign(job.opts, { delay: delayMs });
+    const adding = this.queue.addBulk(jobs);
     // A Redis that is down makes Bull wait for it; the sender must not wait with it.
     adding.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -380,10 +408,8 @@ export class InboxService {
   async process(inboxIds: string[]): Promise<ProcessSummary> {
     const shared = await this.applier.submit(inboxIds);
     if (!('error' in shared)) return summarize(inboxIds, shared.applied);
-    if (isDatabaseUnavailable(shared.error)) {
-      await this.recordFailure(inboxIds, shared.error);
-      throw shared.error;
-    }
+    if (isDatabaseUnavailable(shared.error)) throw this.unavailable(inboxIds, shared.error);
+    let error = shared.error;
     if (shared.jobs > 1) {
       this.logger.warn(
         `Inbox batch of ${shared.jobs} jobs failed (${(shared.error as Error).message}); applying job ${inboxIds[0]} alone`,
@@ -391,22 +417,21 @@ export class InboxService {
       try {
         return summarize(inboxIds, await this.applyBatch(inboxIds));
       } catch (err) {
-        if (inboxIds.length === 1 || isDatabaseUnavailable(err)) {
-          await this.recordFailure(inboxIds, err);
-          throw err;
-        }
+        if (isDatabaseUnavailable(err)) throw this.unavailable(inboxIds, err);
+        error = err;
       }
-    } else if (inboxIds.length === 1) {
-      await this.recordFailure(inboxIds, shared.error);
-      throw shared.error;
+    }
+    if (inboxIds.length === 1) {
+      const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0, retrying: 0, dead: 0 };
+      await this.failed(inboxIds[0], error, summary);
+      return summary;
     }
     this.logger.warn(`Inbox job ${inboxIds[0]} failed; applying its ${inboxIds.length} rows one by one`);
     return this.processOneByOne(inboxIds);
   }
 
   private async processOneByOne(inboxIds: string[]): Promise<ProcessSummary> {
-    const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0 };
-    const failed: { id: string; error: unknown }[] = [];
+    const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0, retrying: 0, dead: 0 };
     for (const id of inboxIds) {
       try {
         const one = summarize([id], await this.applyBatch([id]));
@@ -414,17 +439,74 @@ export class InboxService {
         summary.ignored += one.ignored;
         summary.skipped += one.skipped;
       } catch (error) {
-        await this.recordFailure([id], error);
-        failed.push({ id, error });
+        // The job fails and Bull retries it: the rows done by then are skipped.
+        if (isDatabaseUnavailable(error)) throw this.unavailable([id], error);
+        await this.failed(id, error, summary);
       }
     }
-    if (failed.length > 0) {
-      throw new Error(
-        `${failed.length} of ${inboxIds.length} inbox row(s) failed (${summary.processed} processed); ` +
-          `first: ${failed[0].id}: ${(failed[0].error as Error).message}`,
-      );
-    }
     return summary;
+  }
+
+  /** PostgreSQL unreachable: not the rows' fault, so no attempt is counted; the job fails and Bull retries it. */
+  private unavailable(inboxIds: string[], err: unknown): unknown {
+    this.logger.error(
+      `Inbox ${inboxIds.join(', ')} not applied, the database is unavailable: ${(err as Error).message}`,
+    );
+    return err;
+  }
+
+  /**
+   * Counts a failed attempt on one row (the handler threw for it alone). Below
+   * INBOX_MAX_ATTEMPTS the row gets a delayed job of its own, after an exponential
+   * backoff (its queued_at set to when that job is due, so the sweeper leaves it until
+   * then); at the cap it is marked dead, in the same transaction as the source's
+   * `onDead` (the payments module adds a timeline entry), then logged and counted.
+   */
+  private async failed(id: string, err: unknown, summary: ProcessSummary): Promise<void> {
+    const message = String((err as Error).message).slice(0, 1000);
+    let row: DeadOrRetry | undefined;
+    try {
+      row = await this.db.transaction(async (manager) => {
+        // An UPDATE answers [rows, count] through TypeORM.
+        const [[marked]] = await manager.query<[DeadOrRetry[], number]>(
+          `UPDATE webhook_inbox
+              SET attempts = attempts + 1, last_error = $2,
+                  status = CASE WHEN attempts + 1 >= $3 THEN 'dead' ELSE status END,
+                  dead_at = CASE WHEN attempts + 1 >= $3 THEN now() END,
+                  queued_at = CASE WHEN attempts + 1 >= $3 THEN queued_at
+                                   ELSE now() + make_interval(secs => least($4 * power(2, attempts), $5) / 1000.0) END
+            WHERE id = $1 AND processed_at IS NULL AND dead_at IS NULL
+        RETURNING id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via,
+                  attempts, dead_at IS NOT NULL AS dead, least($4 * power(2, attempts - 1), $5)::int AS delay_ms`,
+          [id, message, this.maxAttempts, this.backoffMs, this.backoffMaxMs],
+        );
+        if (marked?.dead && this.handlers.has(marked.source)) {
+          await this.handlers.get(marked.source).onDead?.(manager, toInboundEvent(marked), message);
+        }
+        return marked;
+      });
+    } catch (recordErr) {
+      this.logger.warn(`Could not record the failure of inbox ${id}: ${(recordErr as Error).message}`);
+      return;
+    }
+    if (!row) return; // applied, or marked dead, by another job meanwhile
+    if (row.dead) {
+      summary.dead = (summary.dead ?? 0) + 1;
+      this.inboxMetrics.dead.inc({ source: row.source });
+      this.logger.error({
+        msg: `Inbox ${id} (${row.source} ${row.event_id} ${row.event_type}) dead after ${row.attempts} attempts: ${message}`,
+        ...eventIds(row.payload),
+        inboxId: id,
+        attempts: row.attempts,
+      });
+      return;
+    }
+    summary.retrying = (summary.retrying ?? 0) + 1;
+    this.logger.error(
+      `Inbox ${id} failed (attempt ${row.attempts} of ${this.maxAttempts}), will retry in ${row.delay_ms} ms: ${message}`,
+    );
+    // If Redis takes no job, the sweeper re-enqueues the row once it is due and stale.
+    await this.enqueue([id], `:retry:${row.attempts}`, row.delay_ms);
   }
 
   /** One shared transaction for the jobs that came together; a failure is each job's to handle. */
@@ -471,17 +553,7 @@ export class InboxService {
         const ofSource = rows.filter((r) => r.source === source);
         const handled = await this.handlers.get(source).handle(
           manager,
-          ofSource.map((row) => ({
-            inboxId: row.id,
-            source: row.source,
-            eventId: row.event_id,
-            type: row.event_type,
-            payload: row.payload,
-            receivedAt: row.received_at,
-            verifiedAt: row.verified_at,
-            queuedAt: row.queued_at,
-            receivedVia: row.received_via,
-          })),
+          ofSource.map((row) => toInboundEvent(row)),
         );
         if (handled.length !== ofSource.length) {
           throw new Error(`The ${source} handler returned ${handled.length} results for ${ofSource.length} events`);
@@ -518,22 +590,6 @@ export class InboxService {
     return applied;
   }
 
-  /** Counts a failed attempt on the rows; never throws (the database may be what failed). */
-  private async recordFailure(inboxIds: string[], err: unknown): Promise<void> {
-    const message = String((err as Error).message);
-    this.logger.error(`Inbox ${inboxIds.join(', ')} failed, will retry: ${message}`);
-    try {
-      await this.db.query(
-        // Locked in id order first, as the applying transactions lock them: no deadlock with one of them.
-        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2
-          WHERE id IN (SELECT id FROM webhook_inbox WHERE id = ANY($1::uuid[]) AND processed_at IS NULL ORDER BY id FOR UPDATE)`,
-        [inboxIds, message.slice(0, 1000)],
-      );
-    } catch (recordErr) {
-      this.logger.warn(`Could not record the failure of inbox ${inboxIds.join(', ')}: ${(recordErr as Error).message}`);
-    }
-  }
-
   /**
    * Re-enqueues rows neither processed nor recently queued. Rows are claimed (locked,
    * then stamped queued) in one transaction, so replicas never sweep the same rows.
@@ -542,7 +598,7 @@ export class InboxService {
     const ids = await this.db.transaction(async (manager) => {
       const rows: { id: string }[] = await manager.query(
         `SELECT id FROM webhook_inbox
-          WHERE processed_at IS NULL
+          WHERE processed_at IS NULL AND dead_at IS NULL
             AND received_at < now() - make_interval(secs => $1 / 1000.0)
             AND (queued_at IS NULL OR queued_at < now() - make_interval(secs => $1 / 1000.0))
           ORDER BY received_at
@@ -561,6 +617,21 @@ export class InboxService {
     // A new job id: the rows' first job may still exist in Redis (failed, or kept as completed).
     return this.enqueue(ids, `:swept:${Date.now()}`);
   }
+}
+
+/** A stored row as its source's handler sees it. */
+function toInboundEvent(row: Omit<LockedInboxRow, 'processed_at'>): InboundEvent {
+  return {
+    inboxId: row.id,
+    source: row.source,
+    eventId: row.event_id,
+    type: row.event_type,
+    payload: row.payload,
+    receivedAt: row.received_at,
+    verifiedAt: row.verified_at,
+    queuedAt: row.queued_at,
+    receivedVia: row.received_via,
+  };
 }
 
 /** 422 for a verified event PostgreSQL cannot store as jsonb; nothing is stored (decision record 0501). */
