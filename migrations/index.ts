@@ -6,6 +6,8 @@ import { OutboundWebhooks1795918391126 } from './1795918391126-OutboundWebhooks.
 import { OutboundRetention1796381518392 } from './1796381518392-OutboundRetention.js';
 import { InboxRetention1796392633664 } from './1796392633664-InboxRetention.js';
 import { OutboundRetentionBtree1796393432314 } from './1796393432314-OutboundRetentionBtree.js';
+import { InboxBodyHash1796500000000 } from './1796500000000-InboxBodyHash.js';
+import { InboxDeadLetters1796500000001 } from './1796500000001-InboxDeadLetters.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -19,4 +21,6 @@ export const MIGRATIONS: Function[] = [
   OutboundRetention1796381518392,
   InboxRetention1796392633664,
   OutboundRetentionBtree1796393432314,
+  InboxBodyHash1796500000000,
+  InboxDeadLetters1796500000001,
 ];

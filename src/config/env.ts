@@ -181,6 +181,29 @@ export class Env {
   ENQUEUE_TIMEOUT_MS = 1000;
 
   @Doc(
+    'Attempts to apply an inbox row before it is marked dead (listed and replayed under /webhooks/inbox); docs/decisions/0502.',
+  )
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  INBOX_MAX_ATTEMPTS = 10;
+
+  @Doc('Delay before an inbox row that failed is tried again, doubled after each failure, in ms.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  INBOX_RETRY_BACKOFF_MS = 5_000;
+
+  @Doc('Longest delay between two attempts to apply an inbox row, in ms.')
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  INBOX_RETRY_BACKOFF_MAX_MS = 600_000;
+
+  @Doc(
     'Inbound webhooks: an inbox row processed (applied or ignored) longer ago than this is deleted (checked every 15 min; at least 3d, longer than any sender retries; e.g. 30d).',
   )
   @Matches(DURATION_PATTERN, { message: 'INBOX_RETENTION must be a duration such as 30d' })

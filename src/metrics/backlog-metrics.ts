@@ -57,7 +57,7 @@ export class BacklogMetrics implements OnModuleInit {
     if (!hasHttpApi(role) && !runsWorkers(role)) return;
     const backlog: Gauge = new Gauge({
       name: 'hookline_inbox_backlog',
-      help: 'Inbound webhook events stored but not yet applied (webhook_inbox rows with processed_at IS NULL)',
+      help: 'Inbound webhook events stored but not yet applied (webhook_inbox rows neither processed nor dead)',
       registers: [registry],
       collect: async () => {
         const stats = await this.inboxStats();
@@ -103,7 +103,7 @@ export class BacklogMetrics implements OnModuleInit {
           `SELECT count(*)::int AS backlog,
                   COALESCE(EXTRACT(EPOCH FROM now() - min(received_at)), 0)::float8 AS oldest_s
              FROM webhook_inbox
-            WHERE processed_at IS NULL`,
+            WHERE processed_at IS NULL AND dead_at IS NULL`,
         ),
         SOURCE_TIMEOUT_MS,
       );

@@ -4,7 +4,7 @@ import { MetricsRegistry } from './metrics-registry.js';
 
 /** Why an inbound webhook was refused (the 4xx answers of POST /webhooks/:source). */
 export type WebhookRejection =
-  'signature_missing' | 'signature_invalid' | 'timestamp_out_of_tolerance' | 'malformed' | 'too_large';
+  'signature_missing' | 'signature_invalid' | 'timestamp_out_of_tolerance' | 'malformed' | 'too_large' | 'unstorable';
 
 export type IdempotencyOutcome = 'replayed' | 'in_flight' | 'mismatch';
 
@@ -28,7 +28,7 @@ export class HooklineMetrics {
       help:
         'Inbound webhooks by source and outcome: accepted (stored and queued), duplicate (already seen, 200) or ' +
         'rejected (4xx, nothing stored) with its reason (signature_missing, signature_invalid, ' +
-        'timestamp_out_of_tolerance, malformed, too_large)',
+        'timestamp_out_of_tolerance, malformed, too_large, unstorable: valid JSON that jsonb cannot hold)',
       labelNames: ['source', 'outcome', 'reason'],
       registers: [registry],
     });

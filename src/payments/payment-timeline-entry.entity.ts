@@ -10,6 +10,8 @@ export const TIMELINE_TYPES = [
   'resolved',
   'ignored',
   'order_updated',
+  /** A webhook event about the payment that failed INBOX_MAX_ATTEMPTS times to apply (replayable by an admin). */
+  'webhook_dead',
 ] as const;
 export type TimelineType = (typeof TIMELINE_TYPES)[number];
 

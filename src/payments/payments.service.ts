@@ -320,6 +320,25 @@ export class PaymentsService {
     return outcomes;
   }
 
+  /**
+   * Records on the payment an event names (by the shop's payment id in its metadata,
+   * else the PSP payment id) that its webhook could not be applied; nothing when it names
+   * none. Runs in the transaction that marks the inbox row dead.
+   */
+  async recordDeadWebhook(
+    manager: EntityManager,
+    ids: { paymentId?: string; pspPaymentId?: string },
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    const byShopId = ids.paymentId && isUuid(ids.paymentId) ? ids.paymentId : null;
+    if (!byShopId && !ids.pspPaymentId) return;
+    const [payment] = await manager.query<{ id: string }[]>(
+      byShopId ? `SELECT id FROM payments WHERE id = $1` : `SELECT id FROM payments WHERE psp_payment_id = $1`,
+      [byShopId ?? ids.pspPaymentId],
+    );
+    if (payment) await this.addTimeline(manager, payment.id, 'webhook_dead', new Date(), detail);
+  }
+
   async addTimeline(
     manager: EntityManager,
     paymentId: string,

@@ -41,6 +41,19 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     });
   }
 
+  async onDead(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void> {
+    const data = (event.payload.data ?? {}) as Record<string, unknown>;
+    const metadata = (data.metadata ?? {}) as Record<string, unknown>;
+    await this.payments.recordDeadWebhook(
+      manager,
+      {
+        paymentId: typeof metadata.paymentId === 'string' ? metadata.paymentId : undefined,
+        pspPaymentId: typeof data.payment_id === 'string' ? data.payment_id : undefined,
+      },
+      { eventId: event.eventId, eventType: event.type, inboxId: event.inboxId, lastError },
+    );
+  }
+
   private toResult(event: InboundEvent): { result: PspResult } | { outcome: 'ignored'; reason: string } {
     const pspStatus = STATUS_BY_TYPE[event.type];
     if (!pspStatus) return { outcome: 'ignored', reason: `event type ${event.type} is not handled` };

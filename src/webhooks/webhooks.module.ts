@@ -5,6 +5,9 @@ import { QueueName } from '../queue/queues.js';
 import { hasHttpApi, runsWorkers } from '../config/roles.js';
 import { InboxProcessor } from './inbound/inbox.processor.js';
 import { InboxService } from './inbound/inbox.service.js';
+import { InboxMetrics } from './inbound/inbox-metrics.js';
+import { InboxAdminController } from './inbound/inbox-admin.controller.js';
+import { InboxDeadLetters } from './inbound/inbox-dead-letters.js';
 import { InboxRetention } from './inbound/inbox-retention.js';
 import { InboxSweeperTask } from './inbound/inbox-sweeper.task.js';
 import { WebhookHandlerRegistry } from './inbound/webhook-handler.js';
@@ -24,13 +27,14 @@ export class WebhooksModule {
       module: WebhooksModule,
       global: true,
       imports: [BullModule.registerQueue({ name: QueueName.WebhookInbox })],
-      controllers: hasHttpApi(role) ? [WebhookReceiverController] : [],
+      controllers: hasHttpApi(role) ? [WebhookReceiverController, InboxAdminController] : [],
       providers: [
         WebhookSources,
         WebhookHandlerRegistry,
         WebhookSignatureGuard,
         InboxService,
-        ...(hasHttpApi(role) ? [WebhookRejectionsHook] : []),
+        InboxMetrics,
+        ...(hasHttpApi(role) ? [WebhookRejectionsHook, InboxDeadLetters] : []),
         ...(runsWorkers(role) ? [InboxProcessor, InboxSweeperTask, InboxRetention] : []),
       ],
       exports: [WebhookHandlerRegistry, InboxService],

@@ -1,6 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export const INBOX_STATUSES = ['received', 'processed', 'ignored'] as const;
+/** `dead`: failed INBOX_MAX_ATTEMPTS times; waits for a replay through the admin API. */
+export const INBOX_STATUSES = ['received', 'processed', 'ignored', 'dead'] as const;
 export type InboxStatus = (typeof INBOX_STATUSES)[number];
 
 /**
@@ -9,7 +10,9 @@ export type InboxStatus = (typeof INBOX_STATUSES)[number];
  */
 @Entity('webhook_inbox')
 @Index('uq_webhook_inbox_source_event', ['source', 'eventId'], { unique: true })
-@Index('idx_webhook_inbox_pending', ['receivedAt'], { where: 'processed_at IS NULL' })
+// Rows still to apply: what the backlog count and the sweeper read (dead rows are not).
+@Index('idx_webhook_inbox_pending', ['receivedAt'], { where: 'processed_at IS NULL AND dead_at IS NULL' })
+@Index('idx_webhook_inbox_dead', ['deadAt', 'id'], { where: 'dead_at IS NOT NULL' })
 // What the retention deletes by; processed rows only, so the receiver's INSERT adds no entry.
 @Index('idx_webhook_inbox_processed', ['processedAt'], { where: 'processed_at IS NOT NULL' })
 // An expression index (the PSP payment id inside the payload), made by hand in a migration.
@@ -53,9 +56,17 @@ export class InboxEntry {
   @Column({ name: 'processed_at', type: 'timestamptz', nullable: true })
   processedAt: Date | null;
 
+  /** SHA-256 of the body as received (null for reconciliation and older rows): tells a redelivery with another body. */
+  @Column({ name: 'body_sha256', type: 'bytea', nullable: true })
+  bodySha256: Buffer | null;
+
   @Column({ type: 'int', default: 0 })
   attempts: number;
 
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
+
+  /** When the row was marked dead (status `dead`); null while it may still be applied. */
+  @Column({ name: 'dead_at', type: 'timestamptz', nullable: true })
+  deadAt: Date | null;
 }

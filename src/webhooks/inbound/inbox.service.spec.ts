@@ -6,6 +6,7 @@ import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
 import { INBOX_JOB_MAX_EVENTS, InboxService, RECEIVE_MAX_BATCH_CHARS, type ApplyInboxJob } from './inbox.service.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
+import { InboxMetrics } from './inbox-metrics.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
 const config = { get: (name: string) => ({ ENQUEUE_TIMEOUT_MS: 1000, INBOX_BACKLOG_LIMIT: 10_000 })[name] };
@@ -83,6 +84,7 @@ function setup() {
     queue,
     new WebhookHandlerRegistry(),
     new HooklineMetrics(new Registry()),
+    new InboxMetrics(new Registry()),
     config as never,
   );
   return { db, jobs, inbox };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -9,9 +10,12 @@ import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { JobName, QueueName, defaultJobOptions } from '../../queue/queues.js';
 import type { InboundEventDto } from './inbound-event.dto.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
+import { dataExceptionCode } from '../../common/errors/data-exception.js';
+import { DomainError } from '../../common/errors/domain-error.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
-import { WebhookHandlerRegistry, type HandlerResult } from './webhook-handler.js';
+import { WebhookHandlerRegistry, type HandlerResult, type InboundEvent } from './webhook-handler.js';
+import { InboxMetrics } from './inbox-metrics.js';
 import type { VerifiedWebhook } from './webhook-signature.guard.js';
 
 /** How long a backlog count is reused. */
@@ -31,6 +35,14 @@ export interface ApplyInboxJob {
 /** Most inbox rows in one job, and so in one applying transaction. */
 export const INBOX_JOB_MAX_EVENTS = 100;
 
+/**
+ * The inbox row, not its job, is the durable record (attempts, last error, outcome): a
+ * job is removed once it completes, and the failed ones (only a database outage fails a
+ * job; a handler's failure is the row's, retried by a job of its own) are kept only up to
+ * a bound, so a row that keeps failing never piles up jobs in Redis.
+ */
+export const inboxJobOptions = { ...defaultJobOptions, removeOnComplete: true, removeOnFail: 100 };
+
 /** The Bull jobs of inbox rows: `perJob` rows a job, job id = its first row's id (+ `jobIdSuffix`). */
 export function inboxJobs(inboxIds: string[], perJob: number, jobIdSuffix = '') {
   const jobs = [];
@@ -39,7 +51,7 @@ export function inboxJobs(inboxIds: string[], perJob: number, jobIdSuffix = '') 
     jobs.push({
       name: JobName.ApplyInboxEvent,
       data: { inboxIds: ids } satisfies ApplyInboxJob,
-      opts: { ...defaultJobOptions, jobId: `${ids[0]}${jobIdSuffix}` },
+      opts: { ...inboxJobOptions, jobId: `${ids[0]}${jobIdSuffix}` },
     });
   }
   return jobs;
@@ -50,6 +62,10 @@ export interface ProcessSummary {
   ignored: number;
   /** Already processed (a duplicate job, or a retry of a batch partly done). */
   skipped: number;
+  /** Failed, to be tried again after a backoff (a job of their own). */
+  retrying?: number;
+  /** Failed for the INBOX_MAX_ATTEMPTS-th time: marked dead. */
+  dead?: number;
 }
 
 type RowOutcome = 'processed' | 'ignored';
@@ -83,6 +99,13 @@ interface LockedInboxRow {
   processed_at: Date | null;
 }
 
+/** A row `failed` marked: dead, or to be retried after `delay_ms`. */
+interface DeadOrRetry extends Omit<LockedInboxRow, 'processed_at'> {
+  attempts: number;
+  dead: boolean;
+  delay_ms: number;
+}
+
 export type ReceiveOutcome = { status: 'accepted'; inboxId: string } | { status: 'duplicate' };
 
 /** Most events in one INSERT of the receiver's group commit. */
@@ -102,6 +125,8 @@ interface IncomingEvent {
   eventType: string;
   /** The event as JSON text (the verified raw body). */
   json: string;
+  /** SHA-256 of the body as received, hex. */
+  sha256: string;
   receivedAt: Date;
   verifiedAt: Date;
 }
@@ -117,11 +142,19 @@ export class InboxService {
     @InjectQueue(QueueName.WebhookInbox) private readonly queue: Queue<ApplyInboxJob>,
     private readonly handlers: WebhookHandlerRegistry,
     private readonly metrics: HooklineMetrics,
+    private readonly inboxMetrics: InboxMetrics,
     config: ConfigService<AllConfig, true>,
   ) {
     this.enqueueTimeoutMs = config.get('ENQUEUE_TIMEOUT_MS', { infer: true });
     this.backlogLimit = config.get('INBOX_BACKLOG_LIMIT', { infer: true });
+    this.maxAttempts = config.get('INBOX_MAX_ATTEMPTS', { infer: true });
+    this.backoffMs = config.get('INBOX_RETRY_BACKOFF_MS', { infer: true });
+    this.backoffMaxMs = config.get('INBOX_RETRY_BACKOFF_MAX_MS', { infer: true });
   }
+
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+  private readonly backoffMaxMs: number;
 
   private readonly enqueueTimeoutMs: number;
   private readonly backlogLimit: number;
@@ -165,7 +198,7 @@ export class InboxService {
 
   private async countBacklog(): Promise<void> {
     const [{ n }]: { n: number }[] = await this.db.query(
-      `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL`,
+      `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL AND dead_at IS NULL`,
     );
     this.backlog = { at: Date.now(), count: n };
   }
@@ -179,15 +212,33 @@ export class InboxService {
    * `raw` is the verified body, stored as is (parsed once by PostgreSQL, not re-serialised).
    */
   async receive(webhook: VerifiedWebhook, event: InboundEventDto, raw?: Buffer): Promise<ReceiveOutcome> {
-    const written = await this.writer.submit({
-      source: webhook.source,
-      eventId: event.event_id,
-      eventType: event.type,
-      json: raw ? raw.toString('utf8') : JSON.stringify(event),
-      receivedAt: webhook.receivedAt,
-      verifiedAt: webhook.verifiedAt,
-    });
+    const json = raw ? raw.toString('utf8') : JSON.stringify(event);
+    const sha256 = createHash('sha256')
+      .update(raw ?? json)
+      .digest('hex');
+    const written = await this.writer
+      .submit({
+        source: webhook.source,
+        eventId: event.event_id,
+        eventType: event.type,
+        json,
+        sha256,
+        receivedAt: webhook.receivedAt,
+        verifiedAt: webhook.verifiedAt,
+      })
+      .catch((err: unknown) => {
+        // Written alone by then (retryAlone), so a data exception is this event's own:
+        // whatever else PostgreSQL refuses that the receiver's checks let through.
+        const sqlState = dataExceptionCode(err);
+        if (!sqlState) throw err;
+        this.logger.warn({
+          msg: `Refused ${webhook.source} event ${event.event_id} (${event.type}): PostgreSQL cannot store it (SQLSTATE ${sqlState}: ${(err as Error).message})`,
+          ...eventIds(event),
+        });
+        throw unstorableEvent(`PostgreSQL cannot store it as jsonb (SQLSTATE ${sqlState})`);
+      });
     if (written.outcome === 'duplicate') {
+      await this.compareDuplicate(webhook, event, sha256);
       this.logger.log({
         msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`,
         ...eventIds(event),
@@ -203,6 +254,33 @@ export class InboxService {
       inboxId,
     });
     return { status: 'accepted', inboxId };
+  }
+
+  /**
+   * A redelivered event_id is a duplicate whatever its body (as Stripe and Svix do), but
+   * a body that differs from the stored one is logged with both hashes and counted: a
+   * sender reusing ids, or someone replaying a signed id with another body.
+   */
+  private async compareDuplicate(webhook: VerifiedWebhook, event: InboundEventDto, sha256: string): Promise<void> {
+    try {
+      const [stored] = await this.db.query<{ sha256: string | null }[]>(
+        `SELECT encode(body_sha256, 'hex') AS sha256 FROM webhook_inbox WHERE source = $1 AND event_id = $2`,
+        [webhook.source, event.event_id],
+      );
+      if (!stored?.sha256 || stored.sha256 === sha256) return;
+      this.inboxMetrics.duplicateBodyDiffers.inc({ source: webhook.source });
+      this.logger.warn({
+        msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) has another body than the one stored: ignored as a duplicate`,
+        ...eventIds(event),
+        storedBodySha256: stored.sha256,
+        receivedBodySha256: sha256,
+        requestWebhookId: webhook.webhookId,
+      });
+    } catch (err) {
+      this.logger.warn(
+        `Could not compare the body of duplicate ${webhook.source} event ${event.event_id}: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** One batch of the group commit: one INSERT for every event, then one addBulk for the new rows. */
@@ -232,10 +310,10 @@ export class InboxService {
     const rows = await preparedQuery<{ id: string; source: string; event_id: string }>(
       this.db.manager,
       'hookline_inbox_receive',
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at)
-       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now()
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
-                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, n)
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, body_sha256)
+       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now(), decode(m.sha256, 'hex')
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $7::text[])
+                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, sha256, n)
          JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(doc, n) USING (n)
        ON CONFLICT (source, event_id) DO NOTHING
        RETURNING id, source, event_id`,
@@ -247,6 +325,7 @@ export class InboxService {
         items.map((it) => it.verifiedAt),
         // The verified bodies, already JSON: joined, not parsed and re-serialised.
         `[${items.map((it) => it.json).join(',')}]`,
+        items.map((it) => it.sha256),
       ],
     );
     return new Map(rows.map((r) => [`${r.source}\u0000${r.event_id}`, r.id]));
@@ -286,9 +365,11 @@ export class InboxService {
    * re-enqueues them once the stamp is older than INBOX_SWEEP_STALE_MS: the inbox row,
    * not the job, is the durable record.
    */
-  async enqueue(inboxIds: string[], jobIdSuffix = ''): Promise<number> {
+  async enqueue(inboxIds: string[], jobIdSuffix = '', delayMs = 0): Promise<number> {
     if (inboxIds.length === 0) return 0;
-    const adding = this.queue.addBulk(inboxJobs(inboxIds, INBOX_JOB_MAX_EVENTS, jobIdSuffix));
+    const jobs = inboxJobs(inboxIds, INBOX_JOB_MAX_EVENTS, jobIdSuffix);
+    if (delayMs > 0) for (const job of jobs) Object.assign(job.opts, { delay: delayMs });
+    const adding = this.queue.addBulk(jobs);
     // A Redis that is down makes Bull wait for it; the sender must not wait with it.
     adding.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
@@ -327,10 +408,8 @@ export class InboxService {
   async process(inboxIds: string[]): Promise<ProcessSummary> {
     const shared = await this.applier.submit(inboxIds);
     if (!('error' in shared)) return summarize(inboxIds, shared.applied);
-    if (isDatabaseUnavailable(shared.error)) {
-      await this.recordFailure(inboxIds, shared.error);
-      throw shared.error;
-    }
+    if (isDatabaseUnavailable(shared.error)) throw this.unavailable(inboxIds, shared.error);
+    let error = shared.error;
     if (shared.jobs > 1) {
       this.logger.warn(
         `Inbox batch of ${shared.jobs} jobs failed (${(shared.error as Error).message}); applying job ${inboxIds[0]} alone`,
@@ -338,22 +417,21 @@ export class InboxService {
       try {
         return summarize(inboxIds, await this.applyBatch(inboxIds));
       } catch (err) {
-        if (inboxIds.length === 1 || isDatabaseUnavailable(err)) {
-          await this.recordFailure(inboxIds, err);
-          throw err;
-        }
+        if (isDatabaseUnavailable(err)) throw this.unavailable(inboxIds, err);
+        error = err;
       }
-    } else if (inboxIds.length === 1) {
-      await this.recordFailure(inboxIds, shared.error);
-      throw shared.error;
+    }
+    if (inboxIds.length === 1) {
+      const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0, retrying: 0, dead: 0 };
+      await this.failed(inboxIds[0], error, summary);
+      return summary;
     }
     this.logger.warn(`Inbox job ${inboxIds[0]} failed; applying its ${inboxIds.length} rows one by one`);
     return this.processOneByOne(inboxIds);
   }
 
   private async processOneByOne(inboxIds: string[]): Promise<ProcessSummary> {
-    const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0 };
-    const failed: { id: string; error: unknown }[] = [];
+    const summary: ProcessSummary = { processed: 0, ignored: 0, skipped: 0, retrying: 0, dead: 0 };
     for (const id of inboxIds) {
       try {
         const one = summarize([id], await this.applyBatch([id]));
@@ -361,17 +439,74 @@ export class InboxService {
         summary.ignored += one.ignored;
         summary.skipped += one.skipped;
       } catch (error) {
-        await this.recordFailure([id], error);
-        failed.push({ id, error });
+        // The job fails and Bull retries it: the rows done by then are skipped.
+        if (isDatabaseUnavailable(error)) throw this.unavailable([id], error);
+        await this.failed(id, error, summary);
       }
     }
-    if (failed.length > 0) {
-      throw new Error(
-        `${failed.length} of ${inboxIds.length} inbox row(s) failed (${summary.processed} processed); ` +
-          `first: ${failed[0].id}: ${(failed[0].error as Error).message}`,
-      );
-    }
     return summary;
+  }
+
+  /** PostgreSQL unreachable: not the rows' fault, so no attempt is counted; the job fails and Bull retries it. */
+  private unavailable(inboxIds: string[], err: unknown): unknown {
+    this.logger.error(
+      `Inbox ${inboxIds.join(', ')} not applied, the database is unavailable: ${(err as Error).message}`,
+    );
+    return err;
+  }
+
+  /**
+   * Counts a failed attempt on one row (the handler threw for it alone). Below
+   * INBOX_MAX_ATTEMPTS the row gets a delayed job of its own, after an exponential
+   * backoff (its queued_at set to when that job is due, so the sweeper leaves it until
+   * then); at the cap it is marked dead, in the same transaction as the source's
+   * `onDead` (the payments module adds a timeline entry), then logged and counted.
+   */
+  private async failed(id: string, err: unknown, summary: ProcessSummary): Promise<void> {
+    const message = String((err as Error).message).slice(0, 1000);
+    let row: DeadOrRetry | undefined;
+    try {
+      row = await this.db.transaction(async (manager) => {
+        // An UPDATE answers [rows, count] through TypeORM.
+        const [[marked]] = await manager.query<[DeadOrRetry[], number]>(
+          `UPDATE webhook_inbox
+              SET attempts = attempts + 1, last_error = $2,
+                  status = CASE WHEN attempts + 1 >= $3 THEN 'dead' ELSE status END,
+                  dead_at = CASE WHEN attempts + 1 >= $3 THEN now() END,
+                  queued_at = CASE WHEN attempts + 1 >= $3 THEN queued_at
+                                   ELSE now() + make_interval(secs => least($4 * power(2, attempts), $5) / 1000.0) END
+            WHERE id = $1 AND processed_at IS NULL AND dead_at IS NULL
+        RETURNING id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via,
+                  attempts, dead_at IS NOT NULL AS dead, least($4 * power(2, attempts - 1), $5)::int AS delay_ms`,
+          [id, message, this.maxAttempts, this.backoffMs, this.backoffMaxMs],
+        );
+        if (marked?.dead && this.handlers.has(marked.source)) {
+          await this.handlers.get(marked.source).onDead?.(manager, toInboundEvent(marked), message);
+        }
+        return marked;
+      });
+    } catch (recordErr) {
+      this.logger.warn(`Could not record the failure of inbox ${id}: ${(recordErr as Error).message}`);
+      return;
+    }
+    if (!row) return; // applied, or marked dead, by another job meanwhile
+    if (row.dead) {
+      summary.dead = (summary.dead ?? 0) + 1;
+      this.inboxMetrics.dead.inc({ source: row.source });
+      this.logger.error({
+        msg: `Inbox ${id} (${row.source} ${row.event_id} ${row.event_type}) dead after ${row.attempts} attempts: ${message}`,
+        ...eventIds(row.payload),
+        inboxId: id,
+        attempts: row.attempts,
+      });
+      return;
+    }
+    summary.retrying = (summary.retrying ?? 0) + 1;
+    this.logger.error(
+      `Inbox ${id} failed (attempt ${row.attempts} of ${this.maxAttempts}), will retry in ${row.delay_ms} ms: ${message}`,
+    );
+    // If Redis takes no job, the sweeper re-enqueues the row once it is due and stale.
+    await this.enqueue([id], `:retry:${row.attempts}`, row.delay_ms);
   }
 
   /** One shared transaction for the jobs that came together; a failure is each job's to handle. */
@@ -418,17 +553,7 @@ export class InboxService {
         const ofSource = rows.filter((r) => r.source === source);
         const handled = await this.handlers.get(source).handle(
           manager,
-          ofSource.map((row) => ({
-            inboxId: row.id,
-            source: row.source,
-            eventId: row.event_id,
-            type: row.event_type,
-            payload: row.payload,
-            receivedAt: row.received_at,
-            verifiedAt: row.verified_at,
-            queuedAt: row.queued_at,
-            receivedVia: row.received_via,
-          })),
+          ofSource.map((row) => toInboundEvent(row)),
         );
         if (handled.length !== ofSource.length) {
           throw new Error(`The ${source} handler returned ${handled.length} results for ${ofSource.length} events`);
@@ -465,22 +590,6 @@ export class InboxService {
     return applied;
   }
 
-  /** Counts a failed attempt on the rows; never throws (the database may be what failed). */
-  private async recordFailure(inboxIds: string[], err: unknown): Promise<void> {
-    const message = String((err as Error).message);
-    this.logger.error(`Inbox ${inboxIds.join(', ')} failed, will retry: ${message}`);
-    try {
-      await this.db.query(
-        // Locked in id order first, as the applying transactions lock them: no deadlock with one of them.
-        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2
-          WHERE id IN (SELECT id FROM webhook_inbox WHERE id = ANY($1::uuid[]) AND processed_at IS NULL ORDER BY id FOR UPDATE)`,
-        [inboxIds, message.slice(0, 1000)],
-      );
-    } catch (recordErr) {
-      this.logger.warn(`Could not record the failure of inbox ${inboxIds.join(', ')}: ${(recordErr as Error).message}`);
-    }
-  }
-
   /**
    * Re-enqueues rows neither processed nor recently queued. Rows are claimed (locked,
    * then stamped queued) in one transaction, so replicas never sweep the same rows.
@@ -489,7 +598,7 @@ export class InboxService {
     const ids = await this.db.transaction(async (manager) => {
       const rows: { id: string }[] = await manager.query(
         `SELECT id FROM webhook_inbox
-          WHERE processed_at IS NULL
+          WHERE processed_at IS NULL AND dead_at IS NULL
             AND received_at < now() - make_interval(secs => $1 / 1000.0)
             AND (queued_at IS NULL OR queued_at < now() - make_interval(secs => $1 / 1000.0))
           ORDER BY received_at
@@ -508,6 +617,31 @@ export class InboxService {
     // A new job id: the rows' first job may still exist in Redis (failed, or kept as completed).
     return this.enqueue(ids, `:swept:${Date.now()}`);
   }
+}
+
+/** A stored row as its source's handler sees it. */
+function toInboundEvent(row: Omit<LockedInboxRow, 'processed_at'>): InboundEvent {
+  return {
+    inboxId: row.id,
+    source: row.source,
+    eventId: row.event_id,
+    type: row.event_type,
+    payload: row.payload,
+    receivedAt: row.received_at,
+    verifiedAt: row.verified_at,
+    queuedAt: row.queued_at,
+    receivedVia: row.received_via,
+  };
+}
+
+/** 422 for a verified event PostgreSQL cannot store as jsonb; nothing is stored (decision record 0501). */
+export function unstorableEvent(detail: string): DomainError {
+  return new DomainError(
+    'WEBHOOK.UNSTORABLE_EVENT',
+    422,
+    'Event cannot be stored',
+    `The event ${detail}. Nothing was stored.`,
+  );
 }
 
 /** Ids of an event envelope for log lines: the event, and where the sender echoes them, the payment and order. */

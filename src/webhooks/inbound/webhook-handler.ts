@@ -26,6 +26,11 @@ export type HandlerResult = { outcome: 'applied'; note?: string } | { outcome: '
  */
 export interface WebhookEventHandler {
   handle(manager: EntityManager, events: InboundEvent[]): Promise<HandlerResult[]>;
+  /**
+   * Called in the transaction that marks an event dead (it failed INBOX_MAX_ATTEMPTS
+   * times), so the source can record it where its users look (a payment's timeline).
+   */
+  onDead?(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void>;
 }
 
 /** Modules register their handlers here (the payments module registers 'psp'). */

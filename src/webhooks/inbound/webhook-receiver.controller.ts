@@ -4,7 +4,8 @@ import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InboundEventDto, WebhookAckDto, parseInboundEvent } from './inbound-event.dto.js';
 import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
-import { BACKLOG_RETRY_AFTER_S, InboxService } from './inbox.service.js';
+import { BACKLOG_RETRY_AFTER_S, InboxService, unstorableEvent } from './inbox.service.js';
+import { jsonbTextProblem } from '../../common/validation/jsonb-text.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.js';
@@ -34,6 +35,10 @@ export class WebhookReceiverController {
     type: WebhookAckDto,
   })
   @ApiProblem(
+    422,
+    "WEBHOOK.UNSTORABLE_EVENT — valid JSON that PostgreSQL cannot store as jsonb (a number outside numeric's range, a byte order mark); nothing stored",
+  )
+  @ApiProblem(
     429,
     'WEBHOOK.BACKLOG_FULL — the inbox backlog is over INBOX_BACKLOG_LIMIT; nothing stored; retry after Retry-After',
   )
@@ -45,6 +50,7 @@ export class WebhookReceiverController {
     // Validated here rather than by the global pipe: unknown fields are allowed and
     // kept, because the sender's event format may grow.
     const event = this.parse(req);
+    this.checkStorable(req);
     if (await this.inbox.backlogFull()) {
       this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'backlog' });
       throw new DomainError(
@@ -56,10 +62,23 @@ export class WebhookReceiverController {
         { 'retry-after': String(BACKLOG_RETRY_AFTER_S) },
       );
     }
-    const result = await this.inbox.receive(req.webhook!, event, req.rawBody);
+    const result = await this.inbox.receive(req.webhook!, event, req.rawBody).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'WEBHOOK.UNSTORABLE_EVENT') {
+        this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'unstorable' });
+      }
+      throw err;
+    });
     this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: result.status });
     if (result.status === 'duplicate') void reply.status(200);
     return { status: result.status, eventId: event.event_id };
+  }
+
+  /** What JSON.parse accepted but jsonb would refuse is a 422 before anything is stored, not a 500 the sender retries. */
+  private checkStorable(req: WebhookRequest): void {
+    const problem = req.rawBody ? jsonbTextProblem(req.rawBody.toString('utf8')) : null;
+    if (!problem) return;
+    this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'unstorable' });
+    throw unstorableEvent(problem);
   }
 
   private parse(req: WebhookRequest): ReturnType<typeof parseInboundEvent> {
