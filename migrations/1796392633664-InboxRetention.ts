@@ -5,6 +5,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * is partial (processed rows only), so the receiver's INSERT of an unprocessed row adds
  * no entry to it; the processor's update, which adds one, writes new index entries for
  * the row anyway (processed_at is in the pending index's predicate, so it is never HOT).
+ * See docs/decisions/0008-inbox-retention-partial-index.md.
  */
 export class InboxRetention1796392633664 implements MigrationInterface {
   name = 'InboxRetention1796392633664';

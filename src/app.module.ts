@@ -31,7 +31,7 @@ export const QUEUE_STALLED_INTERVAL_MS = 5_000;
 
 /**
  * The root module for one process role. `all` runs everything; `api`, `worker` and
- * `psp` run their part (DESIGN.md §2). Filters and pipes are APP_* providers, so
+ * `psp` run their part (docs/architecture.md, "Process roles"). Filters and pipes are APP_* providers, so
  * the e2e app gets exactly what production gets.
  */
 @Module({})

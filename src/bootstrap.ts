@@ -80,8 +80,8 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     bufferLogs: true,
   });
   app.useLogger(app.get(NestPinoLogger));
-  // helmet 8's headers and defaults, computed once at boot (@fastify/helmet rebuilt its
-  // middleware and parsed the CSP on every request: about 5 % of the receiver's CPU).
+  // helmet 8's headers and defaults, computed once at boot (@fastify/helmet rebuilt them on
+  // every request: docs/decisions/0014-request-hooks-and-security-headers.md).
   app.useSecurityHeaders({
     contentSecurityPolicy: {
       directives: {

@@ -9,8 +9,8 @@ let offset = 0;
 /**
  * Stripe-style opaque ids: a type prefix and 24 hex characters (96 random bits). The bits
  * come from a pool of the CSPRNG's bytes refilled every 128 ids: one `randomBytes(12)` per
- * id was a system call each, 2–3 % of the worker's CPU when it applies a burst (an
- * `order.*` message id per event).
+ * id was a system call each, a cost the worker paid per event applied
+ * (docs/decisions/0016-random-id-pool.md).
  */
 export const prefixedId = (prefix: 'pay' | 'evt'): string => {
   if (offset + ID_BYTES > pool.length) {

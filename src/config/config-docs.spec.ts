@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderConfigTable, renderEnvExample, withConfigTable } from './config-docs.js';
+import { CONFIG_DOC, renderConfigTable, renderEnvExample, withConfigTable } from './config-docs.js';
 import { configDocs, validateEnv } from './env.js';
 
 const root = join(__dirname, '..', '..');
@@ -14,9 +14,9 @@ describe('configuration docs', () => {
     for (const d of docs) expect(d.meaning.length).toBeGreaterThan(10);
   });
 
-  it('are what README.md and .env.example say (run `npm run docs:config` after changing src/config/env.ts)', () => {
-    const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    expect(withConfigTable(readme, renderConfigTable(docs))).toBe(readme);
+  it(`are what ${CONFIG_DOC} and .env.example say (run \`npm run docs:config\` after changing src/config/env.ts)`, () => {
+    const doc = readFileSync(join(root, CONFIG_DOC), 'utf8');
+    expect(withConfigTable(doc, renderConfigTable(docs))).toBe(doc);
     expect(readFileSync(join(root, '.env.example'), 'utf8')).toBe(renderEnvExample(docs));
   });
 

@@ -35,7 +35,7 @@ export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 const WHSEC = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
 const WHSEC_LIST = /^whsec_[A-Za-z0-9+/]{16,}={0,2}( +whsec_[A-Za-z0-9+/]{16,}={0,2})*$/;
 const KEY_LIST = /^[A-Za-z0-9_\-.]{16,}(,[A-Za-z0-9_\-.]{16,})*$/;
-/** Meaning of each variable, in declaration order: the source of the README table and .env.example. */
+/** Meaning of each variable, in declaration order: the source of the table in docs/configuration.md and .env.example. */
 const DOCS = new Map<string, string>();
 const Doc =
   (meaning: string): PropertyDecorator =>
@@ -54,7 +54,7 @@ const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : val
 /**
  * Every environment variable Hookline reads, with its default. Validated once at
  * boot; a missing or malformed value stops the process with a message naming it.
- * Keep `.env.example` and the README's configuration table in step with this class.
+ * Keep `.env.example` and the table in docs/configuration.md in step with this class.
  */
 export class Env {
   @Doc('Process role: all (everything in one process) | api | worker | psp.')

@@ -6,7 +6,7 @@
  * being refused. Why these minimums: docs/decisions/0101-production-secrets.md.
  */
 
-/** Development defaults of the secrets: published in env.ts, .env.example and the README. */
+/** Development defaults of the secrets: published in env.ts and in docs/ (configuration.md, api.md, …). */
 export const DEV_SECRETS = {
   API_KEYS: 'sk_shop_dev_0123456789abcdef',
   ADMIN_API_KEYS: 'sk_admin_dev_0123456789abcdef',

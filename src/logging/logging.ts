@@ -77,7 +77,8 @@ export function requestId(req: IncomingMessage): string {
  * follows a payment from PSP settle to order paid. The per-request part (request id
  * on every line, the access line) is not nestjs-pino's pino-http middleware but the
  * Fastify hooks of installRequestLogging: the middleware, run through Nest's bridge
- * (@fastify/middie), took about 12 % of the webhook receiver's CPU under load.
+ * (@fastify/middie), was the receiver's largest per-request cost
+ * (docs/decisions/0014-request-hooks-and-security-headers.md).
  */
 export function loggerParams(env: LogSettings): Params {
   return {
@@ -145,9 +146,9 @@ let stdoutDestination: LineDestination | null = null;
  * The process's log destination: stdout (looked up at each write, so a test can tap
  * process.stdout.write), with the lines of one event-loop turn in a single write, and
  * whatever is buffered written on process exit. stdout to a file or pipe is a synchronous
- * write on Linux, one system call per line: under a burst those writes were about
- * 6 % of the receiver's CPU, and a worker logs three lines per event applied. No line is
- * held past the turn that logged it.
+ * write on Linux, one system call per line, and a worker logs three lines per event
+ * applied (docs/decisions/0013-log-lines-one-write-per-turn.md). No line is held past the
+ * turn that logged it.
  */
 export function coalescedStdout(): LineDestination {
   if (!stdoutDestination) {

@@ -6,9 +6,8 @@ import { type EntityManager, QueryFailedError } from 'typeorm';
  * and plans it once per connection instead of on every call. For the statements of the
  * hot paths — the receiver's INSERT, the inbox's applying transaction (7 statements
  * whatever its size), the outbound engine's load and record of a batch of deliveries —
- * where planning cost 0.06–0.57 ms a statement, which small batches (a steady arrival
- * rate) paid per handful of events; prepared, the deliveries bench's PostgreSQL CPU per
- * delivery went from 108 to 78 µs. One name per text:
+ * where small batches paid the planning per handful of events
+ * (docs/decisions/0012-prepared-statements.md). One name per text:
  * pg refuses a name prepared with another text on the same connection.
  *
  * Uses the connection `manager` holds (inside a transaction), or takes one from the pool

@@ -59,7 +59,7 @@ export class PeriodicTask {
   }
 }
 
-/** Housekeeping (the retentions, the Idempotency-Key purge): HOUSEKEEPING_DELAY_MS after boot, then every 15 min. */
+/** Housekeeping (the retentions, the Idempotency-Key purge): HOUSEKEEPING_DELAY_MS after boot, then every 15 min (docs/decisions/0010-housekeeping-delay.md). */
 export function housekeepingSchedule(name: string, config: ConfigService<AllConfig, true>): PeriodicSchedule {
   return { name, everyMs: RETENTION_INTERVAL_MS, firstAfterMs: config.get('HOUSEKEEPING_DELAY_MS', { infer: true }) };
 }

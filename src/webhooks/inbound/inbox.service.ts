@@ -32,7 +32,7 @@ export interface ApplyInboxJob {
   inboxId?: string;
 }
 
-/** Most inbox rows in one job, and so in one applying transaction. */
+/** Most inbox rows in one job, and so in one applying transaction (docs/decisions/0002-inbox-job-size.md). */
 export const INBOX_JOB_MAX_EVENTS = 100;
 
 /**
@@ -75,12 +75,9 @@ type Shared = { applied: Map<string, RowOutcome> } | { error: unknown; jobs: num
 /**
  * Jobs applied in one shared transaction at most, and such transactions running at once:
  * two, and up to four while a full transaction's worth of jobs (8) waits (4 × 8 = the
- * worker's 32 jobs). A transaction spends most of its time waiting for PostgreSQL round
- * trips, so a backlog drains faster with four (the drain bench ran 5,200–5,900 events/s
- * against 4,500–5,200 with two; six did no better); at a moderate rate, the jobs that
- * wait for one of two transactions share the next one, which costs PostgreSQL and the
- * worker less per event than four small ones (lag at 3,574 events/s: rounds' p50 40–60 ms
- * with two against 50–98 with four, PostgreSQL 186–194 against 191–200 µs per event).
+ * worker's 32 jobs). A backlog drains faster with four, while at a moderate rate jobs
+ * sharing the next of two transactions cost less per event than four small ones
+ * (docs/decisions/0003-inbox-applier-group-commit.md).
  */
 export const INBOX_MERGE_MAX_JOBS = 8;
 export const INBOX_MERGE_IN_FLIGHT = 2;
@@ -110,7 +107,7 @@ export type ReceiveOutcome = { status: 'accepted'; inboxId: string } | { status:
 
 /** Most events in one INSERT of the receiver's group commit. */
 export const RECEIVE_MAX_BATCH = 256;
-/** Receiver INSERTs running at once; events arriving meanwhile wait and share the next one. */
+/** Receiver INSERTs running at once; events arriving meanwhile wait and share the next one (docs/decisions/0001-receiver-group-commit.md). */
 export const RECEIVE_MAX_IN_FLIGHT = 2;
 /**
  * Most event JSON in one INSERT, in characters (about bytes): 16 of the largest events
@@ -183,7 +180,8 @@ export class InboxService {
    * Whether the unprocessed backlog is over INBOX_BACKLOG_LIMIT. Counted at most once
    * a second per process, so a burst costs one count query, not one per request: while
    * a new count runs, requests go on with the last one (only the very first count is
-   * waited for), and a count that fails keeps the last one.
+   * waited for), and a count that fails keeps the last one
+   * (docs/decisions/0017-backlog-count-once-a-second.md).
    */
   async backlogFull(): Promise<boolean> {
     if (!this.backlog || Date.now() - this.backlog.at > BACKLOG_CHECK_MS) {

@@ -104,7 +104,8 @@ export class DeliveryDeferred extends Error {
     this.name = 'DeliveryDeferred';
     // Flow control, not a fault: without a stack, Bull records only the reason. It appends
     // every failure's stack to the job and rewrites the job whole, so a delivery deferred
-    // behind a rate limit or a busy endpoint every second would grow by a stack each time.
+    // behind a rate limit or a busy endpoint every second would grow by a stack each time
+    // (docs/decisions/0007-stackless-deferrals.md).
     this.stack = undefined;
   }
 }
@@ -154,9 +155,8 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   });
   /**
    * Failures of concurrent deliveries share one transaction, as successes do, and a
-   * refused batch is recorded again one by one. With one transaction per failure a
-   * worker recorded 272–303 failures a second for an endpoint answering 500 (both cores
-   * busy: about 7 ms of CPU each); batched, 1,341–1,639.
+   * refused batch is recorded again one by one: one transaction per failure cost about
+   * five times the CPU (docs/decisions/0004-outbound-batched-records.md).
    */
   private readonly failures = new GroupCommit<FailureRecord, FailureDecision>(
     (batch) => this.recordFailures(batch),
@@ -504,11 +504,9 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   /**
    * The failure streaks of the batch's endpoints: when each began and the endpoint's
    * status. Only a streak's first failure writes the row (`failing_since`; rows locked in
-   * id order). Every failure writing it, as before, queued the failing deliveries'
-   * transactions behind each other on that row lock: 826–1,078 failures recorded a
-   * second for one endpoint with 20 clients, 19–24 ms each, every connection of the pool
-   * held (pgbench); 2,836–2,960 a second, 7 ms each, without the write. Read from the
-   * statement's snapshot, a streak another transaction began meanwhile shows as null:
+   * id order): every failure writing it queued the failing deliveries' transactions behind
+   * each other on that row lock (docs/decisions/0005-failure-streak-single-write.md).
+   * Read from the statement's snapshot, a streak another transaction began meanwhile shows as null:
    * it began with this batch as far as the batch knows.
    */
   private async recordStreaks(manager: EntityManager, batch: FailureRecord[]): Promise<Map<string, Streak>> {

@@ -18,7 +18,7 @@ export const DELIVERY_QUEUE: Record<OutboundOwner, QueueName> = {
 
 /** Bull never gives up on a delivery job: the engine decides, from its own schedule, when to stop. */
 export const DELIVERY_JOB_ATTEMPTS = 1_000_000;
-/** Stack traces of unexpected errors a delivery job keeps (Bull keeps every one without a limit). */
+/** Stack traces of unexpected errors a delivery job keeps (Bull keeps every one without a limit; docs/decisions/0007-stackless-deferrals.md). */
 export const DELIVERY_JOB_STACK_TRACES = 3;
 /** Name of the backoff strategy that takes the wait the engine computed (registered on the delivery queues). */
 export const ENGINE_BACKOFF = 'engine-schedule';

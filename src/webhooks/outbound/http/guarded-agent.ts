@@ -51,7 +51,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /**
  * How long a connect attempt runs alone before the name's next allowed address is
  * dialled beside it (RFC 8305's Connection Attempt Delay, as browsers and Node's
- * autoSelectFamily use): the first to connect wins, the others are closed.
+ * autoSelectFamily use): the first to connect wins, the others are closed
+ * (docs/decisions/0011-happy-eyeballs-250ms.md).
  */
 export const NEXT_ADDRESS_AFTER_MS = 250;
 
