@@ -89,3 +89,117 @@ describe('validateEnv', () => {
     );
   });
 });
+
+describe('validateEnv bounds (docs/decisions/0401-bounded-configuration.md)', () => {
+  const DAY = 86_400_000;
+  // Every number and duration: its largest accepted value and the smallest refused one.
+  const bounds: [name: string, max: string, over: string][] = [
+    ['PORT', '65535', '65536'],
+    ['WEBHOOK_TOLERANCE_S', '3600', '3601'],
+    ['WEBHOOK_MAX_BODY_BYTES', String(10 * 1024 * 1024), String(10 * 1024 * 1024 + 1)],
+    ['INBOX_BACKLOG_LIMIT', '2147483647', '2147483648'],
+    ['INBOX_SWEEP_INTERVAL_MS', String(DAY), String(DAY + 1)],
+    ['INBOX_SWEEP_STALE_MS', String(DAY), String(DAY + 1)],
+    ['ENQUEUE_TIMEOUT_MS', '30000', '30001'],
+    ['INBOX_RETENTION', '3650d', '3651d'],
+    ['HOUSEKEEPING_DELAY_MS', '900000', '900001'],
+    ['IDEMPOTENCY_TTL_H', '720', '721'],
+    ['WEBHOOK_DEADLINE_MS', String(DAY), String(DAY + 1)],
+    ['SHORT_POLL_INTERVAL_MS', '3600000', '3600001'],
+    ['LONG_POLL_WAIT_S', '30', '31'],
+    ['POLL_GIVE_UP_MS', String(7 * DAY), String(7 * DAY + 1)],
+    ['RECONCILE_INTERVAL_MS', String(DAY), String(DAY + 1)],
+    ['RATE_LIMIT_MAX', '1000000', '1000001'],
+    ['RATE_LIMIT_WINDOW_S', '3600', '3601'],
+    ['WEBHOOK_RETRY_SCHEDULE', '7d', '7d,1ms,604800001ms'],
+    ['WEBHOOK_ATTEMPT_TIMEOUT_MS', '120000', '120001'],
+    ['WEBHOOK_ROTATION_GRACE', '30d', '721h'],
+    ['WEBHOOK_DISABLE_AFTER', '30d', '43201m'],
+    ['WEBHOOK_RETENTION', '3650d', '87601h'],
+    ['WEBHOOK_DELIVERY_CONCURRENCY', '1000', '1001'],
+    ['WEBHOOK_ENDPOINT_CONCURRENCY', '1000', '1001'],
+    ['WEBHOOK_SWEEP_INTERVAL_MS', String(DAY), String(DAY + 1)],
+    ['WEBHOOK_SWEEP_STALE_MS', String(DAY), String(DAY + 1)],
+    ['PSP_SETTLE_DELAY_MAX_MS', String(DAY), String(DAY + 1)],
+    ['PSP_DECLINE_RATE', '1', '1.01'],
+    ['PSP_DROP_RATE', '1', '1.01'],
+    ['PSP_DUPLICATE_RATE', '1', '1.01'],
+    ['PSP_REORDER_RATE', '1', '1.01'],
+    ['PSP_TAMPER_RATE', '1', '1.01'],
+    ['PSP_DELIVERY_DELAY_MAX_MS', '600000', '600001'],
+    ['PSP_DELIVERY_ATTEMPTS', '21', '22'], // with the default backoff of 1000 ms: 1000·2^19 ms ≤ 7d
+    ['PSP_TIMEOUT_MS', '120000', '120001'],
+  ];
+
+  it.each(bounds)('takes %s=%s (its maximum)', (name, max) => {
+    const env = validateEnv({ [name]: max }) as unknown as Record<string, unknown>;
+    expect(String(env[name])).toBe(max);
+  });
+
+  it.each(bounds)('refuses %s above its maximum, naming it with the allowed range', (name, _max, over) => {
+    expect(() => validateEnv({ [name]: over })).toThrow(new RegExp(`- ${name}(, [A-Z_]+)?: .*(from|at most) `));
+  });
+
+  it('takes the minimum of a pair at the pair maximum', () => {
+    expect(validateEnv({ PSP_SETTLE_DELAY_MIN_MS: String(DAY), PSP_SETTLE_DELAY_MAX_MS: String(DAY) })).toMatchObject({
+      PSP_SETTLE_DELAY_MIN_MS: DAY,
+    });
+    expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: String(DAY + 1) })).toThrow(/- PSP_SETTLE_DELAY_MIN_MS: /);
+    expect(() => validateEnv({ PSP_DELIVERY_DELAY_MIN_MS: '600001' })).toThrow(/- PSP_DELIVERY_DELAY_MIN_MS: /);
+  });
+
+  it('refuses the 30-day retry step that overflowed an int, and a schedule of more than 100 waits', () => {
+    expect(() => validateEnv({ WEBHOOK_RETRY_SCHEDULE: '5s,5m,30d' })).toThrow(
+      /- WEBHOOK_RETRY_SCHEDULE: WEBHOOK_RETRY_SCHEDULE must list 1 to 100 waits, each from 0ms to 7d \(got "5s,5m,30d"\)/,
+    );
+    expect(validateEnv({ WEBHOOK_RETRY_SCHEDULE: Array(100).fill('1s').join(',') }).WEBHOOK_RETRY_SCHEDULE).toContain(
+      '1s',
+    );
+    expect(() => validateEnv({ WEBHOOK_RETRY_SCHEDULE: Array(101).fill('1s').join(',') })).toThrow(
+      /- WEBHOOK_RETRY_SCHEDULE: /,
+    );
+  });
+
+  it('refuses numbers too long for a double and durations that overflow', () => {
+    expect(() => validateEnv({ WEBHOOK_SWEEP_INTERVAL_MS: '9'.repeat(400) })).toThrow(/- WEBHOOK_SWEEP_INTERVAL_MS: /);
+    expect(() => validateEnv({ WEBHOOK_RETENTION: `${'9'.repeat(400)}d` })).toThrow(/- WEBHOOK_RETENTION: /);
+  });
+
+  it('bounds the PSP mock last backoff step, naming both variables and the attempts allowed', () => {
+    expect(validateEnv({ PSP_DELIVERY_ATTEMPTS: '27', PSP_DELIVERY_BACKOFF_MS: '10' }).PSP_DELIVERY_ATTEMPTS).toBe(27);
+    expect(() => validateEnv({ PSP_DELIVERY_ATTEMPTS: '28', PSP_DELIVERY_BACKOFF_MS: '10' })).toThrow(/from 1 to 27/);
+    expect(() => validateEnv({ PSP_DELIVERY_ATTEMPTS: '30' })).toThrow(
+      /- PSP_DELIVERY_ATTEMPTS, PSP_DELIVERY_BACKOFF_MS: .*PSP_DELIVERY_ATTEMPTS must be from 1 to 21 \(got 30/,
+    );
+    expect(validateEnv({ PSP_DELIVERY_ATTEMPTS: '2', PSP_DELIVERY_BACKOFF_MS: String(7 * DAY) })).toMatchObject({
+      PSP_DELIVERY_BACKOFF_MS: 7 * DAY,
+    });
+    expect(() => validateEnv({ PSP_DELIVERY_ATTEMPTS: '2', PSP_DELIVERY_BACKOFF_MS: String(7 * DAY + 1) })).toThrow(
+      /- PSP_DELIVERY_BACKOFF_MS: PSP_DELIVERY_BACKOFF_MS must be from 10 to 604800000 \(7d\)/,
+    );
+  });
+
+  it('names every offending variable at once', () => {
+    let message = '';
+    try {
+      validateEnv({
+        WEBHOOK_RETRY_SCHEDULE: '30d',
+        PSP_TIMEOUT_MS: '99999999999',
+        WEBHOOK_SWEEP_INTERVAL_MS: '3000000000',
+        WEBHOOK_ROTATION_GRACE: '365d',
+        PSP_DELIVERY_ATTEMPTS: '30',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of [
+      'WEBHOOK_RETRY_SCHEDULE',
+      'PSP_TIMEOUT_MS',
+      'WEBHOOK_SWEEP_INTERVAL_MS',
+      'WEBHOOK_ROTATION_GRACE',
+      'PSP_DELIVERY_ATTEMPTS, PSP_DELIVERY_BACKOFF_MS',
+    ]) {
+      expect(message).toContain(`- ${name}: `);
+    }
+  });
+});

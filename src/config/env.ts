@@ -10,10 +10,19 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateBy,
   validateSync,
+  type ValidationArguments,
 } from 'class-validator';
-import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../common/duration.js';
+import {
+  DURATION_LIST_PATTERN,
+  DURATION_PATTERN,
+  formatDuration,
+  parseDuration,
+  parseDurationList,
+} from '../common/duration.js';
 import { RETENTION_INTERVAL_MS } from '../common/db/delete-in-batches.js';
+import { DAY_MS, HOUR_MS, MAX_INT4, MAX_RETRY_STEP_MS, MAX_RETRY_STEPS, SECOND_MS } from './bounds.js';
 import { DEV_SECRETS, PRODUCTION_SECRETS_HINT, SECRET_NAMES, productionSecretProblems } from './production-secrets.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
@@ -51,6 +60,46 @@ const toFloat = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
 const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
 
+// Every number and duration has a largest value the code can store and honour, named in the
+// message with the allowed range (docs/decisions/0401-bounded-configuration.md).
+const withUnit = (name: string, n: number) =>
+  name.endsWith('_MS') && n >= 1000 ? `${n} (${formatDuration(n)})` : `${n}`;
+
+/** `min` ≤ value ≤ `max`; either failure names the whole range. */
+const Range =
+  (min: number, max: number): PropertyDecorator =>
+  (target, key) => {
+    const message = ({ property }: ValidationArguments) =>
+      `${property} must be from ${withUnit(property, min)} to ${withUnit(property, max)}`;
+    Min(min, { message })(target, key);
+    Max(max, { message })(target, key);
+  };
+
+/** A duration (checked by its @Matches) of at most `max`; `min` is for the message (a longer check may own it). */
+const DurationAtMost = (max: string, min = '0s'): PropertyDecorator =>
+  ValidateBy({
+    name: 'durationAtMost',
+    validator: {
+      validate: (v) => typeof v !== 'string' || !DURATION_PATTERN.test(v) || parseDuration(v) <= parseDuration(max),
+      defaultMessage: (a) => `${a?.property} must be a duration from ${min} to ${max}`,
+    },
+  });
+
+/** A retry schedule (checked by its @Matches) of at most MAX_RETRY_STEPS waits of at most MAX_RETRY_STEP_MS each. */
+const RetrySteps = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'retrySteps',
+    validator: {
+      validate: (v) => {
+        if (typeof v !== 'string' || !DURATION_LIST_PATTERN.test(v)) return true;
+        const steps = parseDurationList(v);
+        return steps.length <= MAX_RETRY_STEPS && steps.every((ms) => ms <= MAX_RETRY_STEP_MS);
+      },
+      defaultMessage: (a) =>
+        `${a?.property} must list 1 to ${MAX_RETRY_STEPS} waits, each from 0ms to ${formatDuration(MAX_RETRY_STEP_MS)}`,
+    },
+  });
+
 /**
  * Every environment variable Hookline reads, with its default. Validated once at
  * boot; a missing or malformed value stops the process with a message naming it.
@@ -64,8 +113,7 @@ export class Env {
   @Doc('HTTP port every role listens on.')
   @Transform(toInt)
   @IsInt()
-  @Min(0)
-  @Max(65535)
+  @Range(0, 65535)
   PORT = 3000;
 
   @Doc('Interface to bind.')
@@ -141,15 +189,13 @@ export class Env {
   @Doc('Accepted clock skew of webhook-timestamp, in seconds, both ways (replay protection).')
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(3600)
+  @Range(1, 3600)
   WEBHOOK_TOLERANCE_S = 300;
 
   @Doc('Largest accepted request body in bytes (413 above).')
   @Transform(toInt)
   @IsInt()
-  @Min(1024)
-  @Max(10 * 1024 * 1024)
+  @Range(1024, 10 * 1024 * 1024)
   WEBHOOK_MAX_BODY_BYTES = 256 * 1024;
 
   @Doc(
@@ -157,19 +203,19 @@ export class Env {
   )
   @Transform(toInt)
   @IsInt()
-  @Min(1)
+  @Range(1, MAX_INT4)
   INBOX_BACKLOG_LIMIT = 10_000;
 
   @Doc('How often the inbox sweeper looks for rows the queue lost (Redis flushed or down), in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
+  @Range(100, DAY_MS)
   INBOX_SWEEP_INTERVAL_MS = 10_000;
 
   @Doc('An unprocessed inbox row not queued for this long is re-enqueued by the sweeper, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
+  @Range(100, DAY_MS)
   INBOX_SWEEP_STALE_MS = 30_000;
 
   @Doc(
@@ -177,7 +223,7 @@ export class Env {
   )
   @Transform(toInt)
   @IsInt()
-  @Min(50)
+  @Range(50, 30 * SECOND_MS)
   ENQUEUE_TIMEOUT_MS = 1000;
 
   @Doc(
@@ -207,6 +253,7 @@ export class Env {
     'Inbound webhooks: an inbox row processed (applied or ignored) longer ago than this is deleted (checked every 15 min; at least 3d, longer than any sender retries; e.g. 30d).',
   )
   @Matches(DURATION_PATTERN, { message: 'INBOX_RETENTION must be a duration such as 30d' })
+  @DurationAtMost('3650d', '3d')
   INBOX_RETENTION = '30d';
 
   @Doc(
@@ -214,59 +261,55 @@ export class Env {
   )
   @Transform(toInt)
   @IsInt()
-  @Min(0)
-  @Max(RETENTION_INTERVAL_MS)
+  @Range(0, RETENTION_INTERVAL_MS)
   HOUSEKEEPING_DELAY_MS = 60_000;
 
   @Doc('How long an Idempotency-Key and its stored answer are kept, in hours (purged every 15 min).')
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(24 * 30)
+  @Range(1, 24 * 30)
   IDEMPOTENCY_TTL_H = 24;
 
   @Doc('A webhook payment without a result this long after the PSP accepted it gets a fallback poll, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
+  @Range(100, DAY_MS)
   WEBHOOK_DEADLINE_MS = 7000;
 
   @Doc('short_polling: time between polls, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
+  @Range(100, HOUR_MS)
   SHORT_POLL_INTERVAL_MS = 1000;
 
   @Doc('long_polling: how long each GET ?wait= may be held by the PSP, in seconds (1-30).')
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(30)
+  @Range(1, 30)
   LONG_POLL_WAIT_S = 10;
 
   @Doc('Polling stops after this age without a final result and the payment gets attentionReason, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(1000)
+  @Range(1000, 7 * DAY_MS)
   POLL_GIVE_UP_MS = 15 * 60_000;
 
   @Doc("How often reconciliation reads the PSP's events API, in ms.")
   @Transform(toInt)
   @IsInt()
-  @Min(1000)
+  @Range(1000, DAY_MS)
   RECONCILE_INTERVAL_MS = 60_000;
 
   @Doc('Rate limit of the shop and PSP APIs: requests per window per API key (per client address without a valid one).')
   @Transform(toInt)
   @IsInt()
-  @Min(1)
+  @Range(1, 1_000_000)
   RATE_LIMIT_MAX = 6000;
 
   @Doc('Length of the rate-limit window, in seconds.')
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(3600)
+  @Range(1, 3600)
   RATE_LIMIT_WINDOW_S = 10;
 
   @Doc(
@@ -275,13 +318,13 @@ export class Env {
   @Matches(DURATION_LIST_PATTERN, {
     message: 'WEBHOOK_RETRY_SCHEDULE must be a comma-separated list such as 5s,5m,30m,2h',
   })
+  @RetrySteps()
   WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 
   @Doc('Outbound webhooks: one attempt fails unless a 2xx arrives within this long, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
-  @Max(120_000)
+  @Range(100, 120_000)
   WEBHOOK_ATTEMPT_TIMEOUT_MS = 15_000;
 
   @Doc(
@@ -304,23 +347,25 @@ export class Env {
 
   @Doc('Outbound webhooks: after a secret rotation the previous secret signs too, this long (e.g. 24h).')
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_ROTATION_GRACE must be a duration such as 24h' })
+  @DurationAtMost('30d')
   WEBHOOK_ROTATION_GRACE = '24h';
 
   @Doc('Outbound webhooks: an endpoint failing this long without one success is disabled (e.g. 5d).')
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_DISABLE_AFTER must be a duration such as 5d' })
+  @DurationAtMost('30d')
   WEBHOOK_DISABLE_AFTER = '5d';
 
   @Doc(
     'Outbound webhooks: a message older than this whose deliveries are all final is deleted with its deliveries and attempts (checked every 15 min; at least 1h; e.g. 30d).',
   )
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_RETENTION must be a duration such as 30d' })
+  @DurationAtMost('3650d', '1h')
   WEBHOOK_RETENTION = '30d';
 
   @Doc('Outbound webhooks: deliveries in flight per worker process.')
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(1000)
+  @Range(1, 1000)
   WEBHOOK_DELIVERY_CONCURRENCY = 64;
 
   @Doc(
@@ -328,53 +373,49 @@ export class Env {
   )
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(1000)
+  @Range(1, 1000)
   WEBHOOK_ENDPOINT_CONCURRENCY = 16;
 
   @Doc('Outbound webhooks: how often due deliveries without a queued job (Redis lost) are re-enqueued, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
+  @Range(100, DAY_MS)
   WEBHOOK_SWEEP_INTERVAL_MS = 10_000;
 
   @Doc('Outbound webhooks: a delivery this long past its due time without an attempt counts as lost from Redis, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
+  @Range(100, DAY_MS)
   WEBHOOK_SWEEP_STALE_MS = 30_000;
 
   @Doc('PSP mock: shortest delay before a payment settles, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(0)
+  @Range(0, DAY_MS)
   PSP_SETTLE_DELAY_MIN_MS = 200;
 
   @Doc('PSP mock: longest delay before a payment settles, in ms (not below the minimum).')
   @Transform(toInt)
   @IsInt()
-  @Min(0)
+  @Range(0, DAY_MS)
   PSP_SETTLE_DELAY_MAX_MS = 1500;
 
   @Doc('PSP mock: share of pm_card_ok payments declined anyway (0-1; PUT /psp/v1/chaos overrides).')
   @Transform(toFloat)
   @IsNumber()
-  @Min(0)
-  @Max(1)
+  @Range(0, 1)
   PSP_DECLINE_RATE = 0;
 
   @Doc('PSP mock: share of webhook deliveries dropped, never sent (0-1; PUT /psp/v1/chaos overrides).')
   @Transform(toFloat)
   @IsNumber()
-  @Min(0)
-  @Max(1)
+  @Range(0, 1)
   PSP_DROP_RATE = 0;
 
   @Doc('PSP mock: share of webhook deliveries sent twice (0-1; PUT /psp/v1/chaos overrides).')
   @Transform(toFloat)
   @IsNumber()
-  @Min(0)
-  @Max(1)
+  @Range(0, 1)
   PSP_DUPLICATE_RATE = 0;
 
   @Doc(
@@ -382,8 +423,7 @@ export class Env {
   )
   @Transform(toFloat)
   @IsNumber()
-  @Min(0)
-  @Max(1)
+  @Range(0, 1)
   PSP_REORDER_RATE = 0;
 
   @Doc(
@@ -391,15 +431,13 @@ export class Env {
   )
   @Transform(toFloat)
   @IsNumber()
-  @Min(0)
-  @Max(1)
+  @Range(0, 1)
   PSP_TAMPER_RATE = 0;
 
   @Doc('PSP mock: shortest extra delay before a webhook delivery, in ms (PUT /psp/v1/chaos overrides).')
   @Transform(toInt)
   @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @Range(0, 600_000)
   PSP_DELIVERY_DELAY_MIN_MS = 0;
 
   @Doc(
@@ -407,27 +445,25 @@ export class Env {
   )
   @Transform(toInt)
   @IsInt()
-  @Min(0)
-  @Max(600_000)
+  @Range(0, 600_000)
   PSP_DELIVERY_DELAY_MAX_MS = 0;
 
   @Doc('PSP mock: delivery attempts per webhook before it is marked failed (1-30).')
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(30)
+  @Range(1, 30)
   PSP_DELIVERY_ATTEMPTS = 10;
 
   @Doc('PSP mock: base of the exponential backoff between delivery attempts, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(10)
+  @Range(10, MAX_RETRY_STEP_MS)
   PSP_DELIVERY_BACKOFF_MS = 1000;
 
   @Doc('Timeout of one call from the shop to the PSP API, in ms.')
   @Transform(toInt)
   @IsInt()
-  @Min(100)
+  @Range(100, 120_000)
   PSP_TIMEOUT_MS = 10000;
 
   @Doc('Most verbose log level: fatal | error | warn | log | debug | verbose.')
@@ -473,6 +509,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   if (env.PSP_DELIVERY_DELAY_MIN_MS > env.PSP_DELIVERY_DELAY_MAX_MS) {
     problems.push('  - PSP_DELIVERY_DELAY_MIN_MS: must not exceed PSP_DELIVERY_DELAY_MAX_MS');
   }
+  problems.push(...crossFieldBounds(env, errors));
   for (const { name, min, why } of MIN_RETENTIONS) {
     const value = env[name];
     if (DURATION_PATTERN.test(value) && parseDuration(value) < parseDuration(min)) {
@@ -490,6 +527,25 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   env.WEBHOOK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   env.PSP_CALLBACK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   return env;
+}
+
+/**
+ * Bounds that involve two variables, checked only when each is valid on its own. The PSP
+ * mock's last wait, PSP_DELIVERY_BACKOFF_MS·2^(PSP_DELIVERY_ATTEMPTS−2), is a retry step:
+ * at most MAX_RETRY_STEP_MS (docs/decisions/0401-bounded-configuration.md).
+ */
+function crossFieldBounds(env: Env, errors: { property: string }[]): string[] {
+  const invalid = new Set(errors.map((e) => e.property));
+  if (invalid.has('PSP_DELIVERY_ATTEMPTS') || invalid.has('PSP_DELIVERY_BACKOFF_MS')) return [];
+  const base = env.PSP_DELIVERY_BACKOFF_MS;
+  const lastStepMs = base * 2 ** Math.max(0, env.PSP_DELIVERY_ATTEMPTS - 2);
+  if (lastStepMs <= MAX_RETRY_STEP_MS) return [];
+  const most = 2 + Math.floor(Math.log2(MAX_RETRY_STEP_MS / base));
+  return [
+    `  - PSP_DELIVERY_ATTEMPTS, PSP_DELIVERY_BACKOFF_MS: the last wait, PSP_DELIVERY_BACKOFF_MS·2^(PSP_DELIVERY_ATTEMPTS−2), ` +
+      `must be at most ${formatDuration(MAX_RETRY_STEP_MS)}; with PSP_DELIVERY_BACKOFF_MS=${base}, PSP_DELIVERY_ATTEMPTS ` +
+      `must be from 1 to ${most} (got ${env.PSP_DELIVERY_ATTEMPTS}: a last wait of ${(lastStepMs / DAY_MS).toFixed(1)} days)`,
+  ];
 }
 
 export const splitList = (value: string, sep: string | RegExp = ','): string[] =>

@@ -493,10 +493,10 @@ describe('outbound webhooks: delivery', () => {
     expect(d.attemptHistory).toHaveLength(1);
     expect(s.requests).toHaveLength(2);
     expect(new Set(s.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([d.eventId]));
-    const line = jsonLines(output).find((l) => String(l.msg).startsWith(`Delivery ${id} (shop) did not complete`));
-    expect(line).toMatchObject({ deliveryId: id });
+    const line = jsonLines(output).find((l) => String(l.msg).startsWith(`Delivery ${id} to `));
+    expect(line).toMatchObject({ deliveryId: id, endpointId: ep.id });
     expect(String(line!.msg)).toMatch(
-      /tried again in 5 s: attempt 1 \(HTTP 200 in \d+ ms\) could not be recorded: .*test_refuse_attempts/,
+      /attempt 1 \(HTTP 200 in \d+ ms\) was sent but could not be recorded \(1 in a row\): .*test_refuse_attempts.*; not sent again for 5000 ms$/,
     );
   });
 
@@ -542,7 +542,7 @@ describe('outbound webhooks: delivery', () => {
       await lock.end();
       await undoRefusal();
     }
-    const failedRuns = jsonLines(output).filter((l) => /did not complete/.test(String(l.msg)));
+    const failedRuns = jsonLines(output).filter((l) => /was sent but could not be recorded/.test(String(l.msg)));
     expect(failedRuns.map((l) => l.deliveryId)).toEqual([badId]);
     expect(await settled(t, badId)).toMatchObject({ status: 'succeeded', attempts: 1 });
     expect(bad.requests).toHaveLength(2);
@@ -611,7 +611,7 @@ describe('outbound webhooks: delivery', () => {
       await lock.end();
       await undoRefusal();
     }
-    const failedRuns = jsonLines(output).filter((l) => /did not complete/.test(String(l.msg)));
+    const failedRuns = jsonLines(output).filter((l) => /was sent but could not be recorded/.test(String(l.msg)));
     expect(failedRuns.map((l) => l.deliveryId)).toEqual([ids.bad]);
     const endpoint = (await http(t.url, 'GET', `/webhook-endpoints/${epGone.id}`, undefined, admin)).body;
     expect(endpoint).toMatchObject({ status: 'disabled', disabledReason: expect.stringMatching(/^answered 410 Gone/) });
@@ -713,7 +713,7 @@ describe('outbound webhooks: delivery', () => {
         PinoLogger.root.level = level;
       }
       const mine = jsonLines(output).filter((l) => l.deliveryId === id);
-      expect(mine.filter((l) => /did not complete/.test(String(l.msg)))).toEqual([]);
+      expect(mine.filter((l) => /did not complete|could not be recorded/.test(String(l.msg)))).toEqual([]);
       if (status === 500) {
         expect(mine.map((l) => l.msg)).toContainEqual(
           expect.stringMatching(

@@ -20,20 +20,28 @@ export const DELIVERY_OWNERS = Symbol('DELIVERY_OWNERS');
 
 /**
  * One delivery job. An attempt put off or failed as the engine decided (DeliveryDeferred)
- * has been logged by the dispatcher; anything else (the database unreachable while the
- * delivery is loaded or its attempt recorded) is logged here, and Bull runs the job again
- * after UNEXPECTED_ERROR_RETRY_MS: the delivery is still pending, so nothing is lost.
+ * has been logged by the dispatcher, and so has one sent but not recorded — whose count
+ * in a row the job keeps (`unrecorded`), so each such wait is longer than the last.
+ * Anything else (the database unreachable while the delivery is loaded: nothing was sent)
+ * is logged here, and Bull runs the job again after UNEXPECTED_ERROR_RETRY_MS: the
+ * delivery is still pending, so nothing is lost.
  */
 export async function runDelivery(
   dispatcher: Pick<WebhookDispatcher, 'attempt'>,
   logger: Pick<Logger, 'error'>,
   owner: OutboundOwner,
-  deliveryId: string,
+  job: Pick<Job<DeliverJob>, 'data' | 'update'>,
 ): Promise<string> {
+  const { deliveryId } = job.data;
+  const before = job.data.unrecorded ?? 0;
   try {
-    return await dispatcher.attempt(owner, deliveryId);
+    return await dispatcher.attempt(owner, deliveryId, before);
   } catch (err) {
-    if (!(err instanceof DeliveryDeferred)) {
+    if (err instanceof DeliveryDeferred) {
+      const after = err.unrecorded ?? (err.counted ? 0 : before);
+      // Lost with Redis, the count starts again at 1: the wait is still at least the schedule's step.
+      if (after !== before) await job.update({ ...job.data, unrecorded: after }).catch(() => undefined);
+    } else {
       logger.error({
         msg: `Delivery ${deliveryId} (${owner}) did not complete, tried again in ${UNEXPECTED_ERROR_RETRY_MS / 1000} s: ${(err as Error).message}`,
         deliveryId,
@@ -80,7 +88,7 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       // process() settles only when the queue closes (shutdown): "Connection is closed" then is expected.
       queue
         .process(JobName.DeliverWebhook, this.concurrency, (job: Job<DeliverJob>) =>
-          runDelivery(this.dispatcher, this.deliveryLogger, owner, job.data.deliveryId),
+          runDelivery(this.dispatcher, this.deliveryLogger, owner, job),
         )
         .catch((err: Error) => {
           if (!/closed/i.test(err.message)) this.logger.error(`The ${owner} delivery queue stopped: ${err.message}`);

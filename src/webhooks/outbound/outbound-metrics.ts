@@ -10,6 +10,7 @@ export class OutboundMetrics {
   readonly deferred: Counter<'reason'>;
   readonly endpointsDisabled: Counter<'owner'>;
   readonly swept: Counter<'owner'>;
+  readonly unrecorded: Counter<'owner'>;
   readonly purged: Counter<'owner'>;
 
   constructor(registry: MetricsRegistry) {
@@ -41,6 +42,12 @@ export class OutboundMetrics {
     this.swept = new Counter({
       name: 'hookline_webhook_deliveries_swept_total',
       help: 'Due deliveries re-enqueued by the sweeper (their Bull job was lost, e.g. Redis flushed), by owner',
+      labelNames: ['owner'],
+      registers: [registry],
+    });
+    this.unrecorded = new Counter({
+      name: 'hookline_webhook_delivery_attempts_unrecorded_total',
+      help: 'Delivery attempts sent whose outcome PostgreSQL did not record (refused or down), by owner: the delivery stays pending and is held back (at least the schedule step, 5 s doubling per such attempt in a row, up to 1 h) instead of sent again at once',
       labelNames: ['owner'],
       registers: [registry],
     });

@@ -29,4 +29,11 @@ describe('RetrySchedule', () => {
     expect(psp.nextDelayMs(1, 3_600_000)).toBe(600_000);
     expect(psp.nextDelayMs(2, 10)).toBe(2000);
   });
+
+  it('never waits more than 14 days, the longest wait the engine stores, whatever the Retry-After', () => {
+    const longest = RetrySchedule.parse('7d');
+    expect(longest.nextDelayMs(1, Number.MAX_VALUE)).toBe(14 * 86_400_000);
+    expect(longest.nextDelayMs(1, null, () => 0.999999)).toBeLessThanOrEqual(14 * 86_400_000);
+    expect(new RetrySchedule([30 * 86_400_000]).nextDelayMs(1, null, () => 0.5)).toBe(14 * 86_400_000);
+  });
 });

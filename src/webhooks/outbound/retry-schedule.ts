@@ -1,4 +1,5 @@
 import { parseDurationList } from '../../common/duration.js';
+import { MAX_DELIVERY_WAIT_MS } from '../../config/bounds.js';
 
 // The retry schedule of outbound deliveries, built from a list of durations (common/duration.ts).
 
@@ -47,8 +48,9 @@ export class RetrySchedule {
   nextDelayMs(attempt: number, retryAfterMs: number | null = null, random: () => number = Math.random): number | null {
     const step = this.stepsMs[attempt - 1];
     if (step === undefined) return null;
+    // Never more than MAX_DELIVERY_WAIT_MS: the wait is written as int4 ms and used as a Bull delay.
     if (retryAfterMs !== null)
-      return Math.min(Math.max(retryAfterMs, step), Math.max(step, this.retryAfterCeiling(step)));
-    return Math.round(step * (1 - RETRY_JITTER + 2 * RETRY_JITTER * random()));
+      return Math.min(Math.max(retryAfterMs, step), Math.max(step, this.retryAfterCeiling(step)), MAX_DELIVERY_WAIT_MS);
+    return Math.min(Math.round(step * (1 - RETRY_JITTER + 2 * RETRY_JITTER * random())), MAX_DELIVERY_WAIT_MS);
   }
 }

@@ -1,4 +1,11 @@
-import { DeliveryDeferred, describeError, engineBackoff, parseRetryAfter, tamperBody } from './webhook-dispatcher.js';
+import {
+  DeliveryDeferred,
+  describeError,
+  engineBackoff,
+  parseRetryAfter,
+  tamperBody,
+  unrecordedBackoffMs,
+} from './webhook-dispatcher.js';
 import { RefusedAddressError } from './http/guarded-agent.js';
 
 describe('parseRetryAfter', () => {
@@ -14,6 +21,23 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(undefined, now)).toBeNull();
     expect(parseRetryAfter('soon', now)).toBeNull();
     expect(parseRetryAfter('-5', now)).toBeNull();
+  });
+  it('caps what a receiver asks at 14 days, the longest wait the engine stores', () => {
+    const max = 14 * 86_400_000;
+    expect(parseRetryAfter('9'.repeat(400), now)).toBe(max);
+    expect(parseRetryAfter('2592000', now)).toBe(max);
+    expect(parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT', now)).toBe(max);
+    expect(parseRetryAfter(String(14 * 86_400), now)).toBe(max);
+  });
+});
+
+describe('unrecordedBackoffMs', () => {
+  it('waits at least the schedule step, else 5 s doubled per unrecorded attempt in a row, up to 1 h', () => {
+    expect([1, 2, 3, 4].map((n) => unrecordedBackoffMs(n, 1000))).toEqual([5000, 10_000, 20_000, 40_000]);
+    expect(unrecordedBackoffMs(1, 300_000)).toBe(300_000);
+    expect(unrecordedBackoffMs(11, null)).toBe(3_600_000);
+    expect(unrecordedBackoffMs(1_000_000, null)).toBe(3_600_000);
+    expect(unrecordedBackoffMs(2, 7 * 86_400_000)).toBe(7 * 86_400_000);
   });
 });
 

@@ -19,6 +19,7 @@ import { formatDuration, parseDuration } from '../../common/duration.js';
 import { RetrySchedule } from './retry-schedule.js';
 import { WebhookOutbox, type Published } from './webhook-outbox.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
+import { HOUR_MS, MAX_DELIVERY_WAIT_MS } from '../../config/bounds.js';
 
 /** The longest Retry-After the PSP mock's sender honours. */
 export const PSP_MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -95,10 +96,15 @@ export const RESPONSE_EXCERPT_BYTES = 1024;
  * attempt was only put off (rate limit, endpoint busy) and nothing was sent.
  */
 export class DeliveryDeferred extends Error {
+  /**
+   * `unrecorded`: the attempt was sent but its outcome could not be recorded, the
+   * `unrecorded`th time in a row (kept with the job, so the next such wait is longer).
+   */
   constructor(
     message: string,
     readonly delayMs: number,
     readonly counted: boolean,
+    readonly unrecorded?: number,
   ) {
     super(message);
     this.name = 'DeliveryDeferred';
@@ -112,6 +118,24 @@ export class DeliveryDeferred extends Error {
 
 /** How long Bull waits before it runs a delivery again after an unexpected error (the database unreachable, say). */
 export const UNEXPECTED_ERROR_RETRY_MS = 5000;
+
+/**
+ * After an attempt that was sent but whose outcome PostgreSQL did not record (it refused
+ * the write, or is down), the delivery is still pending: it is sent again, but never at
+ * once. The wait is the schedule's step for that attempt, and at least 5 s doubled with
+ * each such attempt in a row, up to an hour (docs/decisions/0402-unrecorded-attempts.md).
+ */
+export const UNRECORDED_BACKOFF_BASE_MS = 5000;
+export const UNRECORDED_BACKOFF_MAX_MS = HOUR_MS;
+
+/** The wait after the `n`th attempt in a row whose outcome could not be recorded (`stepMs`: the schedule's). */
+export function unrecordedBackoffMs(n: number, stepMs: number | null): number {
+  const exponential = Math.min(
+    UNRECORDED_BACKOFF_MAX_MS,
+    UNRECORDED_BACKOFF_BASE_MS * 2 ** Math.min(Math.max(n, 1) - 1, 20),
+  );
+  return Math.min(MAX_DELIVERY_WAIT_MS, Math.max(stepMs ?? 0, exponential));
+}
 
 /** Bull backoff strategy of the delivery queues: the wait the engine decided. */
 export function engineBackoff(_attemptsMade: number, err: unknown): number {
@@ -223,9 +247,10 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
 
   /**
    * One attempt of a delivery (a Bull job). Returns when the delivery needs nothing
-   * more; throws DeliveryDeferred when it must run again later.
+   * more; throws DeliveryDeferred when it must run again later. `unrecordedBefore`: how
+   * many attempts in a row before this one were sent without their outcome recorded.
    */
-  async attempt(owner: OutboundOwner, deliveryId: string): Promise<string> {
+  async attempt(owner: OutboundOwner, deliveryId: string, unrecordedBefore = 0): Promise<string> {
     const delivery = await this.load(deliveryId);
     if (!delivery) return 'gone';
     if (delivery.status !== 'pending') return `already ${delivery.status}`;
@@ -268,8 +293,8 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
         });
         return 'gone';
       }
-      // The endpoint has had this attempt; the delivery stays pending, so it is sent again.
-      throw new Error(`${what} could not be recorded: ${(err as Error).message}`, { cause: err });
+      // The endpoint has had this attempt and the delivery stays pending: sent again, but not at once.
+      return this.holdBack(ctx, what, err, unrecordedBefore + 1);
     }
     this.metrics.attempts.inc({ owner, outcome: succeeded ? 'succeeded' : 'failed' });
     this.metrics.attemptSeconds.observe(
@@ -284,8 +309,14 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       final: decision.nextDelayMs === null,
       tampered,
     };
-    const after = await hooks.afterAttempt?.(ctx, outcome);
     const ids = { deliveryId, messageId: message.id, eventId: message.eventId, endpointId: endpoint.id };
+    // The outcome is recorded: a publisher's hook failing must not send the attempt again.
+    const after = await hooks.afterAttempt?.(ctx, outcome).catch((err: Error) => {
+      this.logger.error({
+        msg: `Delivery ${deliveryId}: the ${owner} afterAttempt hook failed: ${err.message}`,
+        ...ids,
+      });
+    });
     const target = `${endpointOrigin(endpoint.url)} (endpoint ${endpoint.id})`;
     if (succeeded) {
       this.logger.debug({
@@ -302,6 +333,34 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     }
     this.logger.warn({ msg: `${what}; next attempt in ${decision.nextDelayMs} ms`, ...ids });
     throw new DeliveryDeferred(what, decision.nextDelayMs, true);
+  }
+
+  /**
+   * After an attempt that was sent but could not be recorded, the `n`th in a row: the
+   * delivery waits unrecordedBackoffMs (counted, logged, and written on its row when
+   * PostgreSQL takes that much, so the sweeper leaves it alone meanwhile).
+   */
+  private async holdBack(ctx: AttemptContext, what: string, err: unknown, n: number): Promise<never> {
+    const { owner, delivery, endpoint } = ctx;
+    const delayMs = unrecordedBackoffMs(n, this.schedules[owner].stepsMs[ctx.attempt - 1] ?? null);
+    const why = `${what} was sent but could not be recorded (${n} in a row): ${(err as Error).message}`;
+    this.metrics.unrecorded.inc({ owner });
+    const noted = await this.db
+      .query(
+        `UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $2 / 1000.0), last_error = $3
+          WHERE id = $1 AND status = 'pending'`,
+        [delivery.id, delayMs, why.slice(0, 500)],
+      )
+      .then(
+        () => '',
+        (e: Error) => ` (nor could its next attempt be: ${e.message})`,
+      );
+    this.logger.error({
+      msg: `Delivery ${delivery.id} to ${endpointOrigin(endpoint.url)} (endpoint ${endpoint.id}): ${why}${noted}; not sent again for ${delayMs} ms`,
+      deliveryId: delivery.id,
+      endpointId: endpoint.id,
+    });
+    throw new DeliveryDeferred(why, delayMs, true, n);
   }
 
   /**
@@ -778,14 +837,15 @@ export function describeError(err: unknown, timeoutMs: number): string {
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
-/** Retry-After as ms: delta-seconds or an HTTP date; null when absent or unreadable. */
+/** Retry-After as ms (at most MAX_DELIVERY_WAIT_MS): delta-seconds or an HTTP date; null when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number | null {
   const raw = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!raw) return null;
-  if (/^\d+$/.test(raw)) return Number(raw) * 1000;
+  // Capped: whatever a receiver asks, the wait stays one the engine can store and schedule.
+  if (/^\d+$/.test(raw)) return Math.min(Number(raw) * 1000, MAX_DELIVERY_WAIT_MS);
   if (/^[-+.\d]+$/.test(raw)) return null;
   const at = Date.parse(raw);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? null : Math.min(Math.max(0, at - nowMs), MAX_DELIVERY_WAIT_MS);
 }
 
 /** The body with one byte changed after signing (chaos): still JSON, signature no longer matches. */

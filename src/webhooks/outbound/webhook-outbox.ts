@@ -25,6 +25,8 @@ export const ENGINE_BACKOFF = 'engine-schedule';
 
 export interface DeliverJob {
   deliveryId: string;
+  /** Attempts in a row sent without their outcome recorded (set by the worker; absent: none). */
+  unrecorded?: number;
 }
 
 /** The Bull job of a delivery: job id = delivery id, retried only as the engine decides, gone once done. */
