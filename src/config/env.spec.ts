@@ -1,4 +1,4 @@
-import { validateEnv } from './env.js';
+import { DEV_SEALING_KEYS, validateEnv } from './env.js';
 
 describe('validateEnv', () => {
   it('gives working defaults for a machine with local PostgreSQL and Redis', () => {
@@ -87,5 +87,37 @@ describe('validateEnv', () => {
     expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(
       /PSP_SETTLE_DELAY_MIN_MS/,
     );
+  });
+});
+
+describe('SEALING_KEYS', () => {
+  const key = Buffer.alloc(32, 3).toString('base64');
+
+  it('defaults to the development key outside production', () => {
+    expect(validateEnv({}).SEALING_KEYS).toBe(DEV_SEALING_KEYS);
+    expect(DEV_SEALING_KEYS).toMatch(/^dev:[A-Za-z0-9+/]{43}=$/);
+  });
+
+  it('is required when NODE_ENV=production, and taken when set there', () => {
+    expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(/- SEALING_KEYS: required when NODE_ENV=production/);
+    const keys = `k2:${Buffer.alloc(32, 7).toString('base64')},k1:${Buffer.alloc(32, 9).toString('base64')}`;
+    expect(validateEnv({ NODE_ENV: 'production', SEALING_KEYS: keys }).SEALING_KEYS).toBe(keys);
+  });
+
+  it.each([
+    ['a key of 31 bytes', `k1:${Buffer.alloc(31, 1).toString('base64')}`, /exactly 32 bytes/],
+    ['no key id', key, /not <keyId>:<base64 key>/],
+    ['a bad key id', `Key_1:${key}`, /key id must be/],
+    ['a duplicate key id', `k1:${key},k1:${Buffer.alloc(32, 2).toString('base64')}`, /same key id/],
+  ])('names the variable for %s, never its value', (_what, value, why) => {
+    let message = '';
+    try {
+      validateEnv({ SEALING_KEYS: value });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/- SEALING_KEYS: /);
+    expect(message).toMatch(why);
+    expect(message).not.toContain(value.split(',')[0].split(':').pop()!);
   });
 });

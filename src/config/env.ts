@@ -7,6 +7,7 @@ import {
   IsOptional,
   IsString,
   Matches,
+  ValidateBy,
   Max,
   Min,
   MinLength,
@@ -14,6 +15,7 @@ import {
 } from 'class-validator';
 import { DURATION_LIST_PATTERN, DURATION_PATTERN, parseDuration } from '../common/duration.js';
 import { RETENTION_INTERVAL_MS } from '../common/db/delete-in-batches.js';
+import { sealingKeysProblem } from '../common/crypto/secret-sealer.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
 const MIN_RETENTIONS = [
@@ -44,6 +46,8 @@ const Doc =
 
 const SENSITIVE = /KEY|SECRET|DATABASE_URL|REDIS_URL/;
 const DEV_WEBHOOK_SECRET = 'whsec_aG9va2xpbmUtZGV2LW9ubHktc2lnbmluZy1rZXk=';
+/** SEALING_KEYS outside production when unset (sha256 of a published phrase): never a production key. */
+export const DEV_SEALING_KEYS = 'dev:EJsb5stcRAtJB48G8F7Cw3nwjxzwRtpJIrqU3WIJS1g=';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -266,6 +270,22 @@ export class Env {
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_ROTATION_GRACE must be a duration such as 24h' })
   WEBHOOK_ROTATION_GRACE = '24h';
 
+  @Doc(
+    'Outbound webhooks: keys that seal endpoint signing secrets at rest (AES-256-GCM), comma-separated <keyId>:<base64 of 32 bytes> (openssl rand -base64 32), key ids of a-z, 0-9 and -; the first seals, every one opens (rotation: docs/security/sealed-secrets.md). Required when NODE_ENV=production; otherwise a development key.',
+  )
+  @IsOptional()
+  @ValidateBy({
+    name: 'isSealingKeys',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && sealingKeysProblem(value) === null,
+      defaultMessage: (args) =>
+        typeof args?.value === 'string'
+          ? (sealingKeysProblem(args.value) ?? 'is malformed')
+          : 'must be <keyId>:<base64 key>[,…]',
+    },
+  })
+  SEALING_KEYS?: string;
+
   @Doc('Outbound webhooks: an endpoint failing this long without one success is disabled (e.g. 5d).')
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_DISABLE_AFTER must be a duration such as 5d' })
   WEBHOOK_DISABLE_AFTER = '5d';
@@ -411,7 +431,7 @@ export { WHSEC };
 export function validateEnv(raw: Record<string, unknown>): Env {
   const known = Object.keys(new Env());
   const picked: Record<string, unknown> = {};
-  for (const key of [...known, 'PUBLIC_BASE_URL', 'PSP_BASE_URL', 'WEBHOOK_ALLOWED_CIDRS']) {
+  for (const key of [...known, 'PUBLIC_BASE_URL', 'PSP_BASE_URL', 'WEBHOOK_ALLOWED_CIDRS', 'SEALING_KEYS']) {
     const value = raw[key];
     if (value !== undefined && value !== '') picked[key] = value;
   }
@@ -434,12 +454,16 @@ export function validateEnv(raw: Record<string, unknown>): Env {
       problems.push(`  - ${name}: must be at least ${min}, ${why} (got ${JSON.stringify(value)})`);
     }
   }
+  if (env.SEALING_KEYS === undefined && raw.NODE_ENV === 'production') {
+    problems.push('  - SEALING_KEYS: required when NODE_ENV=production (the keys that seal endpoint signing secrets)');
+  }
   if (problems.length > 0) {
     throw new Error(`Invalid configuration:\n${problems.join('\n')}`);
   }
   env.PUBLIC_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   env.PSP_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   env.WEBHOOK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
+  env.SEALING_KEYS ??= DEV_SEALING_KEYS;
   return env;
 }
 
