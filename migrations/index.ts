@@ -6,6 +6,7 @@ import { OutboundWebhooks1795918391126 } from './1795918391126-OutboundWebhooks.
 import { OutboundRetention1796381518392 } from './1796381518392-OutboundRetention.js';
 import { InboxRetention1796392633664 } from './1796392633664-InboxRetention.js';
 import { OutboundRetentionBtree1796393432314 } from './1796393432314-OutboundRetentionBtree.js';
+import { SealEndpointSecrets1796510000000 } from './1796510000000-SealEndpointSecrets.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -19,4 +20,5 @@ export const MIGRATIONS: Function[] = [
   OutboundRetention1796381518392,
   InboxRetention1796392633664,
   OutboundRetentionBtree1796393432314,
+  SealEndpointSecrets1796510000000,
 ];
