@@ -8,6 +8,7 @@ import { InboxRetention1796392633664 } from './1796392633664-InboxRetention.js';
 import { OutboundRetentionBtree1796393432314 } from './1796393432314-OutboundRetentionBtree.js';
 import { InboxBodyHash1796500000000 } from './1796500000000-InboxBodyHash.js';
 import { InboxDeadLetters1796500000001 } from './1796500000001-InboxDeadLetters.js';
+import { SealEndpointSecrets1796510000000 } from './1796510000000-SealEndpointSecrets.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -23,4 +24,5 @@ export const MIGRATIONS: Function[] = [
   OutboundRetentionBtree1796393432314,
   InboxBodyHash1796500000000,
   InboxDeadLetters1796500000001,
+  SealEndpointSecrets1796510000000,
 ];

@@ -1,4 +1,5 @@
-import { validateEnv } from './env.js';
+import { randomBytes } from 'node:crypto';
+import { DEV_SEALING_KEYS, validateEnv } from './env.js';
 
 describe('validateEnv', () => {
   it('gives working defaults for a machine with local PostgreSQL and Redis', () => {
@@ -201,5 +202,43 @@ describe('validateEnv bounds (docs/decisions/0401-bounded-configuration.md)', ()
     ]) {
       expect(message).toContain(`- ${name}: `);
     }
+  });
+});
+
+describe('SEALING_KEYS', () => {
+  const key = Buffer.alloc(32, 3).toString('base64');
+
+  it('defaults to the development key outside production', () => {
+    expect(validateEnv({}).SEALING_KEYS).toBe(DEV_SEALING_KEYS);
+    expect(DEV_SEALING_KEYS).toMatch(/^dev:[A-Za-z0-9+/]{43}=$/);
+  });
+
+  it('is required when NODE_ENV=production, and taken when set there', () => {
+    expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(/- SEALING_KEYS: not set/);
+    const keys = `k2:${randomBytes(32).toString('base64')},k1:${randomBytes(32).toString('base64')}`;
+    const secrets = {
+      API_KEYS: `sk_shop_${randomBytes(32).toString('base64url')}`,
+      ADMIN_API_KEYS: `sk_admin_${randomBytes(32).toString('base64url')}`,
+      PSP_API_KEY: `sk_psp_${randomBytes(32).toString('base64url')}`,
+      PSP_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+    };
+    expect(validateEnv({ NODE_ENV: 'production', ...secrets, SEALING_KEYS: keys }).SEALING_KEYS).toBe(keys);
+  });
+
+  it.each([
+    ['a key of 31 bytes', `k1:${Buffer.alloc(31, 1).toString('base64')}`, /exactly 32 bytes/],
+    ['no key id', key, /not <keyId>:<base64 key>/],
+    ['a bad key id', `Key_1:${key}`, /key id must be/],
+    ['a duplicate key id', `k1:${key},k1:${Buffer.alloc(32, 2).toString('base64')}`, /same key id/],
+  ])('names the variable for %s, never its value', (_what, value, why) => {
+    let message = '';
+    try {
+      validateEnv({ SEALING_KEYS: value });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/- SEALING_KEYS: /);
+    expect(message).toMatch(why);
+    expect(message).not.toContain(value.split(',')[0].split(':').pop()!);
   });
 });

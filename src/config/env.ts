@@ -24,6 +24,7 @@ import {
 import { RETENTION_INTERVAL_MS } from '../common/db/delete-in-batches.js';
 import { DAY_MS, HOUR_MS, MAX_INT4, MAX_RETRY_STEP_MS, MAX_RETRY_STEPS, SECOND_MS } from './bounds.js';
 import { DEV_SECRETS, PRODUCTION_SECRETS_HINT, SECRET_NAMES, productionSecretProblems } from './production-secrets.js';
+import { sealingKeysProblem } from '../common/crypto/secret-sealer.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
 const MIN_RETENTIONS = [
@@ -53,6 +54,8 @@ const Doc =
   };
 
 const SENSITIVE = /KEY|SECRET|DATABASE_URL|REDIS_URL/;
+/** SEALING_KEYS outside production when unset: published, so never a production key. */
+export const DEV_SEALING_KEYS: string = DEV_SECRETS.SEALING_KEYS;
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -350,6 +353,22 @@ export class Env {
   @DurationAtMost('30d')
   WEBHOOK_ROTATION_GRACE = '24h';
 
+  @Doc(
+    'Outbound webhooks: keys that seal endpoint signing secrets at rest (AES-256-GCM), comma-separated <keyId>:<base64 of 32 bytes> (openssl rand -base64 32), key ids of a-z, 0-9 and -; the first seals, every one opens (rotation: docs/security/sealed-secrets.md). Required when NODE_ENV=production; otherwise a development key.',
+  )
+  @IsOptional()
+  @ValidateBy({
+    name: 'isSealingKeys',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && sealingKeysProblem(value) === null,
+      defaultMessage: (args) =>
+        typeof args?.value === 'string'
+          ? (sealingKeysProblem(args.value) ?? 'is malformed')
+          : 'must be <keyId>:<base64 key>[,…]',
+    },
+  })
+  SEALING_KEYS?: string;
+
   @Doc('Outbound webhooks: an endpoint failing this long without one success is disabled (e.g. 5d).')
   @Matches(DURATION_PATTERN, { message: 'WEBHOOK_DISABLE_AFTER must be a duration such as 5d' })
   @DurationAtMost('30d')
@@ -492,6 +511,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
     'PSP_BASE_URL',
     'WEBHOOK_ALLOWED_CIDRS',
     'PSP_CALLBACK_ALLOWED_CIDRS',
+    'SEALING_KEYS',
   ]) {
     const value = raw[key];
     if (value !== undefined && value !== '') picked[key] = value;
@@ -526,6 +546,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   env.PSP_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
   env.WEBHOOK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   env.PSP_CALLBACK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
+  env.SEALING_KEYS ??= DEV_SEALING_KEYS;
   return env;
 }
 

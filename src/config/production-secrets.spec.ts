@@ -16,6 +16,7 @@ function freshSecrets(): Record<string, string> {
     ADMIN_API_KEYS: fresh('sk_admin_'),
     PSP_API_KEY: fresh('sk_psp_'),
     PSP_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+    SEALING_KEYS: `k1:${randomBytes(32).toString('base64')}`,
   };
 }
 
@@ -26,7 +27,8 @@ function publishedCandidates(): { value: string; file: string }[] {
   const files = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' })
     .split('\n')
     .filter((f) => f && !f.endsWith('package-lock.json') && !/\.(png|jpg|ico)$/.test(f));
-  const shapes = /\b(?:sk|pk|rk)_[A-Za-z0-9_.-]{8,}|whsec_[A-Za-z0-9+/]{8,}={0,2}/g;
+  const shapes =
+    /\b(?:sk|pk|rk)_[A-Za-z0-9_.-]{8,}|whsec_[A-Za-z0-9+/]{8,}={0,2}|\b[a-z0-9-]{1,32}:[A-Za-z0-9+/]{43}=/g;
   const found: { value: string; file: string }[] = [];
   for (const file of files) {
     const text = readFileSync(join(ROOT, file), 'utf8');
@@ -105,6 +107,7 @@ describe('production secrets', () => {
       'ADMIN_API_KEYS',
       'PSP_API_KEY',
       'PSP_WEBHOOK_SECRET',
+      'SEALING_KEYS',
     ]);
     expect(devDefaultsInUse(freshSecrets())).toEqual([]);
   });
@@ -115,7 +118,11 @@ describe('production secrets', () => {
     const candidates = publishedCandidates();
     expect(candidates.length).toBeGreaterThan(20);
     const accepted = candidates.filter(({ value }) => {
-      const name = value.startsWith('whsec_') ? 'PSP_WEBHOOK_SECRET' : 'API_KEYS';
+      const name = value.startsWith('whsec_')
+        ? 'PSP_WEBHOOK_SECRET'
+        : /^[a-z0-9-]+:/.test(value)
+          ? 'SEALING_KEYS'
+          : 'API_KEYS';
       return productionSecretProblems(production({ [name]: value })).length === 0;
     });
     expect(accepted).toEqual([]);

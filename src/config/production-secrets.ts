@@ -12,6 +12,7 @@ export const DEV_SECRETS = {
   ADMIN_API_KEYS: 'sk_admin_dev_0123456789abcdef',
   PSP_API_KEY: 'sk_psp_dev_0123456789abcdef',
   PSP_WEBHOOK_SECRET: 'whsec_aG9va2xpbmUtZGV2LW9ubHktc2lnbmluZy1rZXk=',
+  SEALING_KEYS: 'dev:EJsb5stcRAtJB48G8F7Cw3nwjxzwRtpJIrqU3WIJS1g=',
 } as const;
 
 /**
@@ -65,6 +66,13 @@ export const SECRET_RULES: readonly SecretRule[] = [
     parts: (v) => v.split(/\s+/).filter(Boolean),
     weakness: (part) =>
       whsecBytes(part) < 24 ? `too short to be a secret (${whsecBytes(part)} bytes, at least 24)` : null,
+  },
+  {
+    // `<keyId>:<base64 of 32 bytes>`, comma-separated: the key material is the secret.
+    name: 'SEALING_KEYS',
+    required: true,
+    parts: (v) => commaList(v).flatMap((entry) => [entry, entry.slice(entry.indexOf(':') + 1)]),
+    weakness: () => null, // its format (exactly 32 bytes) is checked with the other variables
   },
   { name: 'METRICS_TOKEN', required: false, parts: (v) => [v.trim()], weakness: atLeastChars(32) },
 ];

@@ -103,6 +103,7 @@ function managementPaths(prefix: string): string[] {
     '/webhook-endpoints/{id}',
     '/webhook-endpoints/{id}/deliveries',
     '/webhook-endpoints/{id}/recover',
+    '/webhook-endpoints/{id}/reveal-secret',
     '/webhook-endpoints/{id}/rotate-secret',
     '/webhook-endpoints/{id}/test',
   ].map((p) => `${prefix}${p}`);

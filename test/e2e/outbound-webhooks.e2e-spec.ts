@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
@@ -8,6 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { GroupCommit } from '../../src/common/db/group-commit.js';
 import { QueueName } from '../../src/queue/queues.js';
 import { OutboundRetention } from '../../src/webhooks/outbound/outbound-retention.js';
+import { SigningSecrets } from '../../src/webhooks/outbound/signing-secrets.js';
 import { WebhookDispatcher } from '../../src/webhooks/outbound/webhook-dispatcher.js';
 import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
@@ -1024,12 +1026,13 @@ describe('outbound webhooks: SSRF and auto-disable', () => {
     const target = await startSink(ok);
     try {
       // As if the name had resolved elsewhere when it was registered: the row points at a refused address.
-      const [{ id }] = await t.db.query(
-        `INSERT INTO webhook_endpoints (owner, url, secret) VALUES ('shop', $1, $2) RETURNING id`,
-        [
-          target.url.replace('127.0.0.1', '127.0.0.3') + '/hook',
-          `whsec_${Buffer.from('x'.repeat(24)).toString('base64')}`,
-        ],
+      const id = randomUUID();
+      const sealed = t.app
+        .get(SigningSecrets)
+        .seal(id, { secret: `whsec_${Buffer.from('x'.repeat(24)).toString('base64')}`, previousSecret: null });
+      await t.db.query(
+        `INSERT INTO webhook_endpoints (id, owner, url, secret_sealed, sealing_key_id) VALUES ($1, 'shop', $2, $3, $4)`,
+        [id, target.url.replace('127.0.0.1', '127.0.0.3') + '/hook', sealed.sealedSecret, sealed.sealingKeyId],
       );
       const d = await settled(t, await sendTest(t, id));
       expect(d.attemptHistory[0].error).toMatch(

@@ -46,7 +46,14 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
   assertTestDatabase(env.DATABASE_URL);
   await prepareDatabase(env);
   const app = await createApp(env);
-  await app.listen(port, '127.0.0.1');
+  try {
+    await app.listen(port, '127.0.0.1');
+  } catch (err) {
+    // A boot that fails (a test of a refused configuration) leaves no pool, queue or timer behind.
+    await app.close().catch(() => undefined);
+    for (const key of Object.keys(vars)) delete process.env[key];
+    throw err;
+  }
   const db = app.get(DataSource);
   return {
     app,

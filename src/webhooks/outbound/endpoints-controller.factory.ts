@@ -1,4 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Type } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, Req, Type } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import {
   ApiAcceptedResponse,
   ApiCreatedResponse,
@@ -21,6 +23,7 @@ import {
   EndpointWithSecretDto,
   RecoverDto,
   RecoveredDto,
+  RevealedSecretDto,
   RotatedSecretDto,
   TestSentDto,
   UpdateEndpointDto,
@@ -53,10 +56,12 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
 
     @Post(at('webhook-endpoints'))
     @HttpCode(201)
+    @Header('cache-control', 'no-store')
     @ApiOperation({
       summary: 'Register a webhook endpoint',
       description:
-        'Answers with the endpoint and its signing secret (whsec_…, Standard Webhooks). The URL is refused (422) when it ' +
+        'Answers with the endpoint and its signing secret (whsec_…, Standard Webhooks), shown here once: it is stored ' +
+        'sealed, and read back only through reveal-secret. The URL is refused (422) when it ' +
         'points at a loopback, private, link-local, metadata or other special-purpose address (IANA registries, ' +
         'multicast, IPv4 in IPv6: mapped, NAT64, 6to4, Teredo) not covered by WEBHOOK_ALLOWED_CIDRS.',
     })
@@ -64,8 +69,8 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
     @ApiProblem(400, 'VALIDATION.FAILED')
     @ApiProblem(422, 'WEBHOOK_ENDPOINT.URL_REFUSED')
     async create(@Body() dto: CreateEndpointDto): Promise<EndpointWithSecretDto> {
-      const endpoint = await this.endpoints.create(owner, dto);
-      return { ...EndpointDto.from(endpoint), secret: endpoint.secret! };
+      const { endpoint, secret } = await this.endpoints.create(owner, dto);
+      return { ...EndpointDto.from(endpoint), secret };
     }
 
     @Get(at('webhook-endpoints'))
@@ -115,11 +120,12 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
 
     @Post(at('webhook-endpoints/:id/rotate-secret'))
     @HttpCode(200)
+    @Header('cache-control', 'no-store')
     @ApiOperation({
       summary: 'Rotate the signing secret',
       description:
-        'Answers with the new secret. During WEBHOOK_ROTATION_GRACE (24 h by default) both secrets sign every message: ' +
-        'webhook-signature carries two v1 signatures.',
+        'Answers with the new secret (shown here once; stored sealed). During WEBHOOK_ROTATION_GRACE (24 h by default) ' +
+        'both secrets sign every message: webhook-signature carries two v1 signatures.',
     })
     @ApiOkResponse({ type: RotatedSecretDto })
     @ApiProblem(404, 'WEBHOOK_ENDPOINT.NOT_FOUND')
@@ -127,6 +133,30 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
     async rotate(@Param('id') id: string): Promise<RotatedSecretDto> {
       const r = await this.endpoints.rotateSecret(owner, id);
       return { secret: r.secret, previousSecretExpiresAt: r.previousSecretExpiresAt.toISOString() };
+    }
+
+    @Post(at('webhook-endpoints/:id/reveal-secret'))
+    @HttpCode(200)
+    @Header('cache-control', 'no-store')
+    @ApiOperation({
+      summary: 'Reveal the signing secret',
+      description:
+        'Answers with the current signing secret, and the previous one while it still signs (after a rotation). ' +
+        'POST so that nothing caches or prefetches it; every call is logged with the endpoint and the caller ' +
+        '(a fingerprint of the key), never the secret.',
+    })
+    @ApiOkResponse({ type: RevealedSecretDto })
+    @ApiProblem(404, 'WEBHOOK_ENDPOINT.NOT_FOUND')
+    @ApiProblem(409, 'WEBHOOK_ENDPOINT.CALLBACK_FIXED')
+    @ApiProblem(500, 'WEBHOOK_ENDPOINT.SECRET_UNREADABLE (SEALING_KEYS does not open the stored secret)')
+    async revealSecret(@Param('id') id: string, @Req() req: FastifyRequest): Promise<RevealedSecretDto> {
+      const r = await this.endpoints.revealSecret(owner, id, callerOf(api.realm, req));
+      return {
+        secret: r.secret,
+        ...(r.previousSecret
+          ? { previousSecret: r.previousSecret, previousSecretExpiresAt: r.previousSecretExpiresAt!.toISOString() }
+          : {}),
+      };
     }
 
     @Post(at('webhook-endpoints/:id/test'))
@@ -195,6 +225,12 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
     value: `${owner === 'shop' ? 'Shop' : 'Psp'}EndpointsController`,
   });
   return EndpointsController;
+}
+
+/** Who called, for audit lines: the realm and a fingerprint of the key that authenticated (never the key). */
+function callerOf(realm: KeyRealm, req: FastifyRequest): string {
+  const key = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  return `${realm} key ${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }
 
 /** The shop's: merchants register endpoints for order.* events (admin key). */

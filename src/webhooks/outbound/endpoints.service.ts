@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { SealingError } from '../../common/crypto/secret-sealer.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { isUuid, prefixedId } from '../../common/ids.js';
 import { decodeCursor, encodeCursor } from '../../common/pagination/keyset-cursor.js';
@@ -19,6 +20,7 @@ import {
   type OutboundOwner,
 } from './outbound.entities.js';
 import { parseDuration } from '../../common/duration.js';
+import { SigningSecrets } from './signing-secrets.js';
 import { WebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 
@@ -40,6 +42,21 @@ const deliveryNotFound = (id: string) =>
     404,
     'Webhook delivery not found',
     `No webhook delivery with id ${id}.`,
+  );
+const callbackFixed = () =>
+  new DomainError(
+    'WEBHOOK_ENDPOINT.CALLBACK_FIXED',
+    409,
+    'Callback endpoint',
+    'A callback endpoint is signed with the sender account secret; rotate that instead.',
+  );
+/** The row's sealed secret does not open with SEALING_KEYS (the SealingError's code says why; no value). */
+const secretUnreadable = (id: string, err: SealingError) =>
+  new DomainError(
+    'WEBHOOK_ENDPOINT.SECRET_UNREADABLE',
+    500,
+    'Signing secret cannot be opened',
+    `The stored signing secret of endpoint ${id} does not open with SEALING_KEYS (${err.code}); rotate-secret gives it a new one.`,
   );
 const endpointDisabled = (e: WebhookEndpoint) =>
   new DomainError(
@@ -65,23 +82,29 @@ export class EndpointsService {
     private readonly outbox: WebhookOutbox,
     private readonly dispatcher: WebhookDispatcher,
     private readonly policies: OutboundAddressPolicies,
+    private readonly secrets: SigningSecrets,
     config: ConfigService<AllConfig, true>,
   ) {
     this.graceMs = parseDuration(config.get('WEBHOOK_ROTATION_GRACE', { infer: true }));
   }
 
-  async create(owner: OutboundOwner, dto: CreateEndpointDto): Promise<WebhookEndpoint> {
+  /** Registers an endpoint; answers it with its new secret, which is stored sealed only (shown once). */
+  async create(owner: OutboundOwner, dto: CreateEndpointDto): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
     await this.checkUrl(dto.url);
     const repo = this.db.getRepository(WebhookEndpoint);
+    // The id is the sealed value's AAD, so it is chosen before the row is written.
+    const id = randomUUID();
+    const secret = newSecret();
     const endpoint = await repo.save(
       repo.create({
+        id,
         owner,
         kind: 'registered',
         url: dto.url,
         description: dto.description ?? '',
         eventTypes: dto.eventTypes ?? null,
         rateLimitPerS: dto.rateLimitPerS ?? null,
-        secret: newSecret(),
+        ...this.secrets.seal(id, { secret, previousSecret: null }),
         status: 'enabled',
         createdAt: new Date(),
         updatedAt: new Date(),
@@ -91,7 +114,7 @@ export class EndpointsService {
       msg: `Registered ${owner} webhook endpoint ${endpoint.id} (${new URL(endpoint.url).origin})`,
       endpointId: endpoint.id,
     });
-    return endpoint;
+    return { endpoint, secret };
   }
 
   async list(owner: OutboundOwner, q: PageQuery): Promise<{ data: WebhookEndpoint[]; nextCursor: string | null }> {
@@ -171,26 +194,87 @@ export class EndpointsService {
     this.logger.log({ msg: `Deleted ${owner} webhook endpoint ${id} with its deliveries`, endpointId: id });
   }
 
+  /**
+   * A new secret; the current one becomes the previous (signing too for
+   * WEBHOOK_ROTATION_GRACE). Both are sealed again under the first key, the row locked
+   * meanwhile (a concurrent rotation or reseal waits).
+   */
   async rotateSecret(owner: OutboundOwner, id: string): Promise<{ secret: string; previousSecretExpiresAt: Date }> {
-    const endpoint = await this.get(owner, id);
-    if (endpoint.kind === 'callback' || !endpoint.secret) {
-      throw new DomainError(
-        'WEBHOOK_ENDPOINT.CALLBACK_FIXED',
-        409,
-        'Callback endpoint',
-        'A callback endpoint is signed with the sender account secret; rotate that instead.',
-      );
-    }
+    await this.get(owner, id);
     const secret = newSecret();
     const previousSecretExpiresAt = new Date(Date.now() + this.graceMs);
-    await this.db
-      .getRepository(WebhookEndpoint)
-      .update({ id }, { secret, previousSecret: endpoint.secret, previousSecretExpiresAt, updatedAt: new Date() });
+    await this.db.transaction(async (manager) => {
+      const endpoint = await manager
+        .getRepository(WebhookEndpoint)
+        .findOne({ where: { id, owner }, lock: { mode: 'pessimistic_write' } });
+      if (!endpoint) throw endpointNotFound(id);
+      if (endpoint.kind === 'callback' || !endpoint.sealedSecret) throw callbackFixed();
+      let current: string | null = null;
+      try {
+        current = this.secrets.openUncached(endpoint).secret;
+      } catch (err) {
+        if (!(err instanceof SealingError)) throw err;
+        // The way out for a row that no longer opens: a new secret, with no previous one.
+        this.logger.warn({
+          msg: `The stored secret of ${owner} webhook endpoint ${id} does not open (${err.code}); rotating without a previous secret`,
+          endpointId: id,
+        });
+      }
+      await manager.update(
+        WebhookEndpoint,
+        { id },
+        {
+          ...this.secrets.seal(id, { secret, previousSecret: current }),
+          previousSecretExpiresAt,
+          updatedAt: new Date(),
+        },
+      );
+    });
     this.logger.log({
       msg: `Rotated the secret of ${owner} webhook endpoint ${id}; the previous one signs too until ${previousSecretExpiresAt.toISOString()}`,
       endpointId: id,
     });
     return { secret, previousSecretExpiresAt };
+  }
+
+  /**
+   * The endpoint's secrets in the clear, for the admin reveal route: the current one, and
+   * the previous one while it still signs. The caller is logged (never the secret).
+   */
+  async revealSecret(
+    owner: OutboundOwner,
+    id: string,
+    caller: string,
+  ): Promise<{ secret: string; previousSecret?: string; previousSecretExpiresAt?: Date }> {
+    const endpoint = await this.get(owner, id);
+    if (endpoint.kind === 'callback' || !endpoint.sealedSecret) throw callbackFixed();
+    const open = this.openSecrets(endpoint);
+    const stillSigns =
+      open.previousSecret !== null &&
+      endpoint.previousSecretExpiresAt !== null &&
+      endpoint.previousSecretExpiresAt > new Date();
+    this.logger.log({
+      msg: `Revealed the signing secret of ${owner} webhook endpoint ${id} to ${caller}`,
+      endpointId: id,
+      caller,
+      audit: 'secret.revealed',
+    });
+    return stillSigns
+      ? {
+          secret: open.secret!,
+          previousSecret: open.previousSecret!,
+          previousSecretExpiresAt: endpoint.previousSecretExpiresAt!,
+        }
+      : { secret: open.secret! };
+  }
+
+  private openSecrets(endpoint: WebhookEndpoint) {
+    try {
+      return this.secrets.openUncached(endpoint);
+    } catch (err) {
+      if (err instanceof SealingError) throw secretUnreadable(endpoint.id, err);
+      throw err;
+    }
   }
 
   /** Sends a `webhook.test` message to this endpoint only. */

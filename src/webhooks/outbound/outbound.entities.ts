@@ -1,4 +1,4 @@
-import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 
 /** Who sends: the shop (to merchants' endpoints) or the PSP mock (to callback URLs and its endpoints). */
 export const OUTBOUND_OWNERS = ['shop', 'psp'] as const;
@@ -20,6 +20,10 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 @Entity('webhook_endpoints')
 @Index('idx_webhook_endpoints_owner', ['owner', 'createdAt'])
 @Index('uq_webhook_endpoints_callback', ['owner', 'url'], { unique: true, where: "kind = 'callback'" })
+@Check(
+  'chk_webhook_endpoints_sealing_key',
+  '(secret_sealed IS NULL AND previous_secret_sealed IS NULL) OR sealing_key_id IS NOT NULL',
+)
 export class WebhookEndpoint {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -49,13 +53,21 @@ export class WebhookEndpoint {
   @Column({ name: 'disabled_at', type: 'timestamptz', nullable: true })
   disabledAt: Date | null;
 
-  /** `whsec_…`; null for callback endpoints (the publisher signs). */
-  @Column({ type: 'text', nullable: true })
-  secret: string | null;
+  /**
+   * The signing secret (`whsec_…`) sealed at rest (signing-secrets.ts); null for callback
+   * endpoints (the publisher signs). The plaintext is answered only at creation, rotation
+   * and by the reveal route.
+   */
+  @Column({ name: 'secret_sealed', type: 'text', nullable: true })
+  sealedSecret: string | null;
 
-  /** The secret before the last rotation; it signs too until `previous_secret_expires_at`. */
-  @Column({ name: 'previous_secret', type: 'text', nullable: true })
-  previousSecret: string | null;
+  /** The secret before the last rotation, sealed; it signs too until `previous_secret_expires_at`. */
+  @Column({ name: 'previous_secret_sealed', type: 'text', nullable: true })
+  sealedPreviousSecret: string | null;
+
+  /** The SEALING_KEYS key id both sealed secrets are sealed under (npm run secrets:reseal moves rows to the first). */
+  @Column({ name: 'sealing_key_id', type: 'text', nullable: true })
+  sealingKeyId: string | null;
 
   @Column({ name: 'previous_secret_expires_at', type: 'timestamptz', nullable: true })
   previousSecretExpiresAt: Date | null;

@@ -10,6 +10,7 @@ import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import { OutboundRetention } from './outbound-retention.js';
+import { SigningSecrets } from './signing-secrets.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
 import { ENGINE_BACKOFF, WebhookOutbox } from './webhook-outbox.js';
@@ -47,6 +48,7 @@ export class OutboundWebhooksModule {
         WebhookOutbox,
         OutboundHooks,
         OutboundMetrics,
+        SigningSecrets,
         WebhookDispatcher,
         EndpointsService,
         {

@@ -17,6 +17,7 @@ import { OutboundMetrics } from './outbound-metrics.js';
 import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from './outbound.entities.js';
 import { formatDuration, parseDuration } from '../../common/duration.js';
 import { RetrySchedule } from './retry-schedule.js';
+import { SigningSecrets } from './signing-secrets.js';
 import { WebhookOutbox, type Published } from './webhook-outbox.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 import { HOUR_MS, MAX_DELIVERY_WAIT_MS } from '../../config/bounds.js';
@@ -81,8 +82,9 @@ interface LoadedRow {
   url: string;
   endpoint_status: WebhookEndpoint['status'];
   disabled_reason: string | null;
-  secret: string | null;
-  previous_secret: string | null;
+  secret_sealed: string | null;
+  previous_secret_sealed: string | null;
+  sealing_key_id: string | null;
   previous_secret_expires_at: Date | null;
   rate_limit_per_s: number | null;
 }
@@ -197,6 +199,7 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     private readonly hooks: OutboundHooks,
     private readonly metrics: OutboundMetrics,
     private readonly policies: OutboundAddressPolicies,
+    private readonly secrets: SigningSecrets,
     config: ConfigService<AllConfig, true>,
   ) {
     this.timeoutMs = config.get('WEBHOOK_ATTEMPT_TIMEOUT_MS', { infer: true });
@@ -387,8 +390,9 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       url: row.url,
       status: row.endpoint_status,
       disabledReason: row.disabled_reason,
-      secret: row.secret,
-      previousSecret: row.previous_secret,
+      sealedSecret: row.secret_sealed,
+      sealedPreviousSecret: row.previous_secret_sealed,
+      sealingKeyId: row.sealing_key_id,
       previousSecretExpiresAt: row.previous_secret_expires_at,
       rateLimitPerS: row.rate_limit_per_s,
     });
@@ -421,8 +425,8 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       'hookline_deliveries_load',
       `SELECT d.id, d.status, d.attempts, d.message_id, d.endpoint_id, d.created_at,
               m.owner, m.event_id, m.event_type, m.payload::text AS body, m.created_at AS message_created_at,
-              e.kind, e.url, e.status AS endpoint_status, e.disabled_reason, e.secret, e.previous_secret,
-              e.previous_secret_expires_at, e.rate_limit_per_s
+              e.kind, e.url, e.status AS endpoint_status, e.disabled_reason, e.secret_sealed, e.previous_secret_sealed,
+              e.sealing_key_id, e.previous_secret_expires_at, e.rate_limit_per_s
          FROM webhook_deliveries d
          JOIN webhook_messages m ON m.id = d.message_id
          JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -731,14 +735,16 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   /** The headers that sign `body` for this endpoint. */
   signatureHeaders(owner: OutboundOwner, endpoint: WebhookEndpoint, id: string, body: string): Record<string, string> {
     const timestamp = Math.floor(Date.now() / 1000);
-    if (endpoint.kind === 'callback' || !endpoint.secret) {
+    if (endpoint.kind === 'callback' || !endpoint.sealedSecret) {
       const signer = this.hooks.for(owner).callbackSigner;
       if (!signer) throw new Error(`No signer for ${owner} callback deliveries`);
       return signer.sign(id, timestamp, body);
     }
-    const secrets = [endpoint.secret];
-    if (endpoint.previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date()) {
-      secrets.push(endpoint.previousSecret);
+    // Opened once per endpoint and kept in memory while its sealed values stay the same.
+    const { secret, previousSecret } = this.secrets.open(endpoint);
+    const secrets = [secret!];
+    if (previousSecret && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > new Date()) {
+      secrets.push(previousSecret);
     }
     return {
       'webhook-id': id,

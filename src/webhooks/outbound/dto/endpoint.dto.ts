@@ -140,6 +140,15 @@ export class RotatedSecretDto {
   previousSecretExpiresAt: string;
 }
 
+export class RevealedSecretDto {
+  @ApiProperty({ example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', description: 'The current signing secret' })
+  secret: string;
+  @ApiPropertyOptional({ description: 'The secret before the last rotation, while it still signs' })
+  previousSecret?: string;
+  @ApiPropertyOptional({ description: 'Until then the previous secret signs too' })
+  previousSecretExpiresAt?: string;
+}
+
 export class EndpointPageDto {
   @ApiProperty({ type: [EndpointDto] })
   data: EndpointDto[];
