@@ -88,4 +88,44 @@ describe('validateEnv', () => {
       /PSP_SETTLE_DELAY_MIN_MS/,
     );
   });
+
+  describe('operational surfaces', () => {
+    const TOKEN = 'mt_0123456789abcdefghijklmnopqrstuvwxyz';
+
+    it('refuses to boot in production with /metrics open, naming both ways to protect it', () => {
+      expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(
+        /- METRICS_TOKEN, METRICS_PORT: in production set one/,
+      );
+      expect(validateEnv({ NODE_ENV: 'production', METRICS_TOKEN: TOKEN }).METRICS_TOKEN).toBe(TOKEN);
+      expect(validateEnv({ NODE_ENV: 'production', METRICS_PORT: '9464' })).toMatchObject({
+        METRICS_PORT: 9464,
+        METRICS_HOST: '127.0.0.1',
+      });
+      expect(validateEnv({}).METRICS_TOKEN).toBeUndefined();
+    });
+
+    it('refuses a short METRICS_TOKEN without echoing it', () => {
+      expect(() => validateEnv({ METRICS_TOKEN: 'short-token-value' })).toThrow(/- METRICS_TOKEN: /);
+      expect(() => validateEnv({ METRICS_TOKEN: 'short-token-value' })).not.toThrow(/short-token-value/);
+      expect(() => validateEnv({ METRICS_TOKEN: `${TOKEN} with spaces` })).toThrow(/- METRICS_TOKEN: /);
+      expect(() => validateEnv({ METRICS_PORT: '70000' })).toThrow(/- METRICS_PORT: /);
+    });
+
+    it('serves the docs publicly by default, not at all in production, as DOCS_ACCESS says otherwise', () => {
+      expect(validateEnv({}).DOCS_ACCESS).toBe('public');
+      expect(validateEnv({ NODE_ENV: 'production', METRICS_TOKEN: TOKEN }).DOCS_ACCESS).toBe('off');
+      expect(validateEnv({ NODE_ENV: 'production', METRICS_TOKEN: TOKEN, DOCS_ACCESS: 'admin' }).DOCS_ACCESS).toBe(
+        'admin',
+      );
+      expect(() => validateEnv({ DOCS_ACCESS: 'private' })).toThrow(/- DOCS_ACCESS: /);
+    });
+
+    it('trusts no proxy by default and takes addresses and CIDRs', () => {
+      expect(validateEnv({}).TRUST_PROXY).toBe('none');
+      expect(validateEnv({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).TRUST_PROXY).toBe('10.0.0.0/8, 127.0.0.1,::1');
+      for (const value of ['true', '*', '2', 'proxy.internal', 'deadbeef', '10.0.0.0/33']) {
+        expect(() => validateEnv({ TRUST_PROXY: value })).toThrow(/- TRUST_PROXY: /);
+      }
+    });
+  });
 });
