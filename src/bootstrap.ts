@@ -262,8 +262,17 @@ export function logStartup(env: Env, url: string): void {
   const logger = new Logger('Hookline');
   logger.log(`Role ${env.APP_ROLE} listening on ${url}`);
   logger.log(`API         ${url}/orders`);
-  logger.log(`Swagger UI  ${url}/docs   (document: ${url}/docs-json)`);
-  logger.log(`Health      ${url}/health/live, ${url}/health/ready, metrics ${url}/metrics`);
+  const docs = env.DOCS_ACCESS ?? 'public';
+  logger.log(
+    docs === 'off'
+      ? 'Swagger UI  off (DOCS_ACCESS=off)'
+      : `Swagger UI  ${url}/docs   (document: ${url}/docs-json)${docs === 'admin' ? ', admin key' : ''}`,
+  );
+  const metrics =
+    env.METRICS_PORT !== undefined
+      ? `http://${env.METRICS_HOST}:${env.METRICS_PORT}/metrics (own listener)`
+      : `${url}/metrics${env.METRICS_TOKEN !== undefined ? ' (METRICS_TOKEN)' : ''}`;
+  logger.log(`Health      ${url}/health/live, ${url}/health/ready, metrics ${metrics}`);
   logger.log(`Operators   ${url}/queues (admin key), ${url}/ui/payments/<id> (shop key)`);
   logger.log(`PSP mock    ${env.PSP_BASE_URL}/psp/v1, webhooks back to ${env.PUBLIC_BASE_URL}/webhooks/psp`);
 }
