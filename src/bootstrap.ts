@@ -17,10 +17,12 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import { SettlementNotifier } from './psp-mock/settlement-notifier.js';
-import type { Env } from './config/env.js';
+import { splitList, type Env } from './config/env.js';
 import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 import { QueueName } from './queue/queues.js';
+import { SecurityHeaders } from './http/security-headers.js';
+import { adminKeyHook } from './common/auth/admin-key.hook.js';
 
 /** How long a SIGTERM/SIGINT drain may take before the process gives up and exits with code 1. */
 export const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -34,6 +36,11 @@ export const DRAIN_GRACE_MS = 500;
 /** Apps that are draining: their responses carry `Connection: close`. */
 const draining = new WeakSet<object>();
 
+/** TRUST_PROXY as Fastify's trustProxy: false for none, else the list of addresses and CIDRs. */
+export function trustedProxies(value: string): false | string[] {
+  return value.trim() === 'none' ? false : splitList(value);
+}
+
 /** Prepares storage: creates the database if missing and runs pending migrations (unless disabled). */
 export async function prepareDatabase(env: Env): Promise<void> {
   const logger = bootLogger(env);
@@ -46,8 +53,11 @@ export async function prepareDatabase(env: Env): Promise<void> {
  * tests both call this, so they share raw-body parsing, limits, pipes and filters.
  */
 export async function createApp(env: Env): Promise<NestFastifyApplication> {
+  const securityHeaders = new SecurityHeaders();
   const adapter = new FastifyAdapter({
     bodyLimit: env.WEBHOOK_MAX_BODY_BYTES,
+    // X-Forwarded-For/-Proto count only from these peers (request.ip, request.protocol).
+    trustProxy: trustedProxies(env.TRUST_PROXY),
     genReqId: requestId,
     requestIdHeader: false,
     // Draining (shutDown): requests that still arrive on an open keep-alive connection
@@ -60,6 +70,7 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const status = error.statusCode ?? 400;
       const code = status === 414 ? 'REQUEST.URI_TOO_LONG' : 'REQUEST.MALFORMED';
+      securityHeaders.hook(request, reply.raw);
       void reply
         .status(status)
         .header('content-type', PROBLEM_CONTENT_TYPE)
@@ -80,18 +91,10 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     bufferLogs: true,
   });
   app.useLogger(app.get(NestPinoLogger));
-  // helmet 8's headers and defaults, computed once at boot (@fastify/helmet rebuilt them on
-  // every request: docs/decisions/0014-request-hooks-and-security-headers.md).
-  app.useSecurityHeaders({
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: [`'self'`],
-        styleSrc: [`'self'`, `'unsafe-inline'`],
-        imgSrc: [`'self'`, 'data:'],
-        scriptSrc: [`'self'`, `'unsafe-inline'`],
-      },
-    },
-  });
+  // helmet 8's headers, computed once at boot (@fastify/helmet rebuilt its middleware and
+  // parsed the CSP on every request: about 5 % of the receiver's CPU); one of two sets per
+  // request, by whether it arrived over TLS. Where app.useSecurityHeaders() would put its hook.
+  adapter.registerSecurityHook(securityHeaders.hook);
   const fastify = app.getHttpAdapter().getInstance();
   const callers = callerIdentities(app.get(ConfigService));
   installRequestLogging(fastify, await app.resolve(PinoLogger), (request) => callerLabel(callers.resolve(request)));
@@ -124,7 +127,7 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   });
   // No enableShutdownHooks(): Nest's own handler would run the module destroy hooks
   // before the HTTP server stops; main.ts calls shutDown() on SIGTERM/SIGINT instead.
-  setupSwagger(app);
+  setupSwagger(app, env);
   return app;
 }
 
@@ -213,7 +216,28 @@ function provided<T>(
   return undefined;
 }
 
-function setupSwagger(app: NestFastifyApplication): void {
+/**
+ * Swagger UI and the OpenAPI document, as DOCS_ACCESS says: public, behind an admin key
+ * (Bearer, or Basic so that a browser can open it), or not mounted at all (404). A
+ * browser keeps the keys typed into Swagger UI (persistAuthorization) only outside
+ * production (docs/decisions/0702-docs-access.md).
+ */
+function setupSwagger(app: NestFastifyApplication, env: Env): void {
+  const access = env.DOCS_ACCESS ?? 'public';
+  if (access === 'off') return;
+  if (access === 'admin') {
+    const requireAdmin = adminKeyHook(
+      callerIdentities(app.get(ConfigService<Env, true>)),
+      'Hookline API documentation',
+    );
+    // Added before SwaggerModule registers its routes and static files, so it covers them all.
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) =>
+        isDocsRoute(request.routeOptions.url) ? requireAdmin(request, reply) : undefined,
+      );
+  }
   const config = new DocumentBuilder()
     .setTitle('Hookline')
     .setDescription(
@@ -229,8 +253,16 @@ function setupSwagger(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
-    swaggerOptions: { persistAuthorization: true },
+    swaggerOptions: { persistAuthorization: process.env.NODE_ENV !== 'production' },
   });
+}
+
+/** Routes SwaggerModule mounts: /docs, everything under /docs/ (the init script holds the document), the raw documents. */
+export function isDocsRoute(routeUrl: string | undefined): boolean {
+  if (routeUrl === undefined) return false;
+  return (
+    routeUrl === '/docs' || routeUrl.startsWith('/docs/') || routeUrl === '/docs-json' || routeUrl === '/docs-yaml'
+  );
 }
 
 export function logStartup(env: Env, url: string, devDefaults: string[] = []): void {
@@ -243,8 +275,17 @@ export function logStartup(env: Env, url: string, devDefaults: string[] = []): v
   }
   logger.log(`Role ${env.APP_ROLE} listening on ${url}`);
   logger.log(`API         ${url}/orders`);
-  logger.log(`Swagger UI  ${url}/docs   (document: ${url}/docs-json)`);
-  logger.log(`Health      ${url}/health/live, ${url}/health/ready, metrics ${url}/metrics`);
+  const docs = env.DOCS_ACCESS ?? 'public';
+  logger.log(
+    docs === 'off'
+      ? 'Swagger UI  off (DOCS_ACCESS=off)'
+      : `Swagger UI  ${url}/docs   (document: ${url}/docs-json)${docs === 'admin' ? ', admin key' : ''}`,
+  );
+  const metrics =
+    env.METRICS_PORT !== undefined
+      ? `http://${env.METRICS_HOST}:${env.METRICS_PORT}/metrics (own listener)`
+      : `${url}/metrics${env.METRICS_TOKEN !== undefined ? ' (METRICS_TOKEN)' : ''}`;
+  logger.log(`Health      ${url}/health/live, ${url}/health/ready, metrics ${metrics}`);
   logger.log(`Operators   ${url}/queues (admin key), ${url}/ui/payments/<id> (shop key)`);
   logger.log(`PSP mock    ${env.PSP_BASE_URL}/psp/v1, webhooks back to ${env.PUBLIC_BASE_URL}/webhooks/psp`);
 }

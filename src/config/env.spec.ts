@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { DEV_SEALING_KEYS, validateEnv } from './env.js';
 
+/** NODE_ENV=production with fresh secrets, which production requires (production-secrets.spec.ts). */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  API_KEYS: `sk_shop_${randomBytes(32).toString('base64url')}`,
+  ADMIN_API_KEYS: `sk_admin_${randomBytes(32).toString('base64url')}`,
+  PSP_API_KEY: `sk_psp_${randomBytes(32).toString('base64url')}`,
+  PSP_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+  SEALING_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+};
+
 describe('validateEnv', () => {
   it('gives working defaults for a machine with local PostgreSQL and Redis', () => {
     const env = validateEnv({});
@@ -88,6 +98,44 @@ describe('validateEnv', () => {
     expect(() => validateEnv({ PSP_SETTLE_DELAY_MIN_MS: '900', PSP_SETTLE_DELAY_MAX_MS: '100' })).toThrow(
       /PSP_SETTLE_DELAY_MIN_MS/,
     );
+  });
+
+  describe('operational surfaces', () => {
+    const TOKEN = 'mt_0123456789abcdefghijklmnopqrstuvwxyz';
+
+    it('refuses to boot in production with /metrics open, naming both ways to protect it', () => {
+      expect(() => validateEnv({ NODE_ENV: 'production' })).toThrow(
+        /- METRICS_TOKEN, METRICS_PORT: in production set one/,
+      );
+      expect(validateEnv({ ...PRODUCTION, METRICS_TOKEN: TOKEN }).METRICS_TOKEN).toBe(TOKEN);
+      expect(validateEnv({ ...PRODUCTION, METRICS_PORT: '9464' })).toMatchObject({
+        METRICS_PORT: 9464,
+        METRICS_HOST: '127.0.0.1',
+      });
+      expect(validateEnv({}).METRICS_TOKEN).toBeUndefined();
+    });
+
+    it('refuses a short METRICS_TOKEN without echoing it', () => {
+      expect(() => validateEnv({ METRICS_TOKEN: 'short-token-value' })).toThrow(/- METRICS_TOKEN: /);
+      expect(() => validateEnv({ METRICS_TOKEN: 'short-token-value' })).not.toThrow(/short-token-value/);
+      expect(() => validateEnv({ METRICS_TOKEN: `${TOKEN} with spaces` })).toThrow(/- METRICS_TOKEN: /);
+      expect(() => validateEnv({ METRICS_PORT: '70000' })).toThrow(/- METRICS_PORT: /);
+    });
+
+    it('serves the docs publicly by default, not at all in production, as DOCS_ACCESS says otherwise', () => {
+      expect(validateEnv({}).DOCS_ACCESS).toBe('public');
+      expect(validateEnv({ ...PRODUCTION, METRICS_TOKEN: TOKEN }).DOCS_ACCESS).toBe('off');
+      expect(validateEnv({ ...PRODUCTION, METRICS_TOKEN: TOKEN, DOCS_ACCESS: 'admin' }).DOCS_ACCESS).toBe('admin');
+      expect(() => validateEnv({ DOCS_ACCESS: 'private' })).toThrow(/- DOCS_ACCESS: /);
+    });
+
+    it('trusts no proxy by default and takes addresses and CIDRs', () => {
+      expect(validateEnv({}).TRUST_PROXY).toBe('none');
+      expect(validateEnv({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1' }).TRUST_PROXY).toBe('10.0.0.0/8, 127.0.0.1,::1');
+      for (const value of ['true', '*', '2', 'proxy.internal', 'deadbeef', '10.0.0.0/33']) {
+        expect(() => validateEnv({ TRUST_PROXY: value })).toThrow(/- TRUST_PROXY: /);
+      }
+    });
   });
 });
 
@@ -221,6 +269,7 @@ describe('SEALING_KEYS', () => {
       ADMIN_API_KEYS: `sk_admin_${randomBytes(32).toString('base64url')}`,
       PSP_API_KEY: `sk_psp_${randomBytes(32).toString('base64url')}`,
       PSP_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+      METRICS_TOKEN: randomBytes(32).toString('base64url'),
     };
     expect(validateEnv({ NODE_ENV: 'production', ...secrets, SEALING_KEYS: keys }).SEALING_KEYS).toBe(keys);
   });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -39,6 +40,9 @@ const MIN_RETENTIONS = [
 export const APP_ROLES = ['all', 'api', 'worker', 'psp'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
 
+export const DOCS_ACCESS_MODES = ['public', 'admin', 'off'] as const;
+export type DocsAccess = (typeof DOCS_ACCESS_MODES)[number];
+
 export const SIGNATURE_SCHEMES = ['standard', 'stripe'] as const;
 export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
@@ -53,7 +57,7 @@ const Doc =
     DOCS.set(String(key), meaning);
   };
 
-const SENSITIVE = /KEY|SECRET|DATABASE_URL|REDIS_URL/;
+const SENSITIVE = /KEY|SECRET|TOKEN|DATABASE_URL|REDIS_URL/;
 /** SEALING_KEYS outside production when unset: published, so never a production key. */
 export const DEV_SEALING_KEYS: string = DEV_SECRETS.SEALING_KEYS;
 
@@ -494,6 +498,40 @@ export class Env {
   )
   @IsIn(['auto', 'json', 'pretty'])
   LOG_FORMAT: 'auto' | 'json' | 'pretty' = 'auto';
+
+  @Doc(
+    'Bearer token /metrics on the main port requires (Authorization: Bearer <token>), 32+ characters; unset: open. In production set this or METRICS_PORT.',
+  )
+  @IsOptional()
+  @Matches(/^[\x21-\x7e]{32,}$/, { message: 'METRICS_TOKEN must be at least 32 printable characters without spaces' })
+  METRICS_TOKEN?: string = undefined;
+
+  @Doc(
+    'Serve /metrics on its own listener on this port (and not on PORT); unset: on PORT. In production set this or METRICS_TOKEN.',
+  )
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  METRICS_PORT?: number = undefined;
+
+  @Doc('Interface the METRICS_PORT listener binds: keep it internal (loopback or a private network).')
+  @IsString()
+  METRICS_HOST = '127.0.0.1';
+
+  @Doc(
+    'Swagger UI (/docs) and the OpenAPI document (/docs-json): public | admin (an ADMIN_API_KEYS key, Bearer or Basic) | off (not served). Default: public, or off when NODE_ENV=production.',
+  )
+  @IsOptional()
+  @IsIn(DOCS_ACCESS_MODES)
+  DOCS_ACCESS?: DocsAccess = undefined;
+
+  @Doc(
+    'Proxies whose X-Forwarded-For/-Proto count (addresses or CIDRs, comma-separated; none: no proxy is trusted). HSTS is sent only to requests that arrived over TLS, directly or through one of these.',
+  )
+  @IsString()
+  TRUST_PROXY = 'none';
 }
 
 /** What development and tests allow by default: the PSP mock calls back the shop on loopback. */
@@ -536,6 +574,17 @@ export function validateEnv(raw: Record<string, unknown>): Env {
       problems.push(`  - ${name}: must be at least ${min}, ${why} (got ${JSON.stringify(value)})`);
     }
   }
+  if (env.TRUST_PROXY.trim() !== 'none' && !splitList(env.TRUST_PROXY).every(isAddressOrCidr)) {
+    problems.push(
+      `  - TRUST_PROXY: must be none or a comma-separated list of addresses or CIDRs such as 10.0.0.0/8,127.0.0.1 (got ${JSON.stringify(env.TRUST_PROXY)})`,
+    );
+  }
+  // Metrics name the shop's backlogs and partners: production must not serve them to anyone who asks.
+  if (raw.NODE_ENV === 'production' && env.METRICS_TOKEN === undefined && env.METRICS_PORT === undefined) {
+    problems.push(
+      '  - METRICS_TOKEN, METRICS_PORT: in production set one of them (a bearer token for /metrics, or a port of its own on an internal METRICS_HOST)',
+    );
+  }
   const unsafeSecrets = raw.NODE_ENV === 'production' ? productionSecretProblems(raw) : [];
   problems.push(...unsafeSecrets);
   if (problems.length > 0) {
@@ -547,6 +596,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
   env.WEBHOOK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   env.PSP_CALLBACK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   env.SEALING_KEYS ??= DEV_SEALING_KEYS;
+  env.DOCS_ACCESS ??= raw.NODE_ENV === 'production' ? 'off' : 'public';
   return env;
 }
 
@@ -567,6 +617,14 @@ function crossFieldBounds(env: Env, errors: { property: string }[]): string[] {
       `must be at most ${formatDuration(MAX_RETRY_STEP_MS)}; with PSP_DELIVERY_BACKOFF_MS=${base}, PSP_DELIVERY_ATTEMPTS ` +
       `must be from 1 to ${most} (got ${env.PSP_DELIVERY_ATTEMPTS}: a last wait of ${(lastStepMs / DAY_MS).toFixed(1)} days)`,
   ];
+}
+
+/** An IPv4/IPv6 address, optionally with a prefix length that fits it (10.0.0.0/8, ::1/128). */
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
 }
 
 export const splitList = (value: string, sep: string | RegExp = ','): string[] =>

@@ -17,6 +17,7 @@ function freshSecrets(): Record<string, string> {
     PSP_API_KEY: fresh('sk_psp_'),
     PSP_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
     SEALING_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    METRICS_TOKEN: randomBytes(32).toString('base64url'),
   };
 }
 

@@ -11,8 +11,15 @@ import { registeredQueues } from '../queue/registered-queues.js';
 import { MetricsRegistry } from './metrics-registry.js';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
-/** A scrape must answer even when Redis or PostgreSQL does not. */
+/** A scrape must answer even when Redis or PostgreSQL does not; PostgreSQL also cancels the query then. */
 const SOURCE_TIMEOUT_MS = 2_000;
+/**
+ * Scrapes within this long of the last inbox query reuse its answer: any number of
+ * scrapers, at any rate, cost at most one query per interval (docs/decisions/0704-bounded-scrapes.md).
+ */
+export const INBOX_STATS_TTL_MS = 2_000;
+/** The backlog gauge counts at most this many times INBOX_BACKLOG_LIMIT: past the limit the receiver refuses anyway. */
+export const INBOX_COUNT_CAP_FACTOR = 10;
 
 interface InboxStats {
   backlog: number;
@@ -29,7 +36,8 @@ interface InboxStats {
 export class BacklogMetrics implements OnModuleInit {
   private readonly logger = new Logger('Metrics');
   private queues: Queue[] = [];
-  private inboxQuery?: Promise<InboxStats | null>;
+  private inboxQuery?: { at: number; stats: Promise<InboxStats | null> };
+  private readonly inboxCountCap: number;
 
   constructor(
     registry: MetricsRegistry,
@@ -37,6 +45,7 @@ export class BacklogMetrics implements OnModuleInit {
     private readonly moduleRef: ModuleRef,
     config: ConfigService<AllConfig, true>,
   ) {
+    this.inboxCountCap = config.get('INBOX_BACKLOG_LIMIT', { infer: true }) * INBOX_COUNT_CAP_FACTOR;
     const queueJobs: Gauge<'queue' | 'state'> = new Gauge({
       name: 'hookline_queue_jobs',
       help: 'Jobs in each Bull queue of this process role, by state (waiting, active, delayed, failed), read at scrape time',
@@ -57,7 +66,7 @@ export class BacklogMetrics implements OnModuleInit {
     if (!hasHttpApi(role) && !runsWorkers(role)) return;
     const backlog: Gauge = new Gauge({
       name: 'hookline_inbox_backlog',
-      help: 'Inbound webhook events stored but not yet applied (webhook_inbox rows neither processed nor dead)',
+      help: 'Inbound webhook events stored but not yet applied (webhook_inbox rows neither processed nor dead), counted up to 10 x INBOX_BACKLOG_LIMIT, read at most every 2 s',
       registers: [registry],
       collect: async () => {
         const stats = await this.inboxStats();
@@ -88,24 +97,32 @@ export class BacklogMetrics implements OnModuleInit {
     }
   }
 
-  /** Both inbox gauges are collected in the same scrape: they share one query. */
+  /** Both inbox gauges, and every scrape within INBOX_STATS_TTL_MS, share one query. */
   private inboxStats(): Promise<InboxStats | null> {
-    this.inboxQuery ??= this.queryInbox().finally(() => {
-      this.inboxQuery = undefined;
-    });
-    return this.inboxQuery;
+    if (!this.inboxQuery || Date.now() - this.inboxQuery.at >= INBOX_STATS_TTL_MS) {
+      this.inboxQuery = { at: Date.now(), stats: this.queryInbox() };
+    }
+    return this.inboxQuery.stats;
   }
 
+  /**
+   * Bounded whatever the backlog: the count stops at the cap, the oldest row is the
+   * first entry of the pending index, and PostgreSQL cancels the statement after
+   * SOURCE_TIMEOUT_MS (a locked table must not keep pool connections waiting scrape after scrape).
+   */
   private async queryInbox(): Promise<InboxStats | null> {
     try {
       const [row] = await withTimeout<InboxStats[]>(
-        this.db.query(
-          `SELECT count(*)::int AS backlog,
-                  COALESCE(EXTRACT(EPOCH FROM now() - min(received_at)), 0)::float8 AS oldest_s
-             FROM webhook_inbox
-            WHERE processed_at IS NULL AND dead_at IS NULL`,
-        ),
-        SOURCE_TIMEOUT_MS,
+        this.db.transaction(async (manager) => {
+          await manager.query(`SET LOCAL statement_timeout = ${SOURCE_TIMEOUT_MS}`);
+          return manager.query(
+            `/* metrics: inbox backlog */
+             SELECT (SELECT count(*) FROM (SELECT 1 FROM webhook_inbox WHERE processed_at IS NULL AND dead_at IS NULL LIMIT $1) capped)::int AS backlog,
+                    COALESCE(EXTRACT(EPOCH FROM now() - (SELECT min(received_at) FROM webhook_inbox WHERE processed_at IS NULL AND dead_at IS NULL)), 0)::float8 AS oldest_s`,
+            [this.inboxCountCap],
+          );
+        }),
+        SOURCE_TIMEOUT_MS + 500,
       );
       return row;
     } catch (err) {

@@ -1,32 +1,36 @@
-import { Controller, Get, Global, Header, Module } from '@nestjs/common';
+import { Controller, Get, Global, Header, Module, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { BacklogMetrics } from './backlog-metrics.js';
 import { HooklineMetrics } from './hookline-metrics.js';
+import { MetricsAccessGuard } from './metrics-access.js';
+import { METRICS_CONTENT_TYPE, MetricsListener } from './metrics-listener.js';
 import { MetricsRegistry } from './metrics-registry.js';
 
 export { MetricsRegistry };
 
 @ApiExcludeController()
 @SkipThrottle()
+@UseGuards(MetricsAccessGuard)
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly registry: MetricsRegistry) {}
 
   @Get()
-  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  @Header('content-type', METRICS_CONTENT_TYPE)
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
 }
 
 /**
- * Prometheus metrics on /metrics; modules register their metrics on MetricsRegistry
+ * Prometheus metrics on /metrics (on the main port, or on METRICS_PORT's own listener;
+ * behind METRICS_TOKEN when set: docs/security/operational-surfaces.md); modules register their metrics on MetricsRegistry
  * or count on the shared HooklineMetrics.
  */
 @Global()
 @Module({
-  providers: [MetricsRegistry, HooklineMetrics, BacklogMetrics],
+  providers: [MetricsRegistry, HooklineMetrics, BacklogMetrics, MetricsAccessGuard, MetricsListener],
   controllers: [MetricsController],
   exports: [MetricsRegistry, HooklineMetrics],
 })

@@ -136,9 +136,18 @@ describe('browser: Swagger UI → order paid → payment timeline page', () => {
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // A CSP violation (an inline script, a blocked file) is a console error.
+    const docsErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) {
+        docsErrors.push(`${m.text()} (${m.location().url})`);
+      }
+    });
 
-    // 1. Swagger UI, Authorize with the shop key in the `shop` scheme.
-    await page.goto(`${t.url}/docs`);
+    // 1. Swagger UI, Authorize with the shop key in the `shop` scheme. It runs under the
+    // same CSP as every page: no inline script.
+    const docs = await page.goto(`${t.url}/docs`);
+    expect(docs?.headers()['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
     await page.locator(OP.createOrder).waitFor({ state: 'visible' });
     await page.locator('.scheme-container .btn.authorize').click();
     const shopScheme = page
@@ -235,7 +244,9 @@ describe('browser: Swagger UI → order paid → payment timeline page', () => {
     await ui.screenshot({ path: TIMELINE_SHOT, fullPage: true });
     log(`screenshot: ${TIMELINE_SHOT}`);
 
+    expect(res?.headers()['content-security-policy']).toMatch(/script-src 'self'(;|$)/);
     expect(uiErrors).toEqual([]);
+    expect(docsErrors).toEqual([]);
     expect(pageErrors).toEqual([]);
   }
 });
