@@ -6,7 +6,10 @@ import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner
 import { INBOX_STATS_TTL_MS } from '../../src/metrics/backlog-metrics.js';
 import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { ADMIN_KEY, SHOP_KEY, TEST_DATABASE_URL, freePort } from '../utils/test-env.js';
+import { ADMIN_KEY, SHOP_KEY, TEST_DATABASE_URL, freePort, productionSecrets } from '../utils/test-env.js';
+
+/** Production refuses the published test keys: its apps here run on fresh ones. */
+const PROD = productionSecrets();
 import { waitFor } from '../utils/wait-for.js';
 
 /**
@@ -77,6 +80,7 @@ describe('hostile surfaces: production behind a trusted proxy (METRICS_TOKEN, DO
   beforeAll(async () => {
     restoreEnv = keepProcessEnv();
     t = await createTestApp({
+      ...PROD,
       NODE_ENV: 'production',
       METRICS_TOKEN,
       DOCS_ACCESS: 'admin',
@@ -102,8 +106,8 @@ describe('hostile surfaces: production behind a trusted proxy (METRICS_TOKEN, DO
       ['token as Basic password', '/metrics', { authorization: basic(METRICS_TOKEN) }],
       ['another scheme', '/metrics', { authorization: `Token ${METRICS_TOKEN}` }],
       ['bare token', '/metrics', { authorization: METRICS_TOKEN }],
-      ['an admin key', '/metrics', { authorization: `Bearer ${ADMIN_KEY}` }],
-      ['a shop key', '/metrics', { authorization: `Bearer ${SHOP_KEY}` }],
+      ['an admin key', '/metrics', { authorization: `Bearer ${PROD.ADMIN_API_KEYS}` }],
+      ['a shop key', '/metrics', { authorization: `Bearer ${PROD.API_KEYS}` }],
       ['token in a custom header', '/metrics', { 'x-metrics-token': METRICS_TOKEN }],
       ['token in the query', `/metrics?token=${METRICS_TOKEN}&access_token=${METRICS_TOKEN}`, {}],
       ['trailing slash', '/metrics/', {}],
@@ -227,13 +231,13 @@ describe('hostile surfaces: production behind a trusted proxy (METRICS_TOKEN, DO
     ];
     const refusals: [string, Record<string, string>][] = [
       ['no key', {}],
-      ['a wrong key', { authorization: `Bearer ${ADMIN_KEY}x` }],
-      ['the shop key', { authorization: `Bearer ${SHOP_KEY}` }],
+      ['a wrong key', { authorization: `Bearer ${PROD.ADMIN_API_KEYS}x` }],
+      ['the shop key', { authorization: `Bearer ${PROD.API_KEYS}` }],
       ['the metrics token', { authorization: `Bearer ${METRICS_TOKEN}` }],
       ['Basic with a wrong password', { authorization: basic('not-the-admin-key') }],
       [
         'Basic with the key as user name',
-        { authorization: `Basic ${Buffer.from(`${ADMIN_KEY}:`).toString('base64')}` },
+        { authorization: `Basic ${Buffer.from(`${PROD.ADMIN_API_KEYS}:`).toString('base64')}` },
       ],
     ];
     for (const path of paths) {
@@ -243,7 +247,7 @@ describe('hostile surfaces: production behind a trusted proxy (METRICS_TOKEN, DO
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
         expect(res.body).not.toContain('openapi');
       }
-      for (const authorization of [`Bearer ${ADMIN_KEY}`, basic(ADMIN_KEY)]) {
+      for (const authorization of [`Bearer ${PROD.ADMIN_API_KEYS}`, basic(PROD.ADMIN_API_KEYS)]) {
         expect({ path, status: (await get(t.url, path, { authorization })).status }).toEqual({ path, status: 200 });
       }
     }
@@ -253,7 +257,7 @@ describe('hostile surfaces: production behind a trusted proxy (METRICS_TOKEN, DO
       expect(res.body).not.toContain('openapi');
       expect([401, 404]).toContain(res.status);
     }
-    const init = await get(t.url, '/docs/swagger-ui-init.js', { authorization: `Bearer ${ADMIN_KEY}` });
+    const init = await get(t.url, '/docs/swagger-ui-init.js', { authorization: `Bearer ${PROD.ADMIN_API_KEYS}` });
     expect(init.body).toContain('"swaggerDoc"');
     expect(init.body).toMatch(/"persistAuthorization":\s*false/);
     expect(init.body).not.toMatch(/"persistAuthorization":\s*true/);
@@ -310,7 +314,7 @@ describe('hostile surfaces: production with metrics on their own listener (METRI
   beforeAll(async () => {
     restoreEnv = keepProcessEnv();
     metricsPort = await freePort();
-    t = await createTestApp({ NODE_ENV: 'production', METRICS_PORT: String(metricsPort) });
+    t = await createTestApp({ ...PROD, NODE_ENV: 'production', METRICS_PORT: String(metricsPort) });
   });
   afterAll(async () => {
     await t.close();
@@ -338,7 +342,7 @@ describe('hostile surfaces: production with metrics on their own listener (METRI
 
   it('does not mount Swagger UI or the documents in production by default (404)', async () => {
     for (const path of ['/docs', '/docs/', '/docs/swagger-ui-init.js', '/docs-json', '/docs-yaml']) {
-      for (const headers of [{}, { authorization: `Bearer ${ADMIN_KEY}` }] as Record<string, string>[]) {
+      for (const headers of [{}, { authorization: `Bearer ${PROD.ADMIN_API_KEYS}` }] as Record<string, string>[]) {
         const res = await get(t.url, path, headers);
         expect({ path, status: res.status }).toEqual({ path, status: 404 });
         expect(res.body).not.toContain('openapi');
@@ -348,7 +352,7 @@ describe('hostile surfaces: production with metrics on their own listener (METRI
 
   it('closes the metrics listener when the app closes', async () => {
     const other = await freePort();
-    const app = await createTestApp({ METRICS_PORT: String(other) });
+    const app = await createTestApp({ ...PROD, NODE_ENV: 'production', METRICS_PORT: String(other) });
     expect((await get(`http://127.0.0.1:${other}`, '/metrics')).status).toBe(200);
     await app.close();
     const refused = await new Promise<string>((resolve) => {

@@ -39,6 +39,9 @@ describe('operations: health, Swagger, roles', () => {
         '/psp/v1/payments/{id}',
         ...managementPaths('/psp/v1'),
         ...managementPaths(''),
+        '/webhooks/inbox/dead',
+        '/webhooks/inbox/replay-dead',
+        '/webhooks/inbox/{id}/replay',
         '/webhooks/psp',
       ].sort(),
     );

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Client as PgClient } from 'pg';
 
@@ -12,6 +13,24 @@ export const ADMIN_KEY = 'sk_admin_test_0123456789abcdef';
 export const PSP_KEY = 'sk_psp_test_0123456789abcdef';
 // whsec_ + base64("hookline-test-signing-secret!!")
 export const WEBHOOK_SECRET = `whsec_${Buffer.from('hookline-test-signing-secret!!').toString('base64')}`;
+
+/**
+ * Fresh random secrets, as `sh scripts/new-env.sh` writes them: what an app run with
+ * NODE_ENV=production needs, since production refuses the published test keys above.
+ */
+export function productionSecrets(): Record<
+  'API_KEYS' | 'ADMIN_API_KEYS' | 'PSP_API_KEY' | 'PSP_WEBHOOK_SECRET' | 'SEALING_KEYS',
+  string
+> {
+  const key = () => randomBytes(32).toString('base64url');
+  return {
+    API_KEYS: `sk_shop_${key()}`,
+    ADMIN_API_KEYS: `sk_admin_${key()}`,
+    PSP_API_KEY: `sk_psp_${key()}`,
+    PSP_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+    SEALING_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+  };
+}
 
 export function assertTestDatabase(url: string): void {
   const name = new URL(url).pathname.slice(1);
