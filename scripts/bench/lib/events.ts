@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { signHeader } from '../../../src/common/crypto/standard-webhooks.js';
 import { buildRequest } from './http-load.js';
 
-export const BENCH_SECRET = `whsec_${Buffer.from('hookline-bench-signing-key-0123456789').toString('base64')}`;
+/** Fresh for each bench run: Hookline runs with NODE_ENV=production, which refuses published secrets. */
+export const BENCH_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 export const EVENT_BYTES = 1024;
 const PATH = '/webhooks/psp';
 

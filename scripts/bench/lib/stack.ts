@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 // The processes and storage a bench run owns: its own database (dropped and created),
 // its own Redis prefix (deleted at the end), Hookline from the built dist/ and the
 // baseline servers, each a child process on a free loopback port with its output in a
@@ -81,6 +82,17 @@ async function waitReady(proc: Proc, path: string, logDir: string, timeoutMs = 6
   }
 }
 
+const freshKey = (prefix: string) => `${prefix}${randomBytes(32).toString('base64url')}`;
+
+/** The run's own secrets: production refuses published ones (docs/security/production-secrets.md). */
+export const BENCH_KEYS = {
+  API_KEYS: freshKey('sk_shop_'),
+  ADMIN_API_KEYS: freshKey('sk_admin_'),
+  PSP_API_KEY: freshKey('sk_psp_'),
+  SEALING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+  METRICS_TOKEN: freshKey(''),
+};
+
 /** Hookline from dist/ in `role`, with production defaults except what the bench needs to set. */
 export async function startHookline(
   cfg: BenchConfig,
@@ -102,6 +114,7 @@ export async function startHookline(
       DATABASE_URL: cfg.databaseUrl,
       REDIS_URL: cfg.redisUrl,
       REDIS_PREFIX: cfg.redisPrefix,
+      ...BENCH_KEYS,
       PSP_WEBHOOK_SECRET: BENCH_SECRET,
       LOG_FORMAT: 'json',
       ...extraEnv,

@@ -26,14 +26,13 @@ import { BENCH_SECRET, eventBody } from '../lib/events.js';
 import { sleep } from '../lib/http-load.js';
 import { cpuDelta, postgresPids, redisServerPids, sampleCpu, type CpuGroups } from '../lib/proc-cpu.js';
 import { median, type BenchContext, type Scenario } from '../lib/report.js';
-import { startHookline } from '../lib/stack.js';
+import { BENCH_KEYS, startHookline } from '../lib/stack.js';
 import { QueueName } from '../../../src/queue/queues.js';
 import { deliveryJob } from '../../../src/webhooks/outbound/webhook-outbox.js';
 import { NODE_FLAGS } from '../../../src/node-flags.js';
 
 const CHILD = resolve(__dirname, '../lib/delivery-children.js');
 const CONCURRENCY = 64;
-const ADMIN_KEY = 'sk_admin_bench_0123456789abcdef';
 const EVENT_TYPE = 'bench.delivery';
 const TARGET_RATIO = 0.5;
 
@@ -119,7 +118,6 @@ export const deliveries: Scenario = {
       const { port } = await sink.next('ready', 15_000);
       const sinkUrl = `http://127.0.0.1:${port}/hooks`;
       const appEnv = {
-        ADMIN_API_KEYS: ADMIN_KEY,
         WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
         WEBHOOK_DELIVERY_CONCURRENCY: String(CONCURRENCY),
         WEBHOOK_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
@@ -131,7 +129,7 @@ export const deliveries: Scenario = {
       try {
         const res = await fetch(`${api.url}/webhook-endpoints`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${BENCH_KEYS.ADMIN_API_KEYS}`, 'content-type': 'application/json' },
           body: JSON.stringify({ url: sinkUrl, eventTypes: [EVENT_TYPE] }),
         });
         const text = await res.text();
