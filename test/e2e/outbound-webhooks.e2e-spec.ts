@@ -425,6 +425,23 @@ describe('outbound webhooks: delivery', () => {
     expect(s.requests).toHaveLength(5);
   });
 
+  it('sends a delivery retried while its attempt is still running again, once that attempt ends', async () => {
+    // The first answer takes a second: the retry arrives while its attempt is running.
+    const s = await sink(
+      (_req, n) => new Promise((resolve) => setTimeout(() => resolve({ status: 200 }), n === 1 ? 1000 : 0)),
+    );
+    const ep = await register(t, `${s.url}/hook`);
+    const id = await sendTest(t, ep.id);
+    await waitFor('the first attempt at the sink', () => Promise.resolve(s.requests.length >= 1));
+    const res = await http(t.url, 'POST', `/webhook-deliveries/${id}/retry`, undefined, admin);
+    expect(res.status).toBe(202);
+    // Without waiting for the running attempt, its success was recorded over the retry and nothing was sent again.
+    await waitFor('the retried attempt', () => Promise.resolve(s.requests.length >= 2));
+    const d = await settled(t, id);
+    expect(d.status).toBe('succeeded');
+    expect(d.attemptHistory.map((a) => a.succeeded)).toEqual([true, true]);
+  });
+
   it('keeps every delivery when Redis loses the queue between commit and enqueue (the sweeper re-enqueues)', async () => {
     const s = await sink(ok);
     const ep = await register(t, `${s.url}/hook`, { eventTypes: ['flush.ping'] });

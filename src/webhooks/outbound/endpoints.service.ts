@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { SealingError } from '../../common/crypto/secret-sealer.js';
 import { DomainError } from '../../common/errors/domain-error.js';
@@ -76,6 +77,7 @@ const endpointDisabled = (e: WebhookEndpoint) =>
 export class EndpointsService {
   private readonly logger = new Logger('WebhookEndpoints');
   private readonly graceMs: number;
+  private readonly attemptTimeoutMs: number;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -86,6 +88,7 @@ export class EndpointsService {
     config: ConfigService<AllConfig, true>,
   ) {
     this.graceMs = parseDuration(config.get('WEBHOOK_ROTATION_GRACE', { infer: true }));
+    this.attemptTimeoutMs = config.get('WEBHOOK_ATTEMPT_TIMEOUT_MS', { infer: true });
   }
 
   /** Registers an endpoint; answers it with its new secret, which is stored sealed only (shown once). */
@@ -389,12 +392,16 @@ export class EndpointsService {
    */
   private async requeue(owner: OutboundOwner, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
+    const queue = this.outbox.queue(owner);
+    // An attempt still running records its outcome over the row when it ends, and its job
+    // (same id) makes the enqueue below a no-op: reset the row only once it has ended, or
+    // the new series is lost.
+    await Promise.all(ids.map((id) => this.untilNotRunning(queue, id)));
     await this.db.query(
       `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), succeeded_at = NULL
         WHERE id = ANY($1::uuid[])`,
       [ids],
     );
-    const queue = this.outbox.queue(owner);
     for (const id of ids) {
       const job = await queue.getJob(id).catch(() => null);
       if (job && (await job.isDelayed())) await job.promote();
@@ -403,6 +410,16 @@ export class EndpointsService {
       owner,
       ids.map((id) => ({ id })),
     );
+  }
+
+  /** Waits while the delivery's job runs an attempt (at most one attempt's timeout and a margin). */
+  private async untilNotRunning(queue: Queue, id: string): Promise<void> {
+    const deadline = Date.now() + this.attemptTimeoutMs + 5_000;
+    for (;;) {
+      const job = await queue.getJob(id).catch(() => null);
+      if (!job || !(await job.isActive().catch(() => false)) || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** Only registered endpoints come through here: they are judged by WEBHOOK_ALLOWED_CIDRS, never the callbacks' list. */
