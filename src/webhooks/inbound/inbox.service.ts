@@ -128,7 +128,10 @@ interface IncomingEvent {
   verifiedAt: Date;
 }
 
-type Written = { outcome: 'accepted'; inboxId: string; enqueued: Promise<number> } | { outcome: 'duplicate' };
+type Written =
+  | { outcome: 'accepted'; inboxId: string; enqueued: Promise<number> }
+  /** storedSha256: the body hash of the row already there (null when unknown: stored without one, or not visible yet). */
+  | { outcome: 'duplicate'; storedSha256: Promise<string | null> };
 
 @Injectable()
 export class InboxService {
@@ -236,7 +239,7 @@ export class InboxService {
         throw unstorableEvent(`PostgreSQL cannot store it as jsonb (SQLSTATE ${sqlState})`);
       });
     if (written.outcome === 'duplicate') {
-      await this.compareDuplicate(webhook, event, sha256);
+      await this.compareDuplicate(webhook, event, sha256, written.storedSha256);
       this.logger.log({
         msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) ignored`,
         ...eventIds(event),
@@ -259,13 +262,15 @@ export class InboxService {
    * a body that differs from the stored one is logged with both hashes and counted: a
    * sender reusing ids, or someone replaying a signed id with another body.
    */
-  private async compareDuplicate(webhook: VerifiedWebhook, event: InboundEventDto, sha256: string): Promise<void> {
+  private async compareDuplicate(
+    webhook: VerifiedWebhook,
+    event: InboundEventDto,
+    sha256: string,
+    storedSha256: Promise<string | null>,
+  ): Promise<void> {
     try {
-      const [stored] = await this.db.query<{ sha256: string | null }[]>(
-        `SELECT encode(body_sha256, 'hex') AS sha256 FROM webhook_inbox WHERE source = $1 AND event_id = $2`,
-        [webhook.source, event.event_id],
-      );
-      if (!stored?.sha256 || stored.sha256 === sha256) return;
+      const stored = { sha256: await storedSha256 };
+      if (!stored.sha256 || stored.sha256 === sha256) return;
       this.inboxMetrics.duplicateBodyDiffers.inc({ source: webhook.source });
       this.logger.warn({
         msg: `Duplicate ${webhook.source} event ${event.event_id} (${event.type}) has another body than the one stored: ignored as a duplicate`,
@@ -294,13 +299,29 @@ export class InboxService {
     const ids = [...inserted.values()];
     if (this.backlog) this.backlog.count += ids.length; // keep the cached backlog honest between counts
     const enqueued = ids.length > 0 ? this.enqueue(ids) : Promise.resolve(0);
+    // The stored bodies' hashes of the batch's duplicates: one query for the batch, which
+    // only their answers wait for (the new events' answers do not).
+    const seenBefore = unique.filter((it) => !inserted.has(`${it.source}\u0000${it.eventId}`));
+    const storedHashes = seenBefore.length > 0 ? this.storedHashes(seenBefore) : Promise.resolve(new Map());
     return items.map((it, i): Written => {
       const key = `${it.source}\u0000${it.eventId}`;
       const inboxId = inserted.get(key);
-      return inboxId && firstIndex.get(key) === i
-        ? { outcome: 'accepted', inboxId, enqueued }
-        : { outcome: 'duplicate' };
+      if (inboxId && firstIndex.get(key) === i) return { outcome: 'accepted', inboxId, enqueued };
+      const storedSha256 = inboxId
+        ? Promise.resolve(items[firstIndex.get(key)!].sha256) // its first occurrence in this batch
+        : storedHashes.then((hashes: Map<string, string | null>) => hashes.get(key) ?? null);
+      return { outcome: 'duplicate', storedSha256 };
     });
+  }
+
+  /** The body hashes stored for events already in the inbox, by source and event id. */
+  private async storedHashes(items: IncomingEvent[]): Promise<Map<string, string | null>> {
+    const rows = await this.db.query<{ source: string; event_id: string; sha256: string | null }[]>(
+      `SELECT source, event_id, encode(body_sha256, 'hex') AS sha256 FROM webhook_inbox
+        WHERE (source, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [items.map((it) => it.source), items.map((it) => it.eventId)],
+    );
+    return new Map(rows.map((r) => [`${r.source}\u0000${r.event_id}`, r.sha256]));
   }
 
   /** Inserts the events in one statement; returns the new rows' ids by source + event id. */
