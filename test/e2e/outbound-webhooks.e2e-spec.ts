@@ -5,7 +5,6 @@ import type { Queue } from 'bull';
 import { Redis } from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
 import { Client } from 'pg';
-import { Webhook } from 'standardwebhooks';
 import { GroupCommit } from '../../src/common/db/group-commit.js';
 import { QueueName } from '../../src/queue/queues.js';
 import { OutboundRetention } from '../../src/webhooks/outbound/outbound-retention.js';
@@ -15,7 +14,7 @@ import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
-import { startSink, type SinkHandler, type SinkRequest } from '../utils/http-sink.js';
+import { startSink, verifies, type SinkHandler } from '../utils/http-sink.js';
 import { ADMIN_KEY, PSP_KEY, TEST_DATABASE_URL, TEST_REDIS_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -81,15 +80,6 @@ const settled = (t: TestApp, id: string) =>
     const d = await delivery(t, id);
     return d.status !== 'pending' ? d : undefined;
   });
-
-function verifies(secret: string, req: SinkRequest): boolean {
-  try {
-    new Webhook(secret).verify(req.body, req.headers as Record<string, string>);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A server that reads requests and never answers them (until closed). */
 async function hangingServer(): Promise<{ url: string; received: () => number; close: () => Promise<void> }> {

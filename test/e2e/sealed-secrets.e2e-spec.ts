@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { SealEndpointSecrets1796510000000 } from '../../migrations/1796510000000-SealEndpointSecrets.js';
@@ -12,8 +11,8 @@ import { resealEndpointSecrets } from '../../src/webhooks/outbound/secret-reseal
 import { http } from '../factories/orders.factory.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { startSink, type SinkRequest } from '../utils/http-sink.js';
-import { ADMIN_KEY, assertTestDatabase, PSP_KEY, SHOP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
+import { startSink, verifies } from '../utils/http-sink.js';
+import { ADMIN_KEY, dropDatabase, PSP_KEY, SHOP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
 jest.setTimeout(60_000);
@@ -27,15 +26,6 @@ const keyBytes = (...entries: string[]) => entries.map((e) => e.split(':')[1]);
 
 /** The secret and its base64 part: neither may appear anywhere but in the secret routes' answers. */
 const forms = (secret: string) => [secret, secret.slice('whsec_'.length)];
-
-function verifies(secret: string, req: SinkRequest): boolean {
-  try {
-    new Webhook(secret).verify(req.body, req.headers as Record<string, string>);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Every row of every table of the test database, as text (each row's every column). */
 async function everyRow(): Promise<string> {
@@ -287,21 +277,6 @@ describe('Endpoint signing secrets sealed at rest', () => {
     expect(verifies(rotated.body.secret, req)).toBe(true);
   });
 });
-
-/** Drops a database of this file's own (test-env's dropDatabase imports pg dynamically, which ts-jest cannot). */
-async function dropDatabase(url: string): Promise<void> {
-  assertTestDatabase(url);
-  const u = new URL(url);
-  const name = u.pathname.slice(1);
-  u.pathname = '/postgres';
-  const client = new Client({ connectionString: u.toString() });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('Migration SealEndpointSecrets', () => {
   const url = TEST_DATABASE_URL.replace(/\/([^/]+)$/, '/$1_migration');

@@ -1,3 +1,4 @@
+import { Webhook } from 'standardwebhooks';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 
 export interface SinkRequest {
@@ -53,4 +54,14 @@ export async function startSink(handler: SinkHandler) {
  */
 export function isPspPaymentCall(req: SinkRequest): boolean {
   return req.method === 'POST' && req.url === '/psp/v1/payments';
+}
+
+/** Whether a request a sink received carries a valid Standard Webhooks signature by `secret` (standardwebhooks). */
+export function verifies(secret: string, req: SinkRequest): boolean {
+  try {
+    new Webhook(secret).verify(req.body, req.headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  }
 }

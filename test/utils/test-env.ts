@@ -41,11 +41,10 @@ export function assertTestDatabase(url: string): void {
 
 export async function dropDatabase(url: string): Promise<void> {
   assertTestDatabase(url);
-  const { Client } = await import('pg');
   const u = new URL(url);
   const name = u.pathname.slice(1);
   u.pathname = '/postgres';
-  const client = new Client({ connectionString: u.toString() });
+  const client = new PgClient({ connectionString: u.toString() });
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
