@@ -13,6 +13,8 @@ async function main(): Promise<void> {
     console.error((err as Error).message);
     process.exit(78); // EX_CONFIG
   }
+  // Read before Nest's ConfigModule writes the defaults it applied into process.env.
+  const devDefaults = devDefaultsInUse(process.env);
   await prepareDatabase(env);
   const app = await createApp(env);
   // SIGTERM (orchestrators, rolling restarts) and SIGINT (Ctrl-C) drain; a second signal changes nothing.
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   }
   await app.listen(env.PORT, env.HOST);
   const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
-  logStartup(env, url, devDefaultsInUse(process.env));
+  logStartup(env, url, devDefaults);
 }
 
 main().catch((err: Error) => {

@@ -54,13 +54,14 @@ export const testRedisPrefix = () =>
  */
 export async function spawnApp(
   role: 'all' | 'api' | 'worker' | 'psp',
-  env: Record<string, string> & { REDIS_PREFIX: string },
+  /** A variable given as undefined is left out of the process's environment. */
+  env: Record<string, string | undefined> & { REDIS_PREFIX: string },
   { port, readyTimeoutMs = 30_000 }: { port?: number; readyTimeoutMs?: number } = {},
 ): Promise<SpawnedApp> {
   assertTestDatabase(TEST_DATABASE_URL);
   const p = port ?? (await freePort());
   const url = `http://127.0.0.1:${p}`;
-  const vars: Record<string, string> = {
+  const given: Record<string, string | undefined> = {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'test',
     ...testAppEnv(p),
@@ -69,6 +70,9 @@ export async function spawnApp(
     LOG_FORMAT: 'json',
     ...env,
   };
+  const vars = Object.fromEntries(
+    Object.entries(given).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   const child = spawn(process.execPath, [...NODE_FLAGS, MAIN], { env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
