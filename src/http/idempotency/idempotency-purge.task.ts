@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { AllConfig } from '../../config/env.js';
-import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../schedule/periodic-task.js';
+import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../../common/schedule/periodic-task.js';
 import { IdempotencyService } from './idempotency.service.js';
 
 /**

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
-import type { CallerIdentity } from '../../http/auth/caller-identity.js';
+import type { CallerIdentity } from '../auth/caller-identity.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 
 /** A claim older than this whose request never finished (crashed process) may be taken over. */

@@ -1,4 +1,4 @@
-import type { CallerIdentity } from '../../http/auth/caller-identity.js';
+import type { CallerIdentity } from '../auth/caller-identity.js';
 import { IdempotencyService, canonicalJson } from './idempotency.service.js';
 
 describe('canonicalJson', () => {

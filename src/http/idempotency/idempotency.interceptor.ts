@@ -3,11 +3,11 @@ import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, type Observable } from 'rxjs';
-import { DomainError, StoredResponse } from '../errors/domain-error.js';
-import { PROBLEM_CONTENT_TYPE, domainProblem } from '../errors/problem.js';
+import { DomainError, StoredResponse } from '../../common/errors/domain-error.js';
+import { PROBLEM_CONTENT_TYPE, domainProblem } from '../../common/errors/problem.js';
 import type { AllConfig } from '../../config/env.js';
-import { callerIdentities } from '../../http/auth/caller-identity.config.js';
-import type { CallerIdentityResolver } from '../../http/auth/caller-identity.js';
+import { callerIdentities } from '../auth/caller-identity.config.js';
+import type { CallerIdentityResolver } from '../auth/caller-identity.js';
 import { HooklineMetrics, type IdempotencyOutcome } from '../../metrics/hookline-metrics.js';
 import { IdempotencyService, type Claim } from './idempotency.service.js';
 
