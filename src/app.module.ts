@@ -15,7 +15,7 @@ import { HealthModule } from './health/health.module.js';
 import { AfterCommitSubscriber } from './common/db/after-commit.js';
 import { OutboundWebhooksModule } from './webhooks/outbound/outbound.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
-import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
+import { RateLimitModule } from './http/rate-limit/rate-limit.module.js';
 import { IdempotencyModule } from './http/idempotency/idempotency.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';

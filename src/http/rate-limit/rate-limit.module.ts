@@ -4,8 +4,8 @@ import { APP_GUARD } from '@nestjs/core';
 import { normalizeIp, ThrottlerModule } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
 import type { AllConfig } from '../../config/env.js';
-import { callerIdentities } from '../../http/auth/caller-identity.config.js';
-import type { CallerIdentityResolver } from '../../http/auth/caller-identity.js';
+import { callerIdentities } from '../auth/caller-identity.config.js';
+import type { CallerIdentityResolver } from '../auth/caller-identity.js';
 import { CountingThrottlerGuard } from './counting-throttler.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
