@@ -21,7 +21,7 @@ export class IdempotencyPurgeTask implements OnApplicationBootstrap {
     private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.schedule = housekeepingSchedule('idempotency-purge', config);
+    this.schedule = housekeepingSchedule('idempotency-purge', config.get('HOUSEKEEPING_DELAY_MS', { infer: true }));
   }
 
   onApplicationBootstrap(): void {
