@@ -3,8 +3,8 @@ import { Logger, type RawBodyRequest } from '@nestjs/common';
 import { Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';
 import { bootLogger, installRequestLogging, requestId } from './logging/logging.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { callerIdentities } from './common/auth/caller-identity.config.js';
-import { callerLabel } from './common/auth/caller-identity.js';
+import { callerIdentities } from './http/auth/caller-identity.config.js';
+import { callerLabel } from './http/auth/caller-identity.js';
 import { DomainError } from './common/errors/domain-error.js';
 import { PROBLEM_CONTENT_TYPE, problemType } from './common/errors/problem.js';
 import { MAX_JSON_DEPTH, jsonDepthExceeds } from './common/http/json-depth.js';
@@ -22,7 +22,7 @@ import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 import { QueueName } from './queue/queues.js';
 import { SecurityHeaders } from './http/security-headers.js';
-import { adminKeyHook } from './common/auth/admin-key.hook.js';
+import { adminKeyHook } from './http/auth/admin-key.hook.js';
 
 /** How long a SIGTERM/SIGINT drain may take before the process gives up and exits with code 1. */
 export const SHUTDOWN_TIMEOUT_MS = 15_000;

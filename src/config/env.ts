@@ -26,6 +26,7 @@ import { RETENTION_INTERVAL_MS } from '../common/db/delete-in-batches.js';
 import { DAY_MS, HOUR_MS, MAX_INT4, MAX_RETRY_STEP_MS, MAX_RETRY_STEPS, SECOND_MS } from './bounds.js';
 import { DEV_SECRETS, PRODUCTION_SECRETS_HINT, SECRET_NAMES, productionSecretProblems } from './production-secrets.js';
 import { sealingKeysProblem } from '../common/crypto/secret-sealer.js';
+import { SIGNATURE_SCHEMES, type SignatureScheme } from '../common/crypto/webhook-signature.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
 const MIN_RETENTIONS = [
@@ -42,9 +43,6 @@ export type AppRole = (typeof APP_ROLES)[number];
 
 export const DOCS_ACCESS_MODES = ['public', 'admin', 'off'] as const;
 export type DocsAccess = (typeof DOCS_ACCESS_MODES)[number];
-
-export const SIGNATURE_SCHEMES = ['standard', 'stripe'] as const;
-export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
 const WHSEC = /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/;
 const WHSEC_LIST = /^whsec_[A-Za-z0-9+/]{16,}={0,2}( +whsec_[A-Za-z0-9+/]{16,}={0,2})*$/;

@@ -1,4 +1,4 @@
-import { IdempotencyKey } from '../common/idempotency/idempotency-key.entity.js';
+import { IdempotencyKey } from '../http/idempotency/idempotency-key.entity.js';
 import { Order } from '../orders/order.entity.js';
 import { Payment } from '../payments/payment.entity.js';
 import { ReconciliationCursor } from '../payments/reconciliation-cursor.entity.js';

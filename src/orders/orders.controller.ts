@@ -1,8 +1,8 @@
 import { ApiProblem } from '../common/errors/api-problem.js';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireKey } from '../common/auth/api-key.guard.js';
-import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
+import { RequireKey } from '../http/auth/api-key.guard.js';
+import { Idempotent } from '../http/idempotency/idempotent.decorator.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { ListOrdersQuery, OrderDto, OrderPageDto } from './dto/order.dto.js';
 import { OrdersService } from './orders.service.js';

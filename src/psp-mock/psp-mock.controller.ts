@@ -5,8 +5,8 @@ import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, A
 import { notFound } from '../common/errors/domain-error.js';
 import { ResentDto } from '../webhooks/outbound/dto/endpoint.dto.js';
 import { EndpointsService } from '../webhooks/outbound/endpoints.service.js';
-import { RequireKey } from '../common/auth/api-key.guard.js';
-import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
+import { RequireKey } from '../http/auth/api-key.guard.js';
+import { Idempotent } from '../http/idempotency/idempotent.decorator.js';
 import { ChaosService } from './chaos.service.js';
 import { ChaosSettingsDto, ChaosSettingsView } from './dto/chaos.dto.js';
 import { CreatePspPaymentDto, PspPaymentDto } from './dto/psp-payment.dto.js';

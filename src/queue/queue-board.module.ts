@@ -5,8 +5,8 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ModuleRef } from '@nestjs/core';
 import type { FastifyPluginCallback, onRequestAsyncHookHandler } from 'fastify';
-import { adminKeyHook } from '../common/auth/admin-key.hook.js';
-import { callerIdentities } from '../common/auth/caller-identity.config.js';
+import { adminKeyHook } from '../http/auth/admin-key.hook.js';
+import { callerIdentities } from '../http/auth/caller-identity.config.js';
 import type { AllConfig } from '../config/env.js';
 import { registeredQueues } from './registered-queues.js';
 

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
-import { presentedCredential } from '../common/auth/presented-credential.js';
+import { presentedCredential } from '../http/auth/presented-credential.js';
 import { matchesAnyKey } from '../common/crypto/safe-equal.js';
 import { splitList, type AllConfig } from '../config/env.js';
 

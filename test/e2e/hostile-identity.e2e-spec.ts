@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { callerIdOf } from '../../src/common/auth/caller-identity.js';
+import { callerIdOf } from '../../src/http/auth/caller-identity.js';
 import { http, orderBody } from '../factories/orders.factory.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';

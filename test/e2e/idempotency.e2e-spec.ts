@@ -1,4 +1,4 @@
-import { IdempotencyService } from '../../src/common/idempotency/idempotency.service.js';
+import { IdempotencyService } from '../../src/http/idempotency/idempotency.service.js';
 import { createOrder, http, orderBody, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { isPspPaymentCall, startSink } from '../utils/http-sink.js';

@@ -1,8 +1,8 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { randomUUID } from 'node:crypto';
-import { callerIdOf } from '../../src/common/auth/caller-identity.js';
-import { IdempotencyService } from '../../src/common/idempotency/idempotency.service.js';
+import { callerIdOf } from '../../src/http/auth/caller-identity.js';
+import { IdempotencyService } from '../../src/http/idempotency/idempotency.service.js';
 import { JobName, QueueName } from '../../src/queue/queues.js';
 import { createOrder, http, orderBody, payOrder, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';

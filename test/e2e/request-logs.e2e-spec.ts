@@ -1,4 +1,4 @@
-import { callerIdOf } from '../../src/common/auth/caller-identity.js';
+import { callerIdOf } from '../../src/http/auth/caller-identity.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { freePort } from '../../../src/common/net/free-port.js';
+import { freePort } from '../../lib/free-port.js';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';

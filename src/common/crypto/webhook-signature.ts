@@ -1,6 +1,9 @@
-import type { SignatureScheme } from '../../config/env.js';
 import { secretKey, signHeader, verify } from './standard-webhooks.js';
 import { STRIPE_HEADER, stripeSignatureHeader, verifyStripe } from './stripe-signature.js';
+
+/** The signature schemes Hookline speaks (PSP_SIGNATURE_SCHEME validates against this list). */
+export const SIGNATURE_SCHEMES = ['standard', 'stripe'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;
 export type VerifyFailure = 'SIGNATURE_MISSING' | 'SIGNATURE_INVALID' | 'TIMESTAMP_OUT_OF_TOLERANCE';

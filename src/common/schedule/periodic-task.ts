@@ -1,7 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { ConfigService } from '@nestjs/config';
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import type { AllConfig } from '../../config/env.js';
 import { RETENTION_INTERVAL_MS } from '../db/delete-in-batches.js';
 
 export interface PeriodicSchedule {
@@ -59,7 +57,10 @@ export class PeriodicTask {
   }
 }
 
-/** Housekeeping (the retentions, the Idempotency-Key purge): HOUSEKEEPING_DELAY_MS after boot, then every 15 min (docs/decisions/0010-housekeeping-delay.md). */
-export function housekeepingSchedule(name: string, config: ConfigService<AllConfig, true>): PeriodicSchedule {
-  return { name, everyMs: RETENTION_INTERVAL_MS, firstAfterMs: config.get('HOUSEKEEPING_DELAY_MS', { infer: true }) };
+/**
+ * Housekeeping (the retentions, the Idempotency-Key purge): `delayMs` (HOUSEKEEPING_DELAY_MS)
+ * after boot, then every 15 min (docs/decisions/0010-housekeeping-delay.md).
+ */
+export function housekeepingSchedule(name: string, delayMs: number): PeriodicSchedule {
+  return { name, everyMs: RETENTION_INTERVAL_MS, firstAfterMs: delayMs };
 }

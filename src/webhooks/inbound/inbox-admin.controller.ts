@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, Length } from 'class-validator';
-import { RequireKey } from '../../common/auth/api-key.guard.js';
+import { RequireKey } from '../../http/auth/api-key.guard.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import { PageQuery } from '../../common/pagination/page.query.js';
 import { InboxDeadLetters, REPLAY_DEAD_MAX, type DeadRow } from './inbox-dead-letters.js';

@@ -33,7 +33,7 @@ export class InboxRetention implements OnApplicationBootstrap {
     config: ConfigService<AllConfig, true>,
   ) {
     this.retentionMs = parseDuration(config.get('INBOX_RETENTION', { infer: true }));
-    this.schedule = housekeepingSchedule('inbox-retention', config);
+    this.schedule = housekeepingSchedule('inbox-retention', config.get('HOUSEKEEPING_DELAY_MS', { infer: true }));
   }
 
   onApplicationBootstrap(): void {

@@ -9,7 +9,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { RequireKey, type KeyRealm } from '../../common/auth/api-key.guard.js';
+import { RequireKey, type KeyRealm } from '../../http/auth/api-key.guard.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import {
   AttemptDto,

@@ -37,7 +37,7 @@ export class OutboundRetention implements OnApplicationBootstrap {
     config: ConfigService<AllConfig, true>,
   ) {
     this.retentionMs = parseDuration(config.get('WEBHOOK_RETENTION', { infer: true }));
-    this.schedule = housekeepingSchedule('outbound-retention', config);
+    this.schedule = housekeepingSchedule('outbound-retention', config.get('HOUSEKEEPING_DELAY_MS', { infer: true }));
   }
 
   onApplicationBootstrap(): void {

@@ -5,7 +5,7 @@ import { ConfigService } from '@nestjs/config';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { AllConfig } from '../../config/env.js';
-import { DomainError } from '../errors/domain-error.js';
+import { DomainError } from '../../common/errors/domain-error.js';
 import { callerIdentities } from './caller-identity.config.js';
 import type { CallerIdentityResolver, KeyRealm } from './caller-identity.js';
 

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { AllConfig } from '../../config/env.js';
-import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../schedule/periodic-task.js';
+import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../../common/schedule/periodic-task.js';
 import { IdempotencyService } from './idempotency.service.js';
 
 /**
@@ -21,7 +21,7 @@ export class IdempotencyPurgeTask implements OnApplicationBootstrap {
     private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.schedule = housekeepingSchedule('idempotency-purge', config);
+    this.schedule = housekeepingSchedule('idempotency-purge', config.get('HOUSEKEEPING_DELAY_MS', { infer: true }));
   }
 
   onApplicationBootstrap(): void {

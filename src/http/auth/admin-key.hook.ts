@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CallerIdentityResolver } from './caller-identity.js';
-import { DomainError } from '../errors/domain-error.js';
-import { PROBLEM_CONTENT_TYPE, domainProblem } from '../errors/problem.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { PROBLEM_CONTENT_TYPE, domainProblem } from '../../common/errors/problem.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
