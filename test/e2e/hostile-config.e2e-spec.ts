@@ -5,16 +5,17 @@ import { formatDuration } from '../../src/common/duration.js';
 import { MAX_DELIVERY_WAIT_MS, MAX_RETRY_STEP_MS } from '../../src/config/bounds.js';
 import { QueueName } from '../../src/queue/queues.js';
 import { OutboundMetrics } from '../../src/webhooks/outbound/outbound-metrics.js';
+import { admin, register } from '../factories/endpoints.factory.js';
 import { http } from '../factories/orders.factory.js';
 import { captureOutput } from '../utils/capture-output.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { startSink } from '../utils/http-sink.js';
-import { ADMIN_KEY, PSP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
+import { sendTest } from '../utils/outbound.js';
+import { PSP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
 jest.setTimeout(60_000);
 
-const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 const psp = { authorization: `Bearer ${PSP_KEY}`, 'content-type': 'application/json' };
 
 /** One statement on a connection of the test's own (triggers, clean-up), outside the app's pool. */
@@ -26,18 +27,6 @@ async function sql(text: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-async function register(t: TestApp, url: string): Promise<string> {
-  const res = await http(t.url, 'POST', '/webhook-endpoints', { url }, admin);
-  if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.id as string;
-}
-
-async function sendTest(t: TestApp, endpointId: string): Promise<string> {
-  const res = await http(t.url, 'POST', `/webhook-endpoints/${endpointId}/test`, undefined, admin);
-  expect(res.status).toBe(202);
-  return res.body.deliveryId as string;
 }
 
 async function unrecorded(t: TestApp): Promise<number> {
@@ -87,7 +76,7 @@ describe('an attempt whose outcome PostgreSQL refuses to record', () => {
   ])('is held back, logged and counted, not sent again at once (the attempt %s, HTTP %i)', async (_outcome, status) => {
     const sink = await startSink(() => Promise.resolve({ status }));
     try {
-      const endpointId = await register(t, `${sink.url}/hook`);
+      const endpointId = (await register(t, `${sink.url}/hook`)).id;
       // PostgreSQL refuses every attempt row of this endpoint, as it refused the
       // out-of-range wait of a 30-day step: the outcome cannot be recorded.
       await sql(`CREATE OR REPLACE FUNCTION hostile_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -135,7 +124,7 @@ describe('the largest wait the configuration allows', () => {
     const t = await createTestApp({ WEBHOOK_RETRY_SCHEDULE: formatDuration(MAX_RETRY_STEP_MS) });
     const sink = await startSink(() => Promise.resolve({ status: 503, headers: { 'retry-after': '9'.repeat(40) } }));
     try {
-      const deliveryId = await sendTest(t, await register(t, `${sink.url}/hook`));
+      const deliveryId = await sendTest(t, (await register(t, `${sink.url}/hook`)).id);
       const row = await waitFor('the failed attempt recorded', async () => {
         const r = await deliveryRow(t, deliveryId);
         return r.attempts === 1 ? r : undefined;

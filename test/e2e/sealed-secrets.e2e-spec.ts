@@ -8,6 +8,7 @@ import { runMigrations } from '../../src/database/migrate.js';
 import { ensureDatabase } from '../../src/database/ensure-database.js';
 import { typeormOptions } from '../../src/database/typeorm-options.js';
 import { resealEndpointSecrets } from '../../src/webhooks/outbound/secret-reseal.js';
+import { admin, register } from '../factories/endpoints.factory.js';
 import { http } from '../factories/orders.factory.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
@@ -17,7 +18,6 @@ import { waitFor } from '../utils/wait-for.js';
 
 jest.setTimeout(60_000);
 
-const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 const keyEntry = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 const K1 = keyEntry('k1');
 const K2 = keyEntry('k2');
@@ -48,12 +48,6 @@ async function everyRow(): Promise<string> {
 
 async function endpointRows(t: TestApp): Promise<Record<string, unknown>[]> {
   return t.db.query(`SELECT * FROM webhook_endpoints WHERE kind = 'registered' ORDER BY created_at`);
-}
-
-async function register(t: TestApp, url: string): Promise<{ id: string; secret: string }> {
-  const res = await http(t.url, 'POST', '/webhook-endpoints', { url }, admin);
-  if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { id: string; secret: string };
 }
 
 async function reveal(t: TestApp, id: string, headers: Record<string, string> = admin) {

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { SHUTDOWN_TIMEOUT_MS } from '../../src/bootstrap.js';
-import { backendPid, blockedBy, createPayments, testDb } from '../utils/fault-kit.js';
+import { backendPid, blockedBy, createPayments, sleep, testDb } from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -8,7 +8,6 @@ import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.j
 import { PSP_KEY } from '../utils/test-env.js';
 
 const pspHeaders = { authorization: `Bearer ${PSP_KEY}`, 'content-type': 'application/json' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('graceful shutdown (SIGTERM)', () => {
   let psp: SpawnedApp | undefined;

@@ -1,0 +1,75 @@
+import { forgetEndpoints, register } from '../../factories/endpoints.factory.js';
+import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
+import { DELIVERY_ENV, dispatcherInternals, ok, publishPings, sinkPool } from '../../utils/outbound.js';
+import { waitFor } from '../../utils/wait-for.js';
+
+jest.setTimeout(30_000);
+
+describe('outbound webhooks: rate limit', () => {
+  let t: TestApp;
+  const { sink, closeAll } = sinkPool();
+
+  beforeAll(async () => {
+    t = await createTestApp(DELIVERY_ENV);
+  });
+  afterAll(async () => {
+    await t.close();
+    await forgetEndpoints();
+    await closeAll();
+  });
+
+  it('keeps an endpoint under its rate limit: no more than rateLimitPerS attempts in any second', async () => {
+    const s = await sink(ok);
+    const ep = await register(t, `${s.url}/hook`, { eventTypes: ['limit.ping'], rateLimitPerS: 5 });
+    await publishPings(t, 'limit.ping', 15);
+    await waitFor(
+      '15 deliveries recorded',
+      async () =>
+        (
+          await t.db.query<{ n: number }[]>(
+            `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'succeeded'`,
+            [ep.id],
+          )
+        )[0].n === 15,
+      { timeoutMs: 10_000 },
+    );
+    const perSecond = await t.db.query<{ second: string; n: number }[]>(
+      `SELECT floor(extract(epoch FROM a.started_at))::bigint AS second, count(*)::int AS n
+         FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+        WHERE d.endpoint_id = $1 GROUP BY 1 ORDER BY 1`,
+      [ep.id],
+    );
+    expect(perSecond.reduce((sum, r) => sum + r.n, 0)).toBe(15);
+    // 15 at 5 a second span at least three seconds, none over the limit.
+    expect(perSecond.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...perSecond.map((r) => r.n))).toBeLessThanOrEqual(5);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/hookline_webhook_delivery_deferred_total\{reason="rate_limited"\} [1-9]/);
+  });
+
+  it('defers a delivery behind a rate limit without Bull keeping a stack trace per deferral in its job', async () => {
+    const s = await sink(ok);
+    const ep = await register(t, `${s.url}/hook`, { eventTypes: ['limit.stack'], rateLimitPerS: 1 });
+    const { queue } = dispatcherInternals(t);
+    await publishPings(t, 'limit.stack', 8);
+    const ids = (
+      await t.db.query<{ id: string }[]>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1`, [ep.id])
+    ).map((r) => r.id);
+    // At 1 a second, the last of the 8 waits for seconds, deferred again each time it comes up.
+    const job = await waitFor(
+      'a job deferred three times',
+      async () => {
+        for (const id of ids) {
+          const j = await queue.getJob(id);
+          if (j && j.attemptsMade >= 3) return j;
+        }
+        return undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+    expect(job.failedReason).toMatch(/is at its rate limit \(1\/s\)/);
+    // Bull appends every failure's stack to the job and rewrites it whole: one per deferral
+    // made a job waiting behind a limit grow by a stack each second.
+    expect(job.stacktrace).toEqual([]);
+  }, 30_000);
+});
