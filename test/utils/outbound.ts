@@ -6,9 +6,9 @@ import type { GroupCommit } from '../../src/common/db/group-commit.js';
 import { QueueName } from '../../src/queue/queues.js';
 import { WebhookDispatcher } from '../../src/webhooks/outbound/webhook-dispatcher.js';
 import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
-import { admin } from '../factories/endpoints.factory.js';
+import { admin, forgetEndpoints } from '../factories/endpoints.factory.js';
 import { http } from '../factories/orders.factory.js';
-import type { TestApp } from './create-test-app.js';
+import { createTestApp, type TestApp } from './create-test-app.js';
 import { startSink, type SinkHandler } from './http-sink.js';
 import { waitFor } from './wait-for.js';
 
@@ -41,6 +41,25 @@ export function sinkPool() {
     },
     closeAll: () => Promise.all(sinks.map((s) => s.close())),
   };
+}
+
+/**
+ * A file's app and sinks: the app started with `env` in beforeAll (handed to `use`), and in
+ * afterAll the app closed, the endpoints forgotten and the sinks closed.
+ */
+export function useOutboundApp(env: Record<string, string>, use: (t: TestApp) => void) {
+  const pool = sinkPool();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(env);
+    use(t);
+  });
+  afterAll(async () => {
+    await t.close();
+    await forgetEndpoints();
+    await pool.closeAll();
+  });
+  return pool;
 }
 
 /** Sends a webhook.test message to the endpoint; answers the delivery id. */

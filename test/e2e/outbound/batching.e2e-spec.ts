@@ -2,9 +2,9 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { Client } from 'pg';
 import { QueueName } from '../../../src/queue/queues.js';
-import { admin, forgetEndpoints, register } from '../../factories/endpoints.factory.js';
+import { admin, register } from '../../factories/endpoints.factory.js';
 import { http } from '../../factories/orders.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
+import type { TestApp } from '../../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../../utils/capture-output.js';
 import {
   DELIVERY_ENV,
@@ -15,7 +15,7 @@ import {
   refuseExcerpt,
   sendTest,
   settled,
-  sinkPool,
+  useOutboundApp,
   waitingOnLock,
 } from '../../utils/outbound.js';
 import { TEST_DATABASE_URL } from '../../utils/test-env.js';
@@ -25,16 +25,7 @@ jest.setTimeout(30_000);
 
 describe('outbound webhooks: recording attempts in batches', () => {
   let t: TestApp;
-  const { sink, closeAll } = sinkPool();
-
-  beforeAll(async () => {
-    t = await createTestApp(DELIVERY_ENV);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await closeAll();
-  });
+  const { sink } = useOutboundApp(DELIVERY_ENV, (app) => (t = app));
 
   it('sends again an attempt whose record failed, and logs why: the delivery stays pending, nothing is lost', async () => {
     const answer = `refused-${Date.now()}`;

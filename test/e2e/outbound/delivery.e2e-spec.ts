@@ -4,12 +4,12 @@ import { Redis } from 'ioredis';
 import { PinoLogger } from 'nestjs-pino';
 import { QueueName } from '../../../src/queue/queues.js';
 import { WebhookOutbox } from '../../../src/webhooks/outbound/webhook-outbox.js';
-import { admin, forgetEndpoints, register } from '../../factories/endpoints.factory.js';
+import { admin, register } from '../../factories/endpoints.factory.js';
 import { createOrder, http, payOrder } from '../../factories/orders.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
+import type { TestApp } from '../../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../../utils/capture-output.js';
 import { verifies } from '../../utils/http-sink.js';
-import { DELIVERY_ENV, ok, sendTest, sinkPool } from '../../utils/outbound.js';
+import { DELIVERY_ENV, ok, sendTest, useOutboundApp } from '../../utils/outbound.js';
 import { TEST_REDIS_URL } from '../../utils/test-env.js';
 import { waitFor } from '../../utils/wait-for.js';
 
@@ -17,16 +17,7 @@ jest.setTimeout(30_000);
 
 describe('outbound webhooks: delivery', () => {
   let t: TestApp;
-  const { sink, closeAll } = sinkPool();
-
-  beforeAll(async () => {
-    t = await createTestApp(DELIVERY_ENV);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await closeAll();
-  });
+  const { sink } = useOutboundApp(DELIVERY_ENV, (app) => (t = app));
 
   it('keeps every delivery when Redis loses the queue between commit and enqueue (the sweeper re-enqueues)', async () => {
     const s = await sink(ok);

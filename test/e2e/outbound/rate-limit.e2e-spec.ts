@@ -1,22 +1,13 @@
-import { forgetEndpoints, register } from '../../factories/endpoints.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
-import { DELIVERY_ENV, dispatcherInternals, ok, publishPings, sinkPool } from '../../utils/outbound.js';
+import { register } from '../../factories/endpoints.factory.js';
+import type { TestApp } from '../../utils/create-test-app.js';
+import { DELIVERY_ENV, dispatcherInternals, ok, publishPings, useOutboundApp } from '../../utils/outbound.js';
 import { waitFor } from '../../utils/wait-for.js';
 
 jest.setTimeout(30_000);
 
 describe('outbound webhooks: rate limit', () => {
   let t: TestApp;
-  const { sink, closeAll } = sinkPool();
-
-  beforeAll(async () => {
-    t = await createTestApp(DELIVERY_ENV);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await closeAll();
-  });
+  const { sink } = useOutboundApp(DELIVERY_ENV, (app) => (t = app));
 
   it('keeps an endpoint under its rate limit: no more than rateLimitPerS attempts in any second', async () => {
     const s = await sink(ok);

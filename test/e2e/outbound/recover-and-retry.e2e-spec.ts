@@ -1,24 +1,15 @@
 import { WebhookOutbox } from '../../../src/webhooks/outbound/webhook-outbox.js';
-import { admin, forgetEndpoints, register } from '../../factories/endpoints.factory.js';
+import { admin, register } from '../../factories/endpoints.factory.js';
 import { http } from '../../factories/orders.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
-import { DELIVERY_ENV, sendTest, settled, sinkPool } from '../../utils/outbound.js';
+import type { TestApp } from '../../utils/create-test-app.js';
+import { DELIVERY_ENV, sendTest, settled, useOutboundApp } from '../../utils/outbound.js';
 import { waitFor } from '../../utils/wait-for.js';
 
 jest.setTimeout(30_000);
 
 describe('outbound webhooks: recover and retry', () => {
   let t: TestApp;
-  const { sink, closeAll } = sinkPool();
-
-  beforeAll(async () => {
-    t = await createTestApp(DELIVERY_ENV);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await closeAll();
-  });
+  const { sink } = useOutboundApp(DELIVERY_ENV, (app) => (t = app));
 
   it('recover re-sends exactly the failed deliveries since the given time', async () => {
     let healthy = false;

@@ -1,22 +1,13 @@
 import { OutboundRetention } from '../../../src/webhooks/outbound/outbound-retention.js';
-import { forgetEndpoints, register } from '../../factories/endpoints.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
-import { DELIVERY_ENV, ok, sinkPool } from '../../utils/outbound.js';
+import { register } from '../../factories/endpoints.factory.js';
+import type { TestApp } from '../../utils/create-test-app.js';
+import { DELIVERY_ENV, ok, useOutboundApp } from '../../utils/outbound.js';
 
 jest.setTimeout(30_000);
 
 describe('outbound webhooks: retention', () => {
   let t: TestApp;
-  const { sink, closeAll } = sinkPool();
-
-  beforeAll(async () => {
-    t = await createTestApp(DELIVERY_ENV);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await closeAll();
-  });
+  const { sink } = useOutboundApp(DELIVERY_ENV, (app) => (t = app));
 
   it('deletes messages past WEBHOOK_RETENTION whose deliveries are final, with their deliveries and attempts', async () => {
     const s = await sink(ok);

@@ -1,23 +1,14 @@
-import { admin, forgetEndpoints, register } from '../../factories/endpoints.factory.js';
+import { admin, register } from '../../factories/endpoints.factory.js';
 import { http } from '../../factories/orders.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
+import type { TestApp } from '../../utils/create-test-app.js';
 import { verifies } from '../../utils/http-sink.js';
-import { DELIVERY_ENV, ok, sendTest, settled, sinkPool } from '../../utils/outbound.js';
+import { DELIVERY_ENV, ok, sendTest, settled, useOutboundApp } from '../../utils/outbound.js';
 
 jest.setTimeout(30_000);
 
 describe('outbound webhooks: signing secrets', () => {
   let t: TestApp;
-  const { sink, closeAll } = sinkPool();
-
-  beforeAll(async () => {
-    t = await createTestApp(DELIVERY_ENV);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await closeAll();
-  });
+  const { sink } = useOutboundApp(DELIVERY_ENV, (app) => (t = app));
 
   it('signs with both secrets during a rotation: two signatures, each verifies with the standardwebhooks library', async () => {
     const s = await sink(ok);
