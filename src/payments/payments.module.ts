@@ -10,10 +10,12 @@ import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
 import { ReconciliationCursor } from './reconciliation-cursor.entity.js';
 import { ReconciliationService } from './reconciliation.service.js';
 import { ReconciliationTask } from './reconciliation.task.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { PaymentTimelineEntry } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PaymentsController } from './payments.controller.js';
+import { PaymentsMetrics } from './payments-metrics.js';
 import { PaymentsService } from './payments.service.js';
 import { PspWebhookHandler } from './psp-webhook.handler.js';
 import { HttpPspClient } from './psp/http-psp.client.js';
@@ -33,10 +35,12 @@ export class PaymentsModule {
         TypeOrmModule.forFeature([Payment, PaymentTimelineEntry, ReconciliationCursor]),
         BullModule.registerQueue({ name: QueueName.PaymentPoll }),
         OrdersModule.forRole(role),
+        MetricsModule,
       ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [
         PaymentsService,
+        PaymentsMetrics,
         PspWebhookHandler,
         { provide: PspClient, useClass: HttpPspClient },
         PaymentPollingService,

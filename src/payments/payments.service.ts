@@ -5,10 +5,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { AllConfig } from '../config/env.js';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
-import { HooklineMetrics } from '../metrics/hookline-metrics.js';
 import { OrdersService } from '../orders/orders.service.js';
 import type { CreatePaymentDto } from './dto/payment.dto.js';
 import { paymentTransitions, type PaymentStatus, type PaymentStrategy, type ResolvedVia } from './payment-status.js';
+import { PaymentsMetrics } from './payments-metrics.js';
 import { PaymentTimelineEntry, type TimelineType } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PspClient, type PspPaymentStatus } from './psp/psp.client.js';
@@ -50,7 +50,7 @@ export class PaymentsService {
     private readonly orders: OrdersService,
     private readonly psp: PspClient,
     config: ConfigService<AllConfig, true>,
-    private readonly metrics: HooklineMetrics,
+    private readonly metrics: PaymentsMetrics,
   ) {
     this.callbackUrl = `${config.get('PUBLIC_BASE_URL', { infer: true })}/webhooks/psp`;
     this.deadlineMs = config.get('WEBHOOK_DEADLINE_MS', { infer: true });
@@ -310,7 +310,7 @@ export class PaymentsService {
       });
       // Counted once the caller's transaction commits: never before the change is visible, never for a rollback.
       await afterCommit(manager, () => {
-        for (const r of resolved) this.metrics.paymentsResolved.inc({ via: results[r.index].via, status: r.to });
+        for (const r of resolved) this.metrics.resolved.inc({ via: results[r.index].via, status: r.to });
       });
     }
     // The payments move and their timeline is written in one statement (one round trip

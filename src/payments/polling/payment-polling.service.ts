@@ -3,13 +3,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
-import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
-import { MetricsRegistry } from '../../metrics/metrics.module.js';
 import { JobName, QueueName } from '../../queue/queues.js';
 import type { PaymentStrategy, ResolvedVia } from '../payment-status.js';
 import { Payment } from '../payment.entity.js';
+import { PaymentsMetrics } from '../payments-metrics.js';
 import { PaymentsService } from '../payments.service.js';
 import { PspClient, type PspPaymentView } from '../psp/psp.client.js';
 
@@ -41,7 +40,6 @@ export class PaymentPollingService {
   private readonly shortIntervalMs: number;
   private readonly longWaitS: number;
   private readonly giveUpMs: number;
-  private readonly polls: Counter<'via' | 'result'>;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -49,17 +47,11 @@ export class PaymentPollingService {
     private readonly payments: PaymentsService,
     private readonly psp: PspClient,
     config: ConfigService<AllConfig, true>,
-    registry: MetricsRegistry,
+    private readonly metrics: PaymentsMetrics,
   ) {
     this.shortIntervalMs = config.get('SHORT_POLL_INTERVAL_MS', { infer: true });
     this.longWaitS = config.get('LONG_POLL_WAIT_S', { infer: true });
     this.giveUpMs = config.get('POLL_GIVE_UP_MS', { infer: true });
-    this.polls = new Counter({
-      name: 'hookline_payment_polls_total',
-      help: 'Status polls of the PSP by the shop, by kind (fallback_poll, short_poll, long_poll) and result (final, processing, error)',
-      labelNames: ['via', 'result'],
-      registers: [registry],
-    });
   }
 
   /**
@@ -117,7 +109,7 @@ export class PaymentPollingService {
     try {
       view = await this.psp.getPayment(payment.pspPaymentId, via === 'long_poll' ? this.longWaitS : undefined);
     } catch (err) {
-      this.polls.inc({ via, result: 'error' });
+      this.metrics.polls.inc({ via, result: 'error' });
       this.logger.warn({
         msg: `Payment ${payment.id}: ${via} #${n} failed: ${(err as Error).message}`,
         paymentId: payment.id,
@@ -129,7 +121,7 @@ export class PaymentPollingService {
     const latencyMs = Date.now() - started.getTime();
     const evidence = { poll: n, latencyMs, pspSettledAt: view.settled_at ?? null };
     if (view.status === 'processing') {
-      this.polls.inc({ via, result: 'processing' });
+      this.metrics.polls.inc({ via, result: 'processing' });
       await this.db.transaction(async (manager) => {
         await this.payments.addTimeline(manager, payment.id, 'poll_result', new Date(), {
           ...evidence,
@@ -146,7 +138,7 @@ export class PaymentPollingService {
             : Date.now() + this.backoffMs(n);
       return (await this.scheduleNext(payment, n, via, next)) ? 'processing' : 'gave-up';
     }
-    this.polls.inc({ via, result: 'final' });
+    this.metrics.polls.inc({ via, result: 'final' });
     await this.db.transaction(async (manager) => {
       await this.payments.applyPspResult(manager, {
         paymentId: payment.id,
