@@ -16,7 +16,10 @@ import { PaymentTimelineEntry } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PaymentsController } from './payments.controller.js';
 import { PaymentsMetrics } from './payments-metrics.js';
+import { PaymentsRepository } from './payments.repository.js';
 import { PaymentsService } from './payments.service.js';
+import { TypeormPaymentsRepository } from './persistence/payments.typeorm-repository.js';
+import { PspResultsService } from './psp-results.service.js';
 import { PspWebhookHandler } from './psp-webhook.handler.js';
 import { HttpPspClient } from './psp/http-psp.client.js';
 import { PspClient } from './psp/psp.client.js';
@@ -40,7 +43,9 @@ export class PaymentsModule {
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [
         PaymentsService,
+        PspResultsService,
         PaymentsMetrics,
+        { provide: PaymentsRepository, useClass: TypeormPaymentsRepository },
         PspWebhookHandler,
         { provide: PspClient, useClass: HttpPspClient },
         PaymentPollingService,

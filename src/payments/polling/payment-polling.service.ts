@@ -7,9 +7,10 @@ import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
 import { JobName, QueueName } from '../../queue/queues.js';
 import type { PaymentStrategy, ResolvedVia } from '../payment-status.js';
-import { Payment } from '../payment.entity.js';
+import type { Payment } from '../payment.entity.js';
 import { PaymentsMetrics } from '../payments-metrics.js';
-import { PaymentsService } from '../payments.service.js';
+import { PaymentsRepository } from '../payments.repository.js';
+import { PspResultsService } from '../psp-results.service.js';
 import { PspClient, type PspPaymentView } from '../psp/psp.client.js';
 
 export interface PollJob {
@@ -32,7 +33,7 @@ const FALLBACK_BACKOFF_MAX_MS = 60_000;
  * strategies. Every poll is due in the payments table (`next_poll_at`); a scheduler
  * claims due payments with FOR UPDATE SKIP LOCKED and queues one job each, so any
  * number of workers share the work and none polls a payment twice in one round. A
- * final answer goes through PaymentsService.applyPspResult, like a webhook.
+ * final answer goes through PspResultsService.applyPspResult, like a webhook.
  */
 @Injectable()
 export class PaymentPollingService {
@@ -44,7 +45,8 @@ export class PaymentPollingService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QueueName.PaymentPoll) private readonly queue: Queue<PollJob>,
-    private readonly payments: PaymentsService,
+    private readonly payments: PaymentsRepository,
+    private readonly results: PspResultsService,
     private readonly psp: PspClient,
     config: ConfigService<AllConfig, true>,
     private readonly metrics: PaymentsMetrics,
@@ -60,23 +62,8 @@ export class PaymentPollingService {
    * the payment becomes due again when the lease ends.
    */
   async claimDue(limit = 200): Promise<number> {
-    const claimed: { id: string; poll_count: number }[] = await this.db.transaction(async (manager) => {
-      const rows: { id: string; poll_count: number; strategy: PaymentStrategy }[] = await manager.query(
-        `SELECT id, poll_count, strategy FROM payments
-          WHERE status = 'processing' AND next_poll_at IS NOT NULL AND next_poll_at <= now()
-          ORDER BY next_poll_at
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
-        [limit],
-      );
-      if (rows.length === 0) return [];
-      const leaseS = this.longWaitS + 10; // longer than any poll can take
-      await manager.query(
-        `UPDATE payments SET next_poll_at = now() + make_interval(secs => $2) WHERE id = ANY($1::uuid[])`,
-        [rows.map((r) => r.id), leaseS],
-      );
-      return rows;
-    });
+    const leaseS = this.longWaitS + 10; // longer than any poll can take
+    const claimed = await this.payments.claimDuePolls(limit, leaseS);
     if (claimed.length === 0) return 0;
     const claimedAt = Date.now();
     await this.queue.addBulk(
@@ -98,7 +85,7 @@ export class PaymentPollingService {
 
   /** One poll: ask the PSP, apply a final answer, or decide when to ask again (or give up). */
   async poll(job: PollJob): Promise<'final' | 'processing' | 'skipped' | 'error' | 'gave-up'> {
-    const payment = await this.db.getRepository(Payment).findOneBy({ id: job.paymentId });
+    const payment = await this.payments.findById(job.paymentId);
     if (!payment || payment.status !== 'processing' || !payment.pspPaymentId || payment.pollCount !== job.poll) {
       return 'skipped';
     }
@@ -123,12 +110,14 @@ export class PaymentPollingService {
     if (view.status === 'processing') {
       this.metrics.polls.inc({ via, result: 'processing' });
       await this.db.transaction(async (manager) => {
-        await this.payments.addTimeline(manager, payment.id, 'poll_result', new Date(), {
-          ...evidence,
-          via,
-          pspStatus: 'processing',
-          found: 'nothing new',
-        });
+        await this.payments.writeTimeline(manager, [
+          {
+            paymentId: payment.id,
+            type: 'poll_result',
+            at: new Date(),
+            detail: { ...evidence, via, pspStatus: 'processing', found: 'nothing new' },
+          },
+        ]);
       });
       const next =
         via === 'short_poll'
@@ -140,7 +129,7 @@ export class PaymentPollingService {
     }
     this.metrics.polls.inc({ via, result: 'final' });
     await this.db.transaction(async (manager) => {
-      await this.payments.applyPspResult(manager, {
+      await this.results.applyPspResult(manager, {
         paymentId: payment.id,
         pspPaymentId: view.id,
         pspStatus: view.status,
@@ -150,7 +139,7 @@ export class PaymentPollingService {
         arrivedAt: new Date(),
         evidence,
       });
-      await manager.update(Payment, payment.id, { pollCount: n, nextPollAt: null });
+      await this.payments.finishPolling(manager, payment.id, n);
     });
     return 'final';
   }
@@ -160,9 +149,7 @@ export class PaymentPollingService {
     const ageMs = Date.now() - payment.createdAt.getTime();
     if (ageMs > this.giveUpMs) {
       const reason = `no final result from the PSP after ${n} poll(s) in ${Math.round(ageMs / 1000)} s (${via}); polling stopped`;
-      await this.db
-        .getRepository(Payment)
-        .update({ id: payment.id, status: 'processing' }, { pollCount: n, nextPollAt: null, attentionReason: reason });
+      await this.payments.stopPolling(payment.id, n, reason);
       this.logger.warn({
         msg: `Payment ${payment.id} (order ${payment.orderId}) needs attention: ${reason}`,
         paymentId: payment.id,
@@ -170,9 +157,7 @@ export class PaymentPollingService {
       });
       return false;
     }
-    await this.db
-      .getRepository(Payment)
-      .update({ id: payment.id, status: 'processing' }, { pollCount: n, nextPollAt: new Date(at) });
+    await this.payments.schedulePoll(payment.id, n, new Date(at));
     return true;
   }
 
