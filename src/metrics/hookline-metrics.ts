@@ -17,7 +17,6 @@ export type IdempotencyOutcome = 'replayed' | 'in_flight' | 'mismatch';
 export class HooklineMetrics {
   readonly webhooksReceived: Counter<'source' | 'outcome' | 'reason'>;
   readonly webhookProcessingLag: Histogram<'source'>;
-  readonly paymentsResolved: Counter<'via' | 'status'>;
   readonly idempotentRequests: Counter<'route' | 'outcome'>;
   readonly rateLimited: Counter<'route'>;
   readonly inboxPurged: Counter;
@@ -37,14 +36,6 @@ export class HooklineMetrics {
       help: 'Time from receiving an inbound event to applying it (inbox processed_at - received_at), by source',
       labelNames: ['source'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-      registers: [registry],
-    });
-    this.paymentsResolved = new Counter({
-      name: 'hookline_payments_resolved_total',
-      help:
-        'Payments that reached a final status, by how the result arrived (webhook, fallback_poll, short_poll, ' +
-        'long_poll, reconciliation) and the status (succeeded, failed)',
-      labelNames: ['via', 'status'],
       registers: [registry],
     });
     this.idempotentRequests = new Counter({

@@ -4,7 +4,9 @@ import type { AppRole } from '../config/env.js';
 import { hasHttpApi } from '../config/roles.js';
 import { Order } from './order.entity.js';
 import { OrdersController } from './orders.controller.js';
+import { OrdersRepository } from './orders.repository.js';
 import { OrdersService } from './orders.service.js';
+import { TypeormOrdersRepository } from './persistence/orders.typeorm-repository.js';
 
 /** The shop's orders and their state machine. Knows nothing of PSPs. */
 @Module({})
@@ -19,7 +21,7 @@ export class OrdersModule {
       module: OrdersModule,
       imports: [TypeOrmModule.forFeature([Order])],
       controllers: hasHttpApi(role) ? [OrdersController] : [],
-      providers: [OrdersService],
+      providers: [OrdersService, { provide: OrdersRepository, useClass: TypeormOrdersRepository }],
       exports: [OrdersService],
     };
     OrdersModule.byRole.set(role, mod);

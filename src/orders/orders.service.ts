@@ -1,16 +1,15 @@
 import { isUuid, prefixedId } from '../common/ids.js';
 import { decodeCursor, encodeCursor } from '../common/pagination/keyset-cursor.js';
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
 import type { CreateOrderDto } from './dto/create-order.dto.js';
 import { computeOrderAmount } from './order-amount.js';
 import { PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
-import { Order } from './order.entity.js';
+import type { Order } from './order.entity.js';
+import { OrdersRepository, type OrderMove } from './orders.repository.js';
 import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
 import { afterCommit } from '../common/db/after-commit.js';
-import { preparedQuery } from '../common/db/prepared-query.js';
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -20,21 +19,18 @@ export class OrdersService {
   private readonly logger = new Logger('Orders');
 
   constructor(
-    @InjectRepository(Order) private readonly orders: Repository<Order>,
+    private readonly orders: OrdersRepository,
     private readonly outbox: WebhookOutbox,
   ) {}
 
   async create(dto: CreateOrderDto): Promise<Order> {
     const amount = computeOrderAmount(dto.items);
-    const order = await this.orders.save(
-      this.orders.create({
-        status: 'pending_payment',
-        currency: dto.currency,
-        amount,
-        items: dto.items.map(({ sku, name, quantity, unitAmount }) => ({ sku, name, quantity, unitAmount })),
-        paidAt: null,
-      }),
-    );
+    const order = await this.orders.create({
+      status: 'pending_payment',
+      currency: dto.currency,
+      amount,
+      items: dto.items.map(({ sku, name, quantity, unitAmount }) => ({ sku, name, quantity, unitAmount })),
+    });
     this.logger.log({
       msg: `Order ${order.id} created: ${amount} ${order.currency}, ${order.items.length} item(s)`,
       orderId: order.id,
@@ -42,8 +38,8 @@ export class OrdersService {
     return order;
   }
 
-  async get(id: string, manager?: EntityManager): Promise<Order> {
-    const order = isUuid(id) ? await (manager ?? this.orders.manager).findOneBy(Order, { id }) : null;
+  async get(id: string): Promise<Order> {
+    const order = isUuid(id) ? await this.orders.findById(id) : null;
     if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
     return order;
   }
@@ -54,17 +50,8 @@ export class OrdersService {
     cursor?: string;
   }): Promise<{ data: Order[]; nextCursor: string | null }> {
     const limit = q.limit ?? 20;
-    const qb = this.orders
-      .createQueryBuilder('o')
-      .orderBy('o.createdAt', 'DESC')
-      .addOrderBy('o.id', 'DESC')
-      .take(limit + 1);
-    if (q.status) qb.andWhere('o.status = :status', { status: q.status });
-    if (q.cursor) {
-      const [at, id] = decodeCursor(q.cursor, 'ORDER.INVALID_CURSOR');
-      qb.andWhere('(o.createdAt, o.id) < (:at, :id)', { at, id });
-    }
-    const rows = await qb.getMany();
+    const before = q.cursor ? decodeCursor(q.cursor, 'ORDER.INVALID_CURSOR') : undefined;
+    const rows = await this.orders.list({ status: q.status, before, take: limit + 1 });
     const data = rows.slice(0, limit);
     const last = data[data.length - 1];
     return { data, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
@@ -75,14 +62,7 @@ export class OrdersService {
    * checks that it can still be paid. Concurrent attempts for one order serialise here.
    */
   async lockForPayment(manager: EntityManager, id: string): Promise<Order> {
-    const order = isUuid(id)
-      ? await manager
-          .getRepository(Order)
-          .createQueryBuilder('o')
-          .setLock('pessimistic_write')
-          .where('o.id = :id', { id })
-          .getOne()
-      : null;
+    const order = isUuid(id) ? await this.orders.lockById(manager, id) : null;
     if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
     if (order.status === 'paid') {
       throw new DomainError(
@@ -111,16 +91,11 @@ export class OrdersService {
     if (outcomes.length === 0) return [];
     const ids = [...new Set(outcomes.map((o) => o.orderId))];
     // Locked in id order, so that batches touching the same orders never deadlock.
-    const locked = await preparedQuery<{ id: string; status: OrderStatus; amount: string; currency: string }>(
-      manager,
-      'hookline_orders_lock',
-      `SELECT id, status, amount, currency FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-      [ids],
-    );
+    const locked = await this.orders.lockForOutcomes(manager, ids);
     const orders = new Map(locked.map((o) => [o.id, o]));
     const now = new Date();
     // The last state of each changed order (one order may move twice in one batch).
-    const changed = new Map<string, { id: string; status: OrderStatus; paid: boolean }>();
+    const changed = new Map<string, OrderMove>();
     const messages: PublishRequest[] = [];
     const lines: Record<string, unknown>[] = [];
     const results = outcomes.map(({ orderId: id, outcome }): OrderTransitionResult => {
@@ -157,16 +132,7 @@ export class OrdersService {
       return { changed: true, from, to };
     });
     if (changed.size > 0) {
-      const rows = [...changed.values()];
-      await preparedQuery(
-        manager,
-        'hookline_orders_move',
-        `UPDATE orders o SET status = c.status, updated_at = $3,
-                paid_at = CASE WHEN c.paid THEN $3 ELSE o.paid_at END
-           FROM unnest($1::uuid[], $2::text[], $4::bool[]) AS c(id, status, paid)
-          WHERE o.id = c.id`,
-        [rows.map((c) => c.id), rows.map((c) => c.status), now, rows.map((c) => c.paid)],
-      );
+      await this.orders.move(manager, [...changed.values()], now);
       await this.outbox.publishMany(manager, messages);
       // Logged once the caller's transaction commits, never for a rollback.
       await afterCommit(manager, () => {

@@ -10,11 +10,16 @@ import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
 import { ReconciliationCursor } from './reconciliation-cursor.entity.js';
 import { ReconciliationService } from './reconciliation.service.js';
 import { ReconciliationTask } from './reconciliation.task.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { PaymentTimelineEntry } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PaymentsController } from './payments.controller.js';
+import { PaymentsMetrics } from './payments-metrics.js';
+import { PaymentsRepository } from './payments.repository.js';
 import { PaymentsService } from './payments.service.js';
+import { TypeormPaymentsRepository } from './persistence/payments.typeorm-repository.js';
+import { PspResultsService } from './psp-results.service.js';
 import { PspWebhookHandler } from './psp-webhook.handler.js';
 import { HttpPspClient } from './psp/http-psp.client.js';
 import { PspClient } from './psp/psp.client.js';
@@ -33,10 +38,14 @@ export class PaymentsModule {
         TypeOrmModule.forFeature([Payment, PaymentTimelineEntry, ReconciliationCursor]),
         BullModule.registerQueue({ name: QueueName.PaymentPoll }),
         OrdersModule.forRole(role),
+        MetricsModule,
       ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [
         PaymentsService,
+        PspResultsService,
+        PaymentsMetrics,
+        { provide: PaymentsRepository, useClass: TypeormPaymentsRepository },
         PspWebhookHandler,
         { provide: PspClient, useClass: HttpPspClient },
         PaymentPollingService,

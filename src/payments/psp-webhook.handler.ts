@@ -6,7 +6,7 @@ import {
   type InboundEvent,
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
-import { PaymentsService, type PspResult } from './payments.service.js';
+import { PspResultsService, type PspResult } from './psp-results.service.js';
 import type { PspPaymentStatus } from './psp/psp.client.js';
 
 const STATUS_BY_TYPE: Record<string, PspPaymentStatus> = {
@@ -15,12 +15,12 @@ const STATUS_BY_TYPE: Record<string, PspPaymentStatus> = {
   'payment.failed': 'failed',
 };
 
-/** Turns the PSP's webhook events into PSP results for PaymentsService, a batch at a time. */
+/** Turns the PSP's webhook events into PSP results for PspResultsService, a batch at a time. */
 @Injectable()
 export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
   constructor(
     private readonly registry: WebhookHandlerRegistry,
-    private readonly payments: PaymentsService,
+    private readonly results: PspResultsService,
   ) {}
 
   onModuleInit(): void {
@@ -30,7 +30,7 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
   async handle(manager: EntityManager, events: InboundEvent[]): Promise<HandlerResult[]> {
     const parsed = events.map((event) => this.toResult(event));
     const results = parsed.flatMap((p) => ('result' in p ? [p.result] : []));
-    const applied = await this.payments.applyPspResults(manager, results);
+    const applied = await this.results.applyPspResults(manager, results);
     let next = 0;
     return parsed.map((p): HandlerResult => {
       if (!('result' in p)) return p;
@@ -44,7 +44,7 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
   async onDead(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void> {
     const data = (event.payload.data ?? {}) as Record<string, unknown>;
     const metadata = (data.metadata ?? {}) as Record<string, unknown>;
-    await this.payments.recordDeadWebhook(
+    await this.results.recordDeadWebhook(
       manager,
       {
         paymentId: typeof metadata.paymentId === 'string' ? metadata.paymentId : undefined,

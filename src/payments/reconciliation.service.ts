@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { InboxService } from '../webhooks/inbound/inbox.service.js';
+import { PaymentsRepository } from './payments.repository.js';
 import { PspClient } from './psp/psp.client.js';
 
 const SOURCE = 'psp';
@@ -29,22 +30,17 @@ export class ReconciliationService {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly payments: PaymentsRepository,
     private readonly psp: PspClient,
     private readonly inbox: InboxService,
   ) {}
 
   async run(): Promise<ReconcileReport | null> {
-    await this.db.query(
-      `INSERT INTO reconciliation_cursors (source, cursor) VALUES ($1, NULL) ON CONFLICT (source) DO NOTHING`,
-      [SOURCE],
-    );
+    await this.payments.ensureCursor(SOURCE);
     return this.db.transaction(async (manager) => {
-      const locked: { cursor: string | null }[] = await manager.query(
-        `SELECT cursor FROM reconciliation_cursors WHERE source = $1 FOR UPDATE SKIP LOCKED`,
-        [SOURCE],
-      );
-      if (locked.length === 0) return null; // another replica is reconciling
-      let cursor = locked[0].cursor;
+      const locked = await this.payments.lockCursor(manager, SOURCE);
+      if (!locked) return null; // another replica is reconciling
+      let cursor = locked.cursor;
       const report: ReconcileReport = { pages: 0, events: 0, missed: 0, cursor };
       for (let page = 0; page < MAX_PAGES; page++) {
         const { data, has_more } = await this.psp.listEvents(cursor, PAGE);
@@ -54,10 +50,7 @@ export class ReconciliationService {
         const fresh = await this.inbox.receiveBulk(SOURCE, data);
         report.missed += fresh.length;
         cursor = data[data.length - 1].event_id;
-        await manager.query(`UPDATE reconciliation_cursors SET cursor = $2, updated_at = now() WHERE source = $1`, [
-          SOURCE,
-          cursor,
-        ]);
+        await this.payments.saveCursor(manager, SOURCE, cursor);
         if (!has_more) break;
       }
       report.cursor = cursor;

@@ -3,14 +3,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
-import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
-import { MetricsRegistry } from '../../metrics/metrics.module.js';
 import { JobName, QueueName } from '../../queue/queues.js';
 import type { PaymentStrategy, ResolvedVia } from '../payment-status.js';
-import { Payment } from '../payment.entity.js';
-import { PaymentsService } from '../payments.service.js';
+import type { Payment } from '../payment.entity.js';
+import { PaymentsMetrics } from '../payments-metrics.js';
+import { PaymentsRepository } from '../payments.repository.js';
+import { PspResultsService } from '../psp-results.service.js';
 import { PspClient, type PspPaymentView } from '../psp/psp.client.js';
 
 export interface PollJob {
@@ -33,7 +33,7 @@ const FALLBACK_BACKOFF_MAX_MS = 60_000;
  * strategies. Every poll is due in the payments table (`next_poll_at`); a scheduler
  * claims due payments with FOR UPDATE SKIP LOCKED and queues one job each, so any
  * number of workers share the work and none polls a payment twice in one round. A
- * final answer goes through PaymentsService.applyPspResult, like a webhook.
+ * final answer goes through PspResultsService.applyPspResult, like a webhook.
  */
 @Injectable()
 export class PaymentPollingService {
@@ -41,25 +41,19 @@ export class PaymentPollingService {
   private readonly shortIntervalMs: number;
   private readonly longWaitS: number;
   private readonly giveUpMs: number;
-  private readonly polls: Counter<'via' | 'result'>;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @InjectQueue(QueueName.PaymentPoll) private readonly queue: Queue<PollJob>,
-    private readonly payments: PaymentsService,
+    private readonly payments: PaymentsRepository,
+    private readonly results: PspResultsService,
     private readonly psp: PspClient,
     config: ConfigService<AllConfig, true>,
-    registry: MetricsRegistry,
+    private readonly metrics: PaymentsMetrics,
   ) {
     this.shortIntervalMs = config.get('SHORT_POLL_INTERVAL_MS', { infer: true });
     this.longWaitS = config.get('LONG_POLL_WAIT_S', { infer: true });
     this.giveUpMs = config.get('POLL_GIVE_UP_MS', { infer: true });
-    this.polls = new Counter({
-      name: 'hookline_payment_polls_total',
-      help: 'Status polls of the PSP by the shop, by kind (fallback_poll, short_poll, long_poll) and result (final, processing, error)',
-      labelNames: ['via', 'result'],
-      registers: [registry],
-    });
   }
 
   /**
@@ -68,23 +62,8 @@ export class PaymentPollingService {
    * the payment becomes due again when the lease ends.
    */
   async claimDue(limit = 200): Promise<number> {
-    const claimed: { id: string; poll_count: number }[] = await this.db.transaction(async (manager) => {
-      const rows: { id: string; poll_count: number; strategy: PaymentStrategy }[] = await manager.query(
-        `SELECT id, poll_count, strategy FROM payments
-          WHERE status = 'processing' AND next_poll_at IS NOT NULL AND next_poll_at <= now()
-          ORDER BY next_poll_at
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED`,
-        [limit],
-      );
-      if (rows.length === 0) return [];
-      const leaseS = this.longWaitS + 10; // longer than any poll can take
-      await manager.query(
-        `UPDATE payments SET next_poll_at = now() + make_interval(secs => $2) WHERE id = ANY($1::uuid[])`,
-        [rows.map((r) => r.id), leaseS],
-      );
-      return rows;
-    });
+    const leaseS = this.longWaitS + 10; // longer than any poll can take
+    const claimed = await this.payments.claimDuePolls(limit, leaseS);
     if (claimed.length === 0) return 0;
     const claimedAt = Date.now();
     await this.queue.addBulk(
@@ -106,7 +85,7 @@ export class PaymentPollingService {
 
   /** One poll: ask the PSP, apply a final answer, or decide when to ask again (or give up). */
   async poll(job: PollJob): Promise<'final' | 'processing' | 'skipped' | 'error' | 'gave-up'> {
-    const payment = await this.db.getRepository(Payment).findOneBy({ id: job.paymentId });
+    const payment = await this.payments.findById(job.paymentId);
     if (!payment || payment.status !== 'processing' || !payment.pspPaymentId || payment.pollCount !== job.poll) {
       return 'skipped';
     }
@@ -117,7 +96,7 @@ export class PaymentPollingService {
     try {
       view = await this.psp.getPayment(payment.pspPaymentId, via === 'long_poll' ? this.longWaitS : undefined);
     } catch (err) {
-      this.polls.inc({ via, result: 'error' });
+      this.metrics.polls.inc({ via, result: 'error' });
       this.logger.warn({
         msg: `Payment ${payment.id}: ${via} #${n} failed: ${(err as Error).message}`,
         paymentId: payment.id,
@@ -129,14 +108,16 @@ export class PaymentPollingService {
     const latencyMs = Date.now() - started.getTime();
     const evidence = { poll: n, latencyMs, pspSettledAt: view.settled_at ?? null };
     if (view.status === 'processing') {
-      this.polls.inc({ via, result: 'processing' });
+      this.metrics.polls.inc({ via, result: 'processing' });
       await this.db.transaction(async (manager) => {
-        await this.payments.addTimeline(manager, payment.id, 'poll_result', new Date(), {
-          ...evidence,
-          via,
-          pspStatus: 'processing',
-          found: 'nothing new',
-        });
+        await this.payments.writeTimeline(manager, [
+          {
+            paymentId: payment.id,
+            type: 'poll_result',
+            at: new Date(),
+            detail: { ...evidence, via, pspStatus: 'processing', found: 'nothing new' },
+          },
+        ]);
       });
       const next =
         via === 'short_poll'
@@ -146,9 +127,9 @@ export class PaymentPollingService {
             : Date.now() + this.backoffMs(n);
       return (await this.scheduleNext(payment, n, via, next)) ? 'processing' : 'gave-up';
     }
-    this.polls.inc({ via, result: 'final' });
+    this.metrics.polls.inc({ via, result: 'final' });
     await this.db.transaction(async (manager) => {
-      await this.payments.applyPspResult(manager, {
+      await this.results.applyPspResult(manager, {
         paymentId: payment.id,
         pspPaymentId: view.id,
         pspStatus: view.status,
@@ -158,7 +139,7 @@ export class PaymentPollingService {
         arrivedAt: new Date(),
         evidence,
       });
-      await manager.update(Payment, payment.id, { pollCount: n, nextPollAt: null });
+      await this.payments.finishPolling(manager, payment.id, n);
     });
     return 'final';
   }
@@ -168,9 +149,7 @@ export class PaymentPollingService {
     const ageMs = Date.now() - payment.createdAt.getTime();
     if (ageMs > this.giveUpMs) {
       const reason = `no final result from the PSP after ${n} poll(s) in ${Math.round(ageMs / 1000)} s (${via}); polling stopped`;
-      await this.db
-        .getRepository(Payment)
-        .update({ id: payment.id, status: 'processing' }, { pollCount: n, nextPollAt: null, attentionReason: reason });
+      await this.payments.stopPolling(payment.id, n, reason);
       this.logger.warn({
         msg: `Payment ${payment.id} (order ${payment.orderId}) needs attention: ${reason}`,
         paymentId: payment.id,
@@ -178,9 +157,7 @@ export class PaymentPollingService {
       });
       return false;
     }
-    await this.db
-      .getRepository(Payment)
-      .update({ id: payment.id, status: 'processing' }, { pollCount: n, nextPollAt: new Date(at) });
+    await this.payments.schedulePoll(payment.id, n, new Date(at));
     return true;
   }
 

@@ -1,0 +1,47 @@
+import type { EntityManager } from 'typeorm';
+import type { OrderStatus } from './order-status.js';
+import type { Order, OrderItem } from './order.entity.js';
+
+/** An order as `lockForOutcomes` locks it (raw row: amount is a bigint string). */
+export interface LockedOrder {
+  id: string;
+  status: OrderStatus;
+  amount: string;
+  currency: string;
+}
+
+/** An order's new status; `paid` sets its paid_at. */
+export interface OrderMove {
+  id: string;
+  status: OrderStatus;
+  paid: boolean;
+}
+
+export interface NewOrder {
+  status: OrderStatus;
+  currency: string;
+  amount: number;
+  items: OrderItem[];
+}
+
+/** The orders table: the persistence port of OrdersService (TypeormOrdersRepository implements it). */
+export abstract class OrdersRepository {
+  abstract create(order: NewOrder): Promise<Order>;
+
+  abstract findById(id: string): Promise<Order | null>;
+
+  /**
+   * Newest first (created_at, id), optionally of one status and before a keyset
+   * position; `take` rows at most.
+   */
+  abstract list(q: { status?: OrderStatus; before?: [at: string, id: string]; take: number }): Promise<Order[]>;
+
+  /** The order, locked FOR UPDATE in `manager`'s transaction. */
+  abstract lockById(manager: EntityManager, id: string): Promise<Order | null>;
+
+  /** Locks the orders in id order (so batches touching the same orders never deadlock). */
+  abstract lockForOutcomes(manager: EntityManager, ids: string[]): Promise<LockedOrder[]>;
+
+  /** Moves the orders to their new status in one statement, updated (and paid) at `at`. */
+  abstract move(manager: EntityManager, moves: OrderMove[], at: Date): Promise<void>;
+}

@@ -1,0 +1,119 @@
+import type { EntityManager } from 'typeorm';
+import type { PaymentStatus, ResolvedVia } from './payment-status.js';
+import type { PaymentTimelineEntry, TimelineType } from './payment-timeline-entry.entity.js';
+import type { Payment } from './payment.entity.js';
+
+/** A payment as `lockForResults` locks it (raw row: amount is a bigint string). */
+export interface LockedPayment {
+  id: string;
+  order_id: string;
+  status: PaymentStatus;
+  amount: string;
+  currency: string;
+  psp_payment_id: string | null;
+}
+
+/** A locked payment moved to its new status by a PSP result that arrived `resolved_via`. */
+export type ResolvedPayment = LockedPayment & { resolved_via: ResolvedVia };
+
+export interface NewTimelineEntry {
+  paymentId: string;
+  type: TimelineType;
+  at: Date;
+  detail: Record<string, unknown>;
+}
+
+export type NewPayment = Pick<
+  Payment,
+  | 'orderId'
+  | 'status'
+  | 'strategy'
+  | 'paymentMethod'
+  | 'amount'
+  | 'currency'
+  | 'pspPaymentId'
+  | 'resolvedVia'
+  | 'failureReason'
+  | 'resolvedAt'
+>;
+
+/** A payment whose poll was claimed: its poll number at the claim. */
+export interface ClaimedPoll {
+  id: string;
+  poll_count: number;
+}
+
+/**
+ * The payments tables (payments, payment_timeline, reconciliation_cursors): the
+ * persistence port of the payments module (TypeormPaymentsRepository implements it).
+ * A method that takes an EntityManager runs in that caller's transaction.
+ */
+export abstract class PaymentsRepository {
+  // Starting a payment.
+
+  /** The order's payment still `processing`, if any. */
+  abstract findProcessing(manager: EntityManager, orderId: string): Promise<Payment | null>;
+
+  abstract insert(manager: EntityManager, payment: NewPayment): Promise<Payment>;
+
+  /** The PSP accepted the payment as `pspPaymentId`; it is first polled at `nextPollAt`. */
+  abstract markAccepted(manager: EntityManager, id: string, pspPaymentId: string, nextPollAt: Date): Promise<void>;
+
+  /** The PSP said no: fails the payment, if it is still processing. */
+  abstract markRejected(manager: EntityManager, id: string, failureReason: string, at: Date): Promise<void>;
+
+  // Reading.
+
+  abstract findById(id: string): Promise<Payment | null>;
+
+  /** The payment's timeline, oldest first. */
+  abstract timelineOf(paymentId: string): Promise<PaymentTimelineEntry[]>;
+
+  // Applying PSP results.
+
+  /**
+   * Locks the payments with these shop ids or PSP payment ids, in id order (so that
+   * concurrent batches never deadlock).
+   */
+  abstract lockForResults(manager: EntityManager, ids: string[], pspPaymentIds: string[]): Promise<LockedPayment[]>;
+
+  /** The id of the payment with this shop id (else this PSP payment id), if one exists. */
+  abstract findId(manager: EntityManager, by: { id: string } | { pspPaymentId: string }): Promise<string | null>;
+
+  /**
+   * Appends timeline entries (ids in the order given) and, in the same statement, moves
+   * the payments of `resolve` to their new status, resolved at its `at`.
+   */
+  abstract writeTimeline(
+    manager: EntityManager,
+    entries: NewTimelineEntry[],
+    resolve?: { moved: ResolvedPayment[]; at: Date },
+  ): Promise<void>;
+
+  // Polls.
+
+  /**
+   * Claims (FOR UPDATE SKIP LOCKED) at most `limit` processing payments whose poll is
+   * due, oldest due first, and moves their `next_poll_at` `leaseS` seconds ahead.
+   */
+  abstract claimDuePolls(limit: number, leaseS: number): Promise<ClaimedPoll[]>;
+
+  /** The next poll of a still-processing payment: its `pollCount`-th was done; the next is due `at`. */
+  abstract schedulePoll(id: string, pollCount: number, at: Date): Promise<void>;
+
+  /** Polling of a still-processing payment gave up: no next poll, and why a person should look. */
+  abstract stopPolling(id: string, pollCount: number, attentionReason: string): Promise<void>;
+
+  /** The poll that found the final result: no next poll. */
+  abstract finishPolling(manager: EntityManager, id: string, pollCount: number): Promise<void>;
+
+  // The reconciliation cursor.
+
+  /** Creates the source's cursor row (at the start) if it does not exist. */
+  abstract ensureCursor(source: string): Promise<void>;
+
+  /** Locks the source's cursor row (SKIP LOCKED): undefined while another transaction holds it. */
+  abstract lockCursor(manager: EntityManager, source: string): Promise<{ cursor: string | null } | undefined>;
+
+  abstract saveCursor(manager: EntityManager, source: string, cursor: string): Promise<void>;
+}

@@ -1,0 +1,91 @@
+import { Logger } from '@nestjs/common';
+import type { ConfigService } from '@nestjs/config';
+import type { DataSource, EntityManager } from 'typeorm';
+import { DomainError } from '../common/errors/domain-error.js';
+import type { AllConfig } from '../config/env.js';
+import type { Order } from '../orders/order.entity.js';
+import type { OrdersService } from '../orders/orders.service.js';
+import type { Payment } from './payment.entity.js';
+import type { NewPayment, NewTimelineEntry, PaymentsRepository } from './payments.repository.js';
+import { PaymentsService } from './payments.service.js';
+import type { PspClient } from './psp/psp.client.js';
+
+const ORDER = '00000000-0000-4000-8000-0000000000a0';
+const PAYMENT = '00000000-0000-4000-8000-00000000000a';
+
+/** PaymentsService over a fake repository and a PSP that answers with `psp`. */
+function serviceWith(psp: PspClient['createPayment']) {
+  const calls: string[] = [];
+  const timeline: NewTimelineEntry[] = [];
+  const repository: Partial<PaymentsRepository> = {
+    findProcessing: () => Promise.resolve(null),
+    insert: (_manager, p: NewPayment) => {
+      calls.push('insert');
+      return Promise.resolve({ ...p, id: PAYMENT, createdAt: new Date() } as Payment);
+    },
+    markAccepted: (_manager, _id, pspPaymentId) => {
+      calls.push(`accepted ${pspPaymentId}`);
+      return Promise.resolve();
+    },
+    markRejected: (_manager, _id, reason) => {
+      calls.push(`rejected ${reason}`);
+      return Promise.resolve();
+    },
+    writeTimeline: (_manager, entries) => {
+      timeline.push(...entries);
+      return Promise.resolve();
+    },
+  };
+  const orders: Partial<OrdersService> = {
+    lockForPayment: () => Promise.resolve({ id: ORDER, amount: 1500, currency: 'EUR' } as Order),
+  };
+  const db = { transaction: (work: (m: EntityManager) => unknown) => work({} as EntityManager) } as DataSource;
+  const config = { get: (key: string) => (key === 'PUBLIC_BASE_URL' ? 'http://shop' : 1000) };
+  const service = new PaymentsService(
+    db,
+    repository as PaymentsRepository,
+    orders as OrdersService,
+    { createPayment: psp } as PspClient,
+    config as unknown as ConfigService<AllConfig, true>,
+  );
+  return { service, calls, timeline };
+}
+
+describe('PaymentsService.create', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('stores the payment before the PSP call, then records the PSP payment id', async () => {
+    const { service, calls, timeline } = serviceWith((request, key) => {
+      expect(key).toBe(PAYMENT);
+      expect(request.callback_url).toBe('http://shop/webhooks/psp');
+      return Promise.resolve({ id: 'pay_1', status: 'processing', amount: 1500, currency: 'EUR' });
+    });
+    const payment = await service.create(ORDER, {});
+    expect(payment.pspPaymentId).toBe('pay_1');
+    expect(calls).toEqual(['insert', 'accepted pay_1']);
+    expect(timeline.map((e) => e.type)).toEqual(['created', 'psp_accepted']);
+  });
+
+  it('fails the payment when the PSP says no', async () => {
+    const { service, calls } = serviceWith(() =>
+      Promise.reject(new DomainError('PSP.REJECTED', 402, 'Payment rejected by the PSP')),
+    );
+    await expect(service.create(ORDER, {})).rejects.toMatchObject({
+      code: 'PSP.REJECTED',
+      extra: { paymentId: PAYMENT },
+    });
+    expect(calls).toEqual(['insert', 'rejected PSP.REJECTED']);
+  });
+
+  it('leaves the payment processing when the PSP outcome is unknown', async () => {
+    const { service, calls, timeline } = serviceWith(() =>
+      Promise.reject(new DomainError('PSP.UNAVAILABLE', 502, 'PSP unavailable')),
+    );
+    await expect(service.create(ORDER, {})).rejects.toMatchObject({ code: 'PSP.UNAVAILABLE' });
+    expect(calls).toEqual(['insert']);
+    expect(timeline.at(-1)).toMatchObject({
+      type: 'psp_error',
+      detail: { outcome: 'unknown: retry the request to resume this payment' },
+    });
+  });
+});

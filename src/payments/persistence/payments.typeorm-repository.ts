@@ -1,0 +1,166 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { preparedQuery } from '../../common/db/prepared-query.js';
+import { PaymentTimelineEntry } from '../payment-timeline-entry.entity.js';
+import { Payment } from '../payment.entity.js';
+import {
+  PaymentsRepository,
+  type ClaimedPoll,
+  type LockedPayment,
+  type NewPayment,
+  type NewTimelineEntry,
+  type ResolvedPayment,
+} from '../payments.repository.js';
+
+/** The timeline INSERT of `writeTimeline` ($1–$4: payment ids, types, times, details as one JSON array). */
+const TIMELINE_INSERT = `INSERT INTO payment_timeline (payment_id, type, at, detail)
+       SELECT t.payment_id, t.type, t.at, d.detail
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS t(payment_id, type, at, n)
+         JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(detail, n) USING (n)
+        ORDER BY n`;
+
+@Injectable()
+export class TypeormPaymentsRepository extends PaymentsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    super();
+  }
+
+  findProcessing(manager: EntityManager, orderId: string): Promise<Payment | null> {
+    return manager.findOneBy(Payment, { orderId, status: 'processing' });
+  }
+
+  insert(manager: EntityManager, payment: NewPayment): Promise<Payment> {
+    return manager.save(manager.create(Payment, payment));
+  }
+
+  async markAccepted(manager: EntityManager, id: string, pspPaymentId: string, nextPollAt: Date): Promise<void> {
+    await manager.update(Payment, id, { pspPaymentId, nextPollAt });
+  }
+
+  async markRejected(manager: EntityManager, id: string, failureReason: string, at: Date): Promise<void> {
+    await manager.update(Payment, { id, status: 'processing' }, { status: 'failed', failureReason, resolvedAt: at });
+  }
+
+  findById(id: string): Promise<Payment | null> {
+    return this.db.manager.findOneBy(Payment, { id });
+  }
+
+  timelineOf(paymentId: string): Promise<PaymentTimelineEntry[]> {
+    return this.db.manager.find(PaymentTimelineEntry, { where: { paymentId }, order: { id: 'ASC' } });
+  }
+
+  lockForResults(manager: EntityManager, ids: string[], pspPaymentIds: string[]): Promise<LockedPayment[]> {
+    return preparedQuery<LockedPayment>(
+      manager,
+      'hookline_payments_lock',
+      `SELECT id, order_id, status, amount, currency, psp_payment_id FROM payments
+        WHERE id = ANY($1::uuid[]) OR psp_payment_id = ANY($2::text[])
+        ORDER BY id FOR UPDATE`,
+      [ids, pspPaymentIds],
+    );
+  }
+
+  async findId(manager: EntityManager, by: { id: string } | { pspPaymentId: string }): Promise<string | null> {
+    const [payment] = await manager.query<{ id: string }[]>(
+      'id' in by ? `SELECT id FROM payments WHERE id = $1` : `SELECT id FROM payments WHERE psp_payment_id = $1`,
+      ['id' in by ? by.id : by.pspPaymentId],
+    );
+    return payment?.id ?? null;
+  }
+
+  async writeTimeline(
+    manager: EntityManager,
+    entries: NewTimelineEntry[],
+    resolve?: { moved: ResolvedPayment[]; at: Date },
+  ): Promise<void> {
+    const moved = resolve?.moved ?? [];
+    if (entries.length === 0 && moved.length === 0) return;
+    const timeline = [
+      entries.map((e) => e.paymentId),
+      entries.map((e) => e.type),
+      entries.map((e) => e.at),
+      // One JSON array rather than a jsonb[] literal: no quoting of every element by pg.
+      JSON.stringify(entries.map((e) => e.detail)),
+    ];
+    if (!resolve || moved.length === 0) {
+      await preparedQuery(manager, 'hookline_timeline_insert', TIMELINE_INSERT, timeline);
+      return;
+    }
+    await preparedQuery(
+      manager,
+      'hookline_payments_resolve_timeline',
+      `WITH resolved AS (
+         UPDATE payments p SET status = m.status, resolved_via = m.via, resolved_at = $9, updated_at = $9,
+                psp_payment_id = m.psp_payment_id,
+                failure_reason = CASE WHEN m.status = 'failed' THEN 'declined' END
+           FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[]) AS m(id, status, via, psp_payment_id)
+          WHERE p.id = m.id
+       )
+       ${TIMELINE_INSERT}`,
+      [
+        ...timeline,
+        moved.map((r) => r.id),
+        moved.map((r) => r.status),
+        moved.map((r) => r.resolved_via),
+        moved.map((r) => r.psp_payment_id),
+        resolve.at,
+      ],
+    );
+  }
+
+  claimDuePolls(limit: number, leaseS: number): Promise<ClaimedPoll[]> {
+    return this.db.transaction(async (manager) => {
+      const rows: ClaimedPoll[] = await manager.query(
+        `SELECT id, poll_count, strategy FROM payments
+          WHERE status = 'processing' AND next_poll_at IS NOT NULL AND next_poll_at <= now()
+          ORDER BY next_poll_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      if (rows.length === 0) return [];
+      await manager.query(
+        `UPDATE payments SET next_poll_at = now() + make_interval(secs => $2) WHERE id = ANY($1::uuid[])`,
+        [rows.map((r) => r.id), leaseS],
+      );
+      return rows;
+    });
+  }
+
+  async schedulePoll(id: string, pollCount: number, at: Date): Promise<void> {
+    await this.db.getRepository(Payment).update({ id, status: 'processing' }, { pollCount, nextPollAt: at });
+  }
+
+  async stopPolling(id: string, pollCount: number, attentionReason: string): Promise<void> {
+    await this.db
+      .getRepository(Payment)
+      .update({ id, status: 'processing' }, { pollCount, nextPollAt: null, attentionReason });
+  }
+
+  async finishPolling(manager: EntityManager, id: string, pollCount: number): Promise<void> {
+    await manager.update(Payment, id, { pollCount, nextPollAt: null });
+  }
+
+  async ensureCursor(source: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO reconciliation_cursors (source, cursor) VALUES ($1, NULL) ON CONFLICT (source) DO NOTHING`,
+      [source],
+    );
+  }
+
+  async lockCursor(manager: EntityManager, source: string): Promise<{ cursor: string | null } | undefined> {
+    const locked: { cursor: string | null }[] = await manager.query(
+      `SELECT cursor FROM reconciliation_cursors WHERE source = $1 FOR UPDATE SKIP LOCKED`,
+      [source],
+    );
+    return locked[0];
+  }
+
+  async saveCursor(manager: EntityManager, source: string, cursor: string): Promise<void> {
+    await manager.query(`UPDATE reconciliation_cursors SET cursor = $2, updated_at = now() WHERE source = $1`, [
+      source,
+      cursor,
+    ]);
+  }
+}
