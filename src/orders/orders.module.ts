@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppRole } from '../config/env.js';
 import { hasHttpApi } from '../config/roles.js';
 import { Order } from './order.entity.js';
+import { OrderReadModel } from './order-read-model.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
 
@@ -19,8 +20,8 @@ export class OrdersModule {
       module: OrdersModule,
       imports: [TypeOrmModule.forFeature([Order])],
       controllers: hasHttpApi(role) ? [OrdersController] : [],
-      providers: [OrdersService],
-      exports: [OrdersService],
+      providers: [OrdersService, OrderReadModel],
+      exports: [OrdersService, OrderReadModel],
     };
     OrdersModule.byRole.set(role, mod);
     return mod;

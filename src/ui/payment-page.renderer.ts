@@ -1,5 +1,7 @@
 import { SafeHtml, markup } from './html.js';
-import { formatAmount, formatMs, type PaymentView, type TimelineStep } from './payment-timeline.view.js';
+import { formatAmount, formatMs } from './format.js';
+import type { PaymentView } from './payment-timeline.view.js';
+import type { TimelineStep } from './timeline-step.js';
 
 /**
  * Server-rendered HTML for the operator's payment page. No scripts, no external
