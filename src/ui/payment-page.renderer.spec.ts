@@ -4,7 +4,8 @@ import type { InboxEventRecord } from '../webhooks/inbound/inbox-read-model.js';
 import { formatAmount, formatMs } from './format.js';
 import { escapeHtml, markup } from './html.js';
 import type { PaymentPageData } from './payment-page.reader.js';
-import { renderErrorPage, renderPaymentPage } from './payment-page.renderer.js';
+import { renderErrorPage } from './page-layout.js';
+import { renderPaymentPage } from './payment-page.renderer.js';
 import { buildPaymentView } from './payment-timeline.view.js';
 import { presentedKey } from './ui-auth.guard.js';
 
