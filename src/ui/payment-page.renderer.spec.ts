@@ -1,13 +1,9 @@
 import type { OrderRecord } from '../orders/order-read-model.js';
 import type { PaymentRecord, TimelineEntryRecord } from '../payments/payment-read-model.js';
 import type { InboxEventRecord } from '../webhooks/inbound/inbox-read-model.js';
-import { formatAmount, formatMs } from './format.js';
-import { escapeHtml, markup } from './html.js';
 import type { PaymentPageData } from './payment-page.reader.js';
-import { renderErrorPage } from './page-layout.js';
 import { renderPaymentPage } from './payment-page.renderer.js';
 import { buildPaymentView } from './payment-timeline.view.js';
-import { presentedKey } from './ui-auth.guard.js';
 
 const XSS = `<script>alert("x")</script><img src=x onerror='alert(1)'>&\``;
 const T0 = Date.parse('2026-11-28T12:00:00.000Z');
@@ -86,23 +82,6 @@ function fixture(over: { item?: string; reason?: string; error?: string } = {}):
   ];
   return { payment, order, timeline, inbox, pspEvents };
 }
-
-describe('markup (escaping template tag)', () => {
-  it('escapes every interpolated value, in text and in attributes', () => {
-    const out = markup`<p title="${XSS}">${XSS}</p>`.value;
-    expect(out).not.toContain('<script>');
-    expect(out).not.toContain('<img');
-    expect(out).toBe(`<p title="${escapeHtml(XSS)}">${escapeHtml(XSS)}</p>`);
-    expect(escapeHtml(XSS)).toBe(
-      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&amp;&#96;',
-    );
-  });
-
-  it('passes fragments made by markup through, escapes lists element by element, drops null/undefined/false', () => {
-    const items = ['<a>', markup`<b>${'<c>'}</b>`];
-    expect(markup`<i>${items}${null}${undefined}${false}${0}</i>`.value).toBe('<i>&lt;a&gt;<b>&lt;c&gt;</b>0</i>');
-  });
-});
 
 describe('buildPaymentView', () => {
   it('orders every step in time with offsets from creation and the gap since the previous step', () => {
@@ -206,37 +185,5 @@ describe('renderPaymentPage', () => {
     const page = renderPaymentPage(buildPaymentView(data));
     expect(page).toContain('<meta http-equiv="refresh" content="2">');
     expect(page).toMatch(/class="badge via via-unresolved"[^>]*>not resolved yet</);
-  });
-
-  it('escapes the message of an error page', () => {
-    const page = renderErrorPage(404, 'Not found', `No payment with id ${XSS}.`);
-    expect(page).toContain('404 · Not found');
-    expect(page).not.toContain('<script>');
-  });
-});
-
-describe('formatting', () => {
-  it('formats minor units with the currency exponent, and milliseconds', () => {
-    expect(formatAmount(2748, 'USD')).toBe('27.48');
-    expect(formatAmount(5, 'EUR')).toBe('0.05');
-    expect(formatAmount(500, 'JPY')).toBe('500');
-    expect(formatAmount(1234, 'KWD')).toBe('1.234');
-    expect(formatMs(842)).toBe('842 ms');
-    expect(formatMs(12_400)).toBe('12.4 s');
-  });
-});
-
-describe('presentedKey', () => {
-  const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
-  it('reads a Bearer key or the password of Basic auth (any user), nothing else', () => {
-    expect(presentedKey('Bearer sk_shop_abc')).toBe('sk_shop_abc');
-    expect(presentedKey('bearer sk_shop_abc')).toBe('sk_shop_abc');
-    expect(presentedKey(basic('ops:sk_shop_abc'))).toBe('sk_shop_abc');
-    expect(presentedKey(basic(':sk_shop_abc'))).toBe('sk_shop_abc');
-    expect(presentedKey(basic('ops:pa:ss'))).toBe('pa:ss');
-    expect(presentedKey(basic('no-colon'))).toBeNull();
-    expect(presentedKey('Basic !!!')).toBeNull();
-    expect(presentedKey('Token abc')).toBeNull();
-    expect(presentedKey(undefined)).toBeNull();
   });
 });
