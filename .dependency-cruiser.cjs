@@ -16,15 +16,18 @@ const PUBLIC_SURFACE = [
   // orders: its service and module (payments mark orders paid), its entity and states.
   'src/orders/orders[.](module|service)[.]ts',
   'src/orders/order[.]entity[.]ts',
-  // payments: the entities and states the payment page reads.
-  'src/payments/payment(-timeline-entry)?[.]entity[.]ts',
+  // payments: its module, its states, and the read model the payment page reads.
+  'src/payments/payments[.]module[.]ts',
   'src/payments/payment-status[.]ts',
-  // psp-mock: the events the payment page shows.
-  'src/psp-mock/psp-event[.]entity[.]ts',
+  // psp-mock: its module, and the read model of the events the payment page shows.
+  'src/psp-mock/psp-mock[.]module[.]ts',
   // inbound webhooks: the inbox others read and the handler port they implement.
-  'src/webhooks/inbound/(inbox[.]service|webhook-handler|inbox-entry[.]entity)[.]ts',
-  // outbound webhooks: the outbox writers enqueue into, endpoints, dispatch hooks.
-  'src/webhooks/outbound/(webhook-outbox|webhook-dispatcher|outbound-hooks|endpoints[.]service|outbound[.]entities)[.]ts',
+  'src/webhooks/inbound/(inbox[.]service|webhook-handler)[.]ts',
+  // outbound webhooks: the outbox writers enqueue into, endpoints, dispatch hooks, its module.
+  'src/webhooks/outbound/(webhook-outbox|webhook-dispatcher|outbound-hooks|endpoints[.]service)[.]ts',
+  'src/webhooks/outbound/outbound[.]module[.]ts',
+  // Read models: plain records a feature exports for the UI's pages.
+  'src/(payments/payment|orders/order|psp-mock/psp-event|webhooks/inbound/inbox|webhooks/outbound/delivery-attempt)-read-model[.]ts',
   'src/webhooks/outbound/dto/endpoint[.]dto[.]ts',
 ];
 
@@ -92,6 +95,15 @@ module.exports = {
       severity: 'error',
       from: { path: `^src/${FEATURES}/` },
       to: { path: `^src/${FEATURES}/`, pathNot: ['^src/$1/', ...PUBLIC_SURFACE.map((file) => `^${file}$`)] },
+    },
+    {
+      name: 'ui-reads-no-entities',
+      comment:
+        'The UI reads other features through the read models and services they export, never through ' +
+        'their entities (not even a type): a page shows plain records, so a table can change behind it.',
+      severity: 'error',
+      from: { path: '^src/ui/' },
+      to: { path: '[.]entit(y|ies)[.]ts$' },
     },
     {
       name: 'src-stands-alone',

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppRole } from '../config/env.js';
 import { hasHttpApi } from '../config/roles.js';
 import { Order } from './order.entity.js';
+import { OrderReadModel } from './order-read-model.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersRepository } from './orders.repository.js';
 import { OrdersService } from './orders.service.js';
@@ -21,8 +22,8 @@ export class OrdersModule {
       module: OrdersModule,
       imports: [TypeOrmModule.forFeature([Order])],
       controllers: hasHttpApi(role) ? [OrdersController] : [],
-      providers: [OrdersService, { provide: OrdersRepository, useClass: TypeormOrdersRepository }],
-      exports: [OrdersService],
+      providers: [OrdersService, OrderReadModel, { provide: OrdersRepository, useClass: TypeormOrdersRepository }],
+      exports: [OrdersService, OrderReadModel],
     };
     OrdersModule.byRole.set(role, mod);
     return mod;

@@ -12,6 +12,7 @@ import { ReconciliationService } from './reconciliation.service.js';
 import { ReconciliationTask } from './reconciliation.task.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
+import { PaymentReadModel } from './payment-read-model.js';
 import { PaymentTimelineEntry } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PaymentsController } from './payments.controller.js';
@@ -31,8 +32,13 @@ import { PspClient } from './psp/psp.client.js';
  */
 @Module({})
 export class PaymentsModule {
+  private static readonly byRole = new Map<AppRole, DynamicModule>();
+
+  /** Memoised: the UI imports the same instance as the root module. */
   static forRole(role: AppRole): DynamicModule {
-    return {
+    const existing = PaymentsModule.byRole.get(role);
+    if (existing) return existing;
+    const mod: DynamicModule = {
       module: PaymentsModule,
       imports: [
         TypeOrmModule.forFeature([Payment, PaymentTimelineEntry, ReconciliationCursor]),
@@ -50,9 +56,12 @@ export class PaymentsModule {
         { provide: PspClient, useClass: HttpPspClient },
         PaymentPollingService,
         ReconciliationService,
+        PaymentReadModel,
         ...(runsWorkers(role) ? [PaymentPollProcessor, PollSchedulerTask, ReconciliationTask] : []),
       ],
-      exports: [PaymentsService],
+      exports: [PaymentsService, PaymentReadModel],
     };
+    PaymentsModule.byRole.set(role, mod);
+    return mod;
   }
 }

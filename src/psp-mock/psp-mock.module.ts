@@ -5,6 +5,7 @@ import { QueueName } from '../queue/queues.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
 import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
+import { PspEventReadModel } from './psp-event-read-model.js';
 import { PspMetrics } from './psp-metrics.js';
 import { PspSetting } from './psp-setting.entity.js';
 import { SettlementNotifier } from './settlement-notifier.js';
@@ -33,6 +34,8 @@ import { PspOutboundHooks } from './psp-outbound.hooks.js';
     PspMetrics,
     PspSettlementProcessor,
     PspSweeperTask,
+    PspEventReadModel,
   ],
+  exports: [PspEventReadModel],
 })
 export class PspMockModule {}

@@ -1,5 +1,5 @@
 import { SafeHtml, markup } from './html.js';
-import { field, page } from './payment-page.renderer.js';
+import { field, page } from './page-layout.js';
 
 export interface EndpointPageView {
   id: string;

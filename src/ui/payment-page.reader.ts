@@ -1,105 +1,60 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Injectable, Optional } from '@nestjs/common';
 import { isUuid } from '../common/ids.js';
-import { Order } from '../orders/order.entity.js';
-import { PaymentTimelineEntry } from '../payments/payment-timeline-entry.entity.js';
-import { Payment } from '../payments/payment.entity.js';
-import { PspEvent } from '../psp-mock/psp-event.entity.js';
-import { InboxEntry } from '../webhooks/inbound/inbox-entry.entity.js';
-
-/** Whether the PSP mock runs in this process (APP_ROLE all), so its tables are ours to read. */
-export const PSP_IN_PROCESS = Symbol('PSP_IN_PROCESS');
-
-export type PspEventRow = Pick<
-  PspEvent,
-  | 'id'
-  | 'type'
-  | 'createdAt'
-  | 'callbackUrl'
-  | 'deliveryStatus'
-  | 'deliveryAttempts'
-  | 'deliveredAt'
-  | 'lastDeliveryError'
->;
+import { OrderReadModel, type OrderRecord } from '../orders/order-read-model.js';
+import { PaymentReadModel, type PaymentRecord, type TimelineEntryRecord } from '../payments/payment-read-model.js';
+import { PspEventReadModel, type PspEventRecord } from '../psp-mock/psp-event-read-model.js';
+import { InboxReadModel, type InboxEventRecord } from '../webhooks/inbound/inbox-read-model.js';
 
 /** Everything the payment page shows, read in one go. */
 export interface PaymentPageData {
-  payment: Payment;
-  order: Order | null;
-  timeline: PaymentTimelineEntry[];
+  payment: PaymentRecord;
+  order: OrderRecord | null;
+  timeline: TimelineEntryRecord[];
   /** Inbox rows named by the timeline, and any other PSP event about this payment. */
-  inbox: InboxEntry[];
+  inbox: InboxEventRecord[];
   /** The PSP's own events for this payment; null when the PSP does not run in this process. */
-  pspEvents: PspEventRow[] | null;
+  pspEvents: PspEventRecord[] | null;
 }
 
 /**
- * Read-only queries for the operator's payment page. It reads the payment, order,
- * timeline and inbox tables directly rather than through the owning services: the
- * page is a view across modules and changes nothing.
+ * Reads the operator's payment page through the read models the payments, orders,
+ * inbound and PSP mock modules export: the page is a view across modules and changes
+ * nothing.
  */
 @Injectable()
 export class PaymentPageReader {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @Inject(PSP_IN_PROCESS) private readonly pspInProcess: boolean,
+    private readonly payments: PaymentReadModel,
+    private readonly orders: OrderReadModel,
+    private readonly inbox: InboxReadModel,
+    /**
+     * Present when the PSP mock runs in this process (APP_ROLE all): the PSP is a separate
+     * system in the design, so otherwise its side is left out.
+     */
+    @Optional() private readonly pspEvents?: PspEventReadModel,
   ) {}
 
   async read(paymentId: string): Promise<PaymentPageData | null> {
     if (!isUuid(paymentId)) return null;
-    const payment = await this.db.getRepository(Payment).findOneBy({ id: paymentId });
+    const payment = await this.payments.payment(paymentId);
     if (!payment) return null;
     const [order, timeline] = await Promise.all([
-      this.db.getRepository(Order).findOneBy({ id: payment.orderId }),
-      this.db.getRepository(PaymentTimelineEntry).find({ where: { paymentId }, order: { id: 'ASC' } }),
+      this.orders.order(payment.orderId),
+      this.payments.timeline(paymentId),
     ]);
     const inboxIds = timeline
       .map((e) => e.detail.inboxId)
       .filter((id): id is string => typeof id === 'string' && isUuid(id));
     const [inbox, pspEvents] = await Promise.all([
-      this.readInbox(inboxIds, payment.pspPaymentId),
+      this.inbox.eventsAbout(inboxIds, payment.pspPaymentId),
       this.readPspEvents(payment.pspPaymentId),
     ]);
     return { payment, order, timeline, inbox, pspEvents };
   }
 
-  private async readInbox(ids: string[], pspPaymentId: string | null): Promise<InboxEntry[]> {
-    if (ids.length === 0 && !pspPaymentId) return [];
-    const qb = this.db.getRepository(InboxEntry).createQueryBuilder('i');
-    if (ids.length > 0) qb.where('i.id IN (:...ids)', { ids });
-    // Rows not (yet) on the timeline: received but unprocessed, or ignored by the
-    // handler; found through the expression index on the payload's payment id
-    // (idx_webhook_inbox_psp_payment).
-    if (pspPaymentId) {
-      qb.orWhere(`i.source = 'psp' AND i.payload->'data'->>'payment_id' = :psp`, { psp: pspPaymentId });
-    }
-    return qb.orderBy('i.received_at', 'ASC').limit(200).getMany();
-  }
-
-  /**
-   * The PSP is a separate system in the design, and the shop never reads its tables.
-   * This page is an operator's view across both, so when the PSP mock runs in this
-   * process it reads the PSP's delivery record (attempts, delivered_at, last error)
-   * directly; otherwise that side is left out.
-   */
-  private async readPspEvents(pspPaymentId: string | null): Promise<PspEventRow[] | null> {
-    if (!this.pspInProcess) return null;
+  private async readPspEvents(pspPaymentId: string | null): Promise<PspEventRecord[] | null> {
+    if (!this.pspEvents) return null;
     if (!pspPaymentId) return [];
-    return this.db.getRepository(PspEvent).find({
-      select: {
-        id: true,
-        type: true,
-        createdAt: true,
-        callbackUrl: true,
-        deliveryStatus: true,
-        deliveryAttempts: true,
-        deliveredAt: true,
-        lastDeliveryError: true,
-      },
-      where: { paymentId: pspPaymentId },
-      order: { seq: 'ASC' },
-      take: 100,
-    });
+    return this.pspEvents.eventsOfPayment(pspPaymentId);
   }
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { renderErrorPage } from './payment-page.renderer.js';
+import { renderErrorPage } from './page-layout.js';
 import { UI_REALM, UiUnauthorizedException } from './ui-auth.guard.js';
 
 export const HTML_CONTENT_TYPE = 'text/html; charset=utf-8';

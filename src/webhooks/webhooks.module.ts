@@ -5,6 +5,7 @@ import { QueueName } from '../queue/queues.js';
 import { hasHttpApi, runsWorkers } from '../config/roles.js';
 import { InboxProcessor } from './inbound/inbox.processor.js';
 import { InboxService } from './inbound/inbox.service.js';
+import { InboxReadModel } from './inbound/inbox-read-model.js';
 import { InboxMetrics } from './inbound/inbox-metrics.js';
 import { InboxAdminController } from './inbound/inbox-admin.controller.js';
 import { InboxDeadLetters } from './inbound/inbox-dead-letters.js';
@@ -22,8 +23,13 @@ import { WebhookSources } from './inbound/webhook-sources.js';
  */
 @Module({})
 export class WebhooksModule {
+  private static readonly byRole = new Map<AppRole, DynamicModule>();
+
+  /** Memoised: the UI imports the same instance as the root module. */
   static forRole(role: AppRole): DynamicModule {
-    return {
+    const existing = WebhooksModule.byRole.get(role);
+    if (existing) return existing;
+    const mod: DynamicModule = {
       module: WebhooksModule,
       global: true,
       imports: [BullModule.registerQueue({ name: QueueName.WebhookInbox })],
@@ -34,10 +40,13 @@ export class WebhooksModule {
         WebhookSignatureGuard,
         InboxService,
         InboxMetrics,
+        InboxReadModel,
         ...(hasHttpApi(role) ? [WebhookRejectionsHook, InboxDeadLetters] : []),
         ...(runsWorkers(role) ? [InboxProcessor, InboxSweeperTask, InboxRetention] : []),
       ],
-      exports: [WebhookHandlerRegistry, InboxService],
+      exports: [WebhookHandlerRegistry, InboxService, InboxReadModel],
     };
+    WebhooksModule.byRole.set(role, mod);
+    return mod;
   }
 }

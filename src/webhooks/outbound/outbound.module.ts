@@ -6,6 +6,7 @@ import { hasHttpApi, runsPsp, runsWorkers } from '../../config/roles.js';
 import { QueueName } from '../../queue/queues.js';
 import { DELIVERY_OWNERS, DeliveryWorker } from './delivery-worker.js';
 import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
+import { DeliveryAttemptReadModel } from './delivery-attempt-read-model.js';
 import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
@@ -24,13 +25,18 @@ import { WebhookDispatcher, engineBackoff } from './webhook-dispatcher.js';
  */
 @Module({})
 export class OutboundWebhooksModule {
+  private static readonly byRole = new Map<AppRole, DynamicModule>();
+
+  /** Memoised: the UI imports the same instance as the root module. */
   static forRole(role: AppRole): DynamicModule {
+    const existing = OutboundWebhooksModule.byRole.get(role);
+    if (existing) return existing;
     const owners: OutboundOwner[] = [
       ...(runsWorkers(role) ? (['shop'] as const) : []),
       ...(runsPsp(role) ? (['psp'] as const) : []),
     ];
     const settings = { backoffStrategies: { [ENGINE_BACKOFF]: engineBackoff } };
-    return {
+    const mod: DynamicModule = {
       module: OutboundWebhooksModule,
       global: true,
       imports: [
@@ -51,6 +57,7 @@ export class OutboundWebhooksModule {
         SigningSecrets,
         WebhookDispatcher,
         EndpointsService,
+        DeliveryAttemptReadModel,
         {
           provide: OutboundAddressPolicies,
           inject: [ConfigService],
@@ -64,7 +71,9 @@ export class OutboundWebhooksModule {
           ? [{ provide: DELIVERY_OWNERS, useValue: owners }, DeliveryWorker, OutboundRetention]
           : []),
       ],
-      exports: [WebhookOutbox, OutboundHooks, EndpointsService, WebhookDispatcher],
+      exports: [WebhookOutbox, OutboundHooks, EndpointsService, WebhookDispatcher, DeliveryAttemptReadModel],
     };
+    OutboundWebhooksModule.byRole.set(role, mod);
+    return mod;
   }
 }
