@@ -21,8 +21,9 @@ const PUBLIC_SURFACE = [
   'src/payments/payment-status[.]ts',
   // psp-mock: the events the payment page shows.
   'src/psp-mock/psp-event[.]entity[.]ts',
-  // inbound webhooks: the inbox others read and the handler port they implement.
-  'src/webhooks/inbound/(inbox[.]service|webhook-handler|inbox-entry[.]entity)[.]ts',
+  // inbound webhooks: the module handlers' owners import, the inbox writer reconciliation
+  // stores through, the handler port they implement, and the entity the payment page reads.
+  'src/webhooks/inbound/(inbound[.]module|inbox-writer|webhook-handler|inbox-entry[.]entity)[.]ts',
   // outbound webhooks: the outbox writers enqueue into, endpoints, dispatch hooks.
   'src/webhooks/outbound/(webhook-outbox|webhook-dispatcher|outbound-hooks|endpoints[.]service|outbound[.]entities)[.]ts',
   'src/webhooks/outbound/dto/endpoint[.]dto[.]ts',

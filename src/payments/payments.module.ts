@@ -11,6 +11,7 @@ import { ReconciliationCursor } from './reconciliation-cursor.entity.js';
 import { ReconciliationService } from './reconciliation.service.js';
 import { ReconciliationTask } from './reconciliation.task.js';
 import { OrdersModule } from '../orders/orders.module.js';
+import { InboundWebhooksModule } from '../webhooks/inbound/inbound.module.js';
 import { PaymentTimelineEntry } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PaymentsController } from './payments.controller.js';
@@ -33,6 +34,7 @@ export class PaymentsModule {
         TypeOrmModule.forFeature([Payment, PaymentTimelineEntry, ReconciliationCursor]),
         BullModule.registerQueue({ name: QueueName.PaymentPoll }),
         OrdersModule.forRole(role),
+        InboundWebhooksModule.forRole(role),
       ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { InboxService } from '../webhooks/inbound/inbox.service.js';
+import { InboxWriter } from '../webhooks/inbound/inbox-writer.js';
 import { PspClient } from './psp/psp.client.js';
 
 const SOURCE = 'psp';
@@ -30,7 +30,7 @@ export class ReconciliationService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly psp: PspClient,
-    private readonly inbox: InboxService,
+    private readonly inbox: InboxWriter,
   ) {}
 
   async run(): Promise<ReconcileReport | null> {
