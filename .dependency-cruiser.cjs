@@ -21,8 +21,9 @@ const PUBLIC_SURFACE = [
   'src/payments/payment-status[.]ts',
   // psp-mock: its module, and the read model of the events the payment page shows.
   'src/psp-mock/psp-mock[.]module[.]ts',
-  // inbound webhooks: the inbox others read and the handler port they implement.
-  'src/webhooks/inbound/(inbox[.]service|webhook-handler)[.]ts',
+  // inbound webhooks: the module handlers' owners import, the inbox writer reconciliation
+  // stores through and the handler port they implement.
+  'src/webhooks/inbound/(inbound[.]module|inbox-writer|webhook-handler)[.]ts',
   // outbound webhooks: the outbox writers enqueue into, endpoints, dispatch hooks, its module.
   'src/webhooks/outbound/(webhook-outbox|webhook-dispatcher|outbound-hooks|endpoints[.]service)[.]ts',
   'src/webhooks/outbound/outbound[.]module[.]ts',

@@ -21,7 +21,7 @@ import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { PspMockModule } from './psp-mock/psp-mock.module.js';
 import { QueueBoardModule } from './queue/queue-board.module.js';
-import { WebhooksModule } from './webhooks/webhooks.module.js';
+import { InboundWebhooksModule } from './webhooks/inbound/inbound.module.js';
 import { UiModule } from './ui/ui.module.js';
 
 /** How long a Bull job lock lasts without renewal (renewed every half of it). Bull's default: 30 s. */
@@ -73,7 +73,9 @@ export class AppModule {
         QueueBoardModule,
         RateLimitModule,
         IdempotencyModule.register({ purge: runsWorkers(role) || runsPsp(role) }),
-        ...(shop ? [WebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)] : []),
+        ...(shop
+          ? [InboundWebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)]
+          : []),
         ...(shop || runsPsp(role) ? [OutboundWebhooksModule.forRole(role)] : []),
         ...(runsPsp(role) ? [PspMockModule] : []),
         ...(hasHttpApi(role) ? [UiModule.forRole(role)] : []),

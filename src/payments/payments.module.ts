@@ -13,6 +13,7 @@ import { ReconciliationTask } from './reconciliation.task.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { PaymentReadModel } from './payment-read-model.js';
+import { InboundWebhooksModule } from '../webhooks/inbound/inbound.module.js';
 import { PaymentTimelineEntry } from './payment-timeline-entry.entity.js';
 import { Payment } from './payment.entity.js';
 import { PaymentsController } from './payments.controller.js';
@@ -45,6 +46,7 @@ export class PaymentsModule {
         BullModule.registerQueue({ name: QueueName.PaymentPoll }),
         OrdersModule.forRole(role),
         MetricsModule,
+        InboundWebhooksModule.forRole(role),
       ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [

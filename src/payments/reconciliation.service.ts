@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { InboxService } from '../webhooks/inbound/inbox.service.js';
+import { InboxWriter } from '../webhooks/inbound/inbox-writer.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PspClient } from './psp/psp.client.js';
 
@@ -32,7 +32,7 @@ export class ReconciliationService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly payments: PaymentsRepository,
     private readonly psp: PspClient,
-    private readonly inbox: InboxService,
+    private readonly inbox: InboxWriter,
   ) {}
 
   async run(): Promise<ReconcileReport | null> {

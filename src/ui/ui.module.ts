@@ -5,7 +5,7 @@ import { OrdersModule } from '../orders/orders.module.js';
 import { PaymentsModule } from '../payments/payments.module.js';
 import { PspMockModule } from '../psp-mock/psp-mock.module.js';
 import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
-import { WebhooksModule } from '../webhooks/webhooks.module.js';
+import { InboundWebhooksModule } from '../webhooks/inbound/inbound.module.js';
 import { EndpointPageController } from './endpoint-page.controller.js';
 import { EndpointPageReader } from './endpoint-page.reader.js';
 import { PaymentPageController } from './payment-page.controller.js';
@@ -26,7 +26,7 @@ export class UiModule {
       imports: [
         OrdersModule.forRole(role),
         PaymentsModule.forRole(role),
-        WebhooksModule.forRole(role),
+        InboundWebhooksModule.forRole(role),
         OutboundWebhooksModule.forRole(role),
         ...(runsPsp(role) ? [PspMockModule] : []),
       ],

@@ -1,7 +1,7 @@
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { pspEvent } from '../utils/sign-webhook.js';
-import { InboxService } from '../../src/webhooks/inbound/inbox.service.js';
+import { InboxApplier } from '../../src/webhooks/inbound/inbox-applier.js';
 import { WebhookHandlerRegistry } from '../../src/webhooks/inbound/webhook-handler.js';
 import { PinoLogger } from 'nestjs-pino';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
@@ -9,26 +9,26 @@ import { captureOutput, jsonLines } from '../utils/capture-output.js';
 /**
  * The inbox processor applies a job's rows together: one transaction, the events in
  * the order received, each row exactly once in effect. Rows are written straight into
- * the inbox (as the receiver stores them) and applied through InboxService.process,
+ * the inbox (as the receiver stores them) and applied through InboxApplier.process,
  * which is what the queue's processor calls with a job's ids. The PSP mock's own
  * settlement is pushed an hour out so that only these events touch the payments.
  */
 describe('Inbox batches', () => {
   let t: TestApp;
-  let inbox: InboxService;
+  let inbox: InboxApplier;
 
   beforeAll(async () => {
     t = await createTestApp({
       PSP_SETTLE_DELAY_MIN_MS: '3600000',
       PSP_SETTLE_DELAY_MAX_MS: '3600000',
       WEBHOOK_DEADLINE_MS: '3600000',
-      // Only InboxService.process applies these rows; the sweeper stays out of it.
+      // Only InboxApplier.process applies these rows; the sweeper stays out of it.
       INBOX_SWEEP_STALE_MS: '3600000',
       // A failed row's own retry job waits an hour: only these calls apply the rows.
       INBOX_RETRY_BACKOFF_MS: '3600000',
       INBOX_RETRY_BACKOFF_MAX_MS: '3600000',
     });
-    inbox = t.app.get(InboxService);
+    inbox = t.app.get(InboxApplier);
     // A second source whose handler refuses events marked `fail`: a bug in one event.
     t.app.get(WebhookHandlerRegistry).register('batch-test', {
       handle: (_manager, events) => {

@@ -1,8 +1,8 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { QueueName } from '../../src/queue/queues.js';
-import type { ApplyInboxJob } from '../../src/webhooks/inbound/inbox.service.js';
-import { InboxService } from '../../src/webhooks/inbound/inbox.service.js';
+import { InboxQueue, type ApplyInboxJob } from '../../src/webhooks/inbound/inbox-queue.js';
+import { InboxRepository } from '../../src/webhooks/inbound/inbox.repository.js';
 import { PspWebhookHandler } from '../../src/payments/psp-webhook.handler.js';
 import { MetricsRegistry } from '../../src/metrics/metrics-registry.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
@@ -107,17 +107,15 @@ describe('inbox dead letters', () => {
     ]);
 
     // Out of the backlog INBOX_BACKLOG_LIMIT counts; the sweeper leaves it alone.
-    const inbox = t.app.get(InboxService);
     const [{ pending }] = await t.db.query<{ pending: number }[]>(
       `SELECT count(*)::int AS pending FROM webhook_inbox WHERE processed_at IS NULL`,
     );
-    await (inbox as unknown as { countBacklog(): Promise<void> }).countBacklog();
-    expect((inbox as unknown as { backlog: { count: number } }).backlog.count).toBe(pending - 1);
+    expect(await t.app.get(InboxRepository).countBacklog()).toBe(pending - 1);
     await t.db.query(
       `UPDATE webhook_inbox SET queued_at = now() - interval '1 hour', received_at = received_at - interval '1 hour' WHERE id = $1`,
       [dead.id],
     );
-    expect(await inbox.sweep(1000)).toBe(0);
+    expect(await t.app.get(InboxQueue).sweep(1000)).toBe(0);
 
     // No Bull job is left for it (the failed attempts' jobs completed and were removed).
     await waitFor('no job for the dead row', async () => (await jobsFor(dead.id)).length === 0);

@@ -1,7 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { Redis } from 'ioredis';
-import type { ApplyInboxJob } from '../../src/webhooks/inbound/inbox.service.js';
+import type { ApplyInboxJob } from '../../src/webhooks/inbound/inbox-queue.js';
 import { QueueName } from '../../src/queue/queues.js';
 import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';

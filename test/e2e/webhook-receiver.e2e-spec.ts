@@ -2,14 +2,14 @@ import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import { Webhook } from 'standardwebhooks';
 import { QueueName } from '../../src/queue/queues.js';
-import type { ApplyInboxJob } from '../../src/webhooks/inbound/inbox.service.js';
+import type { ApplyInboxJob } from '../../src/webhooks/inbound/inbox-queue.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 import * as prepared from '../../src/common/db/prepared-query.js';
-import { InboxRetention } from '../../src/webhooks/inbound/inbox-retention.js';
+import { InboxRetentionTask } from '../../src/webhooks/inbound/inbox-retention.task.js';
 
 /**
  * Drives POST /webhooks/psp directly, as a PSP (or an attacker) would. The PSP mock's
@@ -313,7 +313,7 @@ describe('POST /webhooks/psp', () => {
       [unprocessed],
     );
     try {
-      const retention = t.app.get(InboxRetention);
+      const retention = t.app.get(InboxRetentionTask);
       expect(retention.retentionMs).toBe(30 * 86_400_000);
       const metric = async () =>
         Number(

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { QUEUE_LOCK_DURATION_MS, QUEUE_STALLED_INTERVAL_MS } from '../../src/app.module.js';
-import { INBOX_MERGE_IN_FLIGHT } from '../../src/webhooks/inbound/inbox.service.js';
+import { INBOX_MERGE_IN_FLIGHT } from '../../src/webhooks/inbound/inbox-applier.js';
 import {
   backendPid,
   blockedBy,

@@ -14,7 +14,7 @@ import { cpuDelta, postgresPids, redisServerPids, sampleCpu } from '../lib/proc-
 import { median, type BenchContext, type Scenario } from '../lib/report.js';
 import { seedPayments } from '../lib/seed.js';
 import { startHookline, type Proc } from '../lib/stack.js';
-import { inboxJobs } from '../../../src/webhooks/inbound/inbox.service.js';
+import { inboxJobs } from '../../../src/webhooks/inbound/inbox-queue.js';
 import { resetInboxes } from './ingest.js';
 
 const TARGET_EVENTS_PER_S = 1500;

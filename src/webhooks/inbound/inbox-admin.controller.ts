@@ -12,7 +12,8 @@ import { IsISO8601, IsOptional, IsString, Length } from 'class-validator';
 import { RequireKey } from '../../http/auth/api-key.guard.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import { PageQuery } from '../../common/pagination/page.query.js';
-import { InboxDeadLetters, REPLAY_DEAD_MAX, type DeadRow } from './inbox-dead-letters.js';
+import { InboxDeadLetters, REPLAY_DEAD_MAX } from './inbox-dead-letters.js';
+import type { DeadRow } from './inbox.repository.js';
 
 export class DeadFilterDto {
   @ApiPropertyOptional({ example: 'psp' })

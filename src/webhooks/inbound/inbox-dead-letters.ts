@@ -1,32 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { isUuid } from '../../common/ids.js';
 import { decodeCursor } from '../../common/pagination/keyset-cursor.js';
-import { InboxMetrics } from './inbox-metrics.js';
-import { InboxService } from './inbox.service.js';
-
-export interface DeadFilter {
-  source?: string;
-  type?: string;
-  /** Dead at or after (ISO 8601). */
-  since?: string;
-  /** Dead before (ISO 8601). */
-  until?: string;
-}
-
-export interface DeadRow {
-  id: string;
-  source: string;
-  eventId: string;
-  type: string;
-  attempts: number;
-  lastError: string | null;
-  receivedAt: Date;
-  deadAt: Date;
-  payload: Record<string, unknown>;
-}
+import { InboundMetrics } from './inbound-metrics.js';
+import { InboxQueue } from './inbox-queue.js';
+import { InboxRepository, type DeadFilter, type DeadRow, type RevivedRow } from './inbox.repository.js';
 
 /** Most rows one replay-dead call puts back (call again for more). */
 export const REPLAY_DEAD_MAX = 10_000;
@@ -41,30 +19,15 @@ export class InboxDeadLetters {
   private readonly logger = new Logger('InboxDeadLetters');
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly inbox: InboxService,
-    private readonly metrics: InboxMetrics,
+    private readonly repository: InboxRepository,
+    private readonly queue: InboxQueue,
+    private readonly metrics: InboundMetrics,
   ) {}
 
   /** Newest death first, keyset-paginated on (dead_at, id). */
   async list(filter: DeadFilter, limit = 20, cursor?: string): Promise<{ data: DeadRow[]; nextCursor: string | null }> {
-    const params: unknown[] = [];
-    const where = this.where(filter, params);
-    if (cursor) {
-      const [at, id] = decodeCursor(cursor, 'WEBHOOK_INBOX.INVALID_CURSOR');
-      params.push(at, id);
-      where.push(
-        `(date_trunc('milliseconds', dead_at), id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`,
-      );
-    }
-    params.push(limit + 1);
-    const rows = await this.db.query<DeadRow[]>(
-      `SELECT id, source, event_id AS "eventId", event_type AS "type", attempts, last_error AS "lastError",
-              received_at AS "receivedAt", dead_at AS "deadAt", payload
-         FROM webhook_inbox WHERE ${where.join(' AND ')}
-        ORDER BY dead_at DESC, id DESC LIMIT $${params.length}`,
-      params,
-    );
+    const after = cursor ? decodeCursor(cursor, 'WEBHOOK_INBOX.INVALID_CURSOR') : null;
+    const rows = await this.repository.listDead(filter, after, limit + 1);
     const data = rows.slice(0, limit);
     const last = data[data.length - 1];
     const nextCursor =
@@ -81,16 +44,16 @@ export class InboxDeadLetters {
       `No inbox row with id ${id}.`,
     );
     if (!isUuid(id)) throw notFound;
-    const rows = await this.revive(`id = $1`, [id]);
+    const rows = await this.repository.reviveOne(id);
     if (rows.length === 0) {
-      const [row] = await this.db.query<{ status: string }[]>(`SELECT status FROM webhook_inbox WHERE id = $1`, [id]);
-      if (!row) throw notFound;
+      const status = await this.repository.statusOf(id);
+      if (status === null) throw notFound;
       throw new DomainError(
         'WEBHOOK_INBOX.NOT_DEAD',
         409,
         'Inbox row is not dead',
-        `Inbox row ${id} is ${row.status}; only dead rows are replayed.`,
-        { inboxStatus: row.status },
+        `Inbox row ${id} is ${status}; only dead rows are replayed.`,
+        { inboxStatus: status },
       );
     }
     await this.requeue(rows);
@@ -99,41 +62,12 @@ export class InboxDeadLetters {
 
   /** Puts back every dead row matching the filter (at most REPLAY_DEAD_MAX); answers how many. */
   async replayAll(filter: DeadFilter): Promise<{ replayed: number }> {
-    const params: unknown[] = [];
-    const where = this.where(filter, params);
-    params.push(REPLAY_DEAD_MAX);
-    const rows = await this.revive(
-      `id IN (SELECT id FROM webhook_inbox WHERE ${where.join(' AND ')} ORDER BY dead_at LIMIT $${params.length} FOR UPDATE SKIP LOCKED)`,
-      params,
-    );
+    const rows = await this.repository.reviveDead(filter, REPLAY_DEAD_MAX);
     await this.requeue(rows);
     return { replayed: rows.length };
   }
 
-  private where(filter: DeadFilter, params: unknown[]): string[] {
-    const where = ['dead_at IS NOT NULL'];
-    const add = (sql: (n: number) => string, value: unknown) => {
-      params.push(value);
-      where.push(sql(params.length));
-    };
-    if (filter.source) add((n) => `source = $${n}`, filter.source);
-    if (filter.type) add((n) => `event_type = $${n}`, filter.type);
-    if (filter.since) add((n) => `dead_at >= $${n}::timestamptz`, filter.since);
-    if (filter.until) add((n) => `dead_at < $${n}::timestamptz`, filter.until);
-    return where;
-  }
-
-  private async revive(where: string, params: unknown[]): Promise<{ id: string; source: string }[]> {
-    const [rows] = await this.db.query<[{ id: string; source: string }[], number]>(
-      `UPDATE webhook_inbox SET status = 'received', dead_at = NULL, attempts = 0, queued_at = now()
-        WHERE ${where} AND dead_at IS NOT NULL
-        RETURNING id, source`,
-      params,
-    );
-    return rows;
-  }
-
-  private async requeue(rows: { id: string; source: string }[]): Promise<void> {
+  private async requeue(rows: RevivedRow[]): Promise<void> {
     if (rows.length === 0) return;
     for (const row of rows) this.metrics.replayed.inc({ source: row.source });
     this.logger.warn(
@@ -143,7 +77,7 @@ export class InboxDeadLetters {
         .join(', ')}${rows.length > 20 ? ', …' : ''}`,
     );
     // A job id of its own: the row's earlier jobs may still be known to Redis.
-    await this.inbox.enqueue(
+    await this.queue.enqueue(
       rows.map((r) => r.id),
       `:replay:${Date.now()}`,
     );

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import type { AllConfig } from '../../config/env.js';
 import { PeriodicTask } from '../../common/schedule/periodic-task.js';
-import { InboxService } from './inbox.service.js';
+import { InboxQueue } from './inbox-queue.js';
 
 /**
  * Re-enqueues inbox rows the queue lost (Redis flushed, down, or a job that never
@@ -15,10 +15,10 @@ export class InboxSweeperTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('InboxSweeper');
   private readonly intervalMs: number;
   private readonly staleMs: number;
-  private readonly task = new PeriodicTask('Inbox sweep', this.logger, () => this.inbox.sweep(this.staleMs));
+  private readonly task = new PeriodicTask('Inbox sweep', this.logger, () => this.queue.sweep(this.staleMs));
 
   constructor(
-    private readonly inbox: InboxService,
+    private readonly queue: InboxQueue,
     private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
   ) {

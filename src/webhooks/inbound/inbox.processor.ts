@@ -2,20 +2,21 @@ import { Process, Processor } from '@nestjs/bull';
 import { OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bull';
 import { JobName, QueueName } from '../../queue/queues.js';
-import { InboxService, type ApplyInboxJob, type ProcessSummary } from './inbox.service.js';
+import { InboxApplier, type ProcessSummary } from './inbox-applier.js';
+import type { ApplyInboxJob } from './inbox-queue.js';
 import { WebhookHandlerRegistry } from './webhook-handler.js';
 import { WebhookSources } from './webhook-sources.js';
 
 /**
  * How many inbox jobs (each a receiver batch of rows) one worker process takes at once;
- * those that wait together share one applying transaction (InboxService.process).
+ * those that wait together share one applying transaction (InboxApplier.process).
  */
 export const INBOX_CONCURRENCY = 32;
 
 @Processor(QueueName.WebhookInbox)
 export class InboxProcessor implements OnApplicationBootstrap {
   constructor(
-    private readonly inbox: InboxService,
+    private readonly applier: InboxApplier,
     private readonly handlers: WebhookHandlerRegistry,
     private readonly sources: WebhookSources,
   ) {}
@@ -28,6 +29,6 @@ export class InboxProcessor implements OnApplicationBootstrap {
 
   @Process({ name: JobName.ApplyInboxEvent, concurrency: INBOX_CONCURRENCY })
   async apply(job: Job<ApplyInboxJob>): Promise<ProcessSummary> {
-    return this.inbox.process(job.data.inboxIds ?? (job.data.inboxId ? [job.data.inboxId] : []));
+    return this.applier.process(job.data.inboxIds ?? (job.data.inboxId ? [job.data.inboxId] : []));
   }
 }

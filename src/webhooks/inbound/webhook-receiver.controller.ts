@@ -3,20 +3,23 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InboundEventDto, WebhookAckDto, parseInboundEvent } from './inbound-event.dto.js';
-import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
-import { BACKLOG_RETRY_AFTER_S, InboxService, unstorableEvent } from './inbox.service.js';
+import { InboundMetrics } from './inbound-metrics.js';
+import { InboxWriter, unstorableEvent } from './inbox-writer.js';
 import { jsonbTextProblem } from '../../common/validation/jsonb-text.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.js';
+
+/** What a 429 for a full backlog asks the sender to wait. */
+export const BACKLOG_RETRY_AFTER_S = 5;
 
 @ApiTags('webhooks (inbound)')
 @SkipThrottle()
 @Controller('webhooks')
 export class WebhookReceiverController {
   constructor(
-    private readonly inbox: InboxService,
-    private readonly metrics: HooklineMetrics,
+    private readonly inbox: InboxWriter,
+    private readonly metrics: InboundMetrics,
   ) {}
 
   @Post('psp')
@@ -51,8 +54,14 @@ export class WebhookReceiverController {
     // kept, because the sender's event format may grow.
     const event = this.parse(req);
     this.checkStorable(req);
-    if (await this.inbox.backlogFull()) {
-      this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'backlog' });
+    const result = await this.inbox.receive(req.webhook!, event, req.rawBody).catch((err: unknown) => {
+      if (err instanceof DomainError && err.code === 'WEBHOOK.UNSTORABLE_EVENT') {
+        this.metrics.received.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'unstorable' });
+      }
+      throw err;
+    });
+    if (result.status === 'backlog-full') {
+      this.metrics.received.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'backlog' });
       throw new DomainError(
         'WEBHOOK.BACKLOG_FULL',
         429,
@@ -62,13 +71,7 @@ export class WebhookReceiverController {
         { 'retry-after': String(BACKLOG_RETRY_AFTER_S) },
       );
     }
-    const result = await this.inbox.receive(req.webhook!, event, req.rawBody).catch((err: unknown) => {
-      if (err instanceof DomainError && err.code === 'WEBHOOK.UNSTORABLE_EVENT') {
-        this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'unstorable' });
-      }
-      throw err;
-    });
-    this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: result.status });
+    this.metrics.received.inc({ source: req.webhook!.source, outcome: result.status });
     if (result.status === 'duplicate') void reply.status(200);
     return { status: result.status, eventId: event.event_id };
   }
@@ -77,7 +80,7 @@ export class WebhookReceiverController {
   private checkStorable(req: WebhookRequest): void {
     const problem = req.rawBody ? jsonbTextProblem(req.rawBody.toString('utf8')) : null;
     if (!problem) return;
-    this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'unstorable' });
+    this.metrics.received.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'unstorable' });
     throw unstorableEvent(problem);
   }
 
@@ -85,7 +88,7 @@ export class WebhookReceiverController {
     try {
       return parseInboundEvent(req.body);
     } catch (err) {
-      this.metrics.webhooksReceived.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'malformed' });
+      this.metrics.received.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'malformed' });
       throw err;
     }
   }

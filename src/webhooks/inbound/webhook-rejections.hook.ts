@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../../common/errors/domain-error.js';
-import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
+import { InboundMetrics } from './inbound-metrics.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,7 +21,7 @@ declare module 'fastify' {
 export class WebhookRejectionsHook implements OnModuleInit {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly metrics: HooklineMetrics,
+    private readonly metrics: InboundMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -33,7 +33,7 @@ export class WebhookRejectionsHook implements OnModuleInit {
         const status = error instanceof DomainError ? error.status : (error.statusCode ?? 500);
         if (typeof source === 'string' && status >= 400 && status < 500) {
           const reason = status === 413 ? 'too_large' : 'malformed';
-          this.metrics.webhooksReceived.inc({ source, outcome: 'rejected', reason });
+          this.metrics.received.inc({ source, outcome: 'rejected', reason });
         }
         done();
       },

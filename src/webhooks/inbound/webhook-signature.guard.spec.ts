@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { signHeader } from '../../common/crypto/standard-webhooks.js';
 import { stripeSignatureHeader } from '../../common/crypto/stripe-signature.js';
 import { DomainError } from '../../common/errors/domain-error.js';
-import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
+import { InboundMetrics } from './inbound-metrics.js';
 import { WebhookSignatureGuard, type WebhookRequest } from './webhook-signature.guard.js';
 import { WebhookSources } from './webhook-sources.js';
 
@@ -44,7 +44,7 @@ describe('WebhookSignatureGuard', () => {
   beforeAll(() => Logger.overrideLogger(false));
   afterAll(() => Logger.overrideLogger(['log', 'warn', 'error']));
   const reflector = { get: () => 'psp' } as unknown as Reflector;
-  const metrics = new HooklineMetrics(new Registry());
+  const metrics = new InboundMetrics(new Registry());
   const guard = new WebhookSignatureGuard(reflector, new WebhookSources(fakeConfig as never), metrics);
   const body = '{"event_id":"evt_1","type":"payment.completed","data":{}}';
 
@@ -100,7 +100,7 @@ describe('WebhookSignatureGuard', () => {
   it('counts every rejection by source and reason, and nothing for a valid request', async () => {
     const count = async () =>
       Object.fromEntries(
-        (await metrics.webhooksReceived.get()).values.map((v) => [`${v.labels.source}/${v.labels.reason}`, v.value]),
+        (await metrics.received.get()).values.map((v) => [`${v.labels.source}/${v.labels.reason}`, v.value]),
       );
     const before = await count();
     const tampered = signedRequest(body);
@@ -139,7 +139,7 @@ describe('WebhookSignatureGuard with the Stripe scheme', () => {
   const guard = new WebhookSignatureGuard(
     { get: () => 'psp' } as unknown as Reflector,
     new WebhookSources(config as never),
-    new HooklineMetrics(new Registry()),
+    new InboundMetrics(new Registry()),
   );
   const body = '{"event_id":"evt_2","type":"payment.completed","data":{}}';
 

@@ -15,7 +15,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../common/errors/domain-error.js';
-import { HooklineMetrics, type WebhookRejection } from '../../metrics/hookline-metrics.js';
+import { InboundMetrics, type WebhookRejection } from './inbound-metrics.js';
 import { WebhookSources } from './webhook-sources.js';
 
 const WEBHOOK_SOURCE = 'hookline:webhook-source';
@@ -43,7 +43,7 @@ export class WebhookSignatureGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly sources: WebhookSources,
-    private readonly metrics: HooklineMetrics,
+    private readonly metrics: InboundMetrics,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -60,7 +60,7 @@ export class WebhookSignatureGuard implements CanActivate {
         `Rejected ${source} webhook ${webhookId} (${profile.signer.scheme} scheme) from ${req.ip}: ${result.reason} (${result.detail})`,
       );
       const reason = result.reason.toLowerCase() as WebhookRejection;
-      this.metrics.webhooksReceived.inc({ source, outcome: 'rejected', reason });
+      this.metrics.received.inc({ source, outcome: 'rejected', reason });
       throw new DomainError(`WEBHOOK.${result.reason}`, 401, 'Webhook signature rejected', result.detail);
     }
     req.webhook = { source, webhookId: result.id, timestamp: result.timestamp, receivedAt, verifiedAt: new Date() };

@@ -1,13 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { RETENTION_BATCH, deleteInBatches } from '../../common/db/delete-in-batches.js';
 import type { AllConfig } from '../../config/env.js';
-import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
 import { formatDuration, parseDuration } from '../../common/duration.js';
 import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../../common/schedule/periodic-task.js';
+import { InboundMetrics } from './inbound-metrics.js';
+import { InboxRepository } from './inbox.repository.js';
 
 /**
  * Keeps the inbox from growing without end: a row processed (applied or ignored) longer
@@ -20,15 +19,15 @@ import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../..
  * batches that skip rows another replica or the processor holds.
  */
 @Injectable()
-export class InboxRetention implements OnApplicationBootstrap {
+export class InboxRetentionTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('InboxRetention');
   readonly retentionMs: number;
   private readonly schedule: PeriodicSchedule;
   private readonly task = new PeriodicTask('Inbox retention', this.logger, () => this.purge());
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly metrics: HooklineMetrics,
+    private readonly repository: InboxRepository,
+    private readonly metrics: InboundMetrics,
     private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -42,23 +41,9 @@ export class InboxRetention implements OnApplicationBootstrap {
 
   /** Deletes the rows processed longer ago than `olderThanMs`, oldest first; returns how many. */
   async purge(olderThanMs = this.retentionMs, batch = RETENTION_BATCH): Promise<number> {
-    const total = await deleteInBatches(async (limit) => {
-      const [{ n }] = await this.db.query<{ n: number }[]>(
-        `WITH gone AS (
-           DELETE FROM webhook_inbox WHERE id IN (
-             SELECT id FROM webhook_inbox
-              WHERE processed_at < now() - make_interval(secs => $1 / 1000.0)
-              ORDER BY processed_at
-              LIMIT $2
-                FOR UPDATE SKIP LOCKED)
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM gone`,
-        [olderThanMs, limit],
-      );
-      return n;
-    }, batch);
+    const total = await deleteInBatches((limit) => this.repository.purgeProcessed(olderThanMs, limit), batch);
     if (total > 0) {
-      this.metrics.inboxPurged.inc(total);
+      this.metrics.purged.inc(total);
       this.logger.log(`Deleted ${total} inbox row(s) processed more than ${formatDuration(olderThanMs)} ago`);
     }
     return total;
