@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueName } from '../queue/queues.js';
+import { RedisModule } from '../redis/redis.module.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
 import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
@@ -23,6 +24,7 @@ import { PspOutboundHooks } from './psp-outbound.hooks.js';
     TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
     // Its deliveries run on the outbound engine (OutboundWebhooksModule, queue psp-delivery).
     BullModule.registerQueue({ name: QueueName.PspSettlement }),
+    RedisModule,
   ],
   controllers: [PspMockController],
   providers: [
