@@ -6,8 +6,6 @@ import { MetricsRegistry } from './metrics-registry.js';
 export type WebhookRejection =
   'signature_missing' | 'signature_invalid' | 'timestamp_out_of_tolerance' | 'malformed' | 'too_large' | 'unstorable';
 
-export type IdempotencyOutcome = 'replayed' | 'in_flight' | 'mismatch';
-
 /**
  * The shop's operational counters and histograms, counted where things happen and
  * injected there. Depends on the registry only, so unit tests can build one.
@@ -18,8 +16,6 @@ export class HooklineMetrics {
   readonly webhooksReceived: Counter<'source' | 'outcome' | 'reason'>;
   readonly webhookProcessingLag: Histogram<'source'>;
   readonly paymentsResolved: Counter<'via' | 'status'>;
-  readonly idempotentRequests: Counter<'route' | 'outcome'>;
-  readonly rateLimited: Counter<'route'>;
   readonly inboxPurged: Counter;
 
   constructor(registry: MetricsRegistry) {
@@ -45,20 +41,6 @@ export class HooklineMetrics {
         'Payments that reached a final status, by how the result arrived (webhook, fallback_poll, short_poll, ' +
         'long_poll, reconciliation) and the status (succeeded, failed)',
       labelNames: ['via', 'status'],
-      registers: [registry],
-    });
-    this.idempotentRequests = new Counter({
-      name: 'hookline_idempotent_replays_total',
-      help:
-        'Requests with a known Idempotency-Key, by route and outcome: replayed (stored answer sent again), ' +
-        'in_flight (409, first request still running), mismatch (422, key reused with another request)',
-      labelNames: ['route', 'outcome'],
-      registers: [registry],
-    });
-    this.rateLimited = new Counter({
-      name: 'hookline_rate_limited_total',
-      help: 'Requests refused with 429 by the rate limit, by route',
-      labelNames: ['route'],
       registers: [registry],
     });
     this.inboxPurged = new Counter({

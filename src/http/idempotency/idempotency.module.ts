@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { HttpMetricsModule } from '../http-metrics.module.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyPurgeTask } from './idempotency-purge.task.js';
@@ -12,9 +13,9 @@ export class IdempotencyModule {
     return {
       module: IdempotencyModule,
       global: true,
-      imports: [TypeOrmModule.forFeature([IdempotencyKey])],
+      imports: [TypeOrmModule.forFeature([IdempotencyKey]), HttpMetricsModule],
       providers: [IdempotencyService, IdempotencyInterceptor, ...(opts.purge ? [IdempotencyPurgeTask] : [])],
-      exports: [IdempotencyService, IdempotencyInterceptor],
+      exports: [IdempotencyService, IdempotencyInterceptor, HttpMetricsModule],
     };
   }
 }

@@ -7,6 +7,7 @@ import type { AllConfig } from '../../config/env.js';
 import { callerIdentities } from '../auth/caller-identity.config.js';
 import type { CallerIdentityResolver } from '../auth/caller-identity.js';
 import { RedisModule } from '../../redis/redis.module.js';
+import { HttpMetricsModule } from '../http-metrics.module.js';
 import { CountingThrottlerGuard } from './counting-throttler.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
@@ -21,6 +22,7 @@ class ThrottlerStorageModule {}
  */
 @Module({
   imports: [
+    HttpMetricsModule,
     ThrottlerModule.forRootAsync({
       imports: [ThrottlerStorageModule],
       inject: [ConfigService, RedisThrottlerStorage],
