@@ -16,7 +16,7 @@ import { AfterCommitSubscriber } from './common/db/after-commit.js';
 import { OutboundWebhooksModule } from './webhooks/outbound/outbound.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './http/rate-limit/rate-limit.module.js';
-import { IdempotencyModule } from './http/idempotency/idempotency.module.js';
+import { IdempotencyPurgeModule } from './http/idempotency/idempotency-purge.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { PspMockModule } from './psp-mock/psp-mock.module.js';
@@ -72,7 +72,7 @@ export class AppModule {
         MetricsModule,
         QueueBoardModule,
         RateLimitModule,
-        IdempotencyModule.register({ purge: runsWorkers(role) || runsPsp(role) }),
+        ...(runsWorkers(role) || runsPsp(role) ? [IdempotencyPurgeModule] : []),
         ...(shop ? [WebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)] : []),
         ...(shop || runsPsp(role) ? [OutboundWebhooksModule.forRole(role)] : []),
         ...(runsPsp(role) ? [PspMockModule] : []),

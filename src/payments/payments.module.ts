@@ -4,6 +4,8 @@ import type { AppRole } from '../config/env.js';
 import { BullModule } from '@nestjs/bull';
 import { hasHttpApi, runsWorkers } from '../config/roles.js';
 import { QueueName } from '../queue/queues.js';
+import { IdempotencyModule } from '../http/idempotency/idempotency.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { PaymentPollProcessor } from './polling/payment-poll.processor.js';
 import { PaymentPollingService } from './polling/payment-polling.service.js';
 import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
@@ -33,6 +35,8 @@ export class PaymentsModule {
         TypeOrmModule.forFeature([Payment, PaymentTimelineEntry, ReconciliationCursor]),
         BullModule.registerQueue({ name: QueueName.PaymentPoll }),
         OrdersModule.forRole(role),
+        IdempotencyModule,
+        MetricsModule,
       ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppRole } from '../config/env.js';
 import { QueueName } from '../queue/queues.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { hasHttpApi, runsWorkers } from '../config/roles.js';
 import { InboxProcessor } from './inbound/inbox.processor.js';
 import { InboxService } from './inbound/inbox.service.js';
@@ -26,7 +27,7 @@ export class WebhooksModule {
     return {
       module: WebhooksModule,
       global: true,
-      imports: [BullModule.registerQueue({ name: QueueName.WebhookInbox })],
+      imports: [BullModule.registerQueue({ name: QueueName.WebhookInbox }), MetricsModule],
       controllers: hasHttpApi(role) ? [WebhookReceiverController, InboxAdminController] : [],
       providers: [
         WebhookSources,
