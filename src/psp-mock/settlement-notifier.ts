@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import type { OnDrain } from '../boot-contribution.js';
 import type { AllConfig } from '../config/env.js';
 import { RedisConnections, type Redis } from '../redis/redis-connections.js';
 
@@ -10,7 +11,7 @@ import { RedisConnections, type Redis } from '../redis/redis-connections.js';
  * gone) and on shutdown.
  */
 @Injectable()
-export class SettlementNotifier implements OnModuleDestroy {
+export class SettlementNotifier implements OnModuleDestroy, OnDrain {
   private readonly logger = new Logger('SettlementNotifier');
   private readonly channel: string;
   private readonly pub: Redis;
@@ -81,6 +82,11 @@ export class SettlementNotifier implements OnModuleDestroy {
   }
 
   /** Its connections close with the others (RedisConnections), after this. */
+  /** Held long polls are answered now (state unchanged) instead of holding the drain for up to 30 s. */
+  onDrain(): void {
+    this.releaseAll();
+  }
+
   onModuleDestroy(): void {
     this.releaseAll();
   }
