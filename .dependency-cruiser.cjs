@@ -107,6 +107,24 @@ module.exports = {
       to: { path: '[.]entit(y|ies)[.]ts$' },
     },
     {
+      name: 'bootstrap-knows-no-feature',
+      comment:
+        'bootstrap.ts and main.ts build and stop the process: what a feature adds to it (Swagger schemes, ' +
+        'startup lines, drain hooks) reaches them as a BootContribution through AppModule, never by import.',
+      severity: 'error',
+      from: { path: '^src/(bootstrap|main)[.]ts$' },
+      to: { path: `^src/${FEATURES}/` },
+    },
+    {
+      name: 'redis-connections-come-from-src-redis',
+      comment:
+        'Only src/redis/ opens Redis connections (RedisConnections: REDIS_URL, the error listener, closed on ' +
+        'shutdown); everything else asks it. The outbound dispatcher is the one exception until issue 21 §1 splits it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/redis/', '^src/webhooks/outbound/webhook-dispatcher[.]ts$'] },
+      to: { dependencyTypes: ['npm', 'npm-dev'], path: 'node_modules/ioredis/' },
+    },
+    {
       name: 'src-stands-alone',
       comment: 'The app never imports test/ or scripts/: they use src/, not the other way round.',
       severity: 'error',

@@ -16,13 +16,15 @@ import { AfterCommitSubscriber } from './common/db/after-commit.js';
 import { OutboundWebhooksModule } from './webhooks/outbound/outbound.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RateLimitModule } from './http/rate-limit/rate-limit.module.js';
-import { IdempotencyModule } from './http/idempotency/idempotency.module.js';
+import { IdempotencyPurgeModule } from './http/idempotency/idempotency-purge.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { PspMockModule } from './psp-mock/psp-mock.module.js';
 import { QueueBoardModule } from './queue/queue-board.module.js';
 import { InboundWebhooksModule } from './webhooks/inbound/inbound.module.js';
 import { UiModule } from './ui/ui.module.js';
+import type { BootContribution } from './boot-contribution.js';
+import { PSP_MOCK_BOOT } from './psp-mock/psp-mock.boot.js';
 
 /** How long a Bull job lock lasts without renewal (renewed every half of it). Bull's default: 30 s. */
 export const QUEUE_LOCK_DURATION_MS = 10_000;
@@ -36,6 +38,9 @@ export const QUEUE_STALLED_INTERVAL_MS = 5_000;
  */
 @Module({})
 export class AppModule {
+  /** What the features add to the process bootstrap.ts builds (Swagger schemes, startup lines, drain hooks). */
+  static readonly contributions: readonly BootContribution[] = [PSP_MOCK_BOOT];
+
   static forRole(role: AppRole): DynamicModule {
     const shop = hasHttpApi(role) || runsWorkers(role);
     return {
@@ -72,7 +77,7 @@ export class AppModule {
         MetricsModule,
         QueueBoardModule,
         RateLimitModule,
-        IdempotencyModule.register({ purge: runsWorkers(role) || runsPsp(role) }),
+        ...(runsWorkers(role) || runsPsp(role) ? [IdempotencyPurgeModule] : []),
         ...(shop
           ? [InboundWebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)]
           : []),

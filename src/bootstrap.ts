@@ -16,7 +16,7 @@ import type { Queue } from 'bull';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
-import { SettlementNotifier } from './psp-mock/settlement-notifier.js';
+import type { OnDrain } from './boot-contribution.js';
 import { splitList, type Env } from './config/env.js';
 import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
@@ -155,8 +155,9 @@ export async function shutDown(
   try {
     draining.add(app);
     stopScheduledTasks(app);
-    // Held long polls are answered now (state unchanged) instead of holding the drain for up to 30 s.
-    provided<SettlementNotifier>(app, SettlementNotifier)?.releaseAll();
+    for (const contribution of AppModule.contributions) {
+      for (const token of contribution.onDrain ?? []) provided<OnDrain>(app, token)?.onDrain();
+    }
     const queues = bullQueues(app);
     await Promise.all([
       drainHttp(app),
@@ -238,7 +239,7 @@ function setupSwagger(app: NestFastifyApplication, env: Env): void {
         isDocsRoute(request.routeOptions.url) ? requireAdmin(request, reply) : undefined,
       );
   }
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('Hookline')
     .setDescription(
       'A shop that takes payment results from a PSP by signed webhook — the reference implementation. ' +
@@ -247,10 +248,11 @@ function setupSwagger(app: NestFastifyApplication, env: Env): void {
     )
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A key from API_KEYS' }, 'shop')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A key from ADMIN_API_KEYS' }, 'admin')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: "PSP_API_KEY (the PSP mock's own API)" }, 'psp')
-    .build();
-  const document = SwaggerModule.createDocument(app, config);
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A key from ADMIN_API_KEYS' }, 'admin');
+  for (const { name, description } of AppModule.contributions.flatMap((c) => c.bearerSchemes ?? [])) {
+    builder.addBearerAuth({ type: 'http', scheme: 'bearer', description }, name);
+  }
+  const document = SwaggerModule.createDocument(app, builder.build());
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: process.env.NODE_ENV !== 'production' },
@@ -287,5 +289,5 @@ export function logStartup(env: Env, url: string, devDefaults: string[] = []): v
       : `${url}/metrics${env.METRICS_TOKEN !== undefined ? ' (METRICS_TOKEN)' : ''}`;
   logger.log(`Health      ${url}/health/live, ${url}/health/ready, metrics ${metrics}`);
   logger.log(`Operators   ${url}/queues (admin key), ${url}/ui/payments/<id> (shop key)`);
-  logger.log(`PSP mock    ${env.PSP_BASE_URL}/psp/v1, webhooks back to ${env.PUBLIC_BASE_URL}/webhooks/psp`);
+  for (const line of AppModule.contributions.flatMap((c) => c.startupLines?.(env, url) ?? [])) logger.log(line);
 }

@@ -1,24 +1,17 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { Redis } from 'ioredis';
-import type { AllConfig } from '../config/env.js';
+import { FAIL_FAST, RedisConnections, type Redis } from '../redis/redis-connections.js';
 
 @Injectable()
-export class RedisHealthIndicator implements OnModuleDestroy {
+export class RedisHealthIndicator {
   private readonly redis: Redis;
 
   constructor(
     private readonly indicators: HealthIndicatorService,
-    config: ConfigService<AllConfig, true>,
+    connections: RedisConnections,
   ) {
-    this.redis = new Redis(config.get('REDIS_URL', { infer: true }), {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      connectTimeout: 2000,
-    });
-    this.redis.on('error', () => undefined); // reported through the check, not as an unhandled event
+    // Errors are reported through the check.
+    this.redis = connections.create('RedisHealth', { ...FAIL_FAST, connectTimeout: 2000, errors: 'ignore' });
   }
 
   async isHealthy(key: string) {
@@ -30,9 +23,5 @@ export class RedisHealthIndicator implements OnModuleDestroy {
     } catch (err) {
       return check.down({ message: (err as Error).message });
     }
-  }
-
-  onModuleDestroy(): void {
-    this.redis.disconnect();
   }
 }

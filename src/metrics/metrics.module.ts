@@ -1,8 +1,7 @@
-import { Controller, Get, Global, Header, Module, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, Module, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { BacklogMetrics } from './backlog-metrics.js';
-import { HooklineMetrics } from './hookline-metrics.js';
 import { MetricsAccessGuard } from './metrics-access.js';
 import { METRICS_CONTENT_TYPE, MetricsListener } from './metrics-listener.js';
 import { MetricsRegistry } from './metrics-registry.js';
@@ -25,13 +24,12 @@ export class MetricsController {
 
 /**
  * Prometheus metrics on /metrics (on the main port, or on METRICS_PORT's own listener;
- * behind METRICS_TOKEN when set: docs/security/operational-surfaces.md); modules register their metrics on MetricsRegistry
- * or count on the shared HooklineMetrics.
+ * behind METRICS_TOKEN when set: docs/security/operational-surfaces.md). A module that counts
+ * imports this one and declares its metrics in its own `<module>-metrics.ts` on MetricsRegistry.
  */
-@Global()
 @Module({
-  providers: [MetricsRegistry, HooklineMetrics, BacklogMetrics, MetricsAccessGuard, MetricsListener],
+  providers: [MetricsRegistry, BacklogMetrics, MetricsAccessGuard, MetricsListener],
   controllers: [MetricsController],
-  exports: [MetricsRegistry, HooklineMetrics],
+  exports: [MetricsRegistry],
 })
 export class MetricsModule {}

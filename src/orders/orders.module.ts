@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppRole } from '../config/env.js';
 import { hasHttpApi } from '../config/roles.js';
+import { IdempotencyModule } from '../http/idempotency/idempotency.module.js';
 import { Order } from './order.entity.js';
 import { OrderReadModel } from './order-read-model.js';
 import { OrdersController } from './orders.controller.js';
@@ -20,7 +21,7 @@ export class OrdersModule {
     if (existing) return existing;
     const mod: DynamicModule = {
       module: OrdersModule,
-      imports: [TypeOrmModule.forFeature([Order])],
+      imports: [TypeOrmModule.forFeature([Order]), IdempotencyModule],
       controllers: hasHttpApi(role) ? [OrdersController] : [],
       providers: [OrdersService, OrderReadModel, { provide: OrdersRepository, useClass: TypeormOrdersRepository }],
       exports: [OrdersService, OrderReadModel],

@@ -4,13 +4,14 @@ import type { AppRole } from '../config/env.js';
 import { BullModule } from '@nestjs/bull';
 import { hasHttpApi, runsWorkers } from '../config/roles.js';
 import { QueueName } from '../queue/queues.js';
+import { IdempotencyModule } from '../http/idempotency/idempotency.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { PaymentPollProcessor } from './polling/payment-poll.processor.js';
 import { PaymentPollingService } from './polling/payment-polling.service.js';
 import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
 import { ReconciliationCursor } from './reconciliation-cursor.entity.js';
 import { ReconciliationService } from './reconciliation.service.js';
 import { ReconciliationTask } from './reconciliation.task.js';
-import { MetricsModule } from '../metrics/metrics.module.js';
 import { OrdersModule } from '../orders/orders.module.js';
 import { PaymentReadModel } from './payment-read-model.js';
 import { InboundWebhooksModule } from '../webhooks/inbound/inbound.module.js';
@@ -45,6 +46,7 @@ export class PaymentsModule {
         TypeOrmModule.forFeature([Payment, PaymentTimelineEntry, ReconciliationCursor]),
         BullModule.registerQueue({ name: QueueName.PaymentPoll }),
         OrdersModule.forRole(role),
+        IdempotencyModule,
         MetricsModule,
         InboundWebhooksModule.forRole(role),
       ],

@@ -2,6 +2,9 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { QueueName } from '../queue/queues.js';
+import { RedisModule } from '../redis/redis.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { IdempotencyModule } from '../http/idempotency/idempotency.module.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
 import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
@@ -24,6 +27,9 @@ import { PspOutboundHooks } from './psp-outbound.hooks.js';
     TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
     // Its deliveries run on the outbound engine (OutboundWebhooksModule, queue psp-delivery).
     BullModule.registerQueue({ name: QueueName.PspSettlement }),
+    RedisModule,
+    MetricsModule,
+    IdempotencyModule,
   ],
   controllers: [PspMockController],
   providers: [

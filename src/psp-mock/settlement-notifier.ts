@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Redis } from 'ioredis';
+import type { OnDrain } from '../boot-contribution.js';
 import type { AllConfig } from '../config/env.js';
+import { RedisConnections, type Redis } from '../redis/redis-connections.js';
 
 /**
  * Wakes long polls when a payment settles, across PSP replicas: the settling replica
@@ -10,7 +11,7 @@ import type { AllConfig } from '../config/env.js';
  * gone) and on shutdown.
  */
 @Injectable()
-export class SettlementNotifier implements OnModuleDestroy {
+export class SettlementNotifier implements OnModuleDestroy, OnDrain {
   private readonly logger = new Logger('SettlementNotifier');
   private readonly channel: string;
   private readonly pub: Redis;
@@ -18,12 +19,10 @@ export class SettlementNotifier implements OnModuleDestroy {
   private subscribed: Promise<unknown> | null = null;
   private readonly waiters = new Map<string, Set<() => void>>();
 
-  constructor(config: ConfigService<AllConfig, true>) {
-    const url = config.get('REDIS_URL', { infer: true });
+  constructor(config: ConfigService<AllConfig, true>, redis: RedisConnections) {
     this.channel = `${config.get('REDIS_PREFIX', { infer: true })}:psp:settled`;
-    this.pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.sub = new Redis(url, { lazyConnect: true });
-    for (const r of [this.pub, this.sub]) r.on('error', (err: Error) => this.logger.warn(`Redis: ${err.message}`));
+    this.pub = redis.create('SettlementNotifier', { lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.sub = redis.create('SettlementNotifier', { lazyConnect: true });
     this.sub.on('message', (_channel: string, paymentId: string) => this.wake(paymentId));
   }
 
@@ -82,9 +81,13 @@ export class SettlementNotifier implements OnModuleDestroy {
     for (const id of [...this.waiters.keys()]) this.wake(id);
   }
 
+  /** Its connections close with the others (RedisConnections), after this. */
+  /** Held long polls are answered now (state unchanged) instead of holding the drain for up to 30 s. */
+  onDrain(): void {
+    this.releaseAll();
+  }
+
   onModuleDestroy(): void {
     this.releaseAll();
-    this.pub.disconnect();
-    this.sub.disconnect();
   }
 }

@@ -8,7 +8,7 @@ import { PROBLEM_CONTENT_TYPE, domainProblem } from '../../common/errors/problem
 import type { AllConfig } from '../../config/env.js';
 import { callerIdentities } from '../auth/caller-identity.config.js';
 import type { CallerIdentityResolver } from '../auth/caller-identity.js';
-import { HooklineMetrics, type IdempotencyOutcome } from '../../metrics/hookline-metrics.js';
+import { HttpMetrics, type IdempotencyOutcome } from '../http-metrics.js';
 import { IdempotencyService, type Claim } from './idempotency.service.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -36,7 +36,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
     private readonly idempotency: IdempotencyService,
     private readonly reflector: Reflector,
-    private readonly metrics: HooklineMetrics,
+    private readonly metrics: HttpMetrics,
     config: ConfigService<AllConfig, true>,
   ) {
     this.identities = callerIdentities(config);

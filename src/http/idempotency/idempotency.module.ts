@@ -1,20 +1,17 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { HttpMetricsModule } from '../http-metrics.module.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
-import { IdempotencyPurgeTask } from './idempotency-purge.task.js';
 import { IdempotencyService } from './idempotency.service.js';
 
-/** Idempotency-Key support for any module's POST routes (`@Idempotent()`). */
-@Module({})
-export class IdempotencyModule {
-  static register(opts: { purge: boolean }): DynamicModule {
-    return {
-      module: IdempotencyModule,
-      global: true,
-      imports: [TypeOrmModule.forFeature([IdempotencyKey])],
-      providers: [IdempotencyService, IdempotencyInterceptor, ...(opts.purge ? [IdempotencyPurgeTask] : [])],
-      exports: [IdempotencyService, IdempotencyInterceptor],
-    };
-  }
-}
+/**
+ * Idempotency-Key support for a module's POST routes (`@Idempotent()`): a module with
+ * such a route imports this one, whose exports resolve the interceptor there.
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([IdempotencyKey]), HttpMetricsModule],
+  providers: [IdempotencyService, IdempotencyInterceptor],
+  exports: [IdempotencyService, IdempotencyInterceptor, HttpMetricsModule],
+})
+export class IdempotencyModule {}

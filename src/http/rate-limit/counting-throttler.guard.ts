@@ -2,13 +2,13 @@ import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import { THROTTLER_SKIP } from '@nestjs/throttler/dist/throttler.constants.js';
 import type { FastifyRequest } from 'fastify';
-import { HooklineMetrics } from '../../metrics/hookline-metrics.js';
+import { HttpMetrics } from '../http-metrics.js';
 
 /** The rate limit, counting each request it refuses with 429 (hookline_rate_limited_total). */
 @Injectable()
 export class CountingThrottlerGuard extends ThrottlerGuard {
   // A property, so that the inherited constructor and its injection stay as they are.
-  @Inject(HooklineMetrics) private readonly metrics: HooklineMetrics;
+  @Inject(HttpMetrics) private readonly metrics: HttpMetrics;
 
   /** Per handler: whether @SkipThrottle() skips every throttler (metadata is fixed at boot). */
   private readonly skipsAll = new WeakMap<object, boolean>();

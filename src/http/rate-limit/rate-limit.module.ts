@@ -6,10 +6,12 @@ import type { FastifyRequest } from 'fastify';
 import type { AllConfig } from '../../config/env.js';
 import { callerIdentities } from '../auth/caller-identity.config.js';
 import type { CallerIdentityResolver } from '../auth/caller-identity.js';
+import { RedisModule } from '../../redis/redis.module.js';
+import { HttpMetricsModule } from '../http-metrics.module.js';
 import { CountingThrottlerGuard } from './counting-throttler.guard.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
-@Module({ providers: [RedisThrottlerStorage], exports: [RedisThrottlerStorage] })
+@Module({ imports: [RedisModule], providers: [RedisThrottlerStorage], exports: [RedisThrottlerStorage] })
 class ThrottlerStorageModule {}
 
 /**
@@ -20,6 +22,7 @@ class ThrottlerStorageModule {}
  */
 @Module({
   imports: [
+    HttpMetricsModule,
     ThrottlerModule.forRootAsync({
       imports: [ThrottlerStorageModule],
       inject: [ConfigService, RedisThrottlerStorage],

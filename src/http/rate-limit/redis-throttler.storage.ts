@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { Redis } from 'ioredis';
 import type { AllConfig } from '../../config/env.js';
+import { FAIL_FAST, RedisConnections, type Redis } from '../../redis/redis-connections.js';
 
 // One round trip: count the hit, start the window on the first one, report what is left.
 const HIT = `
@@ -18,19 +18,14 @@ return { hits, ttl }`;
  * protects capacity, it must not take the API down with it.
  */
 @Injectable()
-export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
+export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger('RateLimit');
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(config: ConfigService<AllConfig, true>) {
+  constructor(config: ConfigService<AllConfig, true>, connections: RedisConnections) {
     this.prefix = `${config.get('REDIS_PREFIX', { infer: true })}:throttle:`;
-    this.redis = new Redis(config.get('REDIS_URL', { infer: true }), {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-    });
-    this.redis.on('error', () => undefined); // surfaced per call below
+    this.redis = connections.create('RateLimit', { ...FAIL_FAST, errors: 'ignore' }); // surfaced per call below
   }
 
   async increment(
@@ -53,9 +48,5 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleDestroy 
       this.logger.warn(`Rate limiter unavailable, letting the request through: ${(err as Error).message}`);
       return { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
     }
-  }
-
-  onModuleDestroy(): void {
-    this.redis.disconnect();
   }
 }

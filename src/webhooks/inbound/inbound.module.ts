@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppRole } from '../../config/env.js';
+import { MetricsModule } from '../../metrics/metrics.module.js';
 import { QueueName } from '../../queue/queues.js';
 import { hasHttpApi, runsWorkers } from '../../config/roles.js';
 import { InboundMetrics } from './inbound-metrics.js';
@@ -37,7 +38,7 @@ export class InboundWebhooksModule {
     if (existing) return existing;
     const mod: DynamicModule = {
       module: InboundWebhooksModule,
-      imports: [BullModule.registerQueue({ name: QueueName.WebhookInbox })],
+      imports: [BullModule.registerQueue({ name: QueueName.WebhookInbox }), MetricsModule],
       controllers: hasHttpApi(role) ? [WebhookReceiverController, InboxAdminController] : [],
       providers: [
         { provide: InboxRepository, useClass: TypeormInboxRepository },

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig, AppRole } from '../../config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from '../../config/roles.js';
 import { QueueName } from '../../queue/queues.js';
+import { MetricsModule } from '../../metrics/metrics.module.js';
 import { DELIVERY_OWNERS, DeliveryWorker } from './delivery-worker.js';
 import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
 import { DeliveryAttemptReadModel } from './delivery-attempt-read-model.js';
@@ -40,6 +41,7 @@ export class OutboundWebhooksModule {
       module: OutboundWebhooksModule,
       global: true,
       imports: [
+        MetricsModule,
         // Only the queues of the owners this role publishes for.
         BullModule.registerQueue(
           ...(hasHttpApi(role) || runsWorkers(role) ? [{ name: QueueName.WebhookDelivery, settings }] : []),

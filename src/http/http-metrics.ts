@@ -1,16 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { MetricsRegistry } from './metrics-registry.js';
+import { MetricsRegistry } from '../metrics/metrics-registry.js';
 
 export type IdempotencyOutcome = 'replayed' | 'in_flight' | 'mismatch';
 
-/**
- * The shop's operational counters and histograms, counted where things happen and
- * injected there. Depends on the registry only, so unit tests can build one.
- * Gauges computed at scrape time (backlogs, queue depths) are in BacklogMetrics.
- */
+/** What the HTTP surface counts: Idempotency-Key replays and refusals, and rate-limited requests. */
 @Injectable()
-export class HooklineMetrics {
+export class HttpMetrics {
   readonly idempotentRequests: Counter<'route' | 'outcome'>;
   readonly rateLimited: Counter<'route'>;
 
