@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { Client } from 'pg';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner.js';
-import { INBOX_STATS_TTL_MS } from '../../src/metrics/backlog-metrics.js';
+import { INBOX_STATS_TTL_MS } from '../../src/webhooks/inbound/inbox-backlog-gauges.js';
 import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { ADMIN_KEY, SHOP_KEY, TEST_DATABASE_URL, freePort, productionSecrets } from '../utils/test-env.js';

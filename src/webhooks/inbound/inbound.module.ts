@@ -7,6 +7,7 @@ import { hasHttpApi, runsWorkers } from '../../config/roles.js';
 import { InboundMetrics } from './inbound-metrics.js';
 import { InboxAdminController } from './inbox-admin.controller.js';
 import { InboxApplier } from './inbox-applier.js';
+import { InboxBacklogGauges } from './inbox-backlog-gauges.js';
 import { InboxDeadLetters } from './inbox-dead-letters.js';
 import { InboxQueue } from './inbox-queue.js';
 import { InboxReadModel } from './inbox-read-model.js';
@@ -46,6 +47,7 @@ export class InboundWebhooksModule {
         WebhookHandlerRegistry,
         WebhookSignatureGuard,
         InboundMetrics,
+        InboxBacklogGauges,
         InboxQueue,
         InboxWriter,
         InboxApplier,

@@ -85,12 +85,23 @@ export const eventKey = (source: string, eventId: string): string => `${source}\
  * InboundWebhooksModule; unit specs pass a fake. A method taking an EntityManager runs
  * in the caller's transaction.
  */
+export interface InboxBacklogStats {
+  backlog: number;
+  oldest_s: number;
+}
+
 export abstract class InboxRepository {
   /** Runs `work` in one transaction. */
   abstract transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T>;
 
   /** Rows neither processed nor dead. */
   abstract countBacklog(): Promise<number>;
+
+  /**
+   * The backlog for the metrics, bounded whatever its size: counted up to `cap`, the
+   * oldest row's age (s, 0 when none waits), cancelled by PostgreSQL after `timeoutMs`.
+   */
+  abstract backlogStats(cap: number, timeoutMs: number): Promise<InboxBacklogStats>;
 
   /** Inserts the events in one statement (stamped queued); returns the new rows' ids by eventKey. */
   abstract insertReceived(items: IncomingEvent[]): Promise<Map<string, string>>;

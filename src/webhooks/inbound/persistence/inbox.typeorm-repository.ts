@@ -5,6 +5,7 @@ import { preparedQuery } from '../../../common/db/prepared-query.js';
 import {
   InboxRepository,
   eventKey,
+  type InboxBacklogStats,
   type DeadFilter,
   type DeadOrRetry,
   type DeadRow,
@@ -35,6 +36,19 @@ export class TypeormInboxRepository extends InboxRepository {
       `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL AND dead_at IS NULL`,
     );
     return n;
+  }
+
+  async backlogStats(cap: number, timeoutMs: number): Promise<InboxBacklogStats> {
+    return this.db.transaction(async (manager) => {
+      await manager.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+      const [row] = await manager.query<InboxBacklogStats[]>(
+        `/* metrics: inbox backlog */
+         SELECT (SELECT count(*) FROM (SELECT 1 FROM webhook_inbox WHERE processed_at IS NULL AND dead_at IS NULL LIMIT $1) capped)::int AS backlog,
+                COALESCE(EXTRACT(EPOCH FROM now() - (SELECT min(received_at) FROM webhook_inbox WHERE processed_at IS NULL AND dead_at IS NULL)), 0)::float8 AS oldest_s`,
+        [cap],
+      );
+      return row;
+    });
   }
 
   async insertReceived(items: IncomingEvent[]): Promise<Map<string, string>> {
