@@ -6,7 +6,8 @@ import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner
 import { INBOX_STATS_TTL_MS } from '../../src/metrics/backlog-metrics.js';
 import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { ADMIN_KEY, SHOP_KEY, TEST_DATABASE_URL, freePort, productionSecrets } from '../utils/test-env.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+import { ADMIN_KEY, SHOP_KEY, TEST_DATABASE_URL, productionSecrets } from '../utils/test-env.js';
 
 /** Production refuses the published test keys: its apps here run on fresh ones. */
 const PROD = productionSecrets();

@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { SHUTDOWN_TIMEOUT_MS } from '../../src/bootstrap.js';
-import { backendPid, blockedBy, createPayments, sleep, testDb } from '../utils/fault-kit.js';
+import { sleep } from '../../scripts/lib/sleep.js';
+import { backendPid, blockedBy, createPayments, testDb } from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
 import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
 import { waitFor } from '../utils/wait-for.js';

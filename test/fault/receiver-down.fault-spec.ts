@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
-import { createPayments, paymentOutcomes, sleep, testDb } from '../utils/fault-kit.js';
+import { sleep } from '../../scripts/lib/sleep.js';
+import { createPayments, paymentOutcomes, testDb } from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
 import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.js';
 import { waitFor } from '../utils/wait-for.js';

@@ -1,7 +1,8 @@
 import { Agent } from 'node:http';
 import type { Client } from 'pg';
 import { shopHeaders } from '../factories/orders.factory.js';
-import { createPayments, paymentOutcomes, sleep, testDb } from '../utils/fault-kit.js';
+import { sleep } from '../../scripts/lib/sleep.js';
+import { createPayments, paymentOutcomes, testDb } from '../utils/fault-kit.js';
 import { rawRequest, type RawOutcome } from '../utils/raw-http.js';
 import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.js';
 import { waitFor } from '../utils/wait-for.js';
