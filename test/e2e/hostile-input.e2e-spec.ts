@@ -1,5 +1,6 @@
 import { createOrder, orderBody, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { PAYMENTS_STAY_PROCESSING } from '../factories/payments.factory.js';
 import { signWebhook } from '../utils/sign-webhook.js';
 import { waitFor } from '../utils/wait-for.js';
 import { getQueueToken } from '@nestjs/bull';
@@ -322,11 +323,7 @@ describe('hostile input on every public route', () => {
 
   beforeAll(async () => {
     // Nothing may resolve the payment behind the table's back: no settlement, no fallback poll.
-    t = await createTestApp({
-      PSP_SETTLE_DELAY_MIN_MS: '3600000',
-      PSP_SETTLE_DELAY_MAX_MS: '3600000',
-      WEBHOOK_DEADLINE_MS: '3600000',
-    });
+    t = await createTestApp(PAYMENTS_STAY_PROCESSING);
     const o = await createOrder(t.url);
     const p = await payOrder(t.url, o.id);
     // Payments other suites left open would be fallback-polled by this app's workers and

@@ -1,7 +1,8 @@
 import { callerIdOf } from '../../src/http/auth/caller-identity.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { pspEvent } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { SHOP_KEY } from '../utils/test-env.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
