@@ -7,6 +7,7 @@ import { INBOX_STATS_TTL_MS } from '../../src/metrics/backlog-metrics.js';
 import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { freePort } from '../../scripts/lib/free-port.js';
+import { sleep } from '../../scripts/lib/sleep.js';
 import { ADMIN_KEY, SHOP_KEY, TEST_DATABASE_URL, productionSecrets } from '../utils/test-env.js';
 
 /** Production refuses the published test keys: its apps here run on fresh ones. */
@@ -200,15 +201,32 @@ describe('hostile surfaces: production behind a trusted proxy (METRICS_TOKEN, DO
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE webhook_inbox IN ACCESS EXCLUSIVE MODE');
-      await new Promise((r) => setTimeout(r, INBOX_STATS_TTL_MS));
-      // Scrapes keep answering (the inbox gauges keep their last value) while the lock is held…
-      const started = Date.now();
-      while (Date.now() - started < 2 * INBOX_STATS_TTL_MS + 1_000) {
-        const res = await get(t.url, '/metrics', { authorization: `Bearer ${METRICS_TOKEN}` });
-        expect(res.status).toBe(200);
-        expect(res.body).toContain('hookline_queue_jobs');
-        expect(await waitingScrapes()).toBeLessThanOrEqual(1);
-        await new Promise((r) => setTimeout(r, 200));
+      // Scrapes keep answering (the inbox gauges keep their last value) while the lock is held,
+      // one after another as a scraper's loop would, in the background…
+      let scraping = true;
+      const scraper = (async () => {
+        while (scraping) {
+          const res = await get(t.url, '/metrics', { authorization: `Bearer ${METRICS_TOKEN}` });
+          expect(res.status).toBe(200);
+          expect(res.body).toContain('hookline_queue_jobs');
+          await sleep(200);
+        }
+      })();
+      scraper.catch(() => undefined); // awaited below; a failed scrape fails the test there
+      try {
+        // …until the cached answer expires and a scrape's inbox query waits on the lock…
+        await waitFor('a scrape whose inbox query waits on the lock', async () => (await waitingScrapes()) === 1, {
+          timeoutMs: 2 * INBOX_STATS_TTL_MS + 1_000,
+        });
+        // …and the scrapes that follow add no second waiting query.
+        const started = Date.now();
+        while (Date.now() - started < INBOX_STATS_TTL_MS + 1_000) {
+          expect(await waitingScrapes()).toBeLessThanOrEqual(1);
+          await sleep(100);
+        }
+      } finally {
+        scraping = false;
+        await scraper;
       }
       // …and the last statement is cancelled by statement_timeout, not left waiting on the lock.
       await waitFor('the blocked inbox query to be cancelled', async () => (await waitingScrapes()) === 0, {
