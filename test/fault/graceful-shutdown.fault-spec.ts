@@ -28,7 +28,9 @@ describe('graceful shutdown (SIGTERM)', () => {
       REDIS_PREFIX: testRedisPrefix(),
       PSP_SETTLE_DELAY_MIN_MS: '3600000',
       PSP_SETTLE_DELAY_MAX_MS: '3600000',
+      LOG_LEVEL: 'log', // for the drain's line
     });
+    const pspUrl = psp.url;
     const created = await rawRequest(`${psp.url}/psp/v1/payments`, {
       method: 'POST',
       headers: pspHeaders,
@@ -39,14 +41,19 @@ describe('graceful shutdown (SIGTERM)', () => {
 
     // Held by the PSP for up to 20 s: the payment does not settle.
     const longPoll = rawRequest(`${psp.url}/psp/v1/payments/${id}?wait=20`, { headers: pspHeaders });
-    await sleep(700);
+    await waitFor('the long poll held by the PSP', async () => {
+      const metrics = await rawRequest(`${pspUrl}/metrics`);
+      return metrics.ok && /^hookline_psp_long_polls_open 1$/m.test(metrics.body);
+    });
     const signalledAt = Date.now();
     psp.child.kill('SIGTERM');
 
-    // The listener closes at once: a new connection is refused while the poll is still held.
-    await sleep(300);
+    // The listener closes at once, in the turn that logs the drain: once the line is out, a
+    // new connection is refused while the process still drains.
+    await waitFor('the PSP draining', () => Promise.resolve(psp!.output().includes('SIGTERM: draining')));
     const late = await rawRequest(`${psp.url}/health/live`);
     expect(late).toMatchObject({ ok: false, code: 'ECONNREFUSED' });
+    expect(psp.child.exitCode).toBeNull();
 
     const answer = await longPoll;
     expect(answer).toMatchObject({ ok: true, status: 200, connection: 'close' });
