@@ -8,7 +8,7 @@ const babelEsmToCjs = [
     babelrc: false,
     configFile: false,
     plugins: [
-      path.join(__dirname, 'test/utils/babel-rename-require.cjs'),
+      path.join(__dirname, 'test/setup/babel-rename-require.cjs'),
       'babel-plugin-transform-import-meta',
       '@babel/plugin-transform-dynamic-import',
       '@babel/plugin-transform-modules-commonjs',
@@ -40,9 +40,9 @@ module.exports = {
       displayName: 'e2e',
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/utils/e2e-timeout.ts', '<rootDir>/test/utils/fresh-database.ts'],
-      globalSetup: '<rootDir>/test/utils/global-setup.ts',
-      globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/setup/e2e-timeout.ts', '<rootDir>/test/setup/fresh-database.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     },
     {
       // Real processes (node dist/src/main.js) killed and restarted: slow, run in band.
@@ -50,9 +50,9 @@ module.exports = {
       displayName: 'fault',
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/fault/*.fault-spec.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/utils/fresh-database.ts'],
-      globalSetup: '<rootDir>/test/fault/global-setup.ts',
-      globalTeardown: '<rootDir>/test/utils/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/setup/fresh-database.ts'],
+      globalSetup: '<rootDir>/test/setup/fault-global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     },
   ],
 };

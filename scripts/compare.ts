@@ -16,6 +16,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from './lib/sleep.js';
 
 const BASE = (process.env.HOOKLINE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const PSP = (process.env.PSP_URL ?? BASE).replace(/\/+$/, '');
@@ -85,7 +86,6 @@ async function call<T>(base: string, key: string, method: string, path: string, 
 }
 const shop = <T>(method: string, path: string, body?: unknown) => call<T>(BASE, API_KEY, method, path, body);
 const psp = <T>(method: string, path: string, body?: unknown) => call<T>(PSP, PSP_KEY, method, path, body);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function pool<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

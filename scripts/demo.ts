@@ -7,7 +7,7 @@
 //   HOOKLINE_URL  base URL of the shop API        (default http://127.0.0.1:3000)
 //   API_KEY       a key from the shop's API_KEYS (default the development key)
 
-export {};
+import { sleep } from './lib/sleep.js';
 
 const BASE_URL = (process.env.HOOKLINE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const API_KEY = process.env.API_KEY ?? 'sk_shop_dev_0123456789abcdef';
@@ -92,8 +92,6 @@ async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pro
     );
   }
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitForResult(paymentId: string): Promise<{ payment: Payment; polls: number }> {
   const deadline = Date.now() + POLL_LIMIT_MS;

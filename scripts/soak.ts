@@ -21,6 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { freePort } from './lib/free-port.js';
+import { sleep } from './lib/sleep.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
@@ -76,7 +77,6 @@ const LOG_DIR = mkdtempSync(join(tmpdir(), 'hookline-soak-'));
 const started = Date.now();
 const deadline = started + TIMEOUT_S * 1000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 const log = (msg: string) => console.log(`[${elapsed().padStart(7)}] ${msg}`);
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A loopback port nothing listens on right now (for the soak and the bench). */
+/** A loopback port nothing listens on right now: the one freePort of the scripts and the tests. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

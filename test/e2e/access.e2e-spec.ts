@@ -1,6 +1,7 @@
 import { http, orderBody } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { postPspEvent, pspEvent } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { ADMIN_KEY, PSP_KEY, SHOP_KEY } from '../utils/test-env.js';
 
 const json = (key: string) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
@@ -56,9 +57,7 @@ describe('access: key realms, rate limit, security headers', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
       const signed = signWebhook(pspEvent({ pspPaymentId: 'pay_000000000000000000000000', amount: 100 }));
-      statuses.push(
-        (await fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: signed.headers, body: signed.body })).status,
-      );
+      statuses.push((await postPspEvent(t.url, signed)).status);
       statuses.push((await fetch(`${t.url}/health/live`)).status);
     }
     expect(statuses.filter((s) => s === 429)).toEqual([]);

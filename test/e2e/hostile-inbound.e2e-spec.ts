@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PinoLogger } from 'nestjs-pino';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
+import { PAYMENTS_STAY_PROCESSING } from '../factories/payments.factory.js';
+import { postPspEvent } from '../factories/psp-events.factory.js';
 import { signWebhook } from '../utils/sign-webhook.js';
 import { MetricsRegistry } from '../../src/metrics/metrics-registry.js';
 import * as jsonbText from '../../src/common/validation/jsonb-text.js';
@@ -63,11 +65,7 @@ describe('hostile inbound events (storable JSON)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({
-      PSP_SETTLE_DELAY_MIN_MS: '3600000',
-      PSP_SETTLE_DELAY_MAX_MS: '3600000',
-      WEBHOOK_DEADLINE_MS: '3600000',
-    });
+    t = await createTestApp(PAYMENTS_STAY_PROCESSING);
   });
   afterAll(async () => {
     await t.close();
@@ -78,8 +76,7 @@ describe('hostile inbound events (storable JSON)', () => {
   const eventIdOf = (body: string) => /"event_id":"([^"]+)"/.exec(body)![1];
 
   async function send(body: string) {
-    const signed = signWebhook(undefined, { body });
-    const res = await fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: signed.headers, body });
+    const res = await postPspEvent(t.url, signWebhook(undefined, { body }));
     const text = await res.text();
     let parsed: any;
     try {
@@ -149,19 +146,14 @@ describe('hostile inbound events (a redelivered event_id with another body)', ()
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({
-      PSP_SETTLE_DELAY_MIN_MS: '3600000',
-      PSP_SETTLE_DELAY_MAX_MS: '3600000',
-      WEBHOOK_DEADLINE_MS: '3600000',
-    });
+    t = await createTestApp(PAYMENTS_STAY_PROCESSING);
   });
   afterAll(async () => {
     await t.close();
   });
 
   const send = async (body: string) => {
-    const signed = signWebhook(undefined, { body });
-    const res = await fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: signed.headers, body });
+    const res = await postPspEvent(t.url, signWebhook(undefined, { body }));
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

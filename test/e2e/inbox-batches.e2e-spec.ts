@@ -1,6 +1,7 @@
-import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { http } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { pspEvent } from '../utils/sign-webhook.js';
+import { PAYMENTS_STAY_PROCESSING, processingPayment, type ProcessingPayment } from '../factories/payments.factory.js';
+import { pspEvent, pspEventFor } from '../factories/psp-events.factory.js';
 import { InboxApplier } from '../../src/webhooks/inbound/inbox-applier.js';
 import { WebhookHandlerRegistry } from '../../src/webhooks/inbound/webhook-handler.js';
 import { PinoLogger } from 'nestjs-pino';
@@ -19,9 +20,7 @@ describe('Inbox batches', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      PSP_SETTLE_DELAY_MIN_MS: '3600000',
-      PSP_SETTLE_DELAY_MAX_MS: '3600000',
-      WEBHOOK_DEADLINE_MS: '3600000',
+      ...PAYMENTS_STAY_PROCESSING,
       // Only InboxApplier.process applies these rows; the sweeper stays out of it.
       INBOX_SWEEP_STALE_MS: '3600000',
       // A failed row's own retry job waits an hour: only these calls apply the rows.
@@ -43,19 +42,7 @@ describe('Inbox batches', () => {
     await t.close();
   });
 
-  async function processingPayment() {
-    const order = await createOrder(t.url);
-    const payment = await payOrder(t.url, order.id);
-    return { order, payment };
-  }
-  const eventFor = (p: Awaited<ReturnType<typeof processingPayment>>, type = 'payment.completed') =>
-    pspEvent({
-      type,
-      pspPaymentId: p.payment.pspPaymentId,
-      paymentId: p.payment.id,
-      orderId: p.order.id,
-      amount: p.payment.amount,
-    });
+  const eventFor = (p: ProcessingPayment, type = 'payment.completed') => pspEventFor(p, { type });
 
   /** Stores events as received `msApart` ms apart, in the order given; returns their row ids. */
   async function store(events: { source?: string; body: Record<string, unknown> }[], msApart = 10): Promise<string[]> {
@@ -89,8 +76,8 @@ describe('Inbox batches', () => {
   }
 
   it('applies a job’s events in the order received, whatever the job’s order, and skips rows already processed', async () => {
-    const a = await processingPayment();
-    const b = await processingPayment();
+    const a = await processingPayment(t.url);
+    const b = await processingPayment(t.url);
     const [completedA, failedA, completedB] = await store([
       { body: eventFor(a) },
       { body: eventFor(a, 'payment.failed') },
@@ -129,7 +116,7 @@ describe('Inbox batches', () => {
   });
 
   it('moves an order twice in one batch when two of its payments resolve: failed, then paid', async () => {
-    const first = await processingPayment();
+    const first = await processingPayment(t.url);
     // A second attempt for the same order, as a retry after the first failed would leave it.
     const [second] = await t.db.query<{ id: string }[]>(
       `INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency, psp_payment_id)
@@ -160,7 +147,7 @@ describe('Inbox batches', () => {
   });
 
   it('applies the rest of a batch when one event fails, and records the failure on that row alone', async () => {
-    const p = await processingPayment();
+    const p = await processingPayment(t.url);
     const ids = await store([
       { body: eventFor(p) },
       { source: 'batch-test', body: { event_id: `evt_bad_${p.payment.id}`, type: 'test.event', fail: true } },
@@ -190,7 +177,7 @@ describe('Inbox batches', () => {
   });
 
   it('applies each row once when jobs holding the same rows run at the same time', async () => {
-    const payments = await Promise.all(Array.from({ length: 6 }, () => processingPayment()));
+    const payments = await Promise.all(Array.from({ length: 6 }, () => processingPayment(t.url)));
     const ids = await store(payments.map((p) => ({ body: eventFor(p) })));
     const results = await Promise.all([
       inbox.process(ids),
@@ -206,7 +193,7 @@ describe('Inbox batches', () => {
   });
 
   it('lets jobs that run at the same time share one transaction, and a failing job there fail alone', async () => {
-    const payments = await Promise.all(Array.from({ length: 3 }, () => processingPayment()));
+    const payments = await Promise.all(Array.from({ length: 3 }, () => processingPayment(t.url)));
     const jobs = await Promise.all(payments.map(async (p) => store([{ body: eventFor(p) }])));
     // The inbox's transactions, not the app's others (its scheduled tasks run meanwhile).
     const transaction = jest.spyOn(inbox as unknown as { applyBatch(ids: string[]): Promise<unknown> }, 'applyBatch');
@@ -216,7 +203,7 @@ describe('Inbox batches', () => {
       expect(transaction).toHaveBeenCalledTimes(1);
       expect(transaction).toHaveBeenCalledWith(jobs.flat());
 
-      const more = await Promise.all(Array.from({ length: 2 }, () => processingPayment()));
+      const more = await Promise.all(Array.from({ length: 2 }, () => processingPayment(t.url)));
       const [good1] = await store([{ body: eventFor(more[0]) }]);
       const [bad] = await store([
         { source: 'batch-test', body: { event_id: `evt_bad_${more[0].payment.id}`, type: 'test.event', fail: true } },

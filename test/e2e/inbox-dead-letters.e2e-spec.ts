@@ -5,10 +5,12 @@ import { InboxQueue, type ApplyInboxJob } from '../../src/webhooks/inbound/inbox
 import { InboxRepository } from '../../src/webhooks/inbound/inbox.repository.js';
 import { PspWebhookHandler } from '../../src/payments/psp-webhook.handler.js';
 import { MetricsRegistry } from '../../src/metrics/metrics-registry.js';
-import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { http } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { PAYMENTS_STAY_PROCESSING, processingPayment } from '../factories/payments.factory.js';
+import { postPspEvent, pspEventFor } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { ADMIN_KEY } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -26,9 +28,7 @@ describe('inbox dead letters', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      PSP_SETTLE_DELAY_MIN_MS: '3600000',
-      PSP_SETTLE_DELAY_MAX_MS: '3600000',
-      WEBHOOK_DEADLINE_MS: '3600000',
+      ...PAYMENTS_STAY_PROCESSING,
       INBOX_MAX_ATTEMPTS: '3',
       INBOX_RETRY_BACKOFF_MS: '50',
       INBOX_RETRY_BACKOFF_MAX_MS: '200',
@@ -56,14 +56,9 @@ describe('inbox dead letters', () => {
     );
 
   it('retries a failing event, marks it dead at the cap, then applies it once replayed after the fix', async () => {
-    const order = await createOrder(t.url);
-    const payment = await payOrder(t.url, order.id);
-    const event = pspEvent({
-      pspPaymentId: payment.pspPaymentId,
-      paymentId: payment.id,
-      orderId: order.id,
-      amount: payment.amount,
-    });
+    const p = await processingPayment(t.url);
+    const { order, payment } = p;
+    const event = pspEventFor(p);
     const handler = t.app.get(PspWebhookHandler);
     const original = handler.handle.bind(handler);
     const broken = jest.spyOn(handler, 'handle').mockImplementation((manager, events) => {
@@ -74,12 +69,7 @@ describe('inbox dead letters', () => {
     let output: string;
     try {
       output = await captureOutput(async () => {
-        const signed = signWebhook(event);
-        const res = await fetch(`${t.url}/webhooks/psp`, {
-          method: 'POST',
-          headers: signed.headers,
-          body: signed.body,
-        });
+        const res = await postPspEvent(t.url, signWebhook(event));
         expect(res.status).toBe(202);
         await waitFor('the row dead', async () => (await row(event.event_id))?.status === 'dead', {
           timeoutMs: 20_000,

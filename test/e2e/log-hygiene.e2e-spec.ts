@@ -1,6 +1,7 @@
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { pspEvent } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { ADMIN_KEY, PSP_KEY, SHOP_KEY, WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 import { captureOutput } from '../utils/capture-output.js';

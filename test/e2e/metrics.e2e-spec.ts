@@ -6,7 +6,8 @@ import { IdempotencyService } from '../../src/http/idempotency/idempotency.servi
 import { JobName, QueueName } from '../../src/queue/queues.js';
 import { createOrder, http, orderBody, payOrder, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { postPspEvent, pspEvent } from '../factories/psp-events.factory.js';
+import { signWebhook, type SignedRequest } from '../utils/sign-webhook.js';
 import { PSP_KEY, SHOP_KEY } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
@@ -68,8 +69,7 @@ describe('GET /metrics', () => {
     await t.close();
   });
 
-  const send = (req: { headers: Record<string, string>; body: string }) =>
-    fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: req.headers, body: req.body });
+  const send = (req: SignedRequest) => postPspEvent(t.url, req);
 
   it('follows a payment paid by webhook: delivery, acceptance, processing lag, resolution', async () => {
     const order = await createOrder(t.url);

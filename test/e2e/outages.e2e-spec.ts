@@ -3,43 +3,25 @@ import type { Queue } from 'bull';
 import { Redis } from 'ioredis';
 import type { ApplyInboxJob } from '../../src/webhooks/inbound/inbox-queue.js';
 import { QueueName } from '../../src/queue/queues.js';
-import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { PAYMENTS_STAY_PROCESSING, processingPayment } from '../factories/payments.factory.js';
+import { postPspEvent, pspEvent, pspEventFor } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { startTcpProxy } from '../utils/tcp-proxy.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
-/** Payments left processing: the PSP never settles them and no fallback poll runs. */
-const QUIET = {
-  PSP_SETTLE_DELAY_MIN_MS: '3600000',
-  PSP_SETTLE_DELAY_MAX_MS: '3600000',
-  WEBHOOK_DEADLINE_MS: '3600000',
-};
-
+/** Payments left processing (the app runs with PAYMENTS_STAY_PROCESSING), each with its completed event. */
 async function processingPayments(t: TestApp, n: number) {
   const out = [];
   for (let i = 0; i < n; i++) {
-    const order = await createOrder(t.url);
-    const payment = await payOrder(t.url, order.id);
-    out.push({
-      order,
-      payment,
-      event: pspEvent({
-        pspPaymentId: payment.pspPaymentId,
-        paymentId: payment.id,
-        orderId: order.id,
-        amount: payment.amount,
-      }),
-    });
+    const p = await processingPayment(t.url);
+    out.push({ ...p, event: pspEventFor(p) });
   }
   return out;
 }
 
-const post = (t: TestApp, event: unknown) => {
-  const signed = signWebhook(event);
-  return fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: signed.headers, body: signed.body });
-};
+const post = (t: TestApp, event: unknown) => postPspEvent(t.url, signWebhook(event));
 
 async function allApplied(t: TestApp, paymentIds: string[]) {
   await waitFor(
@@ -69,7 +51,7 @@ describe('PostgreSQL unavailable', () => {
     const url = new URL(TEST_DATABASE_URL);
     const proxy = await startTcpProxy(Number(url.port || 5432), url.hostname);
     url.port = String(proxy.port);
-    const t = await createTestApp({ ...QUIET, DATABASE_URL: url.toString() });
+    const t = await createTestApp({ ...PAYMENTS_STAY_PROCESSING, DATABASE_URL: url.toString() });
     try {
       const [p] = await processingPayments(t, 1);
       await proxy.cut();
@@ -98,7 +80,11 @@ describe('PostgreSQL unavailable', () => {
 
 describe('Redis lost', () => {
   it('flushed in the middle of a burst: every stored event is applied once, by the sweeper', async () => {
-    const t = await createTestApp({ ...QUIET, INBOX_SWEEP_INTERVAL_MS: '200', INBOX_SWEEP_STALE_MS: '800' });
+    const t = await createTestApp({
+      ...PAYMENTS_STAY_PROCESSING,
+      INBOX_SWEEP_INTERVAL_MS: '200',
+      INBOX_SWEEP_STALE_MS: '800',
+    });
     const redis = new Redis(TEST_REDIS_URL);
     try {
       const payments = await processingPayments(t, 30);
@@ -126,7 +112,7 @@ describe('Redis lost', () => {
     const redisUrl = new URL(TEST_REDIS_URL);
     const proxy = await startTcpProxy(Number(redisUrl.port || 6379), redisUrl.hostname);
     const t = await createTestApp({
-      ...QUIET,
+      ...PAYMENTS_STAY_PROCESSING,
       REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
       INBOX_SWEEP_INTERVAL_MS: '200',
       INBOX_SWEEP_STALE_MS: '800',

@@ -1,4 +1,5 @@
 import { Webhook } from 'standardwebhooks';
+import { sleep } from '../../scripts/lib/sleep.js';
 import { createOrder, http, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { isPspPaymentCall, startSink } from '../utils/http-sink.js';
@@ -67,16 +68,24 @@ describe('PSP faults', () => {
 
   it('a PSP slower than PSP_TIMEOUT_MS gives 504 PSP.TIMEOUT; the payment stays open and a retry resumes it', async () => {
     const holder: { app?: TestApp } = {};
-    // The first payment call hangs past the timeout; the rest pass through to the real mock.
+    // The first payment call hangs until the shop has given up on it (5 s at most, so a shop
+    // that never times out answers 201 and fails the test), then reaches the real mock; the
+    // rest pass through at once.
     let paymentCalls = 0;
+    let releaseHungCall = () => {};
+    const shopGaveUp = new Promise<void>((resolve) => (releaseHungCall = resolve));
+    let hungCallAnswered = false;
     const slow = await startSink(async (req) => {
-      if (isPspPaymentCall(req) && ++paymentCalls === 1) await new Promise((r) => setTimeout(r, 1500));
+      const hung = isPspPaymentCall(req) && ++paymentCalls === 1;
+      if (hung) await Promise.race([shopGaveUp, sleep(5_000)]);
       const res = await fetch(`${holder.app!.url}${req.url}`, {
         method: req.method,
         headers: req.headers as Record<string, string>,
         body: req.body || undefined,
       });
-      return { status: res.status, body: await res.text() };
+      const answer = { status: res.status, body: await res.text() };
+      if (hung) hungCallAnswered = true;
+      return answer;
     });
     const t = await createTestApp({ PSP_BASE_URL: slow.url, PSP_TIMEOUT_MS: '300' });
     holder.app = t;
@@ -88,7 +97,9 @@ describe('PSP faults', () => {
       expect(first.body.code).toBe('PSP.TIMEOUT');
       const [row] = await t.db.query('SELECT status FROM payments WHERE id = $1', [first.body.paymentId]);
       expect(row.status).toBe('processing');
-      // The PSP did create the payment on the slow call; the retry's same key must not make a second one.
+      // The PSP does create the payment on the slow call; the retry's same key must not make a second one.
+      releaseHungCall();
+      await waitFor('the hung call to reach the PSP', () => Promise.resolve(hungCallAnswered));
       const retry = await http(t.url, 'POST', `/orders/${order.id}/payments`, {}, headers);
       expect(retry.status).toBe(201);
       expect(retry.body.id).toBe(first.body.paymentId);
@@ -99,6 +110,7 @@ describe('PSP faults', () => {
       );
       expect(count).toBe(1);
     } finally {
+      releaseHungCall();
       await t.close();
       await slow.close();
     }

@@ -1,8 +1,10 @@
 import { callerIdOf } from '../../src/http/auth/caller-identity.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { pspEvent } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { SHOP_KEY } from '../utils/test-env.js';
+import { waitFor } from '../utils/wait-for.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -13,7 +15,7 @@ describe('request logs', () => {
   const statuses: Record<string, number> = {};
 
   beforeAll(async () => {
-    const output = await captureOutput(async () => {
+    const output = await captureOutput(async (soFar) => {
       t = await createTestApp({ LOG_LEVEL: 'log', LOG_FORMAT: 'json' });
       const send = async (reqId: string, path: string, init: RequestInit = {}) => {
         const res = await fetch(`${t!.url}${path}`, {
@@ -40,8 +42,15 @@ describe('request logs', () => {
       await send('req-board', '/queues');
       await send('req-health', '/health/live');
       await send('', '/nope');
-      // The access line is written once the response has gone out.
-      await new Promise((r) => setTimeout(r, 100));
+      // An access line is written once its response has gone out: wait for the last one.
+      // It also marks the accepted, duplicate and health requests sent before it as done.
+      await waitFor('the access line of the last request', () =>
+        Promise.resolve(
+          jsonLines(soFar()).some(
+            (l) => /^request /.test(String(l.msg)) && l.res && (l.req as { path?: string }).path === '/nope',
+          ),
+        ),
+      );
     });
     lines = jsonLines(output);
   });

@@ -3,7 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { startSink } from '../utils/http-sink.js';
-import { pspEvent } from '../utils/sign-webhook.js';
+import { pspEvent } from '../factories/psp-events.factory.js';
 import { PSP_KEY, WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 

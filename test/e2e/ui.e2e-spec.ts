@@ -1,3 +1,4 @@
+import { admin, register } from '../factories/endpoints.factory.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { Client } from 'pg';
@@ -176,7 +177,6 @@ describe('operator UI: GET /ui/webhook-endpoints/:id (delivery history)', () => 
   let sink: Awaited<ReturnType<typeof startSink>>;
   let endpointId: string;
   let deliveryId: string;
-  const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
 
   beforeAll(async () => {
     t = await createTestApp({ WEBHOOK_RETRY_SCHEDULE: '50ms,50ms' });
@@ -184,7 +184,7 @@ describe('operator UI: GET /ui/webhook-endpoints/:id (delivery history)', () => 
     sink = await startSink((_req, n) =>
       Promise.resolve(n === 1 ? { status: 500, body: XSS_NAME } : { status: 200, body: 'ok' }),
     );
-    endpointId = (await http(t.url, 'POST', '/webhook-endpoints', { url: `${sink.url}/hook` }, admin)).body.id;
+    endpointId = (await register(t, `${sink.url}/hook`)).id;
     deliveryId = (await http(t.url, 'POST', `/webhook-endpoints/${endpointId}/test`, undefined, admin)).body.deliveryId;
     await waitFor(
       'delivery succeeded',

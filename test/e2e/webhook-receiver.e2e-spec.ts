@@ -3,9 +3,11 @@ import type { Queue } from 'bull';
 import { Webhook } from 'standardwebhooks';
 import { QueueName } from '../../src/queue/queues.js';
 import type { ApplyInboxJob } from '../../src/webhooks/inbound/inbox-queue.js';
-import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { http } from '../factories/orders.factory.js';
+import { PAYMENTS_STAY_PROCESSING, processingPayment } from '../factories/payments.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { postPspEvent, pspEvent, pspEventFor } from '../factories/psp-events.factory.js';
+import { signWebhook, type SignedRequest } from '../utils/sign-webhook.js';
 import { WEBHOOK_SECRET } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 import * as prepared from '../../src/common/db/prepared-query.js';
@@ -19,24 +21,15 @@ describe('POST /webhooks/psp', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({
-      PSP_SETTLE_DELAY_MIN_MS: '3600000',
-      PSP_SETTLE_DELAY_MAX_MS: '3600000',
-      WEBHOOK_DEADLINE_MS: '3600000', // no fallback poll: only these requests resolve payments
-    });
+    // No settlement, no fallback poll: only these requests resolve payments.
+    t = await createTestApp(PAYMENTS_STAY_PROCESSING);
   });
   afterAll(async () => {
     await t.close();
   });
 
-  async function processingPayment() {
-    const order = await createOrder(t.url);
-    const payment = await payOrder(t.url, order.id);
-    return { order, payment };
-  }
-
-  const send = (req: { headers: Record<string, string>; body: string }) =>
-    fetch(`${t.url}/webhooks/psp`, { method: 'POST', headers: req.headers, body: req.body }).then(async (res) => ({
+  const send = (req: SignedRequest) =>
+    postPspEvent(t.url, req).then(async (res) => ({
       status: res.status,
       type: res.headers.get('content-type'),
       body: await res.json(),
@@ -51,22 +44,9 @@ describe('POST /webhooks/psp', () => {
       detail: Record<string, unknown>;
     }[];
 
-  function completedFor(
-    p: { payment: { id: string; pspPaymentId: string; amount: number }; order: { id: string } },
-    over = {},
-  ) {
-    return pspEvent({
-      pspPaymentId: p.payment.pspPaymentId,
-      paymentId: p.payment.id,
-      orderId: p.order.id,
-      amount: p.payment.amount,
-      ...over,
-    });
-  }
-
   it('accepts a valid event with 202, stores it, and applies it: order paid', async () => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     const res = await send(signWebhook(event));
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ status: 'accepted', eventId: event.event_id });
@@ -77,8 +57,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('answers 200 to the same event delivered again, with one inbox row and one state change', async () => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     expect((await send(signWebhook(event))).status).toBe(202);
     await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
     // A redelivery carries a fresh webhook-id/timestamp/signature but the same event_id.
@@ -92,8 +72,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('stores one row, enqueues one job and applies once when 50 deliveries of an event arrive at once', async () => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     const requests = Array.from({ length: 50 }, () => signWebhook(event));
     const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookInbox));
     // Completed inbox jobs are removed at once (the row is the record): watch them being added.
@@ -123,8 +103,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('stores concurrent events in shared INSERTs (group commit): each 202 has its row in one job, each order is paid', async () => {
-    const payments = await Promise.all(Array.from({ length: 20 }, () => processingPayment()));
-    const events = payments.map((p) => completedFor(p));
+    const payments = await Promise.all(Array.from({ length: 20 }, () => processingPayment(t.url)));
+    const events = payments.map((p) => pspEventFor(p));
     const query = jest.spyOn(prepared, 'preparedQuery');
     let answers: { status: number }[];
     let inserts: unknown[];
@@ -156,10 +136,10 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('records payment.processing after payment.completed as ignored, never moving the payment back', async () => {
-    const p = await processingPayment();
-    expect((await send(signWebhook(completedFor(p)))).status).toBe(202);
+    const p = await processingPayment(t.url);
+    expect((await send(signWebhook(pspEventFor(p)))).status).toBe(202);
     await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
-    const late = completedFor(p, { type: 'payment.processing' });
+    const late = pspEventFor(p, { type: 'payment.processing' });
     expect((await send(signWebhook(late))).status).toBe(202);
     const [row] = await waitFor('late event processed', async () => {
       const r = await inboxRows(late.event_id);
@@ -173,8 +153,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('rejects a tampered body with 401 WEBHOOK.SIGNATURE_INVALID and stores nothing', async () => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     const signed = signWebhook(event);
     const tampered = { ...signed, body: signed.body.replace(`"amount":${p.payment.amount}`, '"amount":1') };
     expect(tampered.body).not.toBe(signed.body);
@@ -187,8 +167,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('rejects a signature made with another secret (401) and stores nothing', async () => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     const other = `whsec_${Buffer.from('some-other-secret-entirely').toString('base64')}`;
     const res = await send(signWebhook(event, { secret: other }));
     expect(res.status).toBe(401);
@@ -200,8 +180,8 @@ describe('POST /webhooks/psp', () => {
     ['stale', -301],
     ['future', +301],
   ])('rejects a %s timestamp outside ±300 s with 401 WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE', async (_label, offset) => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     const res = await send(signWebhook(event, { timestamp: Math.floor(Date.now() / 1000) + offset }));
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE');
@@ -209,8 +189,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('rejects a request without signature headers with 401 WEBHOOK.SIGNATURE_MISSING', async () => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     const res = await send({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('WEBHOOK.SIGNATURE_MISSING');
@@ -245,8 +225,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('accepts an event signed by the standardwebhooks library with the configured secret', async () => {
-    const p = await processingPayment();
-    const event = completedFor(p);
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p);
     const body = JSON.stringify(event);
     const msgId = `msg_${event.event_id}`;
     const now = new Date();
@@ -265,10 +245,10 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('never moves a final state back: payment.failed after payment.completed is recorded as ignored', async () => {
-    const p = await processingPayment();
-    expect((await send(signWebhook(completedFor(p)))).status).toBe(202);
+    const p = await processingPayment(t.url);
+    expect((await send(signWebhook(pspEventFor(p)))).status).toBe(202);
     await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
-    const late = completedFor(p, { type: 'payment.failed' });
+    const late = pspEventFor(p, { type: 'payment.failed' });
     expect((await send(signWebhook(late))).status).toBe(202);
     const [row] = await waitFor('late event processed', async () => {
       const rows = await inboxRows(late.event_id);
@@ -294,8 +274,8 @@ describe('POST /webhooks/psp', () => {
   });
 
   it('deletes inbox rows processed longer ago than INBOX_RETENTION, keeps the rest, and a later redelivery changes nothing', async () => {
-    const [old, recent] = [await processingPayment(), await processingPayment()];
-    const [oldEvent, recentEvent] = [completedFor(old), completedFor(recent)];
+    const [old, recent] = [await processingPayment(t.url), await processingPayment(t.url)];
+    const [oldEvent, recentEvent] = [pspEventFor(old), pspEventFor(recent)];
     for (const e of [oldEvent, recentEvent]) expect((await send(signWebhook(e))).status).toBe(202);
     for (const p of [old, recent]) await waitFor('order paid', async () => (await orderStatus(p.order.id)) === 'paid');
     // Aged as time would: one processed 40 days ago, one 2 days ago; and a row received

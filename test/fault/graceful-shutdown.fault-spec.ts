@@ -1,8 +1,10 @@
 import type { Client } from 'pg';
 import { SHUTDOWN_TIMEOUT_MS } from '../../src/bootstrap.js';
-import { backendPid, blockedBy, createPayments, sleep, testDb } from '../utils/fault-kit.js';
+import { sleep } from '../../scripts/lib/sleep.js';
+import { backendPid, blockedBy, createPayments, testDb } from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { pspEvent } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { waitFor } from '../utils/wait-for.js';
 import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.js';
 import { PSP_KEY } from '../utils/test-env.js';
@@ -26,7 +28,9 @@ describe('graceful shutdown (SIGTERM)', () => {
       REDIS_PREFIX: testRedisPrefix(),
       PSP_SETTLE_DELAY_MIN_MS: '3600000',
       PSP_SETTLE_DELAY_MAX_MS: '3600000',
+      LOG_LEVEL: 'log', // for the drain's line
     });
+    const pspUrl = psp.url;
     const created = await rawRequest(`${psp.url}/psp/v1/payments`, {
       method: 'POST',
       headers: pspHeaders,
@@ -37,14 +41,19 @@ describe('graceful shutdown (SIGTERM)', () => {
 
     // Held by the PSP for up to 20 s: the payment does not settle.
     const longPoll = rawRequest(`${psp.url}/psp/v1/payments/${id}?wait=20`, { headers: pspHeaders });
-    await sleep(700);
+    await waitFor('the long poll held by the PSP', async () => {
+      const metrics = await rawRequest(`${pspUrl}/metrics`);
+      return metrics.ok && /^hookline_psp_long_polls_open 1$/m.test(metrics.body);
+    });
     const signalledAt = Date.now();
     psp.child.kill('SIGTERM');
 
-    // The listener closes at once: a new connection is refused while the poll is still held.
-    await sleep(300);
+    // The listener closes at once, in the turn that logs the drain: once the line is out, a
+    // new connection is refused while the process still drains.
+    await waitFor('the PSP draining', () => Promise.resolve(psp!.output().includes('SIGTERM: draining')));
     const late = await rawRequest(`${psp.url}/health/live`);
     expect(late).toMatchObject({ ok: false, code: 'ECONNREFUSED' });
+    expect(psp.child.exitCode).toBeNull();
 
     const answer = await longPoll;
     expect(answer).toMatchObject({ ok: true, status: 200, connection: 'close' });

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { createPayments, paymentOutcomes, sleep, testDb } from '../utils/fault-kit.js';
+import { createPayments, paymentOutcomes, testDb } from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
 import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -51,12 +51,18 @@ describe('receiver down for a while', () => {
     ).rows[0].n;
     expect(settledBeforeStop).toBe(0); // every result is to be delivered while the receiver is down
 
-    await sleep(DOWN_MS);
-    const failed = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM psp_events WHERE payment_id = ANY($1::text[]) AND delivery_attempts > 0`,
-      [payments.map((p) => p.pspPaymentId)],
-    );
-    expect(failed.rows[0].n).toBe(N); // every delivery was tried, and failed, while the receiver was down
+    // Down until every delivery was tried, and failed (DOWN_MS at most).
+    const tried = async () =>
+      (
+        await db!.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM psp_events WHERE payment_id = ANY($1::text[]) AND delivery_attempts > 0`,
+          [payments.map((p) => p.pspPaymentId)],
+        )
+      ).rows[0].n;
+    await waitFor('every PSP delivery tried while the receiver is down', async () => (await tried()) === N, {
+      timeoutMs: DOWN_MS,
+      intervalMs: 250,
+    });
     expect((await rawRequest(`${api.url}/health/live`)).ok).toBe(false);
 
     api = await spawnApp('api', shop, { port: api.port });

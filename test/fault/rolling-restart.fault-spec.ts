@@ -1,7 +1,8 @@
 import { Agent } from 'node:http';
 import type { Client } from 'pg';
 import { shopHeaders } from '../factories/orders.factory.js';
-import { createPayments, paymentOutcomes, sleep, testDb } from '../utils/fault-kit.js';
+import { sleep } from '../../scripts/lib/sleep.js';
+import { createPayments, paymentOutcomes, testDb } from '../utils/fault-kit.js';
 import { rawRequest, type RawOutcome } from '../utils/raw-http.js';
 import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -66,12 +67,15 @@ describe('rolling restart of an api process under load', () => {
         await sleep(5);
       }
     });
-    await sleep(500);
+    const answeredSince = (from: number) =>
+      outcomes.slice(from).filter((o) => o.ok && o.status < 500).length >= 5 * LANES;
+    await waitFor('the lanes answered by api1', () => Promise.resolve(answeredSince(0)));
     const exit = await api1.stop('SIGTERM');
     expect(exit).toEqual({ code: 0, signal: null });
     api1 = await spawnApp('api', shop, { port: api1.port });
     procs.push(api1);
-    await sleep(500);
+    const restartedAt = outcomes.length;
+    await waitFor('the lanes answered by the restarted api1', () => Promise.resolve(answeredSince(restartedAt)));
     load = false;
     await Promise.all(lanes);
     for (const agent of agents) agent.destroy();

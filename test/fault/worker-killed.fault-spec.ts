@@ -11,7 +11,8 @@ import {
   type CreatedPayment,
 } from '../utils/fault-kit.js';
 import { rawRequest } from '../utils/raw-http.js';
-import { pspEvent, signWebhook } from '../utils/sign-webhook.js';
+import { pspEvent } from '../factories/psp-events.factory.js';
+import { signWebhook } from '../utils/sign-webhook.js';
 import { spawnApp, testRedisPrefix, type SpawnedApp } from '../utils/spawn-app.js';
 import { waitFor } from '../utils/wait-for.js';
 

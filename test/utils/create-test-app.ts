@@ -2,13 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { createApp, prepareDatabase } from '../../src/bootstrap.js';
 import { validateEnv, type Env } from '../../src/config/env.js';
-import {
-  assertTestDatabase,
-  freePort,
-  retireCallbackDeliveries,
-  TEST_REDIS_PREFIX_ROOT,
-  testAppEnv,
-} from './test-env.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+import { assertTestDatabase, retireCallbackDeliveries, TEST_REDIS_PREFIX_ROOT, testAppEnv } from './test-env.js';
 
 export interface TestApp {
   app: NestFastifyApplication;

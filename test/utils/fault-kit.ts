@@ -2,8 +2,6 @@ import { Client } from 'pg';
 import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { TEST_DATABASE_URL } from './test-env.js';
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);

@@ -25,31 +25,3 @@ export function signWebhook(
     },
   };
 }
-
-export function pspEvent(over: {
-  eventId?: string;
-  type?: string;
-  pspPaymentId: string;
-  paymentId?: string;
-  orderId?: string;
-  amount: number;
-  currency?: string;
-  status?: string;
-}) {
-  const type = over.type ?? 'payment.completed';
-  return {
-    event_id: over.eventId ?? `evt_${randomBytes(12).toString('hex')}`,
-    type,
-    created_at: new Date().toISOString(),
-    data: {
-      payment_id: over.pspPaymentId,
-      status: over.status ?? type.split('.')[1],
-      amount: over.amount,
-      currency: over.currency ?? 'USD',
-      metadata: {
-        ...(over.orderId ? { orderId: over.orderId } : {}),
-        ...(over.paymentId ? { paymentId: over.paymentId } : {}),
-      },
-    },
-  };
-}

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { assertTestDatabase, freePort, TEST_DATABASE_URL, TEST_REDIS_PREFIX_ROOT, testAppEnv } from './test-env.js';
+import { assertTestDatabase, TEST_DATABASE_URL, TEST_REDIS_PREFIX_ROOT, testAppEnv } from './test-env.js';
+import { freePort } from '../../scripts/lib/free-port.js';
+import { sleep } from '../../scripts/lib/sleep.js';
 import { NODE_FLAGS } from '../../src/node-flags.js';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
@@ -113,6 +115,6 @@ export async function spawnApp(
       await app.stop('SIGKILL');
       throw new Error(`${role} process not ready within ${readyTimeoutMs} ms:\n${out.slice(-4000)}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Client as PgClient } from 'pg';
 
 // The environment every e2e test runs in: its own database (name contains "test")
@@ -51,18 +50,6 @@ export async function dropDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/** A port nothing listens on right now, on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -1,3 +1,5 @@
+import { sleep } from '../../scripts/lib/sleep.js';
+
 /**
  * Awaits a condition that another part of the system makes true (a webhook
  * delivered and applied). Re-checks every `intervalMs`; fails with `what` after `timeoutMs`.
@@ -21,6 +23,6 @@ export async function waitFor<T>(
         `Timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
       );
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
 }

@@ -5,6 +5,7 @@
 // open loop (a fixed arrival rate; latency counted from the scheduled send time).
 
 import { connect, type Socket } from 'node:net';
+import { sleep } from '../../lib/sleep.js';
 
 export interface LoadResult {
   /** Requests answered inside the measured window. */
@@ -289,5 +290,3 @@ export async function openLoop(opts: OpenLoopOptions): Promise<LoadResult> {
   for (const s of sockets) s.destroy();
   return rec.result(seconds);
 }
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { freePort } from '../../lib/free-port.js';
+import { sleep } from '../../lib/sleep.js';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -78,7 +79,7 @@ async function waitReady(proc: Proc, path: string, logDir: string, timeoutMs = 6
     }
     if (Date.now() > deadline)
       throw new Error(`${proc.name} not ready in ${timeoutMs} ms; see ${logDir}/${proc.name}.log`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import Bull from 'bull';
 import type { ChildMessage, ParentMessage } from '../lib/delivery-children.js';
 import { BENCH_SECRET, eventBody } from '../lib/events.js';
-import { sleep } from '../lib/http-load.js';
+import { sleep } from '../../lib/sleep.js';
 import { cpuDelta, postgresPids, redisServerPids, sampleCpu, type CpuGroups } from '../lib/proc-cpu.js';
 import { median, type BenchContext, type Scenario } from '../lib/report.js';
 import { BENCH_KEYS, startHookline } from '../lib/stack.js';

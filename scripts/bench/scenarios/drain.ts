@@ -9,7 +9,7 @@
 
 import Bull from 'bull';
 import { eventBody } from '../lib/events.js';
-import { sleep } from '../lib/http-load.js';
+import { sleep } from '../../lib/sleep.js';
 import { cpuDelta, postgresPids, redisServerPids, sampleCpu } from '../lib/proc-cpu.js';
 import { median, type BenchContext, type Scenario } from '../lib/report.js';
 import { seedPayments } from '../lib/seed.js';

@@ -6,7 +6,8 @@
 // is not measured; the table has their medians.
 
 import os from 'node:os';
-import { openLoop, sleep } from '../lib/http-load.js';
+import { sleep } from '../../lib/sleep.js';
+import { openLoop } from '../lib/http-load.js';
 import { eventBody, signedRequests } from '../lib/events.js';
 import { median, type BenchContext, type Scenario } from '../lib/report.js';
 import { seedPayments, type SeededPayment } from '../lib/seed.js';

@@ -1,4 +1,4 @@
-import { assertTestDatabase, dropDatabase, TEST_DATABASE_URL } from './test-env'; // extensionless: globalSetup runs outside jest's module mapper;
+import { assertTestDatabase, dropDatabase, TEST_DATABASE_URL } from '../utils/test-env'; // extensionless: globalSetup runs outside jest's module mapper;
 
 /**
  * Every run starts from no test database at all: the first test app creates it and

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import e2eSetup from '../utils/global-setup'; // extensionless: globalSetup runs outside jest's module mapper
+import e2eSetup from './global-setup'; // extensionless: globalSetup runs outside jest's module mapper
 
 /**
  * The fault tests run the BUILT app (`node dist/src/main.js`) as child processes, so
