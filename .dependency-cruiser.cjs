@@ -24,7 +24,7 @@ const PUBLIC_SURFACE = [
   // inbound webhooks: the inbox others read and the handler port they implement.
   'src/webhooks/inbound/(inbox[.]service|webhook-handler|inbox-entry[.]entity)[.]ts',
   // outbound webhooks: the outbox writers enqueue into, endpoints, dispatch hooks.
-  'src/webhooks/outbound/(webhook-outbox|webhook-dispatcher|outbound-hooks|endpoints[.]service|outbound[.]entities)[.]ts',
+  'src/webhooks/outbound/(webhook-outbox|outbound-hooks|endpoints[.]service|outbound[.]entities)[.]ts',
   'src/webhooks/outbound/dto/endpoint[.]dto[.]ts',
 ];
 

@@ -22,7 +22,7 @@ import {
 } from './outbound.entities.js';
 import { parseDuration } from '../../common/duration.js';
 import { SigningSecrets } from './signing-secrets.js';
-import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { EndpointHealth } from './delivery/endpoint-health.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 
 /** PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim. */
@@ -82,7 +82,7 @@ export class EndpointsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly outbox: WebhookOutbox,
-    private readonly dispatcher: WebhookDispatcher,
+    private readonly health: EndpointHealth,
     private readonly policies: OutboundAddressPolicies,
     private readonly secrets: SigningSecrets,
     config: ConfigService<AllConfig, true>,
@@ -167,7 +167,7 @@ export class EndpointsService {
       }
       await manager.update(WebhookEndpoint, { id }, patch);
       if (dto.status === 'disabled' && endpoint.status === 'enabled') {
-        await this.dispatcher.disable(manager, owner, endpoint, 'disabled through the API');
+        await this.health.disable(manager, owner, endpoint, 'disabled through the API');
       }
     });
     return this.get(owner, id);

@@ -4,22 +4,34 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig, AppRole } from '../../config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from '../../config/roles.js';
 import { QueueName } from '../../queue/queues.js';
-import { DELIVERY_OWNERS, DeliveryWorker } from './delivery-worker.js';
+import { DeliveriesRepository } from './deliveries.repository.js';
+import { DeliveryAttempt } from './delivery/delivery-attempt.js';
+import { DeliveryHttpClient } from './delivery/delivery-http-client.js';
+import { ENGINE_BACKOFF, engineBackoff } from './delivery/delivery-job.js';
+import { DELIVERY_OWNERS } from './delivery/delivery-owners.js';
+import { DeliveryRecorder } from './delivery/delivery-recorder.js';
+import { DeliverySchedules } from './delivery/delivery-schedules.js';
+import { DeliverySweeperTask } from './delivery/delivery-sweeper.task.js';
+import { DeliveryProcessor } from './delivery/delivery.processor.js';
+import { EndpointHealth } from './delivery/endpoint-health.js';
+import { EndpointThrottle } from './delivery/endpoint-throttle.js';
+import { EndpointsRepository } from './endpoints.repository.js';
 import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
 import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
-import { OutboundRetention } from './outbound-retention.js';
+import { OutboundRetentionTask } from './outbound-retention.task.js';
 import { SigningSecrets } from './signing-secrets.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
-import { ENGINE_BACKOFF, WebhookOutbox } from './webhook-outbox.js';
-import { WebhookDispatcher, engineBackoff } from './webhook-dispatcher.js';
+import { TypeormDeliveriesRepository } from './persistence/deliveries.typeorm-repository.js';
+import { TypeormEndpointsRepository } from './persistence/endpoints.typeorm-repository.js';
+import { WebhookOutbox } from './webhook-outbox.js';
 
 /**
  * The outbound half of the webhooks module: endpoints, messages, deliveries and
- * attempts; the outbox publishers write to, the dispatcher that signs, sends and
- * retries, and the shop's management API. The PSP mock uses the same engine for its
+ * attempts; the outbox publishers write to, the delivery engine (delivery/) that signs,
+ * sends and retries, and the shop's management API. The PSP mock uses the same engine for its
  * own messages (owner psp, its own queue and API).
  */
 @Module({})
@@ -49,7 +61,14 @@ export class OutboundWebhooksModule {
         OutboundHooks,
         OutboundMetrics,
         SigningSecrets,
-        WebhookDispatcher,
+        { provide: DeliveriesRepository, useClass: TypeormDeliveriesRepository },
+        { provide: EndpointsRepository, useClass: TypeormEndpointsRepository },
+        DeliverySchedules,
+        DeliveryHttpClient,
+        EndpointThrottle,
+        EndpointHealth,
+        DeliveryRecorder,
+        DeliveryAttempt,
         EndpointsService,
         {
           provide: OutboundAddressPolicies,
@@ -61,10 +80,15 @@ export class OutboundWebhooksModule {
             ),
         },
         ...(owners.length > 0
-          ? [{ provide: DELIVERY_OWNERS, useValue: owners }, DeliveryWorker, OutboundRetention]
+          ? [
+              { provide: DELIVERY_OWNERS, useValue: owners },
+              DeliveryProcessor,
+              DeliverySweeperTask,
+              OutboundRetentionTask,
+            ]
           : []),
       ],
-      exports: [WebhookOutbox, OutboundHooks, EndpointsService, WebhookDispatcher],
+      exports: [WebhookOutbox, OutboundHooks, EndpointsService],
     };
   }
 }

@@ -5,47 +5,11 @@ import type { Queue } from 'bull';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../../common/db/after-commit.js';
 import { preparedQuery } from '../../common/db/prepared-query.js';
-import { JobName, QueueName } from '../../queue/queues.js';
+import { DELIVERY_QUEUE, deliveryJob, type DeliverJob } from './delivery/delivery-job.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
 /** Event types only endpoints that name them receive (never an "all types" subscription). */
 export const OPERATIONAL_EVENT_TYPES = ['endpoint.disabled', 'webhook.test'] as const;
-
-export const DELIVERY_QUEUE: Record<OutboundOwner, QueueName> = {
-  shop: QueueName.WebhookDelivery,
-  psp: QueueName.PspDelivery,
-};
-
-/** Bull never gives up on a delivery job: the engine decides, from its own schedule, when to stop. */
-export const DELIVERY_JOB_ATTEMPTS = 1_000_000;
-/** Stack traces of unexpected errors a delivery job keeps (Bull keeps every one without a limit; docs/decisions/0007-stackless-deferrals.md). */
-export const DELIVERY_JOB_STACK_TRACES = 3;
-/** Name of the backoff strategy that takes the wait the engine computed (registered on the delivery queues). */
-export const ENGINE_BACKOFF = 'engine-schedule';
-
-export interface DeliverJob {
-  deliveryId: string;
-  /** Attempts in a row sent without their outcome recorded (set by the worker; absent: none). */
-  unrecorded?: number;
-}
-
-/** The Bull job of a delivery: job id = delivery id, retried only as the engine decides, gone once done. */
-export function deliveryJob(deliveryId: string, delayMs = 0) {
-  return {
-    name: JobName.DeliverWebhook,
-    data: { deliveryId } satisfies DeliverJob,
-    opts: {
-      jobId: deliveryId,
-      attempts: DELIVERY_JOB_ATTEMPTS,
-      backoff: { type: ENGINE_BACKOFF },
-      ...(delayMs > 0 ? { delay: delayMs } : {}),
-      removeOnComplete: true,
-      removeOnFail: true,
-      // The stacks of unexpected errors (DeliveryDeferred has none): the last few, not every one.
-      stackTraceLimit: DELIVERY_JOB_STACK_TRACES,
-    },
-  };
-}
 
 export interface PublishRequest {
   owner: OutboundOwner;
