@@ -1,5 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import type { OutboundOwner, WebhookDelivery, WebhookEndpoint, WebhookMessage } from './outbound.entities.js';
+import type {
+  OutboundOwner,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookMessage,
+} from './outbound.entities.js';
 
 /** A delivery as an attempt needs it: with its message, its endpoint, and the body to send. */
 export type LoadedDelivery = WebhookDelivery & { message: WebhookMessage; endpoint: WebhookEndpoint; body: string };
@@ -35,6 +41,28 @@ export interface FailedDeliveryRow {
   status_code: number | null;
   error: string;
   delay_ms: number | null;
+}
+
+/** A row the outbox's write answers: a message written, or one of its deliveries (`ref`: its message id). */
+export interface OutboxRow {
+  kind: 'message' | 'delivery';
+  id: string;
+  ref: string;
+  status: string | null;
+}
+
+/** The messages one outbox write inserts, one entry per message in order. */
+export interface OutboxWrite {
+  owner: OutboundOwner;
+  eventIds: string[];
+  eventTypes: string[];
+  /** The payloads as one JSON array. */
+  payloads: string;
+  delaysMs: number[];
+  /** Only these endpoints (a test message), else every subscribed one. */
+  endpointIds: string[] | null;
+  /** Event types only endpoints that name them receive. */
+  operationalTypes: readonly string[];
 }
 
 /**
@@ -75,4 +103,42 @@ export abstract class DeliveriesRepository {
 
   /** Deletes up to `limit` of `owner`'s messages older than `olderThanMs` whose deliveries are final; how many. */
   abstract deleteFinalMessages(owner: OutboundOwner, olderThanMs: number, limit: number): Promise<number>;
+
+  /** The messages and their deliveries to subscribed (or named) endpoints, in one statement, inside `manager`. */
+  abstract writeMessages(manager: EntityManager, write: OutboxWrite): Promise<OutboxRow[]>;
+
+  /** The delivery of a message to a callback endpoint (`dropped`: failed, never sent), inside `manager`. */
+  abstract writeCallbackDelivery(
+    manager: EntityManager,
+    messageId: string | null,
+    endpointId: string,
+    dropped: boolean,
+    delayMs: number,
+  ): Promise<{ id: string; status: string }>;
+
+  /** One page of an endpoint's deliveries with their messages, newest first, after the keyset `cursor` ([created_at, id]). */
+  abstract pageOfEndpoint(
+    endpointId: string,
+    limit: number,
+    status: string | undefined,
+    cursor: [string, string] | null,
+  ): Promise<(WebhookDelivery & { message?: WebhookMessage })[]>;
+
+  /** A delivery with its message. */
+  abstract findWithMessage(id: string): Promise<WebhookDelivery | null>;
+
+  /** A delivery's attempts, oldest first. */
+  abstract attemptsOf(deliveryId: string): Promise<WebhookAttempt[]>;
+
+  /** The ids of the endpoint's failed deliveries created since `since`. */
+  abstract failedSince(endpointId: string, since: Date): Promise<{ id: string }[]>;
+
+  /** A message by its publisher's event id. */
+  abstract findMessage(owner: OutboundOwner, eventId: string): Promise<WebhookMessage | null>;
+
+  /** The ids of the message's deliveries to enabled endpoints. */
+  abstract toEnabledEndpoints(messageId: string): Promise<{ id: string }[]>;
+
+  /** Pending again, due now, attempts counted from zero. */
+  abstract restart(ids: string[]): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OutboundOwner, WebhookEndpoint } from './outbound.entities.js';
 
 /** An endpoint's failure streak as stored: when it began (null: none) and the endpoint's status. */
 export interface StreakRow {
@@ -26,4 +27,33 @@ export abstract class EndpointsRepository {
 
   /** Disables an enabled endpoint; false when it was not enabled. */
   abstract disable(manager: EntityManager, id: string, reason: string): Promise<boolean>;
+
+  /** Runs `work` in one transaction. */
+  abstract transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T>;
+
+  /** Saves a new endpoint. */
+  abstract create(endpoint: Partial<WebhookEndpoint>): Promise<WebhookEndpoint>;
+
+  /** One page of `owner`'s endpoints, oldest first, after the keyset `cursor` ([created_at, id]). */
+  abstract page(owner: OutboundOwner, limit: number, cursor: [string, string] | null): Promise<WebhookEndpoint[]>;
+
+  abstract findOne(owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null>;
+
+  /** The endpoint, its row locked until `manager`'s transaction ends. */
+  abstract findLocked(manager: EntityManager, owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null>;
+
+  /** Changes the endpoint, inside `manager`. */
+  abstract update(manager: EntityManager, id: string, patch: Partial<WebhookEndpoint>): Promise<void>;
+
+  /**
+   * Deletes the endpoint with its deliveries (and their attempts), in one transaction:
+   * the deliveries first, then the endpoint.
+   */
+  abstract deleteWithDeliveries(id: string): Promise<void>;
+
+  /** The id of `owner`'s callback endpoint for `url`, if there is one. */
+  abstract findCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string | undefined>;
+
+  /** Makes `owner`'s callback endpoint for `url` (a no-op when another made it first). */
+  abstract insertCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<void>;
 }

@@ -4,12 +4,20 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '../../../common/db/prepared-query.js';
 import {
   DeliveriesRepository,
+  type OutboxRow,
+  type OutboxWrite,
   type FailedAttemptRow,
   type FailedDeliveryRow,
   type LoadedDelivery,
   type SucceededAttemptRow,
 } from '../deliveries.repository.js';
-import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type OutboundOwner } from '../outbound.entities.js';
+import {
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookMessage,
+  type OutboundOwner,
+} from '../outbound.entities.js';
 
 interface LoadedRow {
   id: string;
@@ -178,6 +186,127 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
       [owner, olderThanMs, limit],
     );
     return n;
+  }
+  writeMessages(manager: EntityManager, write: OutboxWrite): Promise<OutboxRow[]> {
+    return preparedQuery<OutboxRow>(
+      manager,
+      'hookline_outbox_write',
+      `WITH input AS (
+         SELECT m.event_id, m.event_type, m.delay_ms, p.payload, m.n
+           FROM unnest($2::text[], $3::text[], $5::int[]) WITH ORDINALITY AS m(event_id, event_type, delay_ms, n)
+           JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
+       ), message AS (
+         INSERT INTO webhook_messages (owner, event_id, event_type, payload)
+         SELECT $1, event_id, event_type, payload FROM input ORDER BY n
+         ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id
+       ), delivery AS (
+         INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+         SELECT m.id, e.id,
+                CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
+                CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => i.delay_ms / 1000.0) END,
+                CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+           FROM message m
+           JOIN (SELECT DISTINCT ON (event_id) * FROM input ORDER BY event_id, n) i USING (event_id)
+           JOIN webhook_endpoints e
+             ON e.owner = $1 AND e.kind = 'registered'
+            AND CASE WHEN $6::uuid[] IS NOT NULL THEN e.id = ANY($6::uuid[])
+                     ELSE (i.event_type = ANY(e.event_types)
+                           OR (e.event_types IS NULL AND NOT i.event_type = ANY($7::text[]))) END
+         RETURNING id, status, message_id
+       )
+       SELECT 'message' AS kind, id, event_id AS ref, NULL AS status FROM message
+       UNION ALL
+       SELECT 'delivery', id, message_id::text, status FROM delivery`,
+      [
+        write.owner,
+        write.eventIds,
+        write.eventTypes,
+        write.payloads,
+        write.delaysMs,
+        write.endpointIds,
+        write.operationalTypes,
+      ],
+    );
+  }
+
+  async writeCallbackDelivery(
+    manager: EntityManager,
+    messageId: string | null,
+    endpointId: string,
+    dropped: boolean,
+    delayMs: number,
+  ): Promise<{ id: string; status: string }> {
+    const [cb] = await manager.query<{ id: string; status: string }[]>(
+      `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+       SELECT $1, e.id,
+              CASE WHEN e.status = 'enabled' AND NOT $3 THEN 'pending' ELSE 'failed' END,
+              CASE WHEN e.status = 'enabled' AND NOT $3 THEN now() + make_interval(secs => $4 / 1000.0) END,
+              CASE WHEN $3 THEN 'dropped by PSP chaos (never sent)'
+                   WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+         FROM webhook_endpoints e WHERE e.id = $2
+       RETURNING id, status`,
+      [messageId, endpointId, dropped, delayMs],
+    );
+    return cb;
+  }
+
+  pageOfEndpoint(
+    endpointId: string,
+    limit: number,
+    status: string | undefined,
+    cursor: [string, string] | null,
+  ): Promise<(WebhookDelivery & { message?: WebhookMessage })[]> {
+    const qb = this.db
+      .getRepository(WebhookDelivery)
+      .createQueryBuilder('d')
+      .innerJoinAndSelect('d.message', 'm')
+      .where('d.endpoint_id = :endpointId', { endpointId })
+      .orderBy('d.created_at', 'DESC')
+      .addOrderBy('d.id', 'DESC')
+      .take(limit + 1);
+    if (status) qb.andWhere('d.status = :status', { status });
+    if (cursor) {
+      const [at, id] = cursor;
+      qb.andWhere("(date_trunc('milliseconds', d.created_at), d.id) < (:at, :id)", { at, id });
+    }
+    return qb.getMany();
+  }
+
+  findWithMessage(id: string): Promise<WebhookDelivery | null> {
+    return this.db.getRepository(WebhookDelivery).findOne({ where: { id }, relations: { message: true } });
+  }
+
+  attemptsOf(deliveryId: string): Promise<WebhookAttempt[]> {
+    return this.db
+      .getRepository(WebhookAttempt)
+      .find({ where: { deliveryId }, order: { startedAt: 'ASC', id: 'ASC' } });
+  }
+
+  failedSince(endpointId: string, since: Date): Promise<{ id: string }[]> {
+    return this.db.query<{ id: string }[]>(
+      `SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2`,
+      [endpointId, since],
+    );
+  }
+
+  findMessage(owner: OutboundOwner, eventId: string): Promise<WebhookMessage | null> {
+    return this.db.getRepository(WebhookMessage).findOneBy({ owner, eventId });
+  }
+
+  toEnabledEndpoints(messageId: string): Promise<{ id: string }[]> {
+    return this.db.query<{ id: string }[]>(
+      `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.message_id = $1 AND e.status = 'enabled'`,
+      [messageId],
+    );
+  }
+
+  async restart(ids: string[]): Promise<void> {
+    await this.db.query(
+      `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), succeeded_at = NULL
+        WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
   }
 }
 

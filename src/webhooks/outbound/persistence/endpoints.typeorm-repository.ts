@@ -1,11 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '../../../common/db/prepared-query.js';
 import { EndpointsRepository, type StreakRow } from '../endpoints.repository.js';
+import { WebhookEndpoint, type OutboundOwner } from '../outbound.entities.js';
 
 /** EndpointsRepository over PostgreSQL. */
 @Injectable()
 export class TypeormEndpointsRepository extends EndpointsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    super();
+  }
+
   /**
    * Only a streak's first failure writes the row; read from the statement's snapshot, a
    * streak another transaction began meanwhile shows as null.
@@ -45,5 +51,66 @@ export class TypeormEndpointsRepository extends EndpointsRepository {
       [id, reason],
     );
     return changed.length > 0;
+  }
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  create(endpoint: Partial<WebhookEndpoint>): Promise<WebhookEndpoint> {
+    const repo = this.db.getRepository(WebhookEndpoint);
+    return repo.save(repo.create(endpoint));
+  }
+
+  page(owner: OutboundOwner, limit: number, cursor: [string, string] | null): Promise<WebhookEndpoint[]> {
+    const qb = this.db
+      .getRepository(WebhookEndpoint)
+      .createQueryBuilder('e')
+      .where('e.owner = :owner', { owner })
+      .orderBy('e.created_at', 'ASC')
+      .addOrderBy('e.id', 'ASC')
+      .take(limit + 1);
+    if (cursor) {
+      const [at, id] = cursor;
+      qb.andWhere("(date_trunc('milliseconds', e.created_at), e.id) > (:at, :id)", { at, id });
+    }
+    return qb.getMany();
+  }
+
+  findOne(owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null> {
+    return this.db.getRepository(WebhookEndpoint).findOneBy({ id, owner });
+  }
+
+  findLocked(manager: EntityManager, owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null> {
+    return manager
+      .getRepository(WebhookEndpoint)
+      .findOne({ where: { id, owner }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(manager: EntityManager, id: string, patch: Partial<WebhookEndpoint>): Promise<void> {
+    await manager.update(WebhookEndpoint, { id }, patch);
+  }
+
+  async deleteWithDeliveries(id: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      await manager.query(`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`, [id]);
+      await manager.query(`DELETE FROM webhook_endpoints WHERE id = $1`, [id]);
+    });
+  }
+
+  async findCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string | undefined> {
+    const rows = await manager.query<{ id: string }[]>(
+      `SELECT id FROM webhook_endpoints WHERE owner = $1 AND kind = 'callback' AND url = $2`,
+      [owner, url],
+    );
+    return rows[0]?.id;
+  }
+
+  async insertCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<void> {
+    await manager.query(
+      `INSERT INTO webhook_endpoints (owner, kind, url, description) VALUES ($1, 'callback', $2, 'callback_url of payments')
+       ON CONFLICT (owner, url) WHERE kind = 'callback' DO NOTHING`,
+      [owner, url],
+    );
   }
 }
