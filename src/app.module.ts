@@ -75,7 +75,7 @@ export class AppModule {
         IdempotencyModule.register({ purge: runsWorkers(role) || runsPsp(role) }),
         ...(shop ? [WebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)] : []),
         ...(shop || runsPsp(role) ? [OutboundWebhooksModule.forRole(role)] : []),
-        ...(runsPsp(role) ? [PspMockModule] : []),
+        ...(runsPsp(role) ? [PspMockModule.forRole(role)] : []),
         ...(hasHttpApi(role) ? [UiModule.forRole(role)] : []),
       ],
       providers: [

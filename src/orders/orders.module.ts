@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppRole } from '../config/env.js';
 import { hasHttpApi } from '../config/roles.js';
+import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
 import { Order } from './order.entity.js';
 import { OrdersController } from './orders.controller.js';
 import { OrdersService } from './orders.service.js';
@@ -17,7 +18,7 @@ export class OrdersModule {
     if (existing) return existing;
     const mod: DynamicModule = {
       module: OrdersModule,
-      imports: [TypeOrmModule.forFeature([Order])],
+      imports: [TypeOrmModule.forFeature([Order]), OutboundWebhooksModule.forRole(role)],
       controllers: hasHttpApi(role) ? [OrdersController] : [],
       providers: [OrdersService],
       exports: [OrdersService],

@@ -1,7 +1,9 @@
 import { BullModule } from '@nestjs/bull';
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { AppRole } from '../config/env.js';
 import { QueueName } from '../queue/queues.js';
+import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
 import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
@@ -18,21 +20,27 @@ import { PspOutboundHooks } from './psp-outbound.hooks.js';
  * A Stripe-like PSP with its own tables, API under /psp/v1, API key and signing
  * secret. The shop reaches it only over HTTP, even when both run in one process.
  */
-@Module({
-  imports: [
-    TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
-    // Its deliveries run on the outbound engine (OutboundWebhooksModule, queue psp-delivery).
-    BullModule.registerQueue({ name: QueueName.PspSettlement }),
-  ],
-  controllers: [PspMockController],
-  providers: [
-    PspMockService,
-    PspOutboundHooks,
-    ChaosService,
-    SettlementNotifier,
-    PspMetrics,
-    PspSettlementProcessor,
-    PspSweeperTask,
-  ],
-})
-export class PspMockModule {}
+@Module({})
+export class PspMockModule {
+  static forRole(role: AppRole): DynamicModule {
+    return {
+      module: PspMockModule,
+      imports: [
+        TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
+        // Its deliveries run on the outbound engine (queue psp-delivery).
+        OutboundWebhooksModule.forRole(role),
+        BullModule.registerQueue({ name: QueueName.PspSettlement }),
+      ],
+      controllers: [PspMockController],
+      providers: [
+        PspMockService,
+        PspOutboundHooks,
+        ChaosService,
+        SettlementNotifier,
+        PspMetrics,
+        PspSettlementProcessor,
+        PspSweeperTask,
+      ],
+    };
+  }
+}

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { AppRole } from '../config/env.js';
 import { hasHttpApi, runsPsp } from '../config/roles.js';
+import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
 import { PaymentPageController } from './payment-page.controller.js';
 import { PaymentPageReader, PSP_IN_PROCESS } from './payment-page.reader.js';
 import { UiAdminGuard, UiAuthGuard } from './ui-auth.guard.js';
@@ -17,6 +18,7 @@ export class UiModule {
   static forRole(role: AppRole): DynamicModule {
     return {
       module: UiModule,
+      imports: [OutboundWebhooksModule.forRole(role)],
       controllers: hasHttpApi(role) ? [PaymentPageController, EndpointPageController] : [],
       providers: [PaymentPageReader, UiAuthGuard, UiAdminGuard, { provide: PSP_IN_PROCESS, useValue: runsPsp(role) }],
     };

@@ -36,15 +36,22 @@ import { WebhookOutbox } from './webhook-outbox.js';
  */
 @Module({})
 export class OutboundWebhooksModule {
+  private static readonly byRole = new Map<AppRole, DynamicModule>();
+
+  /**
+   * Memoised: the root module and the modules that publish or read through the outbound
+   * engine (orders, payments through orders, the PSP mock, the UI) import one instance.
+   */
   static forRole(role: AppRole): DynamicModule {
+    const existing = OutboundWebhooksModule.byRole.get(role);
+    if (existing) return existing;
     const owners: OutboundOwner[] = [
       ...(runsWorkers(role) ? (['shop'] as const) : []),
       ...(runsPsp(role) ? (['psp'] as const) : []),
     ];
     const settings = { backoffStrategies: { [ENGINE_BACKOFF]: engineBackoff } };
-    return {
+    const mod: DynamicModule = {
       module: OutboundWebhooksModule,
-      global: true,
       imports: [
         // Only the queues of the owners this role publishes for.
         BullModule.registerQueue(
@@ -90,5 +97,7 @@ export class OutboundWebhooksModule {
       ],
       exports: [WebhookOutbox, OutboundHooks, EndpointsService],
     };
+    OutboundWebhooksModule.byRole.set(role, mod);
+    return mod;
   }
 }
