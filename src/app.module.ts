@@ -82,7 +82,7 @@ export class AppModule {
           ? [InboundWebhooksModule.forRole(role), OrdersModule.forRole(role), PaymentsModule.forRole(role)]
           : []),
         ...(shop || runsPsp(role) ? [OutboundWebhooksModule.forRole(role)] : []),
-        ...(runsPsp(role) ? [PspMockModule] : []),
+        ...(runsPsp(role) ? [PspMockModule.forRole(role)] : []),
         ...(hasHttpApi(role) ? [UiModule.forRole(role)] : []),
       ],
       providers: [

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AppRole } from '../config/env.js';
 import { hasHttpApi } from '../config/roles.js';
 import { IdempotencyModule } from '../http/idempotency/idempotency.module.js';
+import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
 import { Order } from './order.entity.js';
 import { OrderReadModel } from './order-read-model.js';
 import { OrdersController } from './orders.controller.js';
@@ -21,7 +22,7 @@ export class OrdersModule {
     if (existing) return existing;
     const mod: DynamicModule = {
       module: OrdersModule,
-      imports: [TypeOrmModule.forFeature([Order]), IdempotencyModule],
+      imports: [TypeOrmModule.forFeature([Order]), IdempotencyModule, OutboundWebhooksModule.forRole(role)],
       controllers: hasHttpApi(role) ? [OrdersController] : [],
       providers: [OrdersService, OrderReadModel, { provide: OrdersRepository, useClass: TypeormOrdersRepository }],
       exports: [OrdersService, OrderReadModel],

@@ -1,10 +1,12 @@
 import { BullModule } from '@nestjs/bull';
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import type { AppRole } from '../config/env.js';
 import { QueueName } from '../queue/queues.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { IdempotencyModule } from '../http/idempotency/idempotency.module.js';
+import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
 import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
@@ -22,26 +24,39 @@ import { PspOutboundHooks } from './psp-outbound.hooks.js';
  * A Stripe-like PSP with its own tables, API under /psp/v1, API key and signing
  * secret. The shop reaches it only over HTTP, even when both run in one process.
  */
-@Module({
-  imports: [
-    TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
-    // Its deliveries run on the outbound engine (OutboundWebhooksModule, queue psp-delivery).
-    BullModule.registerQueue({ name: QueueName.PspSettlement }),
-    RedisModule,
-    MetricsModule,
-    IdempotencyModule,
-  ],
-  controllers: [PspMockController],
-  providers: [
-    PspMockService,
-    PspOutboundHooks,
-    ChaosService,
-    SettlementNotifier,
-    PspMetrics,
-    PspSettlementProcessor,
-    PspSweeperTask,
-    PspEventReadModel,
-  ],
-  exports: [PspEventReadModel],
-})
-export class PspMockModule {}
+@Module({})
+export class PspMockModule {
+  private static readonly byRole = new Map<AppRole, DynamicModule>();
+
+  /** Memoised: the root module and the UI (payment page) import one instance. */
+  static forRole(role: AppRole): DynamicModule {
+    const existing = PspMockModule.byRole.get(role);
+    if (existing) return existing;
+    const mod: DynamicModule = {
+      module: PspMockModule,
+      imports: [
+        TypeOrmModule.forFeature([PspPayment, PspEvent, PspSetting]),
+        // Its deliveries run on the outbound engine (queue psp-delivery).
+        OutboundWebhooksModule.forRole(role),
+        BullModule.registerQueue({ name: QueueName.PspSettlement }),
+        RedisModule,
+        MetricsModule,
+        IdempotencyModule,
+      ],
+      controllers: [PspMockController],
+      providers: [
+        PspMockService,
+        PspOutboundHooks,
+        ChaosService,
+        SettlementNotifier,
+        PspMetrics,
+        PspSettlementProcessor,
+        PspSweeperTask,
+        PspEventReadModel,
+      ],
+      exports: [PspEventReadModel],
+    };
+    PspMockModule.byRole.set(role, mod);
+    return mod;
+  }
+}

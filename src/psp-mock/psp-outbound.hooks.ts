@@ -5,8 +5,13 @@ import { DataSource } from 'typeorm';
 import { webhookSigner } from '../common/crypto/webhook-signature.js';
 import type { AllConfig } from '../config/env.js';
 import { splitList } from '../config/env.js';
-import { OutboundHooks, type AttemptContext, type AttemptOutcome } from '../webhooks/outbound/outbound-hooks.js';
-import { endpointOrigin } from '../webhooks/outbound/webhook-dispatcher.js';
+import {
+  OutboundHooks,
+  endpointOrigin,
+  type AttemptContext,
+  type AttemptOutcome,
+} from '../webhooks/outbound/outbound-hooks.js';
+import { DUPLICATE, TAMPER } from './chaos-transformations.js';
 import { ChaosService } from './chaos.service.js';
 import { PspMetrics } from './psp-metrics.js';
 
@@ -14,7 +19,7 @@ import { PspMetrics } from './psp-metrics.js';
  * What the PSP mock adds to the outbound engine for its own messages:
  * - callback deliveries are signed with the PSP account secret (PSP_WEBHOOK_SECRET,
  *   several during a rotation) in its scheme (PSP_SIGNATURE_SCHEME);
- * - chaos: the first attempt of a share of deliveries is tampered (one body byte
+ * - chaos (chaos-transformations.ts): the first attempt of a share of deliveries is tampered (one body byte
  *   changed after signing, so a correct receiver answers 401 and the retry, signed
  *   correctly, succeeds), and a share of delivered messages is POSTed a second time;
  * - each callback delivery's state is mirrored on its PSP event (psp_events), which
@@ -41,15 +46,16 @@ export class PspOutboundHooks implements OnModuleInit {
       ),
       beforeAttempt: async (ctx) => {
         const { tamperRate } = await this.chaos.get();
-        return { tamper: ctx.attempt === 1 && tamperRate > 0 && Math.random() < tamperRate };
+        const tamper = ctx.attempt === 1 && tamperRate > 0 && Math.random() < tamperRate;
+        return tamper ? { transformBody: TAMPER } : {};
       },
       afterAttempt: (ctx, outcome) => this.afterAttempt(ctx, outcome),
     });
   }
 
-  private async afterAttempt(ctx: AttemptContext, outcome: AttemptOutcome): Promise<{ duplicate: boolean }> {
+  private async afterAttempt(ctx: AttemptContext, outcome: AttemptOutcome): Promise<{ resend?: { why: string } }> {
     const endpoint = endpointOrigin(ctx.endpoint.url);
-    if (outcome.tampered) {
+    if (outcome.transformed) {
       this.metrics.deliveries.inc({ outcome: outcome.succeeded ? 'tampered_accepted' : 'tampered', endpoint });
       if (outcome.succeeded) {
         this.logger.error({
@@ -70,10 +76,11 @@ export class PspOutboundHooks implements OnModuleInit {
         [ctx.message.eventId, outcome.succeeded, outcome.final, outcome.error?.slice(0, 500) ?? null],
       );
     }
-    if (!outcome.succeeded) return { duplicate: false };
+    if (!outcome.succeeded) return {};
     const { duplicateRate } = await this.chaos.get();
     const duplicate = duplicateRate > 0 && Math.random() < duplicateRate;
-    if (duplicate) this.metrics.deliveries.inc({ outcome: 'duplicated', endpoint });
-    return { duplicate };
+    if (!duplicate) return {};
+    this.metrics.deliveries.inc({ outcome: 'duplicated', endpoint });
+    return { resend: DUPLICATE };
   }
 }

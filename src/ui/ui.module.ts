@@ -28,7 +28,7 @@ export class UiModule {
         PaymentsModule.forRole(role),
         InboundWebhooksModule.forRole(role),
         OutboundWebhooksModule.forRole(role),
-        ...(runsPsp(role) ? [PspMockModule] : []),
+        ...(runsPsp(role) ? [PspMockModule.forRole(role)] : []),
       ],
       controllers: hasHttpApi(role) ? [PaymentPageController, EndpointPageController] : [],
       providers: [PaymentPageReader, EndpointPageReader, UiAuthGuard, UiAdminGuard],

@@ -2,9 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
 import type { Client } from 'pg';
-import type { GroupCommit } from '../../src/common/db/group-commit.js';
 import { QueueName } from '../../src/queue/queues.js';
-import { WebhookDispatcher } from '../../src/webhooks/outbound/webhook-dispatcher.js';
+import { DeliveryRecorder } from '../../src/webhooks/outbound/delivery/delivery-recorder.js';
 import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
 import { admin, forgetEndpoints } from '../factories/endpoints.factory.js';
 import { http } from '../factories/orders.factory.js';
@@ -138,13 +137,10 @@ export async function fillWriteSlots(t: TestApp, lock: Client, endpointId: strin
   }
 }
 
-/** The dispatcher's batched writes and the delivery queue, as the batch tests watch them. */
-export function dispatcherInternals(t: TestApp) {
-  const dispatcher: unknown = t.app.get(WebhookDispatcher);
-  return {
-    queue: t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery)),
-    ...(dispatcher as { successes: GroupCommit<unknown, void>; failures: GroupCommit<unknown, unknown> }),
-  };
+/** The recorder's batched writes and the delivery queue, as the batch tests watch them. */
+export function recorderBatches(t: TestApp) {
+  const { successes, failures } = t.app.get(DeliveryRecorder);
+  return { queue: t.app.get<Queue>(getQueueToken(QueueName.WebhookDelivery)), successes, failures };
 }
 
 /** Publishes `n` messages of `eventType` in one transaction (`{ type, i }` each, event ids unique to this call). */

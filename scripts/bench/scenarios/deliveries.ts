@@ -28,7 +28,7 @@ import { cpuDelta, postgresPids, redisServerPids, sampleCpu, type CpuGroups } fr
 import { median, type BenchContext, type Scenario } from '../lib/report.js';
 import { BENCH_KEYS, startHookline } from '../lib/stack.js';
 import { QueueName } from '../../../src/queue/queues.js';
-import { deliveryJob } from '../../../src/webhooks/outbound/webhook-outbox.js';
+import { deliveryJob } from '../../../src/webhooks/outbound/delivery/delivery-job.js';
 import { NODE_FLAGS } from '../../../src/node-flags.js';
 
 const CHILD = resolve(__dirname, '../lib/delivery-children.js');

@@ -1,11 +1,19 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Queue } from 'bull';
-import { DataSource } from 'typeorm';
 import { SealingError } from '../../common/crypto/secret-sealer.js';
 import { DomainError } from '../../common/errors/domain-error.js';
+import { DeliveriesRepository } from './deliveries.repository.js';
+import {
+  callbackFixed,
+  callbackKeepsUrl,
+  deliveryNotFound,
+  endpointDisabled,
+  endpointNotFound,
+  secretUnreadable,
+} from './endpoint-errors.js';
+import { EndpointsRepository } from './endpoints.repository.js';
 import { isUuid, prefixedId } from '../../common/ids.js';
 import { decodeCursor, encodeCursor } from '../../common/pagination/keyset-cursor.js';
 import type { AllConfig } from '../../config/env.js';
@@ -13,59 +21,22 @@ import type { CreateEndpointDto, DeliveriesQuery, UpdateEndpointDto } from './dt
 import type { PageQuery } from '../../common/pagination/page.query.js';
 import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
 import { checkEndpointUrl } from './http/guarded-agent.js';
-import {
+import type {
+  OutboundOwner,
   WebhookAttempt,
   WebhookDelivery,
   WebhookEndpoint,
   WebhookMessage,
-  type OutboundOwner,
 } from './outbound.entities.js';
 import { parseDuration } from '../../common/duration.js';
 import { SigningSecrets } from './signing-secrets.js';
-import { WebhookDispatcher } from './webhook-dispatcher.js';
+import { EndpointHealth } from './delivery/endpoint-health.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 
 /** PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim. */
 const DEADLOCK_DETECTED = '40P01';
 
 export const newSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
-
-const endpointNotFound = (id: string) =>
-  new DomainError(
-    'WEBHOOK_ENDPOINT.NOT_FOUND',
-    404,
-    'Webhook endpoint not found',
-    `No webhook endpoint with id ${id}.`,
-  );
-const deliveryNotFound = (id: string) =>
-  new DomainError(
-    'WEBHOOK_DELIVERY.NOT_FOUND',
-    404,
-    'Webhook delivery not found',
-    `No webhook delivery with id ${id}.`,
-  );
-const callbackFixed = () =>
-  new DomainError(
-    'WEBHOOK_ENDPOINT.CALLBACK_FIXED',
-    409,
-    'Callback endpoint',
-    'A callback endpoint is signed with the sender account secret; rotate that instead.',
-  );
-/** The row's sealed secret does not open with SEALING_KEYS (the SealingError's code says why; no value). */
-const secretUnreadable = (id: string, err: SealingError) =>
-  new DomainError(
-    'WEBHOOK_ENDPOINT.SECRET_UNREADABLE',
-    500,
-    'Signing secret cannot be opened',
-    `The stored signing secret of endpoint ${id} does not open with SEALING_KEYS (${err.code}); rotate-secret gives it a new one.`,
-  );
-const endpointDisabled = (e: WebhookEndpoint) =>
-  new DomainError(
-    'WEBHOOK_ENDPOINT.DISABLED',
-    409,
-    'Webhook endpoint is disabled',
-    `Endpoint ${e.id} is disabled (${e.disabledReason ?? 'no reason'}); PATCH it with status enabled first.`,
-  );
 
 /**
  * The management side of outbound webhooks, for one owner at a time (the shop's
@@ -80,9 +51,10 @@ export class EndpointsService {
   private readonly attemptTimeoutMs: number;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly endpoints: EndpointsRepository,
+    private readonly deliveryRows: DeliveriesRepository,
     private readonly outbox: WebhookOutbox,
-    private readonly dispatcher: WebhookDispatcher,
+    private readonly health: EndpointHealth,
     private readonly policies: OutboundAddressPolicies,
     private readonly secrets: SigningSecrets,
     config: ConfigService<AllConfig, true>,
@@ -94,25 +66,22 @@ export class EndpointsService {
   /** Registers an endpoint; answers it with its new secret, which is stored sealed only (shown once). */
   async create(owner: OutboundOwner, dto: CreateEndpointDto): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
     await this.checkUrl(dto.url);
-    const repo = this.db.getRepository(WebhookEndpoint);
     // The id is the sealed value's AAD, so it is chosen before the row is written.
     const id = randomUUID();
     const secret = newSecret();
-    const endpoint = await repo.save(
-      repo.create({
-        id,
-        owner,
-        kind: 'registered',
-        url: dto.url,
-        description: dto.description ?? '',
-        eventTypes: dto.eventTypes ?? null,
-        rateLimitPerS: dto.rateLimitPerS ?? null,
-        ...this.secrets.seal(id, { secret, previousSecret: null }),
-        status: 'enabled',
-        createdAt: new Date(),
-        updatedAt: new Date(),
-      }),
-    );
+    const endpoint = await this.endpoints.create({
+      id,
+      owner,
+      kind: 'registered',
+      url: dto.url,
+      description: dto.description ?? '',
+      eventTypes: dto.eventTypes ?? null,
+      rateLimitPerS: dto.rateLimitPerS ?? null,
+      ...this.secrets.seal(id, { secret, previousSecret: null }),
+      status: 'enabled',
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
     this.logger.log({
       msg: `Registered ${owner} webhook endpoint ${endpoint.id} (${new URL(endpoint.url).origin})`,
       endpointId: endpoint.id,
@@ -122,24 +91,14 @@ export class EndpointsService {
 
   async list(owner: OutboundOwner, q: PageQuery): Promise<{ data: WebhookEndpoint[]; nextCursor: string | null }> {
     const limit = q.limit ?? 20;
-    const qb = this.db
-      .getRepository(WebhookEndpoint)
-      .createQueryBuilder('e')
-      .where('e.owner = :owner', { owner })
-      .orderBy('e.created_at', 'ASC')
-      .addOrderBy('e.id', 'ASC')
-      .take(limit + 1);
-    if (q.cursor) {
-      const [at, id] = decodeCursor(q.cursor, 'WEBHOOK_ENDPOINT.INVALID_CURSOR');
-      qb.andWhere("(date_trunc('milliseconds', e.created_at), e.id) > (:at, :id)", { at, id });
-    }
-    const rows = await qb.getMany();
+    const cursor = q.cursor ? decodeCursor(q.cursor, 'WEBHOOK_ENDPOINT.INVALID_CURSOR') : null;
+    const rows = await this.endpoints.page(owner, limit, cursor);
     const data = rows.slice(0, limit);
     return { data, nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]) : null };
   }
 
   async get(owner: OutboundOwner, id: string): Promise<WebhookEndpoint> {
-    const endpoint = isUuid(id) ? await this.db.getRepository(WebhookEndpoint).findOneBy({ id, owner }) : null;
+    const endpoint = isUuid(id) ? await this.endpoints.findOne(owner, id) : null;
     if (!endpoint) throw endpointNotFound(id);
     return endpoint;
   }
@@ -147,15 +106,10 @@ export class EndpointsService {
   async update(owner: OutboundOwner, id: string, dto: UpdateEndpointDto): Promise<WebhookEndpoint> {
     const endpoint = await this.get(owner, id);
     if (dto.url !== undefined && endpoint.kind === 'callback') {
-      throw new DomainError(
-        'WEBHOOK_ENDPOINT.CALLBACK_FIXED',
-        409,
-        'Callback endpoint',
-        'A callback endpoint keeps its URL.',
-      );
+      throw callbackKeepsUrl();
     }
     if (dto.url !== undefined) await this.checkUrl(dto.url);
-    await this.db.transaction(async (manager) => {
+    await this.endpoints.transaction(async (manager) => {
       const patch: Partial<WebhookEndpoint> = { updatedAt: new Date() };
       if (dto.url !== undefined) patch.url = dto.url;
       if (dto.description !== undefined) patch.description = dto.description;
@@ -165,9 +119,9 @@ export class EndpointsService {
         Object.assign(patch, { status: 'enabled', disabledReason: null, disabledAt: null, failingSince: null });
         this.logger.log({ msg: `Re-enabled ${owner} webhook endpoint ${id}`, endpointId: id });
       }
-      await manager.update(WebhookEndpoint, { id }, patch);
+      await this.endpoints.update(manager, id, patch);
       if (dto.status === 'disabled' && endpoint.status === 'enabled') {
-        await this.dispatcher.disable(manager, owner, endpoint, 'disabled through the API');
+        await this.health.disable(manager, owner, endpoint, 'disabled through the API');
       }
     });
     return this.get(owner, id);
@@ -184,10 +138,7 @@ export class EndpointsService {
     const endpoint = await this.get(owner, id);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.db.transaction(async (manager) => {
-          await manager.query(`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`, [endpoint.id]);
-          await manager.query(`DELETE FROM webhook_endpoints WHERE id = $1`, [endpoint.id]);
-        });
+        await this.endpoints.deleteWithDeliveries(endpoint.id);
         break;
       } catch (err) {
         if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt === 3) throw err;
@@ -206,10 +157,8 @@ export class EndpointsService {
     await this.get(owner, id);
     const secret = newSecret();
     const previousSecretExpiresAt = new Date(Date.now() + this.graceMs);
-    await this.db.transaction(async (manager) => {
-      const endpoint = await manager
-        .getRepository(WebhookEndpoint)
-        .findOne({ where: { id, owner }, lock: { mode: 'pessimistic_write' } });
+    await this.endpoints.transaction(async (manager) => {
+      const endpoint = await this.endpoints.findLocked(manager, owner, id);
       if (!endpoint) throw endpointNotFound(id);
       if (endpoint.kind === 'callback' || !endpoint.sealedSecret) throw callbackFixed();
       let current: string | null = null;
@@ -223,15 +172,11 @@ export class EndpointsService {
           endpointId: id,
         });
       }
-      await manager.update(
-        WebhookEndpoint,
-        { id },
-        {
-          ...this.secrets.seal(id, { secret, previousSecret: current }),
-          previousSecretExpiresAt,
-          updatedAt: new Date(),
-        },
-      );
+      await this.endpoints.update(manager, id, {
+        ...this.secrets.seal(id, { secret, previousSecret: current }),
+        previousSecretExpiresAt,
+        updatedAt: new Date(),
+      });
     });
     this.logger.log({
       msg: `Rotated the secret of ${owner} webhook endpoint ${id}; the previous one signs too until ${previousSecretExpiresAt.toISOString()}`,
@@ -285,7 +230,7 @@ export class EndpointsService {
     const endpoint = await this.get(owner, id);
     if (endpoint.status !== 'enabled') throw endpointDisabled(endpoint);
     const eventId = prefixedId('evt');
-    const published = await this.db.transaction((manager) =>
+    const published = await this.endpoints.transaction((manager) =>
       this.outbox.publish(manager, {
         owner,
         eventId,
@@ -309,20 +254,8 @@ export class EndpointsService {
   ): Promise<{ data: (WebhookDelivery & { message?: WebhookMessage })[]; nextCursor: string | null }> {
     await this.get(owner, endpointId);
     const limit = q.limit ?? 20;
-    const qb = this.db
-      .getRepository(WebhookDelivery)
-      .createQueryBuilder('d')
-      .innerJoinAndSelect('d.message', 'm')
-      .where('d.endpoint_id = :endpointId', { endpointId })
-      .orderBy('d.created_at', 'DESC')
-      .addOrderBy('d.id', 'DESC')
-      .take(limit + 1);
-    if (q.status) qb.andWhere('d.status = :status', { status: q.status });
-    if (q.cursor) {
-      const [at, id] = decodeCursor(q.cursor, 'WEBHOOK_DELIVERY.INVALID_CURSOR');
-      qb.andWhere("(date_trunc('milliseconds', d.created_at), d.id) < (:at, :id)", { at, id });
-    }
-    const rows = await qb.getMany();
+    const cursor = q.cursor ? decodeCursor(q.cursor, 'WEBHOOK_DELIVERY.INVALID_CURSOR') : null;
+    const rows = await this.deliveryRows.pageOfEndpoint(endpointId, limit, q.status, cursor);
     const data = rows.slice(0, limit);
     return { data, nextCursor: rows.length > limit ? encodeCursor(data[data.length - 1]) : null };
   }
@@ -331,13 +264,9 @@ export class EndpointsService {
     owner: OutboundOwner,
     id: string,
   ): Promise<{ delivery: WebhookDelivery & { message: WebhookMessage }; attempts: WebhookAttempt[] }> {
-    const delivery = isUuid(id)
-      ? await this.db.getRepository(WebhookDelivery).findOne({ where: { id }, relations: { message: true } })
-      : null;
+    const delivery = isUuid(id) ? await this.deliveryRows.findWithMessage(id) : null;
     if (!delivery || delivery.message?.owner !== owner) throw deliveryNotFound(id);
-    const attempts = await this.db
-      .getRepository(WebhookAttempt)
-      .find({ where: { deliveryId: id }, order: { startedAt: 'ASC', id: 'ASC' } });
+    const attempts = await this.deliveryRows.attemptsOf(id);
     return { delivery: delivery as WebhookDelivery & { message: WebhookMessage }, attempts };
   }
 
@@ -354,10 +283,7 @@ export class EndpointsService {
   async recover(owner: OutboundOwner, endpointId: string, since: Date): Promise<number> {
     const endpoint = await this.get(owner, endpointId);
     if (endpoint.status !== 'enabled') throw endpointDisabled(endpoint);
-    const rows = await this.db.query<{ id: string }[]>(
-      `SELECT id FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'failed' AND created_at >= $2`,
-      [endpointId, since],
-    );
+    const rows = await this.deliveryRows.failedSince(endpointId, since);
     await this.requeue(
       owner,
       rows.map((r) => r.id),
@@ -371,13 +297,9 @@ export class EndpointsService {
 
   /** Re-sends an event to every endpoint that had it (PSP mock: POST /psp/v1/events/:id/resend). */
   async resendEvent(owner: OutboundOwner, eventId: string): Promise<number | null> {
-    const message = await this.db.getRepository(WebhookMessage).findOneBy({ owner, eventId });
+    const message = await this.deliveryRows.findMessage(owner, eventId);
     if (!message) return null;
-    const rows = await this.db.query<{ id: string }[]>(
-      `SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-        WHERE d.message_id = $1 AND e.status = 'enabled'`,
-      [message.id],
-    );
+    const rows = await this.deliveryRows.toEnabledEndpoints(message.id);
     await this.requeue(
       owner,
       rows.map((r) => r.id),
@@ -397,11 +319,7 @@ export class EndpointsService {
     // (same id) makes the enqueue below a no-op: reset the row only once it has ended, or
     // the new series is lost.
     await Promise.all(ids.map((id) => this.untilNotRunning(queue, id)));
-    await this.db.query(
-      `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), succeeded_at = NULL
-        WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
+    await this.deliveryRows.restart(ids);
     for (const id of ids) {
       const job = await queue.getJob(id).catch(() => null);
       if (job && (await job.isDelayed())) await job.promote();

@@ -18,23 +18,30 @@ export interface AttemptOutcome {
   durationMs: number;
   /** The delivery is final now (succeeded, or failed for good). */
   final: boolean;
-  /** What `beforeAttempt` asked for. */
-  tampered: boolean;
+  /** `beforeAttempt` transformed the body. */
+  transformed: boolean;
+}
+
+/** A change to a delivery's body after it is signed, and the note its attempt's error and log line carry. */
+export interface BodyTransformation {
+  apply(signed: string): string;
+  /** e.g. "signature tampered by chaos". */
+  note: string;
 }
 
 /**
  * What a publisher adds to the engine for its own messages. The PSP mock signs its
  * callback deliveries with its account secret and scheme, and misbehaves on purpose
- * (chaos): tampered signatures, duplicated deliveries; it also mirrors each callback
- * delivery's state on its event for its events API.
+ * (chaos, src/psp-mock/): tampered signatures, duplicated deliveries; it also mirrors
+ * each callback delivery's state on its event for its events API.
  */
 export interface PublisherHooks {
   /** Signs deliveries to callback endpoints (they have no secret of their own). */
   callbackSigner?: WebhookSigner;
-  /** Before an attempt: `tamper` changes one body byte after signing. */
-  beforeAttempt?(ctx: AttemptContext): Promise<{ tamper?: boolean }>;
-  /** After an attempt is recorded: `duplicate` POSTs the same message once more. */
-  afterAttempt?(ctx: AttemptContext, outcome: AttemptOutcome): Promise<{ duplicate?: boolean } | void>;
+  /** Before an attempt: `transformBody` is applied to the body after it is signed. */
+  beforeAttempt?(ctx: AttemptContext): Promise<{ transformBody?: BodyTransformation } | void>;
+  /** After an attempt is recorded: `resend` POSTs the same message once more after a success (`why` is logged). */
+  afterAttempt?(ctx: AttemptContext, outcome: AttemptOutcome): Promise<{ resend?: { why: string } } | void>;
 }
 
 /** Publishers register their hooks here at startup (onModuleInit). */
@@ -48,5 +55,14 @@ export class OutboundHooks {
 
   for(owner: OutboundOwner): PublisherHooks {
     return this.byOwner.get(owner) ?? {};
+  }
+}
+
+/** The origin of an endpoint's URL, as log lines and metric labels show it. */
+export function endpointOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'invalid';
   }
 }

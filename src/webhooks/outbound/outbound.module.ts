@@ -5,30 +5,46 @@ import type { AllConfig, AppRole } from '../../config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from '../../config/roles.js';
 import { QueueName } from '../../queue/queues.js';
 import { MetricsModule } from '../../metrics/metrics.module.js';
-import { DELIVERY_OWNERS, DeliveryWorker } from './delivery-worker.js';
+import { RedisModule } from '../../redis/redis.module.js';
+import { DeliveriesRepository } from './deliveries.repository.js';
+import { DeliveryAttempt } from './delivery/delivery-attempt.js';
+import { DeliveryHttpClient } from './delivery/delivery-http-client.js';
+import { ENGINE_BACKOFF, engineBackoff } from './delivery/delivery-job.js';
+import { DELIVERY_OWNERS } from './delivery/delivery-owners.js';
+import { DeliveryRecorder } from './delivery/delivery-recorder.js';
+import { DeliverySchedules } from './delivery/delivery-schedules.js';
+import { DeliverySweeperTask } from './delivery/delivery-sweeper.task.js';
+import { DeliveryProcessor } from './delivery/delivery.processor.js';
+import { EndpointHealth } from './delivery/endpoint-health.js';
+import { EndpointThrottle } from './delivery/endpoint-throttle.js';
+import { EndpointsRepository } from './endpoints.repository.js';
 import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
 import { DeliveryAttemptReadModel } from './delivery-attempt-read-model.js';
 import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
 import { OutboundMetrics } from './outbound-metrics.js';
-import { OutboundRetention } from './outbound-retention.js';
+import { OutboundRetentionTask } from './outbound-retention.task.js';
 import { SigningSecrets } from './signing-secrets.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
-import { ENGINE_BACKOFF, WebhookOutbox } from './webhook-outbox.js';
-import { WebhookDispatcher, engineBackoff } from './webhook-dispatcher.js';
+import { TypeormDeliveriesRepository } from './persistence/deliveries.typeorm-repository.js';
+import { TypeormEndpointsRepository } from './persistence/endpoints.typeorm-repository.js';
+import { WebhookOutbox } from './webhook-outbox.js';
 
 /**
  * The outbound half of the webhooks module: endpoints, messages, deliveries and
- * attempts; the outbox publishers write to, the dispatcher that signs, sends and
- * retries, and the shop's management API. The PSP mock uses the same engine for its
+ * attempts; the outbox publishers write to, the delivery engine (delivery/) that signs,
+ * sends and retries, and the shop's management API. The PSP mock uses the same engine for its
  * own messages (owner psp, its own queue and API).
  */
 @Module({})
 export class OutboundWebhooksModule {
   private static readonly byRole = new Map<AppRole, DynamicModule>();
 
-  /** Memoised: the UI imports the same instance as the root module. */
+  /**
+   * Memoised: the root module and the modules that publish or read through the outbound
+   * engine (orders, payments through orders, the PSP mock, the UI) import one instance.
+   */
   static forRole(role: AppRole): DynamicModule {
     const existing = OutboundWebhooksModule.byRole.get(role);
     if (existing) return existing;
@@ -39,9 +55,9 @@ export class OutboundWebhooksModule {
     const settings = { backoffStrategies: { [ENGINE_BACKOFF]: engineBackoff } };
     const mod: DynamicModule = {
       module: OutboundWebhooksModule,
-      global: true,
       imports: [
         MetricsModule,
+        RedisModule,
         // Only the queues of the owners this role publishes for.
         BullModule.registerQueue(
           ...(hasHttpApi(role) || runsWorkers(role) ? [{ name: QueueName.WebhookDelivery, settings }] : []),
@@ -57,7 +73,14 @@ export class OutboundWebhooksModule {
         OutboundHooks,
         OutboundMetrics,
         SigningSecrets,
-        WebhookDispatcher,
+        { provide: DeliveriesRepository, useClass: TypeormDeliveriesRepository },
+        { provide: EndpointsRepository, useClass: TypeormEndpointsRepository },
+        DeliverySchedules,
+        DeliveryHttpClient,
+        EndpointThrottle,
+        EndpointHealth,
+        DeliveryRecorder,
+        DeliveryAttempt,
         EndpointsService,
         DeliveryAttemptReadModel,
         {
@@ -70,10 +93,15 @@ export class OutboundWebhooksModule {
             ),
         },
         ...(owners.length > 0
-          ? [{ provide: DELIVERY_OWNERS, useValue: owners }, DeliveryWorker, OutboundRetention]
+          ? [
+              { provide: DELIVERY_OWNERS, useValue: owners },
+              DeliveryProcessor,
+              DeliverySweeperTask,
+              OutboundRetentionTask,
+            ]
           : []),
       ],
-      exports: [WebhookOutbox, OutboundHooks, EndpointsService, WebhookDispatcher, DeliveryAttemptReadModel],
+      exports: [WebhookOutbox, OutboundHooks, EndpointsService, DeliveryAttemptReadModel],
     };
     OutboundWebhooksModule.byRole.set(role, mod);
     return mod;

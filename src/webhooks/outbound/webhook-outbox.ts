@@ -4,48 +4,13 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../../common/db/after-commit.js';
-import { preparedQuery } from '../../common/db/prepared-query.js';
-import { JobName, QueueName } from '../../queue/queues.js';
+import { DeliveriesRepository } from './deliveries.repository.js';
+import { DELIVERY_QUEUE, deliveryJob, type DeliverJob } from './delivery/delivery-job.js';
+import { EndpointsRepository } from './endpoints.repository.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
 /** Event types only endpoints that name them receive (never an "all types" subscription). */
 export const OPERATIONAL_EVENT_TYPES = ['endpoint.disabled', 'webhook.test'] as const;
-
-export const DELIVERY_QUEUE: Record<OutboundOwner, QueueName> = {
-  shop: QueueName.WebhookDelivery,
-  psp: QueueName.PspDelivery,
-};
-
-/** Bull never gives up on a delivery job: the engine decides, from its own schedule, when to stop. */
-export const DELIVERY_JOB_ATTEMPTS = 1_000_000;
-/** Stack traces of unexpected errors a delivery job keeps (Bull keeps every one without a limit; docs/decisions/0007-stackless-deferrals.md). */
-export const DELIVERY_JOB_STACK_TRACES = 3;
-/** Name of the backoff strategy that takes the wait the engine computed (registered on the delivery queues). */
-export const ENGINE_BACKOFF = 'engine-schedule';
-
-export interface DeliverJob {
-  deliveryId: string;
-  /** Attempts in a row sent without their outcome recorded (set by the worker; absent: none). */
-  unrecorded?: number;
-}
-
-/** The Bull job of a delivery: job id = delivery id, retried only as the engine decides, gone once done. */
-export function deliveryJob(deliveryId: string, delayMs = 0) {
-  return {
-    name: JobName.DeliverWebhook,
-    data: { deliveryId } satisfies DeliverJob,
-    opts: {
-      jobId: deliveryId,
-      attempts: DELIVERY_JOB_ATTEMPTS,
-      backoff: { type: ENGINE_BACKOFF },
-      ...(delayMs > 0 ? { delay: delayMs } : {}),
-      removeOnComplete: true,
-      removeOnFail: true,
-      // The stacks of unexpected errors (DeliveryDeferred has none): the last few, not every one.
-      stackTraceLimit: DELIVERY_JOB_STACK_TRACES,
-    },
-  };
-}
 
 export interface PublishRequest {
   owner: OutboundOwner;
@@ -83,7 +48,11 @@ export interface Published {
 export class WebhookOutbox {
   private readonly logger = new Logger('Outbox');
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly deliveries: DeliveriesRepository,
+    private readonly endpoints: EndpointsRepository,
+  ) {}
 
   /**
    * Writes the message and its deliveries with `manager`; they are enqueued once its
@@ -115,46 +84,16 @@ export class WebhookOutbox {
     // The messages and their deliveries to subscribed endpoints (or the ones named) in one
     // statement: an event id published before inserts neither. A disabled endpoint gets
     // its delivery recorded as failed, so that a recover after re-enabling can still send it.
-    const rows = await preparedQuery<{ kind: 'message' | 'delivery'; id: string; ref: string; status: string | null }>(
-      manager,
-      'hookline_outbox_write',
-      `WITH input AS (
-         SELECT m.event_id, m.event_type, m.delay_ms, p.payload, m.n
-           FROM unnest($2::text[], $3::text[], $5::int[]) WITH ORDINALITY AS m(event_id, event_type, delay_ms, n)
-           JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
-       ), message AS (
-         INSERT INTO webhook_messages (owner, event_id, event_type, payload)
-         SELECT $1, event_id, event_type, payload FROM input ORDER BY n
-         ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id
-       ), delivery AS (
-         INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
-         SELECT m.id, e.id,
-                CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
-                CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => i.delay_ms / 1000.0) END,
-                CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
-           FROM message m
-           JOIN (SELECT DISTINCT ON (event_id) * FROM input ORDER BY event_id, n) i USING (event_id)
-           JOIN webhook_endpoints e
-             ON e.owner = $1 AND e.kind = 'registered'
-            AND CASE WHEN $6::uuid[] IS NOT NULL THEN e.id = ANY($6::uuid[])
-                     ELSE (i.event_type = ANY(e.event_types)
-                           OR (e.event_types IS NULL AND NOT i.event_type = ANY($7::text[]))) END
-         RETURNING id, status, message_id
-       )
-       SELECT 'message' AS kind, id, event_id AS ref, NULL AS status FROM message
-       UNION ALL
-       SELECT 'delivery', id, message_id::text, status FROM delivery`,
-      [
-        owner,
-        reqs.map((r) => r.eventId),
-        reqs.map((r) => r.eventType),
-        // The payloads as one JSON array rather than a jsonb[] literal: no quoting of every element by pg.
-        JSON.stringify(reqs.map((r) => r.payload)),
-        reqs.map((r) => delayOf(r)),
-        reqs.length === 1 ? (reqs[0].endpointIds ?? null) : null,
-        OPERATIONAL_EVENT_TYPES,
-      ],
-    );
+    const rows = await this.deliveries.writeMessages(manager, {
+      owner,
+      eventIds: reqs.map((r) => r.eventId),
+      eventTypes: reqs.map((r) => r.eventType),
+      // The payloads as one JSON array rather than a jsonb[] literal: no quoting of every element by pg.
+      payloads: JSON.stringify(reqs.map((r) => r.payload)),
+      delaysMs: reqs.map((r) => delayOf(r)),
+      endpointIds: reqs.length === 1 ? (reqs[0].endpointIds ?? null) : null,
+      operationalTypes: OPERATIONAL_EVENT_TYPES,
+    });
     const messageIds = new Map(rows.filter((r) => r.kind === 'message').map((r) => [r.ref, r.id]));
     const out = reqs.map((req): Published => ({
       owner,
@@ -178,16 +117,12 @@ export class WebhookOutbox {
   /** The delivery to a request's callback URL (the PSP mock's callback_url). */
   private async writeCallback(manager: EntityManager, req: PublishRequest, out: Published): Promise<void> {
     const endpointId = await this.callbackEndpoint(manager, req.owner, req.callbackUrl!);
-    const [cb] = await manager.query<{ id: string; status: string }[]>(
-      `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
-       SELECT $1, e.id,
-              CASE WHEN e.status = 'enabled' AND NOT $3 THEN 'pending' ELSE 'failed' END,
-              CASE WHEN e.status = 'enabled' AND NOT $3 THEN now() + make_interval(secs => $4 / 1000.0) END,
-              CASE WHEN $3 THEN 'dropped by PSP chaos (never sent)'
-                   WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
-         FROM webhook_endpoints e WHERE e.id = $2
-       RETURNING id, status`,
-      [out.messageId, endpointId, req.dropCallback ?? false, delayOf(req)],
+    const cb = await this.deliveries.writeCallbackDelivery(
+      manager,
+      out.messageId,
+      endpointId,
+      req.dropCallback ?? false,
+      delayOf(req),
     );
     out.callbackDeliveryId = cb.id;
     if (cb.status === 'pending') out.pending.push({ id: cb.id, delayMs: delayOf(req) });
@@ -221,21 +156,10 @@ export class WebhookOutbox {
 
   /** The endpoint row of a callback URL, made on first use (signed by the publisher's own secret). */
   private async callbackEndpoint(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string> {
-    const find = async () =>
-      (
-        await manager.query<{ id: string }[]>(
-          `SELECT id FROM webhook_endpoints WHERE owner = $1 AND kind = 'callback' AND url = $2`,
-          [owner, url],
-        )
-      )[0]?.id;
-    const existing = await find();
+    const existing = await this.endpoints.findCallback(manager, owner, url);
     if (existing) return existing;
-    await manager.query(
-      `INSERT INTO webhook_endpoints (owner, kind, url, description) VALUES ($1, 'callback', $2, 'callback_url of payments')
-       ON CONFLICT (owner, url) WHERE kind = 'callback' DO NOTHING`,
-      [owner, url],
-    );
-    return await find();
+    await this.endpoints.insertCallback(manager, owner, url);
+    return (await this.endpoints.findCallback(manager, owner, url))!;
   }
 }
 

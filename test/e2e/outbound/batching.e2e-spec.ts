@@ -9,7 +9,7 @@ import { captureOutput, jsonLines } from '../../utils/capture-output.js';
 import {
   DELIVERY_ENV,
   delivery,
-  dispatcherInternals,
+  recorderBatches,
   fillWriteSlots,
   ok,
   refuseExcerpt,
@@ -74,7 +74,7 @@ describe('outbound webhooks: recording attempts in batches', () => {
     const epBlocker = await register(t, `${blocker.url}/hook`);
     const epGood = await register(t, `${good.url}/hook`);
     const epBad = await register(t, `${bad.url}/hook`);
-    const { queue, successes } = dispatcherInternals(t);
+    const { queue, successes } = recorderBatches(t);
     const undoRefusal = await refuseExcerpt(t, 'test_refuse_in_batch', answer);
     // The blocker's endpoint row locked: each of its two successes holds one of the success
     // record's two write slots, so the good and the bad success wait and are written together.
@@ -135,7 +135,7 @@ describe('outbound webhooks: recording attempts in batches', () => {
       await register(t, `${flaky.url}/hook`),
       await register(t, `${bad.url}/hook`),
     ];
-    const { queue, failures } = dispatcherInternals(t);
+    const { queue, failures } = recorderBatches(t);
     const undoRefusal = await refuseExcerpt(t, 'test_refuse_failure', answer);
     // The blocker's row locked before its first failure: its two first failures wait to
     // begin its streak in both write slots, so the next three failures are written together.

@@ -1,6 +1,6 @@
 import { register } from '../../factories/endpoints.factory.js';
 import type { TestApp } from '../../utils/create-test-app.js';
-import { DELIVERY_ENV, dispatcherInternals, ok, publishPings, useOutboundApp } from '../../utils/outbound.js';
+import { DELIVERY_ENV, recorderBatches, ok, publishPings, useOutboundApp } from '../../utils/outbound.js';
 import { waitFor } from '../../utils/wait-for.js';
 
 jest.setTimeout(30_000);
@@ -41,7 +41,7 @@ describe('outbound webhooks: rate limit', () => {
   it('defers a delivery behind a rate limit without Bull keeping a stack trace per deferral in its job', async () => {
     const s = await sink(ok);
     const ep = await register(t, `${s.url}/hook`, { eventTypes: ['limit.stack'], rateLimitPerS: 1 });
-    const { queue } = dispatcherInternals(t);
+    const { queue } = recorderBatches(t);
     await publishPings(t, 'limit.stack', 8);
     const ids = (
       await t.db.query<{ id: string }[]>(`SELECT id FROM webhook_deliveries WHERE endpoint_id = $1`, [ep.id])

@@ -1,4 +1,4 @@
-import { OutboundRetention } from '../../../src/webhooks/outbound/outbound-retention.js';
+import { OutboundRetentionTask } from '../../../src/webhooks/outbound/outbound-retention.task.js';
 import { register } from '../../factories/endpoints.factory.js';
 import type { TestApp } from '../../utils/create-test-app.js';
 import { DELIVERY_ENV, ok, useOutboundApp } from '../../utils/outbound.js';
@@ -46,7 +46,7 @@ describe('outbound webhooks: retention', () => {
     await deliveryOf(recent, 'succeeded');
     const otherOwner = await message('psp', 'psp');
 
-    const retention = t.app.get(OutboundRetention);
+    const retention = t.app.get(OutboundRetentionTask);
     expect(retention.retentionMs).toBe(30 * 86_400_000);
     // Batches of 2: the three to go take two statements.
     expect(await retention.purge('shop', retention.retentionMs, 2)).toBeGreaterThanOrEqual(3);

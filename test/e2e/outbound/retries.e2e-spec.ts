@@ -98,7 +98,7 @@ describe('outbound webhooks: retries', () => {
   });
 
   // Here, after the four tests it followed in the old file: moved first into a fresh app it
-  // failed 2 runs in 4 (a third attempt at the hanging endpoint). WebhookDispatcher.admit()
+  // failed 2 runs in 4 (a third attempt at the hanging endpoint). EndpointThrottle.admit()
   // checks inFlight but the count is raised after an await, so jobs loaded together can all pass.
   it('times out a hanging endpoint without delaying deliveries to a healthy one', async () => {
     const hanging = await hangingServer();

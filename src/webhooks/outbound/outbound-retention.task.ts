@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { RETENTION_BATCH, deleteInBatches } from '../../common/db/delete-in-batches.js';
 import type { AllConfig } from '../../config/env.js';
-import { DELIVERY_OWNERS } from './delivery-worker.js';
+import { DeliveriesRepository } from './deliveries.repository.js';
+import { DELIVERY_OWNERS } from './delivery/delivery-owners.js';
 import { OutboundMetrics } from './outbound-metrics.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { formatDuration, parseDuration } from '../../common/duration.js';
@@ -21,7 +20,7 @@ import { housekeepingSchedule, PeriodicTask, type PeriodicSchedule } from '../..
  * skip rows another replica holds.
  */
 @Injectable()
-export class OutboundRetention implements OnApplicationBootstrap {
+export class OutboundRetentionTask implements OnApplicationBootstrap {
   private readonly logger = new Logger('OutboundRetention');
   readonly retentionMs: number;
   private readonly schedule: PeriodicSchedule;
@@ -31,7 +30,7 @@ export class OutboundRetention implements OnApplicationBootstrap {
 
   constructor(
     @Inject(DELIVERY_OWNERS) private readonly owners: readonly OutboundOwner[],
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly deliveries: DeliveriesRepository,
     private readonly metrics: OutboundMetrics,
     private readonly scheduler: SchedulerRegistry,
     config: ConfigService<AllConfig, true>,
@@ -46,22 +45,10 @@ export class OutboundRetention implements OnApplicationBootstrap {
 
   /** Deletes `owner`'s messages past retention whose deliveries are final; returns how many. */
   async purge(owner: OutboundOwner, olderThanMs = this.retentionMs, batch = RETENTION_BATCH): Promise<number> {
-    const total = await deleteInBatches(async (limit) => {
-      const [{ n }] = await this.db.query<{ n: number }[]>(
-        `WITH gone AS (
-           DELETE FROM webhook_messages WHERE id IN (
-             SELECT m.id FROM webhook_messages m
-              WHERE m.owner = $1 AND m.created_at < now() - make_interval(secs => $2 / 1000.0)
-                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id AND d.status = 'pending')
-              ORDER BY m.created_at
-              LIMIT $3
-                FOR UPDATE SKIP LOCKED)
-           RETURNING 1)
-         SELECT count(*)::int AS n FROM gone`,
-        [owner, olderThanMs, limit],
-      );
-      return n;
-    }, batch);
+    const total = await deleteInBatches(
+      (limit) => this.deliveries.deleteFinalMessages(owner, olderThanMs, limit),
+      batch,
+    );
     if (total > 0) {
       this.metrics.purged.inc({ owner }, total);
       this.logger.log(

@@ -1,5 +1,5 @@
-import { runDelivery } from './delivery-worker.js';
-import { DeliveryDeferred } from './webhook-dispatcher.js';
+import { DeliveryDeferred } from './delivery-job.js';
+import { runDelivery } from './delivery.processor.js';
 
 describe('runDelivery', () => {
   const job = (deliveryId: string, unrecorded?: number) => {
@@ -17,25 +17,23 @@ describe('runDelivery', () => {
 
   it('answers what the attempt answered, and logs nothing of its own', async () => {
     const log = logger();
-    await expect(runDelivery({ attempt: () => Promise.resolve('succeeded') }, log, 'shop', job('d-1'))).resolves.toBe(
+    await expect(runDelivery({ run: () => Promise.resolve('succeeded') }, log, 'shop', job('d-1'))).resolves.toBe(
       'succeeded',
     );
     expect(log.lines).toEqual([]);
   });
 
-  it('passes a DeliveryDeferred on to Bull without a line (the dispatcher has logged the attempt)', async () => {
+  it('passes a DeliveryDeferred on to Bull without a line (the attempt has been logged)', async () => {
     const log = logger();
     const deferred = new DeliveryDeferred('HTTP 500; next attempt in 5000 ms', 5000, true);
-    await expect(runDelivery({ attempt: () => Promise.reject(deferred) }, log, 'shop', job('d-1'))).rejects.toBe(
-      deferred,
-    );
+    await expect(runDelivery({ run: () => Promise.reject(deferred) }, log, 'shop', job('d-1'))).rejects.toBe(deferred);
     expect(log.lines).toEqual([]);
   });
 
   it('logs any other error with the delivery id and when it runs again, and passes it on to Bull', async () => {
     const log = logger();
     const err = new Error('attempt 1 (HTTP 204 in 3 ms) could not be recorded: connection terminated');
-    await expect(runDelivery({ attempt: () => Promise.reject(err) }, log, 'psp', job('d-2'))).rejects.toBe(err);
+    await expect(runDelivery({ run: () => Promise.reject(err) }, log, 'psp', job('d-2'))).rejects.toBe(err);
     expect(log.lines).toEqual([
       {
         msg: 'Delivery d-2 (psp) did not complete, tried again in 5 s: attempt 1 (HTTP 204 in 3 ms) could not be recorded: connection terminated',
@@ -54,13 +52,13 @@ describe('runDelivery', () => {
       true,
       3,
     );
-    const dispatcher = {
-      attempt: (_owner: string, _id: string, before?: number) => {
+    const attempt = {
+      run: (_owner: string, _id: string, before?: number) => {
         seen.push(before ?? -1);
         return Promise.reject(deferred);
       },
     };
-    await expect(runDelivery(dispatcher, log, 'shop', j)).rejects.toBe(deferred);
+    await expect(runDelivery(attempt, log, 'shop', j)).rejects.toBe(deferred);
     expect(seen).toEqual([2]);
     expect(j.updates).toEqual([{ deliveryId: 'd-3', unrecorded: 3 }]);
     expect(log.lines).toEqual([]);
@@ -69,15 +67,11 @@ describe('runDelivery', () => {
   it('starts the count again once an attempt is recorded, and leaves it alone when nothing was sent', async () => {
     const recorded = job('d-4', 3);
     const failed = new DeliveryDeferred('HTTP 500; next attempt in 300000 ms', 300_000, true);
-    await expect(runDelivery({ attempt: () => Promise.reject(failed) }, logger(), 'shop', recorded)).rejects.toBe(
-      failed,
-    );
+    await expect(runDelivery({ run: () => Promise.reject(failed) }, logger(), 'shop', recorded)).rejects.toBe(failed);
     expect(recorded.updates).toEqual([{ deliveryId: 'd-4', unrecorded: 0 }]);
     const limited = job('d-5', 3);
     const putOff = new DeliveryDeferred('rate limited', 700, false);
-    await expect(runDelivery({ attempt: () => Promise.reject(putOff) }, logger(), 'shop', limited)).rejects.toBe(
-      putOff,
-    );
+    await expect(runDelivery({ run: () => Promise.reject(putOff) }, logger(), 'shop', limited)).rejects.toBe(putOff);
     expect(limited.updates).toEqual([]);
   });
 });

@@ -1,12 +1,5 @@
-import {
-  DeliveryDeferred,
-  describeError,
-  engineBackoff,
-  parseRetryAfter,
-  tamperBody,
-  unrecordedBackoffMs,
-} from './webhook-dispatcher.js';
-import { RefusedAddressError } from './http/guarded-agent.js';
+import { describeError, parseRetryAfter } from './delivery-http-client.js';
+import { RefusedAddressError } from '../http/guarded-agent.js';
 
 describe('parseRetryAfter', () => {
   const now = Date.parse('2026-11-29T00:00:00Z');
@@ -31,23 +24,6 @@ describe('parseRetryAfter', () => {
   });
 });
 
-describe('unrecordedBackoffMs', () => {
-  it('waits at least the schedule step, else 5 s doubled per unrecorded attempt in a row, up to 1 h', () => {
-    expect([1, 2, 3, 4].map((n) => unrecordedBackoffMs(n, 1000))).toEqual([5000, 10_000, 20_000, 40_000]);
-    expect(unrecordedBackoffMs(1, 300_000)).toBe(300_000);
-    expect(unrecordedBackoffMs(11, null)).toBe(3_600_000);
-    expect(unrecordedBackoffMs(1_000_000, null)).toBe(3_600_000);
-    expect(unrecordedBackoffMs(2, 7 * 86_400_000)).toBe(7 * 86_400_000);
-  });
-});
-
-describe('engineBackoff', () => {
-  it('waits what the engine decided, and 5 s after an unexpected error', () => {
-    expect(engineBackoff(1, new DeliveryDeferred('x', 1234, true))).toBe(1234);
-    expect(engineBackoff(1, new Error('database down'))).toBe(5000);
-  });
-});
-
 describe('describeError', () => {
   it('names a timeout with the limit', () => {
     const err = Object.assign(new Error('Headers Timeout Error'), { name: 'HeadersTimeoutError' });
@@ -65,21 +41,5 @@ describe('describeError', () => {
     expect(describeError(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }), 1)).toBe(
       'UND_ERR_SOCKET: other side closed',
     );
-  });
-});
-
-describe('tamperBody', () => {
-  it('changes exactly one byte and keeps the length', () => {
-    const body = JSON.stringify({ event_id: 'evt_1', type: 'payment.completed' });
-    const tampered = tamperBody(body);
-    expect(tampered).not.toBe(body);
-    expect(tampered.length).toBe(body.length);
-    expect([...body].filter((c, i) => tampered[i] !== c)).toHaveLength(1);
-  });
-  it('does the same on PostgreSQL jsonb text (a space after each colon)', () => {
-    const body = '{"type": "payment.completed", "event_id": "evt_1"}';
-    const tampered = tamperBody(body);
-    expect(tampered.length).toBe(body.length);
-    expect([...body].filter((c, i) => tampered[i] !== c)).toHaveLength(1);
   });
 });

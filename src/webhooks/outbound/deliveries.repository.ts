@@ -1,0 +1,144 @@
+import type { EntityManager } from 'typeorm';
+import type {
+  OutboundOwner,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookMessage,
+} from './outbound.entities.js';
+
+/** A delivery as an attempt needs it: with its message, its endpoint, and the body to send. */
+export type LoadedDelivery = WebhookDelivery & { message: WebhookMessage; endpoint: WebhookEndpoint; body: string };
+
+/** A successful attempt as the success batch writes it. */
+export interface SucceededAttemptRow {
+  delivery_id: string;
+  endpoint_id: string;
+  number: number;
+  started_at: string;
+  duration_ms: number;
+  status_code: number;
+  excerpt: string | null;
+}
+
+/** A failed attempt as the failure batch inserts it. */
+export interface FailedAttemptRow {
+  delivery_id: string;
+  number: number;
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  excerpt: string | null;
+  error: string;
+}
+
+/** A delivery's state after a failed attempt: pending with its next wait, or failed. */
+export interface FailedDeliveryRow {
+  id: string;
+  status: 'pending' | 'failed';
+  attempts: number;
+  started_at: string;
+  status_code: number | null;
+  error: string;
+  delay_ms: number | null;
+}
+
+/** A row the outbox's write answers: a message written, or one of its deliveries (`ref`: its message id). */
+export interface OutboxRow {
+  kind: 'message' | 'delivery';
+  id: string;
+  ref: string;
+  status: string | null;
+}
+
+/** The messages one outbox write inserts, one entry per message in order. */
+export interface OutboxWrite {
+  owner: OutboundOwner;
+  eventIds: string[];
+  eventTypes: string[];
+  /** The payloads as one JSON array. */
+  payloads: string;
+  delaysMs: number[];
+  /** Only these endpoints (a test message), else every subscribed one. */
+  endpointIds: string[] | null;
+  /** Event types only endpoints that name them receive. */
+  operationalTypes: readonly string[];
+}
+
+/**
+ * The port to the deliveries and their attempts (webhook_deliveries, webhook_attempts,
+ * and the messages they belong to). A method taking an EntityManager runs inside the
+ * caller's transaction.
+ */
+export abstract class DeliveriesRepository {
+  /** Runs `work` in one transaction. */
+  abstract transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T>;
+
+  /** The deliveries with their message and endpoint, one per id in order (null when gone), in one query. */
+  abstract loadMany(ids: string[]): Promise<(LoadedDelivery | null)[]>;
+
+  /** Whether the delivery is still there (an endpoint's deletion takes its deliveries). */
+  abstract exists(id: string): Promise<boolean>;
+
+  /** A pending delivery failed for good without an attempt (its endpoint is disabled). */
+  abstract failPending(id: string, error: string): Promise<void>;
+
+  /** The endpoint's pending deliveries failed for good (it was disabled), inside `manager`. */
+  abstract failPendingOfEndpoint(manager: EntityManager, endpointId: string, error: string): Promise<void>;
+
+  /** A pending delivery's next attempt put off by `delayMs`, with why. */
+  abstract postpone(id: string, delayMs: number, error: string): Promise<void>;
+
+  /** Successful attempts: the attempts, their deliveries succeeded, their endpoints' last success; one statement. */
+  abstract recordSuccesses(batch: SucceededAttemptRow[]): Promise<void>;
+
+  /** Failed attempts inserted, inside `manager`. */
+  abstract insertFailedAttempts(manager: EntityManager, rows: FailedAttemptRow[]): Promise<void>;
+
+  /** The deliveries' state after failed attempts, inside `manager`. */
+  abstract updateFailed(manager: EntityManager, rows: FailedDeliveryRow[]): Promise<void>;
+
+  /** Pending deliveries of `owner` due more than `staleMs` ago, most overdue first. */
+  abstract findOverdue(owner: OutboundOwner, staleMs: number, limit: number): Promise<{ id: string }[]>;
+
+  /** Deletes up to `limit` of `owner`'s messages older than `olderThanMs` whose deliveries are final; how many. */
+  abstract deleteFinalMessages(owner: OutboundOwner, olderThanMs: number, limit: number): Promise<number>;
+
+  /** The messages and their deliveries to subscribed (or named) endpoints, in one statement, inside `manager`. */
+  abstract writeMessages(manager: EntityManager, write: OutboxWrite): Promise<OutboxRow[]>;
+
+  /** The delivery of a message to a callback endpoint (`dropped`: failed, never sent), inside `manager`. */
+  abstract writeCallbackDelivery(
+    manager: EntityManager,
+    messageId: string | null,
+    endpointId: string,
+    dropped: boolean,
+    delayMs: number,
+  ): Promise<{ id: string; status: string }>;
+
+  /** One page of an endpoint's deliveries with their messages, newest first, after the keyset `cursor` ([created_at, id]). */
+  abstract pageOfEndpoint(
+    endpointId: string,
+    limit: number,
+    status: string | undefined,
+    cursor: [string, string] | null,
+  ): Promise<(WebhookDelivery & { message?: WebhookMessage })[]>;
+
+  /** A delivery with its message. */
+  abstract findWithMessage(id: string): Promise<WebhookDelivery | null>;
+
+  /** A delivery's attempts, oldest first. */
+  abstract attemptsOf(deliveryId: string): Promise<WebhookAttempt[]>;
+
+  /** The ids of the endpoint's failed deliveries created since `since`. */
+  abstract failedSince(endpointId: string, since: Date): Promise<{ id: string }[]>;
+
+  /** A message by its publisher's event id. */
+  abstract findMessage(owner: OutboundOwner, eventId: string): Promise<WebhookMessage | null>;
+
+  /** The ids of the message's deliveries to enabled endpoints. */
+  abstract toEnabledEndpoints(messageId: string): Promise<{ id: string }[]>;
+
+  /** Pending again, due now, attempts counted from zero. */
+  abstract restart(ids: string[]): Promise<void>;
+}

@@ -1,0 +1,59 @@
+import type { EntityManager } from 'typeorm';
+import type { OutboundOwner, WebhookEndpoint } from './outbound.entities.js';
+
+/** An endpoint's failure streak as stored: when it began (null: none) and the endpoint's status. */
+export interface StreakRow {
+  failing_since: Date | null;
+  status: string;
+}
+
+/**
+ * The port to webhook endpoints (webhook_endpoints). A method taking an EntityManager runs
+ * inside the caller's transaction.
+ */
+export abstract class EndpointsRepository {
+  /**
+   * Begins the streaks of the endpoints that have none (`since[i]` for `ids[i]`; rows locked
+   * in id order) and answers every endpoint's streak and status.
+   */
+  abstract beginStreaks(
+    manager: EntityManager,
+    ids: string[],
+    since: string[],
+  ): Promise<(StreakRow & { id: string })[]>;
+
+  /** The endpoint's streak read again under its row lock (begun at `since` if it had none). */
+  abstract lockStreak(manager: EntityManager, id: string, since: Date): Promise<StreakRow | undefined>;
+
+  /** Disables an enabled endpoint; false when it was not enabled. */
+  abstract disable(manager: EntityManager, id: string, reason: string): Promise<boolean>;
+
+  /** Runs `work` in one transaction. */
+  abstract transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T>;
+
+  /** Saves a new endpoint. */
+  abstract create(endpoint: Partial<WebhookEndpoint>): Promise<WebhookEndpoint>;
+
+  /** One page of `owner`'s endpoints, oldest first, after the keyset `cursor` ([created_at, id]). */
+  abstract page(owner: OutboundOwner, limit: number, cursor: [string, string] | null): Promise<WebhookEndpoint[]>;
+
+  abstract findOne(owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null>;
+
+  /** The endpoint, its row locked until `manager`'s transaction ends. */
+  abstract findLocked(manager: EntityManager, owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null>;
+
+  /** Changes the endpoint, inside `manager`. */
+  abstract update(manager: EntityManager, id: string, patch: Partial<WebhookEndpoint>): Promise<void>;
+
+  /**
+   * Deletes the endpoint with its deliveries (and their attempts), in one transaction:
+   * the deliveries first, then the endpoint.
+   */
+  abstract deleteWithDeliveries(id: string): Promise<void>;
+
+  /** The id of `owner`'s callback endpoint for `url`, if there is one. */
+  abstract findCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string | undefined>;
+
+  /** Makes `owner`'s callback endpoint for `url` (a no-op when another made it first). */
+  abstract insertCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<void>;
+}

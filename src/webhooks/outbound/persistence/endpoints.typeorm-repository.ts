@@ -1,0 +1,116 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { preparedQuery } from '../../../common/db/prepared-query.js';
+import { EndpointsRepository, type StreakRow } from '../endpoints.repository.js';
+import { WebhookEndpoint, type OutboundOwner } from '../outbound.entities.js';
+
+/** EndpointsRepository over PostgreSQL. */
+@Injectable()
+export class TypeormEndpointsRepository extends EndpointsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    super();
+  }
+
+  /**
+   * Only a streak's first failure writes the row; read from the statement's snapshot, a
+   * streak another transaction began meanwhile shows as null.
+   */
+  beginStreaks(manager: EntityManager, ids: string[], since: string[]): Promise<(StreakRow & { id: string })[]> {
+    return preparedQuery<StreakRow & { id: string }>(
+      manager,
+      'hookline_endpoint_streaks',
+      `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, since)),
+       u AS (UPDATE webhook_endpoints w SET failing_since = x.since FROM x
+              WHERE w.id = x.id AND w.id IN (SELECT id FROM webhook_endpoints
+                                              WHERE id = ANY($1::uuid[]) AND failing_since IS NULL
+                                              ORDER BY id FOR UPDATE)
+             RETURNING w.id, w.failing_since, w.status)
+       SELECT id, failing_since, status FROM u
+       UNION ALL
+       SELECT id, failing_since, status FROM webhook_endpoints
+        WHERE id = ANY($1::uuid[]) AND id NOT IN (SELECT id FROM u)`,
+      [ids, since],
+    );
+  }
+
+  async lockStreak(manager: EntityManager, id: string, since: Date): Promise<StreakRow | undefined> {
+    const [locked] = await manager.query<StreakRow[]>(
+      `WITH u AS (UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $2) WHERE id = $1
+                    RETURNING failing_since, status)
+         SELECT failing_since, status FROM u`,
+      [id, since],
+    );
+    return locked;
+  }
+
+  async disable(manager: EntityManager, id: string, reason: string): Promise<boolean> {
+    const changed = await manager.query<{ id: string }[]>(
+      `WITH d AS (UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = $2, disabled_at = now(), updated_at = now()
+                   WHERE id = $1 AND status = 'enabled' RETURNING id) SELECT id FROM d`,
+      [id, reason],
+    );
+    return changed.length > 0;
+  }
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  create(endpoint: Partial<WebhookEndpoint>): Promise<WebhookEndpoint> {
+    const repo = this.db.getRepository(WebhookEndpoint);
+    return repo.save(repo.create(endpoint));
+  }
+
+  page(owner: OutboundOwner, limit: number, cursor: [string, string] | null): Promise<WebhookEndpoint[]> {
+    const qb = this.db
+      .getRepository(WebhookEndpoint)
+      .createQueryBuilder('e')
+      .where('e.owner = :owner', { owner })
+      .orderBy('e.created_at', 'ASC')
+      .addOrderBy('e.id', 'ASC')
+      .take(limit + 1);
+    if (cursor) {
+      const [at, id] = cursor;
+      qb.andWhere("(date_trunc('milliseconds', e.created_at), e.id) > (:at, :id)", { at, id });
+    }
+    return qb.getMany();
+  }
+
+  findOne(owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null> {
+    return this.db.getRepository(WebhookEndpoint).findOneBy({ id, owner });
+  }
+
+  findLocked(manager: EntityManager, owner: OutboundOwner, id: string): Promise<WebhookEndpoint | null> {
+    return manager
+      .getRepository(WebhookEndpoint)
+      .findOne({ where: { id, owner }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(manager: EntityManager, id: string, patch: Partial<WebhookEndpoint>): Promise<void> {
+    await manager.update(WebhookEndpoint, { id }, patch);
+  }
+
+  async deleteWithDeliveries(id: string): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      await manager.query(`DELETE FROM webhook_deliveries WHERE endpoint_id = $1`, [id]);
+      await manager.query(`DELETE FROM webhook_endpoints WHERE id = $1`, [id]);
+    });
+  }
+
+  async findCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string | undefined> {
+    const rows = await manager.query<{ id: string }[]>(
+      `SELECT id FROM webhook_endpoints WHERE owner = $1 AND kind = 'callback' AND url = $2`,
+      [owner, url],
+    );
+    return rows[0]?.id;
+  }
+
+  async insertCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<void> {
+    await manager.query(
+      `INSERT INTO webhook_endpoints (owner, kind, url, description) VALUES ($1, 'callback', $2, 'callback_url of payments')
+       ON CONFLICT (owner, url) WHERE kind = 'callback' DO NOTHING`,
+      [owner, url],
+    );
+  }
+}
