@@ -3,6 +3,7 @@ import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { PAYMENTS_STAY_PROCESSING, processingPayment, type ProcessingPayment } from '../factories/payments.factory.js';
 import { pspEvent, pspEventFor } from '../factories/psp-events.factory.js';
 import { InboxApplier } from '../../src/webhooks/inbound/inbox-applier.js';
+import { InboxRepository } from '../../src/webhooks/inbound/inbox.repository.js';
 import { WebhookHandlerRegistry } from '../../src/webhooks/inbound/webhook-handler.js';
 import { PinoLogger } from 'nestjs-pino';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
@@ -195,13 +196,13 @@ describe('Inbox batches', () => {
   it('lets jobs that run at the same time share one transaction, and a failing job there fail alone', async () => {
     const payments = await Promise.all(Array.from({ length: 3 }, () => processingPayment(t.url)));
     const jobs = await Promise.all(payments.map(async (p) => store([{ body: eventFor(p) }])));
-    // The inbox's transactions, not the app's others (its scheduled tasks run meanwhile).
-    const transaction = jest.spyOn(inbox as unknown as { applyBatch(ids: string[]): Promise<unknown> }, 'applyBatch');
+    // The inbox's applying transactions (each locks its rows once), not the app's others.
+    const transaction = jest.spyOn(t.app.get(InboxRepository), 'lockRows');
     try {
       const summaries = await Promise.all(jobs.map((ids) => inbox.process(ids)));
       expect(summaries).toEqual(jobs.map(() => ({ processed: 1, ignored: 0, skipped: 0 })));
       expect(transaction).toHaveBeenCalledTimes(1);
-      expect(transaction).toHaveBeenCalledWith(jobs.flat());
+      expect(transaction).toHaveBeenCalledWith(expect.anything(), jobs.flat());
 
       const more = await Promise.all(Array.from({ length: 2 }, () => processingPayment(t.url)));
       const [good1] = await store([{ body: eventFor(more[0]) }]);
