@@ -1,3 +1,4 @@
+import type { DeliveryAttemptRecord } from '../webhooks/outbound/delivery-attempt-read-model.js';
 import { SafeHtml, markup } from './html.js';
 import { field, page } from './page-layout.js';
 
@@ -21,15 +22,7 @@ export interface EndpointPageView {
     attempts: number;
     nextAttemptAt: Date | null;
     createdAt: Date;
-    history: {
-      number: number;
-      startedAt: Date;
-      durationMs: number;
-      statusCode: number | null;
-      error: string | null;
-      responseExcerpt: string | null;
-      succeeded: boolean;
-    }[];
+    history: Omit<DeliveryAttemptRecord, 'deliveryId'>[];
   }[];
 }
 
