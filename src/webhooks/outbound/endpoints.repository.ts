@@ -11,7 +11,19 @@ export interface StreakRow {
  * The port to webhook endpoints (webhook_endpoints). A method taking an EntityManager runs
  * inside the caller's transaction.
  */
+/** One endpoint sealed under a key id, and how many are. */
+export interface SealedSample {
+  sealing_key_id: string;
+  n: number;
+  id: string;
+  secret_sealed: string | null;
+  previous_secret_sealed: string | null;
+}
+
 export abstract class EndpointsRepository {
+  /** Per sealing key id in the table: how many endpoints it seals, and the first of them (by id). */
+  abstract sealedSamples(): Promise<SealedSample[]>;
+
   /**
    * Begins the streaks of the endpoints that have none (`since[i]` for `ids[i]`; rows locked
    * in id order) and answers every endpoint's streak and status.

@@ -1,15 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ConfigService } from '@nestjs/config';
-import type { DataSource } from 'typeorm';
 import { SecretSealer } from '../../common/crypto/secret-sealer.js';
 import type { AllConfig } from '../../config/env.js';
+import type { EndpointsRepository } from './endpoints.repository.js';
 import { OPENED_SECRETS_CACHE, SigningSecrets } from './signing-secrets.js';
 
 const KEYS = `k1:${randomBytes(32).toString('base64')}`;
 const config = { get: () => KEYS } as unknown as ConfigService<AllConfig, true>;
 
 function make() {
-  const secrets = new SigningSecrets({} as DataSource, config);
+  const secrets = new SigningSecrets({} as EndpointsRepository, config);
   const opened = jest.spyOn(SecretSealer.prototype, 'open');
   return { secrets, opened };
 }

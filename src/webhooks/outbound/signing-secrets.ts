@@ -1,10 +1,9 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { SecretSealer } from '../../common/crypto/secret-sealer.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
 import type { AllConfig } from '../../config/env.js';
+import { EndpointsRepository, type SealedSample } from './endpoints.repository.js';
 import type { WebhookEndpoint } from './outbound.entities.js';
 
 /** The sealed columns of an endpoint row. */
@@ -68,7 +67,7 @@ export class SigningSecrets implements OnModuleInit {
   private readonly cache = new Map<string, CacheEntry>();
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly endpoints: EndpointsRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     this.sealer = SecretSealer.fromEnv(config.get('SEALING_KEYS', { infer: true }) ?? '');
@@ -115,20 +114,9 @@ export class SigningSecrets implements OnModuleInit {
 
   /** Refuses to boot when SEALING_KEYS cannot open the rows of a key id in the table (see the class comment). */
   async onModuleInit(): Promise<void> {
-    let rows: {
-      sealing_key_id: string;
-      n: number;
-      id: string;
-      secret_sealed: string | null;
-      previous_secret_sealed: string | null;
-    }[];
+    let rows: SealedSample[];
     try {
-      rows = await this.db.query(
-        `SELECT DISTINCT ON (sealing_key_id) sealing_key_id, count(*) OVER (PARTITION BY sealing_key_id)::int AS n,
-                id, secret_sealed, previous_secret_sealed
-           FROM webhook_endpoints WHERE sealing_key_id IS NOT NULL
-          ORDER BY sealing_key_id, id`,
-      );
+      rows = await this.endpoints.sealedSamples();
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       this.logger.warn(`Could not check the sealed endpoint secrets at boot (${(err as Error).message})`);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '../../../common/db/prepared-query.js';
-import { EndpointsRepository, type StreakRow } from '../endpoints.repository.js';
+import { EndpointsRepository, type SealedSample, type StreakRow } from '../endpoints.repository.js';
 import { WebhookEndpoint, type OutboundOwner } from '../outbound.entities.js';
 
 /** EndpointsRepository over PostgreSQL. */
@@ -10,6 +10,15 @@ import { WebhookEndpoint, type OutboundOwner } from '../outbound.entities.js';
 export class TypeormEndpointsRepository extends EndpointsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {
     super();
+  }
+
+  sealedSamples(): Promise<SealedSample[]> {
+    return this.db.query(
+      `SELECT DISTINCT ON (sealing_key_id) sealing_key_id, count(*) OVER (PARTITION BY sealing_key_id)::int AS n,
+              id, secret_sealed, previous_secret_sealed
+         FROM webhook_endpoints WHERE sealing_key_id IS NOT NULL
+        ORDER BY sealing_key_id, id`,
+    );
   }
 
   /**
