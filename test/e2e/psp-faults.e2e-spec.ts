@@ -87,7 +87,14 @@ describe('PSP faults', () => {
       if (hung) hungCallAnswered = true;
       return answer;
     });
-    const t = await createTestApp({ PSP_BASE_URL: slow.url, PSP_TIMEOUT_MS: '300' });
+    // The mock settles 1.5 s after it accepts the hung call, so the retry below meets the
+    // payment still open; settling first would make the retry an honest 409 ORDER.ALREADY_PAID.
+    const t = await createTestApp({
+      PSP_BASE_URL: slow.url,
+      PSP_TIMEOUT_MS: '300',
+      PSP_SETTLE_DELAY_MIN_MS: '1500',
+      PSP_SETTLE_DELAY_MAX_MS: '1500',
+    });
     holder.app = t;
     try {
       const order = await createOrder(t.url);
