@@ -51,7 +51,7 @@ export function target(
   return { scenario, goal, values, judge, ...judge(values) };
 }
 
-/** What a bare node:http server that only verifies the HMAC answers, req/s, on the host the targets were set for. */
+/** What a bare node:http server that only verifies the HMAC answers, req/s, on the host the targets were set for (docs/decisions/0019). */
 export const HOST_REFERENCE_RPS = 20_000;
 
 export interface BenchContext {
