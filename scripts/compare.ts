@@ -192,7 +192,8 @@ async function run(db: pg.Client, scenario: Scenario): Promise<Result> {
   let resolved = 0;
   for (const p of payments) {
     const timeline = p.timeline;
-    const polls = timeline.filter((e) => e.type === 'poll_result');
+    // Polls only: reconciliation's results are recorded as poll_result too, with an eventId and no poll number.
+    const polls = timeline.filter((e) => e.type === 'poll_result' && typeof e.detail.poll === 'number');
     pspRequests += timeline.filter((e) => e.type === 'psp_accepted').length + polls.length;
     if (scenario.strategy === 'long_polling') {
       for (const e of polls) {
