@@ -11,17 +11,26 @@
 //   PSP_URL       the PSP mock's base URL              (default HOOKLINE_URL)
 //   API_KEY       a shop key                           (default the development key)
 //   PSP_API_KEY   the PSP key                          (default the development key)
-// Counts PSP requests and held connections from the PSP's /metrics: run the PSP as one
-// process (npm start does) so that one /metrics sees all of them.
+//   DATABASE_URL  the shop's database, read-only here  (default the development database)
+//
+// It observes without loading what it measures: no /metrics scrape loop and no request
+// per payment while they settle. While a strategy runs it asks PostgreSQL one count a
+// second (how many of its payments are final); when all are, it reads the payments and
+// their timelines once. The lags, the PSP requests per payment (the PSP acceptance and
+// every poll the timeline records), the polls that found nothing new and the peak of
+// long polls held at the PSP at once (each poll's interval: its timeline time minus its
+// latency) all come from that one read.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { sleep } from './lib/sleep.js';
 
 const BASE = (process.env.HOOKLINE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const PSP = (process.env.PSP_URL ?? BASE).replace(/\/+$/, '');
 const API_KEY = process.env.API_KEY ?? 'sk_shop_dev_0123456789abcdef';
 const PSP_KEY = process.env.PSP_API_KEY ?? 'sk_psp_dev_0123456789abcdef';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/hookline';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,7 +42,7 @@ const N = arg('payments', 200);
 const CONCURRENCY = arg('concurrency', 20);
 const TIMEOUT_S = arg('timeout', 180);
 if (N > 5000) throw new Error('--payments is capped at 5000');
-for (const url of [BASE, PSP]) {
+for (const url of [BASE, PSP, DATABASE_URL]) {
   const host = new URL(url).hostname;
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host) && !host.startsWith('127.')) {
     throw new Error(`${url} is not on this machine: the comparison only runs against loopback`);
@@ -61,7 +70,7 @@ interface Payment {
   id: string;
   status: string;
   resolvedVia: string | null;
-  timeline?: TimelineEntry[];
+  timeline: TimelineEntry[];
 }
 
 async function call<T>(base: string, key: string, method: string, path: string, body?: unknown): Promise<T> {
@@ -101,18 +110,6 @@ async function pool<T, R>(items: T[], size: number, fn: (item: T) => Promise<R>)
   return out;
 }
 
-async function metrics(): Promise<{ pspRequests: number; longPollsOpen: number }> {
-  const text = await (await fetch(`${PSP}/metrics`)).text();
-  let pspRequests = 0;
-  for (const m of text.matchAll(
-    /^hookline_psp_requests_total\{route="(create_payment|get_payment|get_payment_wait)"\} (\d+)/gm,
-  )) {
-    pspRequests += Number(m[2]);
-  }
-  const open = /^hookline_psp_long_polls_open (\d+)/m.exec(text);
-  return { pspRequests, longPollsOpen: open ? Number(open[1]) : 0 };
-}
-
 interface Result {
   scenario: Scenario;
   resolved: number;
@@ -124,17 +121,50 @@ interface Result {
   wallS: number;
 }
 
-async function run(scenario: Scenario): Promise<Result> {
+/** Until every one of these payments is final, or the deadline: one count a second. */
+async function untilFinal(db: pg.Client, ids: string[], deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM payments WHERE id = ANY($1::uuid[]) AND status <> 'processing'`,
+      [ids],
+    );
+    if (rows[0].n >= ids.length) return;
+    await sleep(1000);
+  }
+}
+
+/** The payments and their timelines, in one read once the strategy is over. */
+async function readPayments(db: pg.Client, ids: string[]): Promise<Payment[]> {
+  const { rows } = await db.query<{
+    id: string;
+    status: string;
+    resolved_via: string | null;
+    timeline: TimelineEntry[] | null;
+  }>(
+    `SELECT p.id, p.status, p.resolved_via,
+            (SELECT json_agg(json_build_object('type', t.type, 'at', t.at, 'detail', t.detail) ORDER BY t.id)
+               FROM payment_timeline t WHERE t.payment_id = p.id) AS timeline
+       FROM payments p WHERE p.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return rows.map((r) => ({ id: r.id, status: r.status, resolvedVia: r.resolved_via, timeline: r.timeline ?? [] }));
+}
+
+/** The most polls held open at the PSP at once, from each poll's interval [at − latency, at]. */
+function peakConcurrent(intervals: [number, number][]): number {
+  const edges = intervals.flatMap(([a, b]): [number, number][] => [
+    [a, 1],
+    [b, -1],
+  ]);
+  edges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let open = 0;
+  let peak = 0;
+  for (const [, d] of edges) peak = Math.max(peak, (open += d));
+  return peak;
+}
+
+async function run(db: pg.Client, scenario: Scenario): Promise<Result> {
   await psp('PUT', '/psp/v1/chaos', { dropRate: scenario.dropRate, declineRate: 0 });
-  const before = await metrics();
-  let peakHeld = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peakHeld = Math.max(peakHeld, (await metrics()).longPollsOpen);
-      await sleep(100);
-    }
-  })();
   const started = Date.now();
   const paymentIds = await pool(
     Array.from({ length: N }, (_, i) => i),
@@ -150,41 +180,44 @@ async function run(scenario: Scenario): Promise<Result> {
       return payment.id;
     },
   );
-
-  const final = new Map<string, Payment>();
-  const deadline = started + TIMEOUT_S * 1000;
-  while (final.size < N && Date.now() < deadline) {
-    const pending = paymentIds.filter((id) => !final.has(id));
-    await pool(pending, 10, async (id) => {
-      const p = await shop<Payment>('GET', `/payments/${id}`);
-      if (p.status !== 'processing') final.set(id, p);
-    });
-    if (final.size < N) await sleep(500);
-  }
-  sampling = false;
-  await sampler;
-  const after = await metrics();
+  await untilFinal(db, paymentIds, started + TIMEOUT_S * 1000);
+  const wallS = (Date.now() - started) / 1000;
+  const payments = await readPayments(db, paymentIds);
 
   const lagsMs: number[] = [];
   const byVia: Record<string, number> = {};
+  const longPolls: [number, number][] = [];
   let emptyPolls = 0;
-  for (const p of final.values()) {
+  let pspRequests = 0;
+  let resolved = 0;
+  for (const p of payments) {
+    const timeline = p.timeline;
+    // Polls only: reconciliation's results are recorded as poll_result too, with an eventId and no poll number.
+    const polls = timeline.filter((e) => e.type === 'poll_result' && typeof e.detail.poll === 'number');
+    pspRequests += timeline.filter((e) => e.type === 'psp_accepted').length + polls.length;
+    if (scenario.strategy === 'long_polling') {
+      for (const e of polls) {
+        const end = Date.parse(e.at);
+        longPolls.push([end - Number(e.detail.latencyMs ?? 0), end]);
+      }
+    }
+    if (p.status === 'processing') continue;
+    resolved++;
     byVia[p.resolvedVia ?? '?'] = (byVia[p.resolvedVia ?? '?'] ?? 0) + 1;
-    const timeline = p.timeline ?? [];
-    emptyPolls += timeline.filter((e) => e.type === 'poll_result' && e.detail.found === 'nothing new').length;
+    emptyPolls += polls.filter((e) => e.detail.found === 'nothing new').length;
     const settledAt = timeline.map((e) => e.detail.pspSettledAt).find((v): v is string => typeof v === 'string');
     const orderFinal = timeline.find((e) => e.type === 'order_updated');
     if (settledAt && orderFinal) lagsMs.push(Date.parse(orderFinal.at) - Date.parse(settledAt));
   }
   return {
     scenario,
-    resolved: final.size,
+    resolved,
     byVia,
     lagsMs: lagsMs.sort((a, b) => a - b),
-    pspRequestsPerPayment: (after.pspRequests - before.pspRequests) / N,
-    peakHeld,
+    pspRequestsPerPayment: pspRequests / N,
+    peakHeld: peakConcurrent(longPolls),
     emptyPolls,
-    wallS: (Date.now() - started) / 1000,
+    wallS,
   };
 }
 
@@ -272,14 +305,17 @@ async function main(): Promise<void> {
   console.log(`Comparing ${SCENARIOS.length} strategies on ${N} payments each against ${BASE} (PSP ${PSP})`);
   console.log(`PSP settle delay ${JSON.stringify(chaosBefore.settleDelayMs)} ms\n`);
   const results: Result[] = [];
+  const db = new pg.Client({ connectionString: DATABASE_URL, application_name: 'compare' });
+  await db.connect();
   try {
     for (const scenario of SCENARIOS) {
       process.stdout.write(`  ${scenario.name} … `);
-      const r = await run(scenario);
+      const r = await run(db, scenario);
       results.push(r);
       console.log(`${r.resolved}/${N} resolved in ${r.wallS.toFixed(1)} s`);
     }
   } finally {
+    await db.end();
     await psp('PUT', '/psp/v1/chaos', { dropRate: chaosBefore.dropRate, declineRate: chaosBefore.declineRate });
   }
   const md = table(results);

@@ -17,6 +17,7 @@ import { BENCH_SECRET } from './events.js';
 // dist/scripts/bench/lib → dist/src/main.js and dist/scripts/bench/baseline-server.js (same build).
 const MAIN = resolve(__dirname, '../../../src/main.js');
 const BASELINE = resolve(__dirname, '../baseline-server.js');
+const NEST_BASELINE = resolve(__dirname, '../baseline-nest/main.js');
 
 export interface BenchConfig {
   databaseUrl: string;
@@ -145,6 +146,27 @@ export async function startBaseline(cfg: BenchConfig, mode: 'hmac' | 'naive', na
     port,
   );
   await waitReady(proc, '/', cfg.logDir, 15_000);
+  return proc;
+}
+
+/** The Nest baseline (scripts/bench/baseline-nest/): Express, standardwebhooks, TypeORM save, @nestjs/bull add. */
+export async function startNestBaseline(cfg: BenchConfig): Promise<Proc> {
+  const port = await freePort();
+  const proc = startChild(
+    'baseline-nest',
+    [...NODE_FLAGS, NEST_BASELINE],
+    {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      BENCH_SECRET,
+      DATABASE_URL: cfg.databaseUrl,
+      REDIS_URL: cfg.redisUrl,
+      REDIS_PREFIX: `${cfg.redisPrefix}-nest`,
+    },
+    cfg.logDir,
+    port,
+  );
+  await waitReady(proc, '/', cfg.logDir, 30_000);
   return proc;
 }
 

@@ -3,7 +3,7 @@
 // for context, the naive receiver. The duplicate path must not be slower.
 
 import { signedRequests, uniqueEvents } from '../lib/events.js';
-import { median, type Scenario } from '../lib/report.js';
+import { median, target, type Scenario } from '../lib/report.js';
 import { startBaseline, startHookline } from '../lib/stack.js';
 import {
   checkDurable,
@@ -68,11 +68,11 @@ export const duplicates: Scenario = {
     ];
     ctx.rows.push(...rows('hookline', 'Hookline'), ...rows('naive', 'naive'));
     const r = ratio('hookline');
-    ctx.targets.push({
-      scenario: '2 duplicates',
-      goal: 'duplicates ≥ 1.0× first deliveries',
-      measured: `${r.toFixed(2)}×`,
-      met: r >= 1,
-    });
+    ctx.targets.push(
+      target('2 duplicates', 'duplicates ≥ 1.0× first deliveries', { ratio: r }, (v) => ({
+        measured: `${v.ratio.toFixed(2)}×`,
+        met: v.ratio >= 1,
+      })),
+    );
   },
 };
