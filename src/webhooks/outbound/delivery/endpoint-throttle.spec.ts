@@ -95,4 +95,13 @@ describe('EndpointThrottle', () => {
     const answers = await Promise.allSettled(Array.from({ length: 5 }, () => throttle.admit(ep, new Date())));
     expect(answers.filter((a) => a.status === 'fulfilled')).toHaveLength(2);
   });
+
+  it("starts afresh when the endpoint's limit changes, rather than reading old slots at the new limit", async () => {
+    const fast = endpoint(100);
+    const second = Math.floor(Date.now() / 1000) + 10;
+    for (let i = 0; i < 100; i++) expect(await admit(fast, new Date(second * 1000))).toBe('now');
+    const slow = { ...fast, rateLimitPerS: 1 } as WebhookEndpoint;
+    expect(await admit(slow, new Date(second * 1000))).toBe('now');
+    expect(await admit(slow, new Date(second * 1000))).toMatchObject({ slot: second + 1 });
+  });
 });

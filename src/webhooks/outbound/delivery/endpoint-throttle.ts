@@ -110,7 +110,8 @@ export class EndpointThrottle implements OnModuleInit {
     // No reservation, or one whose second went by before the job ran: a slot now or the next free one.
     let slot: number;
     try {
-      const key = `${this.rateKeyPrefix}${endpoint.id}:slot`;
+      // A counter per limit: slot numbers mean seconds only at the limit that handed them out.
+      const key = `${this.rateKeyPrefix}${endpoint.id}:${limit}`;
       slot = Number(await this.redis.reserveSlot(key, second, limit, Date.now()));
     } catch {
       return;
