@@ -9,7 +9,7 @@ export const POLL_TICK_MS = 250;
 /**
  * The longest the scheduler sleeps when no poll is due: a poll scheduled meanwhile by
  * another process (or due at once, as a long-polling payment's first) waits at most this
- * (docs/decisions/0019-poll-scheduler-sleeps-until-due.md).
+ * (docs/decisions/0020-poll-scheduler-sleeps-until-due.md).
  */
 export const POLL_IDLE_MAX_MS = 1_000;
 
