@@ -41,9 +41,10 @@ import { deliveries } from './scenarios/deliveries.js';
 import { drain } from './scenarios/drain.js';
 import { duplicates } from './scenarios/duplicates.js';
 import { ingest, NAIVE_TABLE, NEST_TABLE } from './scenarios/ingest.js';
+import { idle } from './scenarios/idle.js';
 import { lag } from './scenarios/lag.js';
 
-const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag];
+const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, idle];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -98,6 +98,9 @@ export abstract class PaymentsRepository {
    */
   abstract claimDuePolls(limit: number, leaseS: number): Promise<ClaimedPoll[]>;
 
+  /** Milliseconds until the earliest poll is due (≤ 0: due now), by the database's clock; null when none is pending. */
+  abstract msUntilNextPoll(): Promise<number | null>;
+
   /** The next poll of a still-processing payment: its `pollCount`-th was done; the next is due `at`. */
   abstract schedulePoll(id: string, pollCount: number, at: Date): Promise<void>;
 

@@ -118,4 +118,46 @@ describe('PeriodicTask', () => {
     await advance(1000);
     expect(runs).toBe(1);
   });
+
+  describe('startAdaptive', () => {
+    it('runs again as long after each run as the run answered, and after a failure retryAfterMs', async () => {
+      const waits = [300, 50, NaN];
+      const at: number[] = [];
+      const t0 = Date.now();
+      new PeriodicTask('Task', logger, () => {
+        at.push(Date.now() - t0);
+        const next = waits.shift();
+        return next === undefined || Number.isNaN(next) ? Promise.reject(new Error('down')) : Promise.resolve(next);
+      }).startAdaptive(scheduler, { name: 'adaptive', firstAfterMs: 10, retryAfterMs: 1000 });
+      await advance(10);
+      expect(at).toEqual([10]);
+      await advance(299);
+      expect(at).toHaveLength(1);
+      await advance(1);
+      expect(at).toEqual([10, 310]);
+      await advance(50);
+      expect(at).toEqual([10, 310, 360]); // this run fails: the next is retryAfterMs later
+      await advance(999);
+      expect(at).toHaveLength(3);
+      await advance(1);
+      expect(at).toHaveLength(4);
+      expect(errors).toEqual(['Task failed: down', 'Task failed: down']);
+    });
+
+    it('stops once shutdown clears the registry, even while a run is going', async () => {
+      let runs = 0;
+      let finish: () => void = () => undefined;
+      new PeriodicTask('Task', logger, () => {
+        runs++;
+        return new Promise<number>((resolve) => (finish = () => resolve(10)));
+      }).startAdaptive(scheduler, { name: 'adaptive', firstAfterMs: 10, retryAfterMs: 10 });
+      await advance(10);
+      expect(runs).toBe(1);
+      for (const name of scheduler.getTimeouts()) scheduler.deleteTimeout(name);
+      finish();
+      await advance(1000);
+      expect(runs).toBe(1);
+      expect(scheduler.getTimeouts()).toEqual([]);
+    });
+  });
 });

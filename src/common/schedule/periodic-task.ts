@@ -43,14 +43,44 @@ export class PeriodicTask {
     );
   }
 
+  /**
+   * Runs the task `firstAfterMs` after `start`, then again as long after each run as the
+   * run answered (ms; `retryAfterMs` after a failure): a task that knows when it next has
+   * work sleeps until then instead of waking on a fixed tick to find nothing.
+   */
+  startAdaptive(
+    scheduler: SchedulerRegistry,
+    { name, firstAfterMs, retryAfterMs }: { name: string; firstAfterMs: number; retryAfterMs: number },
+  ): void {
+    const arm = (ms: number) => {
+      const timer = setTimeout(() => {
+        void this.attempt().then((next) => {
+          // Shutdown deleted the timeout while the run went on: no next run.
+          if (scheduler.getTimeouts().includes(name) && scheduler.getTimeout(name) === timer) {
+            scheduler.deleteTimeout(name);
+            arm(typeof next === 'number' && Number.isFinite(next) ? Math.max(0, next) : retryAfterMs);
+          }
+        });
+      }, ms);
+      scheduler.addTimeout(name, timer);
+    };
+    arm(firstAfterMs);
+  }
+
   /** One run now, unless one is running (then it returns at once). Never throws. */
   async run(): Promise<void> {
-    if (this.running) return;
+    await this.attempt();
+  }
+
+  /** One run, resolving with what the task answered (undefined when it failed or one was running). */
+  private async attempt(): Promise<unknown> {
+    if (this.running) return undefined;
     this.running = true;
     try {
-      await this.task();
+      return await this.task();
     } catch (err) {
       this.logger.error(`${this.what} failed: ${(err as Error).message}`);
+      return undefined;
     } finally {
       this.running = false;
     }

@@ -109,6 +109,15 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
     );
   }
 
+  async msUntilNextPoll(): Promise<number | null> {
+    // One statement on the partial index idx_payments_next_poll, outside a transaction.
+    const [row] = await this.db.query<{ ms: number | null }[]>(
+      `SELECT (extract(epoch FROM min(next_poll_at) - now()) * 1000)::float8 AS ms
+         FROM payments WHERE status = 'processing' AND next_poll_at IS NOT NULL`,
+    );
+    return row.ms === null ? null : Number(row.ms);
+  }
+
   claimDuePolls(limit: number, leaseS: number): Promise<ClaimedPoll[]> {
     return this.db.transaction(async (manager) => {
       const rows: ClaimedPoll[] = await manager.query(

@@ -1,24 +1,47 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicTask } from '../../common/schedule/periodic-task.js';
+import { PaymentsRepository } from '../payments.repository.js';
 import { PaymentPollingService } from './payment-polling.service.js';
 
-/** How often due polls are claimed; bounds the extra delay a poll can get. */
+/** After a round that claimed due polls, the next look: bounds the extra delay of a poll that falls due meanwhile. */
 export const POLL_TICK_MS = 250;
+/**
+ * The longest the scheduler sleeps when no poll is due: a poll scheduled meanwhile by
+ * another process (or due at once, as a long-polling payment's first) waits at most this
+ * (docs/decisions/0020-poll-scheduler-sleeps-until-due.md).
+ */
+export const POLL_IDLE_MAX_MS = 1_000;
 
-/** Claims due polls every POLL_TICK_MS; a slow round must not overlap the next one in this process. */
+/**
+ * Claims due polls, one round at a time in this process. It asks the database when the
+ * next poll is due and sleeps until then (at most POLL_IDLE_MAX_MS), so an idle process
+ * runs one cheap statement a second instead of a claiming transaction every 250 ms.
+ */
 @Injectable()
 export class PollSchedulerTask implements OnApplicationBootstrap {
-  private readonly task = new PeriodicTask('Claiming due polls', new Logger('PollScheduler'), () =>
-    this.polling.claimDue(),
-  );
+  private readonly task = new PeriodicTask('Claiming due polls', new Logger('PollScheduler'), () => this.round());
 
   constructor(
     private readonly polling: PaymentPollingService,
+    private readonly payments: PaymentsRepository,
     private readonly scheduler: SchedulerRegistry,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.task.start(this.scheduler, { name: 'poll-scheduler', everyMs: POLL_TICK_MS });
+    this.task.startAdaptive(this.scheduler, {
+      name: 'poll-scheduler',
+      firstAfterMs: POLL_TICK_MS,
+      retryAfterMs: POLL_TICK_MS,
+    });
+  }
+
+  /** One round: claims what is due, or answers how long to sleep until something is. */
+  async round(): Promise<number> {
+    const dueInMs = await this.payments.msUntilNextPoll();
+    if (dueInMs === null) return POLL_IDLE_MAX_MS;
+    if (dueInMs > 0) return Math.min(Math.ceil(dueInMs), POLL_IDLE_MAX_MS);
+    await this.polling.claimDue();
+    return POLL_TICK_MS;
   }
 }

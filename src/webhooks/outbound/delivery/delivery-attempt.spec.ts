@@ -46,8 +46,7 @@ function setup(opts: { delivery?: LoadedDelivery; status?: number; record?: () =
     exists: () => Promise.resolve(false),
   } as unknown as DeliveriesRepository;
   const throttle = {
-    admit: () => Promise.resolve(),
-    holdingSlot: <T>(_e: unknown, send: () => Promise<T>) => send(),
+    admit: () => Promise.resolve(() => undefined),
   } as unknown as EndpointThrottle;
   const http = {
     post: (_o: unknown, _e: unknown, _id: string, body: string, transform?: (b: string) => string) => {

@@ -38,9 +38,10 @@ export class DeliveryAttempt {
   /**
    * One attempt of a delivery (a Bull job). Returns when the delivery needs nothing
    * more; throws DeliveryDeferred when it must run again later. `unrecordedBefore`: how
-   * many attempts in a row before this one were sent without their outcome recorded.
+   * many attempts in a row before this one were sent without their outcome recorded;
+   * `slot`: the second of the rate-limit slot it was put off to, if it was.
    */
-  async run(owner: OutboundOwner, deliveryId: string, unrecordedBefore = 0): Promise<string> {
+  async run(owner: OutboundOwner, deliveryId: string, unrecordedBefore = 0, slot?: number): Promise<string> {
     const delivery = await this.loads.submit(deliveryId);
     if (!delivery) return 'gone';
     if (delivery.status !== 'pending') return `already ${delivery.status}`;
@@ -51,20 +52,24 @@ export class DeliveryAttempt {
     }
     // The attempt's start is also its rate-limit window: attempts per second on record never exceed the limit.
     const startedAt = new Date();
-    await this.throttle.admit(endpoint, startedAt);
+    const release = await this.throttle.admit(endpoint, startedAt, slot);
     const ctx: AttemptContext = { owner, delivery, message, endpoint, attempt: delivery.attempts + 1 };
     const hooks = this.hooks.for(owner);
-    const { answer, note } = await this.throttle.holdingSlot(endpoint, async () => {
+    let answer: HttpAnswer;
+    let note: string | null;
+    try {
       const transform = (await hooks.beforeAttempt?.(ctx))?.transformBody;
-      const sent = await this.http.post(
+      answer = await this.http.post(
         owner,
         endpoint,
         message.eventId,
         delivery.body,
         transform && ((b) => transform.apply(b)),
       );
-      return { answer: sent, note: transform?.note ?? null };
-    });
+      note = transform?.note ?? null;
+    } finally {
+      release();
+    }
     const succeeded = answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300;
     const failure = succeeded ? null : (answer.error ?? `HTTP ${answer.statusCode}`);
     let decision: FailureDecision;

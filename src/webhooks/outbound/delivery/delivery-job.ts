@@ -21,6 +21,8 @@ export interface DeliverJob {
   deliveryId: string;
   /** Attempts in a row sent without their outcome recorded (set by the worker; absent: none). */
   unrecorded?: number;
+  /** The second (Unix time) of the endpoint's rate-limit slot this job was put off to (set by the worker). */
+  slot?: number;
 }
 
 /** The Bull job of a delivery: job id = delivery id, retried only as the engine decides, gone once done. */
@@ -50,12 +52,15 @@ export class DeliveryDeferred extends Error {
   /**
    * `unrecorded`: the attempt was sent but its outcome could not be recorded, the
    * `unrecorded`th time in a row (kept with the job, so the next such wait is longer).
+   * `slotSecond`: put off to the rate-limit slot reserved for it in that second (kept with
+   * the job, so the slot admits it when it runs again).
    */
   constructor(
     message: string,
     readonly delayMs: number,
     readonly counted: boolean,
     readonly unrecorded?: number,
+    readonly slotSecond?: number,
   ) {
     super(message);
     this.name = 'DeliveryDeferred';

@@ -74,4 +74,22 @@ describe('runDelivery', () => {
     await expect(runDelivery({ run: () => Promise.reject(putOff) }, logger(), 'shop', limited)).rejects.toBe(putOff);
     expect(limited.updates).toEqual([]);
   });
+
+  it('keeps the rate-limit slot a deferral reserved with the job, and passes it to the attempt when it runs again', async () => {
+    const j = job('d-6');
+    const putOff = new DeliveryDeferred(
+      'endpoint e-1 is at its rate limit (5/s)',
+      1700,
+      false,
+      undefined,
+      1_800_000_002,
+    );
+    await expect(runDelivery({ run: () => Promise.reject(putOff) }, logger(), 'shop', j)).rejects.toBe(putOff);
+    expect(j.updates).toEqual([{ deliveryId: 'd-6', slot: 1_800_000_002 }]);
+    const seen: (number | undefined)[] = [];
+    const again = { ...j, data: { deliveryId: 'd-6', slot: 1_800_000_002 } };
+    const run = (_o: string, _id: string, _b?: number, slot?: number) => Promise.resolve(String(seen.push(slot)));
+    await runDelivery({ run }, logger(), 'shop', again);
+    expect(seen).toEqual([1_800_000_002]);
+  });
 });

@@ -23,15 +23,20 @@ export async function runDelivery(
   owner: OutboundOwner,
   job: Pick<Job<DeliverJob>, 'data' | 'update'>,
 ): Promise<string> {
-  const { deliveryId } = job.data;
+  const { deliveryId, slot } = job.data;
   const before = job.data.unrecorded ?? 0;
   try {
-    return await attempt.run(owner, deliveryId, before);
+    return await attempt.run(owner, deliveryId, before, slot);
   } catch (err) {
     if (err instanceof DeliveryDeferred) {
       const after = err.unrecorded ?? (err.counted ? 0 : before);
       // Lost with Redis, the count starts again at 1: the wait is still at least the schedule's step.
-      if (after !== before) await job.update({ ...job.data, unrecorded: after }).catch(() => undefined);
+      if (after !== before || err.slotSecond !== slot) {
+        const data: DeliverJob = { deliveryId };
+        if (after > 0 || before > 0) data.unrecorded = after;
+        if (err.slotSecond !== undefined) data.slot = err.slotSecond;
+        await job.update(data).catch(() => undefined);
+      }
     } else {
       logger.error({
         msg: `Delivery ${deliveryId} (${owner}) did not complete, tried again in ${UNEXPECTED_ERROR_RETRY_MS / 1000} s: ${(err as Error).message}`,
