@@ -28,13 +28,14 @@ import {
   startHookline,
   stopAll,
 } from './lib/stack.js';
+import { checkout } from './scenarios/checkout.js';
 import { deliveries } from './scenarios/deliveries.js';
 import { drain } from './scenarios/drain.js';
 import { duplicates } from './scenarios/duplicates.js';
 import { ingest, NAIVE_TABLE } from './scenarios/ingest.js';
 import { lag } from './scenarios/lag.js';
 
-const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag];
+const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, checkout];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
