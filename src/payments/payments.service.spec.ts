@@ -18,13 +18,15 @@ function serviceWith(psp: PspClient['createPayment']) {
   const calls: string[] = [];
   const timeline: NewTimelineEntry[] = [];
   const repository: Partial<PaymentsRepository> = {
-    findProcessing: () => Promise.resolve(null),
-    insert: (_manager, p: NewPayment) => {
+    start: (_manager, p: NewPayment, detail) => {
       calls.push('insert');
-      return Promise.resolve({ ...p, id: PAYMENT, createdAt: new Date() } as Payment);
+      const createdAt = new Date();
+      timeline.push({ paymentId: PAYMENT, type: 'created', at: createdAt, detail });
+      return Promise.resolve({ created: true, payment: { ...p, id: PAYMENT, createdAt } as Payment });
     },
-    markAccepted: (_manager, _id, pspPaymentId) => {
+    markAccepted: (_manager, id, pspPaymentId, _nextPollAt, entry) => {
       calls.push(`accepted ${pspPaymentId}`);
+      timeline.push({ paymentId: id, type: 'psp_accepted', ...entry });
       return Promise.resolve();
     },
     markRejected: (_manager, _id, reason) => {

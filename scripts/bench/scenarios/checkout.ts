@@ -120,8 +120,9 @@ async function costOf(
   fn: () => Promise<void>,
 ): Promise<PhaseCost> {
   const roles = Object.keys(procs) as Role[];
+  // Per backend, so one that exits meanwhile (its CPU reads 0) takes nothing off the sum.
   const pgPids = await postgresPids(ctx.admin, ctx.dbName);
-  const pgCpu = () => pgPids.reduce((s, p) => s + cpuSeconds(p), 0);
+  const pgCpu = () => new Map(pgPids.map((p) => [p, cpuSeconds(p)]));
   const before = await Promise.all(roles.map((r) => dbCounts(procs[r])));
   const cpuBefore = roles.map((r) => cpuSeconds(procs[r].pid));
   const pgBefore = pgCpu();
@@ -137,7 +138,9 @@ async function costOf(
       transactions: Math.max(0, after[i].transactions - before[i].transactions - scrape[r].transactions) / n,
     };
   });
-  out.postgres = { cpuMs: ((pgAfter - pgBefore) * 1000) / n, statements: 0, transactions: 0 };
+  let pgSeconds = 0;
+  for (const [pid, after] of pgAfter) pgSeconds += after > 0 ? Math.max(0, after - (pgBefore.get(pid) ?? 0)) : 0;
+  out.postgres = { cpuMs: (pgSeconds * 1000) / n, statements: 0, transactions: 0 };
   return out;
 }
 
