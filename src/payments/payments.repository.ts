@@ -63,6 +63,19 @@ export abstract class PaymentsRepository {
   ): Promise<{ created: boolean; payment: Payment }>;
 
   /**
+   * Starts a payment in one statement, without a transaction: locks the order, and inserts
+   * the payment with its `created` timeline entry if the order's status is one of
+   * `payableStatuses` and no payment of it is `processing` (a unique index decides between
+   * concurrent starts). Null when it did not (no such order, not payable, a payment in
+   * flight, or a concurrent start): the caller then decides under the order's lock (`start`).
+   */
+  abstract tryStart(
+    orderId: string,
+    payment: Pick<NewPayment, 'strategy' | 'paymentMethod'>,
+    payableStatuses: readonly string[],
+  ): Promise<Payment | null>;
+
+  /**
    * The PSP accepted the payment as `pspPaymentId`; it is first polled at `nextPollAt`; its
    * `psp_accepted` timeline entry (at `at`, with `detail`) is written in the same statement.
    */

@@ -46,7 +46,17 @@ export class PaymentsService {
    * stays open: repeating this request resumes that same payment with the same key.
    */
   async create(orderId: string, dto: CreatePaymentDto): Promise<Payment> {
-    // BEGIN, the order's lock, one statement that finds or starts the payment, COMMIT.
+    // One statement when the order is payable and no payment is in flight; otherwise (a
+    // retry resuming its payment, a conflict, an error to answer) under the order's lock:
+    // BEGIN, the lock, one statement that finds or starts the payment, COMMIT.
+    const started = isUuid(orderId)
+      ? await this.payments.tryStart(
+          orderId,
+          { strategy: dto.strategy ?? 'webhook', paymentMethod: dto.paymentMethod ?? 'pm_card_ok' },
+          this.orders.payableStatuses,
+        )
+      : null;
+    if (started) return this.handOffToPsp(started);
     const payment = await this.db.transaction(async (manager) => {
       const order = await this.orders.lockForPayment(manager, orderId);
       const strategy = dto.strategy ?? 'webhook';

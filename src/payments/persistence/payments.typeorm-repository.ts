@@ -102,6 +102,36 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
     return { created: row.created, payment: paymentOf(row) };
   }
 
+  async tryStart(
+    orderId: string,
+    payment: Pick<NewPayment, 'strategy' | 'paymentMethod'>,
+    payableStatuses: readonly string[],
+  ): Promise<Payment | null> {
+    // The order's row lock serialises this with the order's own moves, as lockForPayment
+    // does; in_flight reads the statement's snapshot, and a start that snapshot cannot see
+    // yet is caught by the unique index (idx_payments_one_processing): nothing inserted.
+    const [row] = await preparedQuery<PaymentRow>(
+      this.db.manager,
+      'hookline_payments_try_start',
+      `WITH o AS (
+         SELECT id, status, amount, currency FROM orders WHERE id = $1 FOR UPDATE
+       ), created AS (
+         INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency)
+         SELECT o.id, 'processing', $2, $3, o.amount, o.currency FROM o
+          WHERE o.status = ANY($4::text[])
+            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = $1 AND p.status = 'processing')
+         ON CONFLICT (order_id) WHERE status = 'processing' DO NOTHING
+         RETURNING *
+       ), timeline AS (
+         INSERT INTO payment_timeline (payment_id, type, at, detail)
+         SELECT id, 'created', created_at, jsonb_build_object('orderId', order_id, 'strategy', strategy) FROM created
+       )
+       SELECT * FROM created`,
+      [orderId, payment.strategy, payment.paymentMethod, payableStatuses],
+    );
+    return row ? paymentOf(row) : null;
+  }
+
   async markAccepted(
     manager: EntityManager,
     id: string,
