@@ -9,6 +9,7 @@ import { OutboundRetentionBtree1796393432314 } from './1796393432314-OutboundRet
 import { InboxBodyHash1796500000000 } from './1796500000000-InboxBodyHash.js';
 import { InboxDeadLetters1796500000001 } from './1796500000001-InboxDeadLetters.js';
 import { SealEndpointSecrets1796510000000 } from './1796510000000-SealEndpointSecrets.js';
+import { OneProcessingPaymentPerOrder1796520000000 } from './1796520000000-OneProcessingPaymentPerOrder.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -25,4 +26,5 @@ export const MIGRATIONS: Function[] = [
   InboxBodyHash1796500000000,
   InboxDeadLetters1796500000001,
   SealEndpointSecrets1796510000000,
+  OneProcessingPaymentPerOrder1796520000000,
 ];

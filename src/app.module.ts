@@ -11,6 +11,7 @@ import { ProblemDetailsFilter } from './common/errors/problem-details.filter.js'
 import { validateEnv, type AllConfig, type AppRole } from './config/env.js';
 import { hasHttpApi, runsPsp, runsWorkers } from './config/roles.js';
 import { typeormOptions } from './database/typeorm-options.js';
+import { DatabaseMetrics } from './database/database-metrics.js';
 import { HealthModule } from './health/health.module.js';
 import { AfterCommitSubscriber } from './common/db/after-commit.js';
 import { OutboundWebhooksModule } from './webhooks/outbound/outbound.module.js';
@@ -87,6 +88,7 @@ export class AppModule {
       ],
       providers: [
         AfterCommitSubscriber,
+        DatabaseMetrics,
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
           provide: APP_PIPE,

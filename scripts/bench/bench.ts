@@ -37,6 +37,7 @@ import {
   startHookline,
   stopAll,
 } from './lib/stack.js';
+import { checkout } from './scenarios/checkout.js';
 import { deliveries } from './scenarios/deliveries.js';
 import { drain } from './scenarios/drain.js';
 import { duplicates } from './scenarios/duplicates.js';
@@ -44,7 +45,7 @@ import { ingest, NAIVE_TABLE, NEST_TABLE } from './scenarios/ingest.js';
 import { idle } from './scenarios/idle.js';
 import { lag } from './scenarios/lag.js';
 
-const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, idle];
+const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, checkout, idle];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

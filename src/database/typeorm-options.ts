@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { ENTITIES } from './entities.js';
+import { CountingClient } from './query-counter.js';
 
 export function typeormOptions(databaseUrl: string): DataSourceOptions {
   return {
@@ -12,6 +13,7 @@ export function typeormOptions(databaseUrl: string): DataSourceOptions {
     synchronize: false,
     uuidExtension: 'pgcrypto',
     // Fail within seconds when PostgreSQL is unreachable instead of queueing requests forever.
-    extra: { max: 20, application_name: 'hookline', connectionTimeoutMillis: 5000 },
+    // CountingClient: the statements and transactions behind hookline_db_queries_total.
+    extra: { max: 20, application_name: 'hookline', connectionTimeoutMillis: 5000, Client: CountingClient },
   };
 }

@@ -17,6 +17,8 @@ export type OrderTransitionResult =
 @Injectable()
 export class OrdersService {
   private readonly logger = new Logger('Orders');
+  /** The statuses in which an order takes a new payment. */
+  readonly payableStatuses: readonly OrderStatus[] = PAYABLE_ORDER_STATUSES;
 
   constructor(
     private readonly orders: OrdersRepository,

@@ -15,6 +15,7 @@ import type { PaymentStatus, PaymentStrategy, ResolvedVia } from './payment-stat
 @Entity('payments')
 @Index('idx_payments_order', ['orderId'])
 @Index('idx_payments_next_poll', ['nextPollAt'], { where: "status = 'processing' AND next_poll_at IS NOT NULL" })
+@Index('idx_payments_one_processing', ['orderId'], { unique: true, where: "status = 'processing'" })
 @Index('idx_payments_psp_payment', ['pspPaymentId'], { unique: true, where: 'psp_payment_id IS NOT NULL' })
 export class Payment {
   @PrimaryGeneratedColumn('uuid')

@@ -51,13 +51,41 @@ export interface ClaimedPoll {
 export abstract class PaymentsRepository {
   // Starting a payment.
 
-  /** The order's payment still `processing`, if any. */
-  abstract findProcessing(manager: EntityManager, orderId: string): Promise<Payment | null>;
+  /**
+   * The order's payment still `processing` if there is one (`created: false`), else a new
+   * payment with its `created` timeline entry (`detail`), in one statement. The caller holds
+   * the order's lock, so no other payment of the order can start meanwhile.
+   */
+  abstract start(
+    manager: EntityManager,
+    payment: NewPayment,
+    detail: Record<string, unknown>,
+  ): Promise<{ created: boolean; payment: Payment }>;
 
-  abstract insert(manager: EntityManager, payment: NewPayment): Promise<Payment>;
+  /**
+   * Starts a payment in one statement, without a transaction: locks the order, and inserts
+   * the payment with its `created` timeline entry if the order's status is one of
+   * `payableStatuses` and no payment of it is `processing` (a unique index decides between
+   * concurrent starts). Null when it did not (no such order, not payable, a payment in
+   * flight, or a concurrent start): the caller then decides under the order's lock (`start`).
+   */
+  abstract tryStart(
+    orderId: string,
+    payment: Pick<NewPayment, 'strategy' | 'paymentMethod'>,
+    payableStatuses: readonly string[],
+  ): Promise<Payment | null>;
 
-  /** The PSP accepted the payment as `pspPaymentId`; it is first polled at `nextPollAt`. */
-  abstract markAccepted(manager: EntityManager, id: string, pspPaymentId: string, nextPollAt: Date): Promise<void>;
+  /**
+   * The PSP accepted the payment as `pspPaymentId`; it is first polled at `nextPollAt`; its
+   * `psp_accepted` timeline entry (at `at`, with `detail`) is written in the same statement.
+   */
+  abstract markAccepted(
+    manager: EntityManager,
+    id: string,
+    pspPaymentId: string,
+    nextPollAt: Date,
+    entry: { at: Date; detail: Record<string, unknown> },
+  ): Promise<void>;
 
   /** The PSP said no: fails the payment, if it is still processing. */
   abstract markRejected(manager: EntityManager, id: string, failureReason: string, at: Date): Promise<void>;

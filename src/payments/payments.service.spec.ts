@@ -14,17 +14,24 @@ const ORDER = '00000000-0000-4000-8000-0000000000a0';
 const PAYMENT = '00000000-0000-4000-8000-00000000000a';
 
 /** PaymentsService over a fake repository and a PSP that answers with `psp`. */
-function serviceWith(psp: PspClient['createPayment']) {
+function serviceWith(psp: PspClient['createPayment'], fastStart = false) {
   const calls: string[] = [];
   const timeline: NewTimelineEntry[] = [];
   const repository: Partial<PaymentsRepository> = {
-    findProcessing: () => Promise.resolve(null),
-    insert: (_manager, p: NewPayment) => {
-      calls.push('insert');
-      return Promise.resolve({ ...p, id: PAYMENT, createdAt: new Date() } as Payment);
+    tryStart: (_orderId, p) => {
+      if (!fastStart) return Promise.resolve(null);
+      calls.push('tryStart');
+      return Promise.resolve({ ...p, orderId: ORDER, amount: 1500, currency: 'EUR', id: PAYMENT } as Payment);
     },
-    markAccepted: (_manager, _id, pspPaymentId) => {
+    start: (_manager, p: NewPayment, detail) => {
+      calls.push('insert');
+      const createdAt = new Date();
+      timeline.push({ paymentId: PAYMENT, type: 'created', at: createdAt, detail });
+      return Promise.resolve({ created: true, payment: { ...p, id: PAYMENT, createdAt } as Payment });
+    },
+    markAccepted: (_manager, id, pspPaymentId, _nextPollAt, entry) => {
       calls.push(`accepted ${pspPaymentId}`);
+      timeline.push({ paymentId: id, type: 'psp_accepted', ...entry });
       return Promise.resolve();
     },
     markRejected: (_manager, _id, reason) => {
@@ -37,6 +44,7 @@ function serviceWith(psp: PspClient['createPayment']) {
     },
   };
   const orders: Partial<OrdersService> = {
+    payableStatuses: ['pending_payment', 'payment_failed'],
     lockForPayment: () => Promise.resolve({ id: ORDER, amount: 1500, currency: 'EUR' } as Order),
   };
   const db = { transaction: (work: (m: EntityManager) => unknown) => work({} as EntityManager) } as DataSource;
@@ -64,6 +72,16 @@ describe('PaymentsService.create', () => {
     expect(payment.pspPaymentId).toBe('pay_1');
     expect(calls).toEqual(['insert', 'accepted pay_1']);
     expect(timeline.map((e) => e.type)).toEqual(['created', 'psp_accepted']);
+  });
+
+  it("starts a payable order's payment in one repository call, outside a transaction", async () => {
+    const { service, calls } = serviceWith(
+      () => Promise.resolve({ id: 'pay_1', status: 'processing', amount: 1500, currency: 'EUR' }),
+      true,
+    );
+    const payment = await service.create(ORDER, {});
+    expect(payment).toMatchObject({ id: PAYMENT, pspPaymentId: 'pay_1' });
+    expect(calls).toEqual(['tryStart', 'accepted pay_1']);
   });
 
   it('fails the payment when the PSP says no', async () => {

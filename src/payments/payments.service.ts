@@ -46,10 +46,39 @@ export class PaymentsService {
    * stays open: repeating this request resumes that same payment with the same key.
    */
   async create(orderId: string, dto: CreatePaymentDto): Promise<Payment> {
+    // One statement when the order is payable and no payment is in flight; otherwise (a
+    // retry resuming its payment, a conflict, an error to answer) under the order's lock:
+    // BEGIN, the lock, one statement that finds or starts the payment, COMMIT.
+    const started = isUuid(orderId)
+      ? await this.payments.tryStart(
+          orderId,
+          { strategy: dto.strategy ?? 'webhook', paymentMethod: dto.paymentMethod ?? 'pm_card_ok' },
+          this.orders.payableStatuses,
+        )
+      : null;
+    if (started) return this.handOffToPsp(started);
     const payment = await this.db.transaction(async (manager) => {
       const order = await this.orders.lockForPayment(manager, orderId);
-      const inFlight = await this.payments.findProcessing(manager, orderId);
-      if (inFlight?.pspPaymentId === null) {
+      const strategy = dto.strategy ?? 'webhook';
+      const started = await this.payments.start(
+        manager,
+        {
+          orderId,
+          status: 'processing',
+          strategy,
+          paymentMethod: dto.paymentMethod ?? 'pm_card_ok',
+          amount: order.amount,
+          currency: order.currency,
+          pspPaymentId: null,
+          resolvedVia: null,
+          failureReason: null,
+          resolvedAt: null,
+        },
+        { orderId, strategy },
+      );
+      const inFlight = started.payment;
+      if (started.created) return inFlight;
+      if (inFlight.pspPaymentId === null) {
         this.logger.log({
           msg: `Payment ${inFlight.id} for order ${orderId}: resuming the unfinished PSP handoff`,
           paymentId: inFlight.id,
@@ -57,32 +86,13 @@ export class PaymentsService {
         });
         return inFlight;
       }
-      if (inFlight) {
-        throw new DomainError(
-          'PAYMENT.IN_PROGRESS',
-          409,
-          'A payment is already in progress',
-          `Payment ${inFlight.id} for order ${orderId} has not resolved yet.`,
-          { paymentId: inFlight.id },
-        );
-      }
-      const created = await this.payments.insert(manager, {
-        orderId,
-        status: 'processing',
-        strategy: dto.strategy ?? 'webhook',
-        paymentMethod: dto.paymentMethod ?? 'pm_card_ok',
-        amount: order.amount,
-        currency: order.currency,
-        pspPaymentId: null,
-        resolvedVia: null,
-        failureReason: null,
-        resolvedAt: null,
-      });
-      await this.addTimeline(manager, created.id, 'created', created.createdAt, {
-        orderId,
-        strategy: created.strategy,
-      });
-      return created;
+      throw new DomainError(
+        'PAYMENT.IN_PROGRESS',
+        409,
+        'A payment is already in progress',
+        `Payment ${inFlight.id} for order ${orderId} has not resolved yet.`,
+        { paymentId: inFlight.id },
+      );
     });
     return this.handOffToPsp(payment);
   }
@@ -100,13 +110,10 @@ export class PaymentsService {
         },
         payment.id,
       );
-      await this.db.transaction(async (manager) => {
-        await this.payments.markAccepted(manager, payment.id, pspPayment.id, this.firstPollAt(payment.strategy));
-        await this.addTimeline(manager, payment.id, 'psp_accepted', new Date(), {
-          pspPaymentId: pspPayment.id,
-          pspStatus: pspPayment.status,
-          latencyMs: Date.now() - startedAt,
-        });
+      // One statement: no transaction around it.
+      await this.payments.markAccepted(this.db.manager, payment.id, pspPayment.id, this.firstPollAt(payment.strategy), {
+        at: new Date(),
+        detail: { pspPaymentId: pspPayment.id, pspStatus: pspPayment.status, latencyMs: Date.now() - startedAt },
       });
       payment.pspPaymentId = pspPayment.id;
       this.logger.log({

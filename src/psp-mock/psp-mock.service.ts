@@ -5,6 +5,7 @@ import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
 import { prefixedId, prefixedIdPattern } from '../common/ids.js';
+import { preparedQuery } from '../common/db/prepared-query.js';
 import { JobName, QueueName, defaultJobOptions } from '../queue/queues.js';
 import { ChaosService } from './chaos.service.js';
 import type { ChaosSettings } from './dto/chaos.dto.js';
@@ -44,19 +45,35 @@ export class PspMockService {
   /** Stores a payment as processing and schedules its settlement. (Idempotency-Key: the route's interceptor.) */
   async createPayment(dto: CreatePspPaymentDto): Promise<PspPayment> {
     this.metrics.requests.inc({ route: 'create_payment' });
-    const payment = await this.db.getRepository(PspPayment).save(
-      this.db.getRepository(PspPayment).create({
-        id: prefixedId('pay'),
-        amount: dto.amount,
-        currency: dto.currency,
-        status: 'processing',
-        paymentMethod: dto.payment_method ?? 'pm_card_ok',
-        callbackUrl: dto.callback_url ?? null,
-        metadata: dto.metadata ?? {},
-        settledAt: null,
-        requestsServed: 1,
-      }),
+    const payment = Object.assign(new PspPayment(), {
+      id: prefixedId('pay'),
+      amount: dto.amount,
+      currency: dto.currency,
+      status: 'processing' as const,
+      paymentMethod: dto.payment_method ?? 'pm_card_ok',
+      callbackUrl: dto.callback_url ?? null,
+      metadata: dto.metadata ?? {},
+      settledAt: null,
+      requestsServed: 1,
+    });
+    // One INSERT: save() would look the given id up first and wrap the INSERT in BEGIN … COMMIT.
+    const [row] = await preparedQuery<{ created_at: Date }>(
+      this.db.manager,
+      'hookline_psp_payments_create',
+      `INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING created_at`,
+      [
+        payment.id,
+        payment.amount,
+        payment.currency,
+        payment.status,
+        payment.paymentMethod,
+        payment.callbackUrl,
+        JSON.stringify(payment.metadata),
+        payment.requestsServed,
+      ],
     );
+    payment.createdAt = row.created_at;
     const { settleDelayMs } = await this.chaos.get();
     await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max));
     this.logger.log({

@@ -6,14 +6,48 @@ import type { OrderStatus } from '../order-status.js';
 import { Order } from '../order.entity.js';
 import { OrdersRepository, type LockedOrder, type NewOrder, type OrderMove } from '../orders.repository.js';
 
+const ORDER_COLUMNS = 'id, status, currency, amount, items, created_at, updated_at, paid_at';
+
+interface OrderRow {
+  id: string;
+  status: OrderStatus;
+  currency: string;
+  amount: string;
+  items: Order['items'];
+  created_at: Date;
+  updated_at: Date;
+  paid_at: Date | null;
+}
+
+/** An order from its raw row (amount is a bigint string), as TypeORM would read it. */
+function orderOf(row: OrderRow): Order {
+  return Object.assign(new Order(), {
+    id: row.id,
+    status: row.status,
+    currency: row.currency,
+    amount: Number(row.amount),
+    items: row.items,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    paidAt: row.paid_at,
+  });
+}
+
 @Injectable()
 export class TypeormOrdersRepository extends OrdersRepository {
   constructor(@InjectRepository(Order) private readonly orders: Repository<Order>) {
     super();
   }
 
-  create(order: NewOrder): Promise<Order> {
-    return this.orders.save(this.orders.create({ ...order, paidAt: null }));
+  /** One INSERT, outside a transaction (TypeORM's save wraps its INSERT in BEGIN … COMMIT: three round trips). */
+  async create(order: NewOrder): Promise<Order> {
+    const [row] = await preparedQuery<OrderRow>(
+      this.orders.manager,
+      'hookline_orders_create',
+      `INSERT INTO orders (status, currency, amount, items) VALUES ($1, $2, $3, $4::jsonb) RETURNING ${ORDER_COLUMNS}`,
+      [order.status, order.currency, order.amount, JSON.stringify(order.items)],
+    );
+    return orderOf(row);
   }
 
   findById(id: string): Promise<Order | null> {
@@ -34,13 +68,14 @@ export class TypeormOrdersRepository extends OrdersRepository {
     return qb.getMany();
   }
 
-  lockById(manager: EntityManager, id: string): Promise<Order | null> {
-    return manager
-      .getRepository(Order)
-      .createQueryBuilder('o')
-      .setLock('pessimistic_write')
-      .where('o.id = :id', { id })
-      .getOne();
+  async lockById(manager: EntityManager, id: string): Promise<Order | null> {
+    const [row] = await preparedQuery<OrderRow>(
+      manager,
+      'hookline_orders_lock_one',
+      `SELECT ${ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    return row ? orderOf(row) : null;
   }
 
   lockForOutcomes(manager: EntityManager, ids: string[]): Promise<LockedOrder[]> {

@@ -20,22 +20,134 @@ const TIMELINE_INSERT = `INSERT INTO payment_timeline (payment_id, type, at, det
          JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(detail, n) USING (n)
         ORDER BY n`;
 
+/** A payments row as PostgreSQL returns it (amount is a bigint string). */
+interface PaymentRow {
+  id: string;
+  order_id: string;
+  status: Payment['status'];
+  strategy: Payment['strategy'];
+  payment_method: string;
+  amount: string;
+  currency: string;
+  psp_payment_id: string | null;
+  resolved_via: Payment['resolvedVia'];
+  failure_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+  resolved_at: Date | null;
+  next_poll_at: Date | null;
+  poll_count: number;
+  attention_reason: string | null;
+}
+
+/** A payment from its raw row, as TypeORM would read it. */
+function paymentOf(row: PaymentRow): Payment {
+  return Object.assign(new Payment(), {
+    id: row.id,
+    orderId: row.order_id,
+    status: row.status,
+    strategy: row.strategy,
+    paymentMethod: row.payment_method,
+    amount: Number(row.amount),
+    currency: row.currency,
+    pspPaymentId: row.psp_payment_id,
+    resolvedVia: row.resolved_via,
+    failureReason: row.failure_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    resolvedAt: row.resolved_at,
+    nextPollAt: row.next_poll_at,
+    pollCount: row.poll_count,
+    attentionReason: row.attention_reason,
+  });
+}
+
 @Injectable()
 export class TypeormPaymentsRepository extends PaymentsRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {
     super();
   }
 
-  findProcessing(manager: EntityManager, orderId: string): Promise<Payment | null> {
-    return manager.findOneBy(Payment, { orderId, status: 'processing' });
+  async start(
+    manager: EntityManager,
+    payment: NewPayment,
+    detail: Record<string, unknown>,
+  ): Promise<{ created: boolean; payment: Payment }> {
+    // The order is locked by the caller's earlier statement, so this statement's snapshot
+    // sees every payment of the order committed before the lock was granted.
+    const [row] = await preparedQuery<PaymentRow & { created: boolean }>(
+      manager,
+      'hookline_payments_start',
+      `WITH in_flight AS (
+         SELECT * FROM payments WHERE order_id = $1 AND status = 'processing' ORDER BY created_at LIMIT 1
+       ), created AS (
+         INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency)
+         SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM in_flight)
+         RETURNING *
+       ), timeline AS (
+         INSERT INTO payment_timeline (payment_id, type, at, detail)
+         SELECT id, 'created', created_at, $7::jsonb FROM created
+       )
+       SELECT true AS created, * FROM created UNION ALL SELECT false AS created, * FROM in_flight`,
+      [
+        payment.orderId,
+        payment.status,
+        payment.strategy,
+        payment.paymentMethod,
+        payment.amount,
+        payment.currency,
+        JSON.stringify(detail),
+      ],
+    );
+    return { created: row.created, payment: paymentOf(row) };
   }
 
-  insert(manager: EntityManager, payment: NewPayment): Promise<Payment> {
-    return manager.save(manager.create(Payment, payment));
+  async tryStart(
+    orderId: string,
+    payment: Pick<NewPayment, 'strategy' | 'paymentMethod'>,
+    payableStatuses: readonly string[],
+  ): Promise<Payment | null> {
+    // The order's row lock serialises this with the order's own moves, as lockForPayment
+    // does; in_flight reads the statement's snapshot, and a start that snapshot cannot see
+    // yet is caught by the unique index (idx_payments_one_processing): nothing inserted.
+    const [row] = await preparedQuery<PaymentRow>(
+      this.db.manager,
+      'hookline_payments_try_start',
+      `WITH o AS (
+         SELECT id, status, amount, currency FROM orders WHERE id = $1 FOR UPDATE
+       ), created AS (
+         INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency)
+         SELECT o.id, 'processing', $2, $3, o.amount, o.currency FROM o
+          WHERE o.status = ANY($4::text[])
+            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = $1 AND p.status = 'processing')
+         ON CONFLICT (order_id) WHERE status = 'processing' DO NOTHING
+         RETURNING *
+       ), timeline AS (
+         INSERT INTO payment_timeline (payment_id, type, at, detail)
+         SELECT id, 'created', created_at, jsonb_build_object('orderId', order_id, 'strategy', strategy) FROM created
+       )
+       SELECT * FROM created`,
+      [orderId, payment.strategy, payment.paymentMethod, payableStatuses],
+    );
+    return row ? paymentOf(row) : null;
   }
 
-  async markAccepted(manager: EntityManager, id: string, pspPaymentId: string, nextPollAt: Date): Promise<void> {
-    await manager.update(Payment, id, { pspPaymentId, nextPollAt });
+  async markAccepted(
+    manager: EntityManager,
+    id: string,
+    pspPaymentId: string,
+    nextPollAt: Date,
+    entry: { at: Date; detail: Record<string, unknown> },
+  ): Promise<void> {
+    await preparedQuery(
+      manager,
+      'hookline_payments_accepted',
+      `WITH accepted AS (
+         UPDATE payments SET psp_payment_id = $2, next_poll_at = $3, updated_at = now() WHERE id = $1
+       )
+       INSERT INTO payment_timeline (payment_id, type, at, detail) VALUES ($1, 'psp_accepted', $4, $5::jsonb)`,
+      [id, pspPaymentId, nextPollAt, entry.at, JSON.stringify(entry.detail)],
+    );
   }
 
   async markRejected(manager: EntityManager, id: string, failureReason: string, at: Date): Promise<void> {
