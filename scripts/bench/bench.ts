@@ -33,8 +33,9 @@ import { drain } from './scenarios/drain.js';
 import { duplicates } from './scenarios/duplicates.js';
 import { ingest, NAIVE_TABLE } from './scenarios/ingest.js';
 import { lag } from './scenarios/lag.js';
+import { webhookLag } from './scenarios/webhook-lag.js';
 
-const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag];
+const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, webhookLag];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
