@@ -68,11 +68,7 @@ async function seed(ctx: BenchContext, n: number): Promise<{ orderId: string; pa
  * Makes each payment at the PSP at `rate` per second (open loop: a slow answer does not
  * slow the ones after it), with the body and idempotency key the shop's PspClient sends.
  */
-async function offer(
-  t: Topology,
-  payments: { orderId: string; paymentId: string }[],
-  rate: number,
-): Promise<number> {
+async function offer(t: Topology, payments: { orderId: string; paymentId: string }[], rate: number): Promise<number> {
   const started = performance.now();
   let errors = 0;
   const inFlight: Promise<void>[] = [];
