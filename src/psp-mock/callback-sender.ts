@@ -8,7 +8,7 @@ import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
  * first attempt of the callback delivery runs here, in the settling process, instead of
  * through a job on the psp-delivery queue (a Redis round trip, the job's pick-up and a
  * load of its own), which the settlement's lag paid for every payment
- * (docs/decisions/0019-psp-direct-first-attempt.md). The delivery row is committed before
+ * (docs/decisions/0023-psp-direct-first-attempt.md). The delivery row is committed before
  * the attempt, and the attempt is the outbound engine's own (throttle, signing, chaos hooks,
  * recording). What comes after is the queue's: a retry after the schedule's step, or a
  * deferral, is a delayed job as if the first attempt had been one; an attempt that never
