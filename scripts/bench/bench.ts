@@ -44,8 +44,9 @@ import { duplicates } from './scenarios/duplicates.js';
 import { ingest, NAIVE_TABLE, NEST_TABLE } from './scenarios/ingest.js';
 import { idle } from './scenarios/idle.js';
 import { lag } from './scenarios/lag.js';
+import { webhookLag } from './scenarios/webhook-lag.js';
 
-const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, checkout, idle];
+const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, webhookLag, checkout, idle];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

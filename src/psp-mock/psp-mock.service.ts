@@ -13,6 +13,7 @@ import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment } from './psp-payment.entity.js';
+import { CallbackSender } from './callback-sender.js';
 import { SettlementNotifier } from './settlement-notifier.js';
 import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
 
@@ -40,6 +41,7 @@ export class PspMockService {
     private readonly chaos: ChaosService,
     private readonly notifier: SettlementNotifier,
     private readonly metrics: PspMetrics,
+    private readonly callbacks: CallbackSender,
   ) {}
 
   /** Stores a payment as processing and schedules its settlement. (Idempotency-Key: the route's interceptor.) */
@@ -173,10 +175,12 @@ export class PspMockService {
    * message with its deliveries (the payment's callback_url and the PSP's registered
    * endpoints) commit together; the deliveries are enqueued on commit (held back by
    * chaos deliveryDelayMs / reorderRate; the callback one dropped by chaos dropRate)
-   * and long polls are woken.
+   * and long polls are woken. A callback delivery not held back is sent right after the
+   * commit (CallbackSender), not through the queue.
    */
   async settle(pspPaymentId: string): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
+    let sendNow: string | null = null;
     const event = await this.db.transaction(async (manager) => {
       const payment = await manager
         .getRepository(PspPayment)
@@ -214,15 +218,19 @@ export class PspMockService {
         },
       });
       await manager.save(row);
-      await this.outbox.publish(manager, {
+      const delayMs = this.deliveryDelay(chaos, endpointLabel(payment.callbackUrl));
+      // Not held back by chaos: the first attempt is sent once this commits, without a job.
+      const published = await this.outbox.publish(manager, {
         owner: 'psp',
         eventId: id,
         eventType: type,
         payload: row.payload,
         callbackUrl: payment.callbackUrl,
         dropCallback: dropped,
-        delayMs: this.deliveryDelay(chaos, endpointLabel(payment.callbackUrl)),
+        delayMs,
+        sendCallbackDirectly: delayMs === 0,
       });
+      if (delayMs === 0) sendNow = published.callbackDeliveryId;
       this.logger.log({
         msg: `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
         ...idsOf(payment),
@@ -231,6 +239,7 @@ export class PspMockService {
       return row;
     });
     if (!event) return null;
+    if (sendNow && event.deliveryStatus === 'pending') this.callbacks.send(sendNow);
     if (event.deliveryStatus === 'dropped') {
       this.metrics.deliveries.inc({ outcome: 'dropped', endpoint: endpointLabel(event.callbackUrl) });
     }

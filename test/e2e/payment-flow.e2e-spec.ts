@@ -1,3 +1,6 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
+import { QueueName } from '../../src/queue/queues.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -66,6 +69,28 @@ describe('order → PSP mock → signed webhook → order paid', () => {
       payment.pspPaymentId,
     ]);
     expect(pspEvent.delivery_status).toBe('delivered');
+  });
+
+  it("sends the settlement's webhook right after the settlement commits, without a psp-delivery job", async () => {
+    const queue = t.app.get<Queue>(getQueueToken(QueueName.PspDelivery), { strict: false });
+    const added = jest.spyOn(queue, 'addBulk');
+    try {
+      const order = await createOrder(t.url);
+      const payment = await payOrder(t.url, order.id);
+      await waitFor('order to be paid', async () => ((await getOrder(order.id)).status === 'paid' ? true : undefined));
+      const attempts = await t.db.query(
+        `SELECT a.status_code FROM psp_events e
+           JOIN webhook_messages m ON m.owner = 'psp' AND m.event_id = e.id
+           JOIN webhook_deliveries d ON d.message_id = m.id
+           JOIN webhook_attempts a ON a.delivery_id = d.id
+          WHERE e.payment_id = $1`,
+        [payment.pspPaymentId],
+      );
+      expect(attempts).toEqual([{ status_code: 202 }]);
+      expect(added).not.toHaveBeenCalled();
+    } finally {
+      added.mockRestore();
+    }
   });
 
   it('a declined card ends in payment failed and order payment_failed; the order can be paid again', async () => {

@@ -101,7 +101,7 @@ export class OutboundWebhooksModule {
             ]
           : []),
       ],
-      exports: [WebhookOutbox, OutboundHooks, EndpointsService, DeliveryAttemptReadModel],
+      exports: [WebhookOutbox, OutboundHooks, EndpointsService, DeliveryAttemptReadModel, DeliveryAttempt],
     };
     OutboundWebhooksModule.byRole.set(role, mod);
     return mod;

@@ -24,6 +24,12 @@ export interface PublishRequest {
   dropCallback?: boolean;
   /** Hold the first attempt back this long (PSP chaos: delayed, reordered). */
   delayMs?: number;
+  /**
+   * The callback delivery is left out of the relay: the publisher makes its first attempt
+   * itself once the transaction has committed (the PSP mock), and if that attempt never
+   * runs (a crash) the sweeper enqueues the delivery as it does a lost job.
+   */
+  sendCallbackDirectly?: boolean;
   /** Only these endpoints (a test message), whatever they subscribe to. */
   endpointIds?: string[];
 }
@@ -125,7 +131,7 @@ export class WebhookOutbox {
       delayOf(req),
     );
     out.callbackDeliveryId = cb.id;
-    if (cb.status === 'pending') out.pending.push({ id: cb.id, delayMs: delayOf(req) });
+    if (cb.status === 'pending' && !req.sendCallbackDirectly) out.pending.push({ id: cb.id, delayMs: delayOf(req) });
   }
 
   /** Enqueues what `publish` wrote. Never throws. */

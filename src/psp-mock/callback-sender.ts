@@ -1,0 +1,60 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { DeliveryAttempt } from '../webhooks/outbound/delivery/delivery-attempt.js';
+import { DeliveryDeferred, UNEXPECTED_ERROR_RETRY_MS } from '../webhooks/outbound/delivery/delivery-job.js';
+import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
+
+/**
+ * Sends a settlement's webhook as soon as the settling transaction has committed: the
+ * first attempt of the callback delivery runs here, in the settling process, instead of
+ * through a job on the psp-delivery queue (a Redis round trip, the job's pick-up and a
+ * load of its own), which the settlement's lag paid for every payment
+ * (docs/decisions/0023-psp-direct-first-attempt.md). The delivery row is committed before
+ * the attempt, and the attempt is the outbound engine's own (throttle, signing, chaos hooks,
+ * recording). What comes after is the queue's: a retry after the schedule's step, or a
+ * deferral, is a delayed job as if the first attempt had been one; an attempt that never
+ * ran or never finished (a crash) leaves the delivery pending, and the outbound sweeper
+ * enqueues it.
+ */
+@Injectable()
+export class CallbackSender implements OnModuleDestroy {
+  private readonly logger = new Logger('PspSender');
+  /** First attempts under way: a shutdown lets them finish and record, as Bull lets its active jobs. */
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly attempt: DeliveryAttempt,
+    private readonly outbox: WebhookOutbox,
+  ) {}
+
+  /** Starts the first attempt of `deliveryId` and returns at once (the settlement does not wait for the shop). */
+  send(deliveryId: string): void {
+    const attempt = this.firstAttempt(deliveryId).finally(() => this.inFlight.delete(attempt));
+    this.inFlight.add(attempt);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** The first attempt, and the job for the next one if it must run again. Never throws. */
+  async firstAttempt(deliveryId: string): Promise<void> {
+    let delayMs: number;
+    try {
+      await this.attempt.run('psp', deliveryId);
+      return;
+    } catch (err) {
+      // A DeliveryDeferred has been logged by the attempt; anything else (the delivery could
+      // not be loaded: nothing was sent) is logged here, and tried again as Bull would.
+      if (err instanceof DeliveryDeferred) delayMs = err.delayMs;
+      else {
+        delayMs = UNEXPECTED_ERROR_RETRY_MS;
+        this.logger.error({
+          msg: `Delivery ${deliveryId} (psp) did not complete, tried again in ${delayMs / 1000} s: ${(err as Error).message}`,
+          deliveryId,
+        });
+      }
+    }
+    // If Redis refuses the job, the delivery is still pending: the sweeper enqueues it.
+    await this.outbox.enqueue('psp', [{ id: deliveryId, delayMs }]);
+  }
+}
