@@ -24,8 +24,9 @@ const PUBLIC_SURFACE = [
   // inbound webhooks: the module handlers' owners import, the inbox writer reconciliation
   // stores through and the handler port they implement.
   'src/webhooks/inbound/(inbound[.]module|inbox-writer|webhook-handler)[.]ts',
-  // outbound webhooks: its module, the outbox writers enqueue into, endpoints, the publishers' hooks.
-  'src/webhooks/outbound/(outbound[.]module|webhook-outbox|outbound-hooks|endpoints[.]service)[.]ts',
+  // outbound webhooks: its module, the outbox writers enqueue into, the sender of a first attempt
+  // on commit, endpoints, the publishers' hooks.
+  'src/webhooks/outbound/(outbound[.]module|webhook-outbox|direct-sender|outbound-hooks|endpoints[.]service)[.]ts',
   // Read models: plain records a feature exports for the UI's pages.
   'src/(payments/payment|orders/order|psp-mock/psp-event|webhooks/inbound/inbox|webhooks/outbound/delivery-attempt)-read-model[.]ts',
   'src/webhooks/outbound/dto/endpoint[.]dto[.]ts',

@@ -8,7 +8,6 @@ import { MetricsModule } from '../metrics/metrics.module.js';
 import { IdempotencyModule } from '../http/idempotency/idempotency.module.js';
 import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
 import { PspSettlementProcessor } from './processors/psp-settlement.processor.js';
-import { CallbackSender } from './callback-sender.js';
 import { ChaosService } from './chaos.service.js';
 import { PspEvent } from './psp-event.entity.js';
 import { PspEventReadModel } from './psp-event-read-model.js';
@@ -48,7 +47,6 @@ export class PspMockModule {
       providers: [
         PspMockService,
         PspOutboundHooks,
-        CallbackSender,
         ChaosService,
         SettlementNotifier,
         PspMetrics,

@@ -13,8 +13,8 @@ import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment } from './psp-payment.entity.js';
-import { CallbackSender } from './callback-sender.js';
 import { SettlementNotifier } from './settlement-notifier.js';
+import { DirectSender } from '../webhooks/outbound/direct-sender.js';
 import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
 
 const PSP_PAYMENT_ID = prefixedIdPattern('pay');
@@ -41,7 +41,7 @@ export class PspMockService {
     private readonly chaos: ChaosService,
     private readonly notifier: SettlementNotifier,
     private readonly metrics: PspMetrics,
-    private readonly callbacks: CallbackSender,
+    private readonly sender: DirectSender,
   ) {}
 
   /** Stores a payment as processing and schedules its settlement. (Idempotency-Key: the route's interceptor.) */
@@ -176,7 +176,7 @@ export class PspMockService {
    * endpoints) commit together; the deliveries are enqueued on commit (held back by
    * chaos deliveryDelayMs / reorderRate; the callback one dropped by chaos dropRate)
    * and long polls are woken. A callback delivery not held back is sent right after the
-   * commit (CallbackSender), not through the queue.
+   * commit (DirectSender), not through the queue.
    */
   async settle(pspPaymentId: string): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
@@ -239,7 +239,7 @@ export class PspMockService {
       return row;
     });
     if (!event) return null;
-    if (sendNow && event.deliveryStatus === 'pending') this.callbacks.send(sendNow);
+    if (sendNow && event.deliveryStatus === 'pending') this.sender.send('psp', sendNow);
     if (event.deliveryStatus === 'dropped') {
       this.metrics.deliveries.inc({ outcome: 'dropped', endpoint: endpointLabel(event.callbackUrl) });
     }

@@ -29,6 +29,7 @@ import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
 import { TypeormDeliveriesRepository } from './persistence/deliveries.typeorm-repository.js';
 import { TypeormEndpointsRepository } from './persistence/endpoints.typeorm-repository.js';
+import { DirectSender } from './direct-sender.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 
 /**
@@ -81,6 +82,7 @@ export class OutboundWebhooksModule {
         EndpointHealth,
         DeliveryRecorder,
         DeliveryAttempt,
+        DirectSender,
         EndpointsService,
         DeliveryAttemptReadModel,
         {
@@ -101,7 +103,7 @@ export class OutboundWebhooksModule {
             ]
           : []),
       ],
-      exports: [WebhookOutbox, OutboundHooks, EndpointsService, DeliveryAttemptReadModel, DeliveryAttempt],
+      exports: [WebhookOutbox, DirectSender, OutboundHooks, EndpointsService, DeliveryAttemptReadModel],
     };
     OutboundWebhooksModule.byRole.set(role, mod);
     return mod;

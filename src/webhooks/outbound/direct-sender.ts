@@ -1,11 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { DeliveryAttempt } from '../webhooks/outbound/delivery/delivery-attempt.js';
-import { DeliveryDeferred, UNEXPECTED_ERROR_RETRY_MS } from '../webhooks/outbound/delivery/delivery-job.js';
-import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
+import { DeliveryAttempt } from './delivery/delivery-attempt.js';
+import { DeliveryDeferred, UNEXPECTED_ERROR_RETRY_MS } from './delivery/delivery-job.js';
+import { WebhookOutbox } from './webhook-outbox.js';
+import type { OutboundOwner } from './outbound.entities.js';
 
 /**
- * Sends a settlement's webhook as soon as the settling transaction has committed: the
- * first attempt of the callback delivery runs here, in the settling process, instead of
+ * Sends a delivery as soon as the transaction that wrote it has committed (the PSP mock's
+ * settlement webhook): the first attempt runs here, in the publishing process, instead of
  * through a job on the psp-delivery queue (a Redis round trip, the job's pick-up and a
  * load of its own), which the settlement's lag paid for every payment
  * (docs/decisions/0023-psp-direct-first-attempt.md). The delivery row is committed before
@@ -16,8 +17,8 @@ import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
  * enqueues it.
  */
 @Injectable()
-export class CallbackSender implements OnModuleDestroy {
-  private readonly logger = new Logger('PspSender');
+export class DirectSender implements OnModuleDestroy {
+  private readonly logger = new Logger('DirectSender');
   /** First attempts under way: a shutdown lets them finish and record, as Bull lets its active jobs. */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -26,9 +27,9 @@ export class CallbackSender implements OnModuleDestroy {
     private readonly outbox: WebhookOutbox,
   ) {}
 
-  /** Starts the first attempt of `deliveryId` and returns at once (the settlement does not wait for the shop). */
-  send(deliveryId: string): void {
-    const attempt = this.firstAttempt(deliveryId).finally(() => this.inFlight.delete(attempt));
+  /** Starts the first attempt of `deliveryId` and returns at once (the publisher does not wait for the receiver). */
+  send(owner: OutboundOwner, deliveryId: string): void {
+    const attempt = this.firstAttempt(owner, deliveryId).finally(() => this.inFlight.delete(attempt));
     this.inFlight.add(attempt);
   }
 
@@ -37,10 +38,10 @@ export class CallbackSender implements OnModuleDestroy {
   }
 
   /** The first attempt, and the job for the next one if it must run again. Never throws. */
-  async firstAttempt(deliveryId: string): Promise<void> {
+  async firstAttempt(owner: OutboundOwner, deliveryId: string): Promise<void> {
     let delayMs: number;
     try {
-      await this.attempt.run('psp', deliveryId);
+      await this.attempt.run(owner, deliveryId);
       return;
     } catch (err) {
       // A DeliveryDeferred has been logged by the attempt; anything else (the delivery could
@@ -49,12 +50,12 @@ export class CallbackSender implements OnModuleDestroy {
       else {
         delayMs = UNEXPECTED_ERROR_RETRY_MS;
         this.logger.error({
-          msg: `Delivery ${deliveryId} (psp) did not complete, tried again in ${delayMs / 1000} s: ${(err as Error).message}`,
+          msg: `Delivery ${deliveryId} (${owner}) did not complete, tried again in ${delayMs / 1000} s: ${(err as Error).message}`,
           deliveryId,
         });
       }
     }
     // If Redis refuses the job, the delivery is still pending: the sweeper enqueues it.
-    await this.outbox.enqueue('psp', [{ id: deliveryId, delayMs }]);
+    await this.outbox.enqueue(owner, [{ id: deliveryId, delayMs }]);
   }
 }
