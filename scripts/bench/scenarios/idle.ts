@@ -19,7 +19,7 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../lib/free-port.js';
 import { sleep } from '../../lib/sleep.js';
 import { cpuSeconds } from '../lib/proc-cpu.js';
-import type { Scenario } from '../lib/report.js';
+import { target, type Scenario } from '../lib/report.js';
 import { startHookline } from '../lib/stack.js';
 
 /** Target 5: an idle APP_ROLE=all process uses at most this share of one core. */
@@ -186,12 +186,19 @@ export const idle: Scenario = {
           },
         ],
       });
-      ctx.targets.push({
-        scenario: 'idle',
-        goal: `≤ ${TARGET_CPU_PCT} % of a core; DB queries per idle minute reported`,
-        measured: `${pct(appCpu).toFixed(2)} % of a core; ${xacts.toFixed(0)} DB transactions a minute`,
-        met: pct(appCpu) <= TARGET_CPU_PCT,
-      });
+      // The issue's 1 % is for a host of factor 1: a slower host spends more CPU on the same wake-ups.
+      const budget = TARGET_CPU_PCT / ctx.hostFactor;
+      ctx.targets.push(
+        target(
+          '5 idle',
+          `≤ ${budget.toFixed(2)} % of a core (${TARGET_CPU_PCT} % ÷ host factor ${ctx.hostFactor.toFixed(2)}); DB queries per idle minute reported`,
+          { cpuPct: pct(appCpu), xactsPerMin: xacts },
+          (v) => ({
+            measured: `${v.cpuPct.toFixed(2)} % of a core; ${v.xactsPerMin.toFixed(0)} DB transactions a minute`,
+            met: v.cpuPct <= budget,
+          }),
+        ),
+      );
     } finally {
       redis.disconnect();
       await redisServer.stop();

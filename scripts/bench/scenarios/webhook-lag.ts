@@ -13,7 +13,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { sleep } from '../../lib/sleep.js';
-import { median, type BenchContext, type Scenario } from '../lib/report.js';
+import { median, target, type BenchContext, type Scenario } from '../lib/report.js';
 import { SEED_AMOUNT } from '../lib/seed.js';
 import { BENCH_KEYS, startHookline, type Proc } from '../lib/stack.js';
 import { HOOKLINE_BENCH_ENV } from './ingest.js';
@@ -204,7 +204,9 @@ export const webhookLag: Scenario = {
         // Warm-up, not counted: V8's first tiers, connection pools, the callback endpoint's row.
         await measure(ctx, t, 200, 100);
         ctx.log(`webhook-lag ${topology}: warm-up of 200 payments at 100/s done (not counted)`);
-        for (const rate of RATES) {
+        for (const nominal of RATES) {
+          // The issue's rates are for a host of factor 1: a slower host is offered less.
+          const rate = Math.max(1, Math.round(nominal * ctx.hostFactor));
           const rounds: Measured[] = [];
           for (let r = 0; r < ctx.rounds; r++) {
             const m = await measure(ctx, t, rate * seconds, rate);
@@ -237,13 +239,18 @@ export const webhookLag: Scenario = {
               stagesP50Ms: m.stagesP50,
             })),
           });
-          const goal = TARGETS[rate];
-          ctx.targets.push({
-            scenario: 'webhook lag',
-            goal: `${rate} payments/s, ${label}: p50 ≤ ${goal.p50} ms${goal.p99 ? `, p99 ≤ ${goal.p99} ms` : ''}`,
-            measured: `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (median of ${ctx.rounds})`,
-            met: unpaid === 0 && p50 <= goal.p50 && (goal.p99 === undefined || p99 <= goal.p99),
-          });
+          const goal = TARGETS[nominal];
+          ctx.targets.push(
+            target(
+              'webhook lag',
+              `${nominal} payments/s (× host factor: ${rate}/s), ${label}: p50 ≤ ${goal.p50} ms${goal.p99 ? `, p99 ≤ ${goal.p99} ms` : ''}`,
+              { p50, p99, unpaid },
+              (v) => ({
+                measured: `p50 ${v.p50.toFixed(1)} ms, p99 ${v.p99.toFixed(1)} ms (median of ${ctx.rounds} rounds)`,
+                met: v.unpaid === 0 && v.p50 <= goal.p50 && (goal.p99 === undefined || v.p99 <= goal.p99),
+              }),
+            ),
+          );
         }
       } finally {
         await Promise.all(t.procs.map((p) => p.stop()));
