@@ -22,6 +22,8 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger('RateLimit');
   private readonly redis: Redis;
   private readonly prefix: string;
+  /** The first connect, shared by every request that arrives before it is done. */
+  private connecting: Promise<void> | null = null;
 
   constructor(config: ConfigService<AllConfig, true>, connections: RedisConnections) {
     this.prefix = `${config.get('REDIS_PREFIX', { infer: true })}:throttle:`;
@@ -39,7 +41,12 @@ export class RedisThrottlerStorage implements ThrottlerStorage {
     timeToBlockExpire: number;
   }> {
     try {
-      if (this.redis.status === 'wait') await this.redis.connect();
+      // Without the offline queue a command sent while the first connect is under way fails
+      // ("Stream isn't writeable"): every request of a first burst waits for the one connect.
+      if (this.redis.status === 'wait' || this.connecting) {
+        this.connecting ??= this.redis.connect().finally(() => (this.connecting = null));
+        await this.connecting;
+      }
       const [hits, pttl] = (await this.redis.eval(HIT, 1, this.prefix + key, ttlMs)) as [number, number];
       const timeToExpire = Math.max(1, Math.ceil(pttl / 1000));
       const isBlocked = hits > limit;
