@@ -1,7 +1,7 @@
 import { http } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { PAYMENTS_STAY_PROCESSING, processingPayment, type ProcessingPayment } from '../factories/payments.factory.js';
-import { pspEvent, pspEventFor } from '../factories/psp-events.factory.js';
+import { pspEventFor } from '../factories/psp-events.factory.js';
 import { InboxApplier } from '../../src/webhooks/inbound/inbox-applier.js';
 import { InboxRepository } from '../../src/webhooks/inbound/inbox.repository.js';
 import { WebhookHandlerRegistry } from '../../src/webhooks/inbound/webhook-handler.js';
@@ -114,37 +114,6 @@ describe('Inbox batches', () => {
       [[a.order.id, b.order.id]],
     );
     expect(n).toBe(2);
-  });
-
-  it('moves an order twice in one batch when two of its payments resolve: failed, then paid', async () => {
-    const first = await processingPayment(t.url);
-    // A second attempt for the same order, as a retry after the first failed would leave it.
-    const [second] = await t.db.query<{ id: string }[]>(
-      `INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency, psp_payment_id)
-       SELECT order_id, 'processing', strategy, payment_method, amount, currency, $2 FROM payments WHERE id = $1
-       RETURNING id`,
-      [first.payment.id, `pay_second_${first.payment.id}`],
-    );
-    const ids = await store([
-      { body: eventFor(first, 'payment.failed') },
-      {
-        body: pspEvent({
-          pspPaymentId: `pay_second_${first.payment.id}`,
-          paymentId: second.id,
-          orderId: first.order.id,
-          amount: first.payment.amount,
-        }),
-      },
-    ]);
-    expect(await inbox.process(ids)).toEqual({ processed: 2, ignored: 0, skipped: 0 });
-    const order = await get(`/orders/${first.order.id}`);
-    expect(order.status).toBe('paid');
-    expect(order.paidAt).not.toBeNull();
-    const types = await t.db.query<{ event_type: string }[]>(
-      `SELECT event_type FROM webhook_messages WHERE owner = 'shop' AND payload->'data'->>'order_id' = $1 ORDER BY created_at, id`,
-      [first.order.id],
-    );
-    expect(types.map((m) => m.event_type).sort()).toEqual(['order.paid', 'order.payment_failed']);
   });
 
   it('applies the rest of a batch when one event fails, and records the failure on that row alone', async () => {
