@@ -1,3 +1,4 @@
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -182,17 +183,14 @@ export class PspMockService {
     const chaos = await this.chaos.get();
     let sendNow: string | null = null;
     const event = await this.db.transaction(async (manager) => {
-      const payment = await manager
-        .getRepository(PspPayment)
-        .createQueryBuilder('p')
-        .setLock('pessimistic_write')
-        .where('p.id = :id', { id: pspPaymentId })
-        .getOne();
-      if (!payment || payment.status !== 'processing') return null;
+      // The payment moves and is read back in one statement: the row lock it takes makes a
+      // concurrent settle of the same payment (the sweeper, a second job) find it settled.
       const now = new Date();
-      const declined = payment.paymentMethod === 'pm_card_declined' || Math.random() < chaos.declineRate;
-      const status = declined ? 'failed' : 'completed';
-      await manager.update(PspPayment, payment.id, { status, settledAt: now });
+      const declineDraw = Math.random() < chaos.declineRate;
+      const rows: SettledRow[] = await manager.query(SETTLE_SQL, [pspPaymentId, declineDraw, now]);
+      if (rows.length === 0) return null;
+      const payment = settledPayment(rows[0]);
+      const status = payment.status;
       const type: PspEventType = status === 'completed' ? 'payment.completed' : 'payment.failed';
       const id = prefixedId('evt');
       const dropped = payment.callbackUrl !== null && Math.random() < chaos.dropRate;
@@ -217,7 +215,8 @@ export class PspMockService {
           },
         },
       });
-      await manager.save(row);
+      // insert, not save: save() would first look the new id up.
+      await manager.insert(PspEvent, row as QueryDeepPartialEntity<PspEvent>);
       const delayMs = this.deliveryDelay(chaos, endpointLabel(payment.callbackUrl));
       // Not held back by chaos: the first attempt is sent once this commits, without a job.
       const published = await this.outbox.publish(manager, {
@@ -287,4 +286,47 @@ function idsOf(payment: PspPayment): Record<string, string | undefined> {
 
 function drawBetween(min: number, max: number): number {
   return min + Math.floor(Math.random() * (max - min + 1));
+}
+
+/**
+ * Settles a processing payment: declined for pm_card_declined or when chaos drew a decline
+ * ($2). In a CTE so that TypeORM answers the rows themselves (an UPDATE's answer is
+ * [rows, count]).
+ */
+const SETTLE_SQL = `
+WITH settled AS (
+  UPDATE psp_payments
+     SET status = CASE WHEN payment_method = 'pm_card_declined' OR $2 THEN 'failed' ELSE 'completed' END,
+         settled_at = $3
+   WHERE id = $1 AND status = 'processing'
+  RETURNING id, amount, currency, status, payment_method, callback_url, metadata, created_at, settled_at, requests_served
+)
+SELECT * FROM settled`;
+
+interface SettledRow {
+  id: string;
+  amount: string;
+  currency: string;
+  status: 'completed' | 'failed';
+  payment_method: string;
+  callback_url: string | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+  settled_at: Date;
+  requests_served: number;
+}
+
+function settledPayment(r: SettledRow): PspPayment & { status: 'completed' | 'failed' } {
+  return Object.assign(new PspPayment(), {
+    id: r.id,
+    amount: Number(r.amount),
+    currency: r.currency,
+    status: r.status,
+    paymentMethod: r.payment_method,
+    callbackUrl: r.callback_url,
+    metadata: r.metadata,
+    createdAt: r.created_at,
+    settledAt: r.settled_at,
+    requestsServed: r.requests_served,
+  });
 }
