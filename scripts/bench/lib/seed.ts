@@ -3,6 +3,7 @@
 // call), so the drain and lag scenarios apply real payment.completed events to them.
 
 import type pg from 'pg';
+import { sleep } from '../../lib/sleep.js';
 
 export interface SeededPayment {
   orderId: string;
@@ -48,5 +49,18 @@ export async function seedPayments(db: pg.Client, n: number, tag: string): Promi
   } catch (err) {
     await db.query('ROLLBACK');
     throw err;
+  }
+}
+
+/** Waits until these orders are all paid, or `timeoutMs` has passed (earlier scenarios' orders are still in the table). */
+export async function untilPaid(db: pg.Client, orderIds: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM orders WHERE status = 'paid' AND id = ANY($1::uuid[])`,
+      [orderIds],
+    );
+    if (rows[0].n >= orderIds.length) return;
+    await sleep(200);
   }
 }

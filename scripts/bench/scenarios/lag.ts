@@ -7,11 +7,10 @@
 // is not measured; the table has their medians.
 
 import os from 'node:os';
-import { sleep } from '../../lib/sleep.js';
 import { openLoop } from '../lib/http-load.js';
 import { eventBody, signedRequests } from '../lib/events.js';
 import { median, target, type BenchContext, type Scenario } from '../lib/report.js';
-import { seedPayments, type SeededPayment } from '../lib/seed.js';
+import { seedPayments, untilPaid, type SeededPayment } from '../lib/seed.js';
 import { startHookline, type Proc } from '../lib/stack.js';
 import { cpuDelta, cpuSeconds, postgresPids, redisServerPids, sampleCpu } from '../lib/proc-cpu.js';
 import { HOOKLINE_BENCH_ENV, resetInboxes } from './ingest.js';
@@ -26,19 +25,6 @@ function settleEvents(payments: SeededPayment[], tag: string) {
     const eventId = `evt_${tag}_${i}_${p.pspPaymentId}`;
     return { eventId, pspPaymentId: p.pspPaymentId, body: eventBody(eventId, p) };
   });
-}
-
-/** Waits until these orders are all paid, or `timeoutMs` has passed (earlier scenarios' orders are still in the table). */
-async function untilPaid(ctx: BenchContext, orderIds: string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { rows } = await ctx.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM orders WHERE status = 'paid' AND id = ANY($1::uuid[])`,
-      [orderIds],
-    );
-    if (rows[0].n >= orderIds.length) return;
-    await sleep(200);
-  }
 }
 
 interface LagRound {
@@ -95,7 +81,7 @@ async function measureRound(
     onSend: (i, at) => (sentAt[i] = at),
   });
   const orderIds = payments.map((p) => p.orderId);
-  await untilPaid(ctx, orderIds, 30_000);
+  await untilPaid(ctx.db, orderIds, 30_000);
   // Where the CPU went while the load ran and the worker caught up (per event), and how
   // busy that kept the machine's cores: a lag far above the path's own latency is queueing.
   const cpu = cpuDelta(cpuBefore, await sampleCpu(groups));
@@ -197,7 +183,7 @@ export const lag: Scenario = {
         maxConnections: 256,
       });
       await untilPaid(
-        ctx,
+        ctx.db,
         warm.map((p) => p.orderId),
         30_000,
       );

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { sleep } from '../../lib/sleep.js';
 import { median, target, type BenchContext, type Scenario } from '../lib/report.js';
-import { SEED_AMOUNT } from '../lib/seed.js';
+import { SEED_AMOUNT, untilPaid } from '../lib/seed.js';
 import { BENCH_KEYS, startHookline, type Proc } from '../lib/stack.js';
 import { HOOKLINE_BENCH_ENV } from './ingest.js';
 
@@ -108,25 +108,13 @@ async function offer(t: Topology, payments: { orderId: string; paymentId: string
   return errors;
 }
 
-async function untilPaid(ctx: BenchContext, orderIds: string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { rows } = await ctx.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM orders WHERE status = 'paid' AND id = ANY($1::uuid[])`,
-      [orderIds],
-    );
-    if (rows[0].n >= orderIds.length) return;
-    await sleep(200);
-  }
-}
-
 async function measure(ctx: BenchContext, t: Topology, n: number, rate: number): Promise<Measured> {
   await ctx.settle();
   const payments = await seed(ctx, n);
   const createErrors = await offer(t, payments, rate);
   const orderIds = payments.map((p) => p.orderId);
   // The PSP's settle delay (chaos settleDelayMs) is at most 1.5 s by default.
-  await untilPaid(ctx, orderIds, 30_000);
+  await untilPaid(ctx.db, orderIds, 30_000);
   const ms = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
   const { rows } = await ctx.db.query<Record<'settled' | Stage, number | null>>(
     `SELECT ${ms('pp.settled_at')} AS settled,
