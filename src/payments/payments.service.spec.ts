@@ -95,6 +95,19 @@ describe('PaymentsService.create', () => {
     expect(calls).toEqual(['insert', 'rejected PSP.REJECTED']);
   });
 
+  it('answers 409 PAYMENT.IN_PROGRESS, recording nothing, while another request hands the payment to the PSP', async () => {
+    const { service, calls, timeline } = serviceWith(() =>
+      Promise.reject(new DomainError('PSP.IN_PROGRESS', 409, 'Payment provider busy with this payment')),
+    );
+    await expect(service.create(ORDER, {})).rejects.toMatchObject({
+      code: 'PAYMENT.IN_PROGRESS',
+      status: 409,
+      extra: { paymentId: PAYMENT },
+    });
+    expect(calls).toEqual(['insert']);
+    expect(timeline.map((e) => e.type)).toEqual(['created']);
+  });
+
   it('leaves the payment processing when the PSP outcome is unknown', async () => {
     const { service, calls, timeline } = serviceWith(() =>
       Promise.reject(new DomainError('PSP.UNAVAILABLE', 502, 'PSP unavailable')),

@@ -124,6 +124,17 @@ export class PaymentsService {
       });
       return payment;
     } catch (err) {
+      if (err instanceof DomainError && err.code === 'PSP.IN_PROGRESS') {
+        // Another request is handing this payment to the PSP right now (concurrent retries of
+        // an unfinished handoff share the PSP key): that request records the outcome.
+        throw new DomainError(
+          'PAYMENT.IN_PROGRESS',
+          409,
+          'A payment is already in progress',
+          `Payment ${payment.id} for order ${payment.orderId} is being handed to the PSP by another request.`,
+          { paymentId: payment.id },
+        );
+      }
       const code = err instanceof DomainError ? err.code : 'PSP.UNAVAILABLE';
       const message = (err as Error).message;
       // Only a PSP that answered "no" is a certain outcome; anything else may have

@@ -86,8 +86,18 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
     }
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as T;
-    // 409 (the same key still in flight at the PSP) and 429 are "not now", not "no".
-    const retryable = res.statusCode >= 500 || res.statusCode === 409 || res.statusCode === 429;
+    // 409: a request with the same idempotency key is still in flight at the PSP; its
+    // caller records the outcome.
+    if (res.statusCode === 409) {
+      throw new DomainError(
+        'PSP.IN_PROGRESS',
+        409,
+        'Payment provider busy with this payment',
+        `The PSP is still handling an earlier request with this idempotency key: ${text.slice(0, 300)}`,
+      );
+    }
+    // 429 is "not now", not "no".
+    const retryable = res.statusCode >= 500 || res.statusCode === 429;
     const code = retryable ? 'PSP.UNAVAILABLE' : 'PSP.REJECTED';
     throw new DomainError(
       code,

@@ -35,7 +35,8 @@ export interface PspEventPage {
 /**
  * The port to the payment service provider. The default adapter speaks HTTP to the
  * PSP's public API; unit tests pass a fake; a real provider gets its own adapter.
- * Adapters throw `DomainError`s with codes PSP.UNAVAILABLE, PSP.TIMEOUT or PSP.REJECTED.
+ * Adapters throw `DomainError`s with codes PSP.UNAVAILABLE, PSP.TIMEOUT, PSP.REJECTED or
+ * PSP.IN_PROGRESS (a call with the same idempotency key is still running at the PSP).
  */
 export abstract class PspClient {
   /** `idempotencyKey` makes a retried call return the same PSP payment instead of a second one. */
