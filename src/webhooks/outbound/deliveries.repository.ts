@@ -107,14 +107,18 @@ export abstract class DeliveriesRepository {
   /** The messages and their deliveries to subscribed (or named) endpoints, in one statement, inside `manager`. */
   abstract writeMessages(manager: EntityManager, write: OutboxWrite): Promise<OutboxRow[]>;
 
-  /** The delivery of a message to a callback endpoint (`dropped`: failed, never sent), inside `manager`. */
+  /**
+   * The delivery of a message to `owner`'s callback endpoint for `url` (`dropped`: failed,
+   * never sent), inside `manager`, found by its URL in the same statement; undefined when
+   * that endpoint does not exist yet (nothing written).
+   */
   abstract writeCallbackDelivery(
     manager: EntityManager,
     messageId: string | null,
-    endpointId: string,
+    callback: { owner: OutboundOwner; url: string },
     dropped: boolean,
     delayMs: number,
-  ): Promise<{ id: string; status: string }>;
+  ): Promise<{ id: string; status: string } | undefined>;
 
   /** One page of an endpoint's deliveries with their messages, newest first, after the keyset `cursor` ([created_at, id]). */
   abstract pageOfEndpoint(

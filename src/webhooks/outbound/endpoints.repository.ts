@@ -63,9 +63,6 @@ export abstract class EndpointsRepository {
    */
   abstract deleteWithDeliveries(id: string): Promise<void>;
 
-  /** The id of `owner`'s callback endpoint for `url`, if there is one. */
-  abstract findCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string | undefined>;
-
   /** Makes `owner`'s callback endpoint for `url` (a no-op when another made it first). */
   abstract insertCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<void>;
 }

@@ -120,16 +120,21 @@ export class WebhookOutbox {
     return out;
   }
 
-  /** The delivery to a request's callback URL (the PSP mock's callback_url). */
+  /**
+   * The delivery to a request's callback URL (the PSP mock's callback_url): one statement
+   * that finds the endpoint by its URL; the endpoint row is made on the URL's first use
+   * (signed by the publisher's own secret) and the statement run again.
+   */
   private async writeCallback(manager: EntityManager, req: PublishRequest, out: Published): Promise<void> {
-    const endpointId = await this.callbackEndpoint(manager, req.owner, req.callbackUrl!);
-    const cb = await this.deliveries.writeCallbackDelivery(
-      manager,
-      out.messageId,
-      endpointId,
-      req.dropCallback ?? false,
-      delayOf(req),
-    );
+    const callback = { owner: req.owner, url: req.callbackUrl! };
+    const write = () =>
+      this.deliveries.writeCallbackDelivery(manager, out.messageId, callback, req.dropCallback ?? false, delayOf(req));
+    let cb = await write();
+    if (!cb) {
+      await this.endpoints.insertCallback(manager, callback.owner, callback.url);
+      cb = await write();
+      if (!cb) throw new Error(`No callback endpoint for ${callback.url} after making it`);
+    }
     out.callbackDeliveryId = cb.id;
     if (cb.status === 'pending' && !req.sendCallbackDirectly) out.pending.push({ id: cb.id, delayMs: delayOf(req) });
   }
@@ -158,14 +163,6 @@ export class WebhookOutbox {
 
   queue(owner: OutboundOwner): Queue<DeliverJob> {
     return this.moduleRef.get<Queue<DeliverJob>>(getQueueToken(DELIVERY_QUEUE[owner]), { strict: false });
-  }
-
-  /** The endpoint row of a callback URL, made on first use (signed by the publisher's own secret). */
-  private async callbackEndpoint(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string> {
-    const existing = await this.endpoints.findCallback(manager, owner, url);
-    if (existing) return existing;
-    await this.endpoints.insertCallback(manager, owner, url);
-    return (await this.endpoints.findCallback(manager, owner, url))!;
   }
 }
 

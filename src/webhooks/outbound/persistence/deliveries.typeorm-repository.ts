@@ -232,20 +232,24 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
   async writeCallbackDelivery(
     manager: EntityManager,
     messageId: string | null,
-    endpointId: string,
+    callback: { owner: OutboundOwner; url: string },
     dropped: boolean,
     delayMs: number,
-  ): Promise<{ id: string; status: string }> {
-    const [cb] = await manager.query<{ id: string; status: string }[]>(
+  ): Promise<{ id: string; status: string } | undefined> {
+    // The endpoint is looked up by its URL in the same statement (the partial unique index
+    // uq_webhook_endpoints_callback): one statement per settlement, not a SELECT and an INSERT.
+    const [cb] = await preparedQuery<{ id: string; status: string }>(
+      manager,
+      'hookline_callback_delivery',
       `INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
        SELECT $1, e.id,
-              CASE WHEN e.status = 'enabled' AND NOT $3 THEN 'pending' ELSE 'failed' END,
-              CASE WHEN e.status = 'enabled' AND NOT $3 THEN now() + make_interval(secs => $4 / 1000.0) END,
-              CASE WHEN $3 THEN 'dropped by PSP chaos (never sent)'
+              CASE WHEN e.status = 'enabled' AND NOT $4 THEN 'pending' ELSE 'failed' END,
+              CASE WHEN e.status = 'enabled' AND NOT $4 THEN now() + make_interval(secs => $5 / 1000.0) END,
+              CASE WHEN $4 THEN 'dropped by PSP chaos (never sent)'
                    WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
-         FROM webhook_endpoints e WHERE e.id = $2
+         FROM webhook_endpoints e WHERE e.owner = $2 AND e.kind = 'callback' AND e.url = $3
        RETURNING id, status`,
-      [messageId, endpointId, dropped, delayMs],
+      [messageId, callback.owner, callback.url, dropped, delayMs],
     );
     return cb;
   }

@@ -107,14 +107,6 @@ export class TypeormEndpointsRepository extends EndpointsRepository {
     });
   }
 
-  async findCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<string | undefined> {
-    const rows = await manager.query<{ id: string }[]>(
-      `SELECT id FROM webhook_endpoints WHERE owner = $1 AND kind = 'callback' AND url = $2`,
-      [owner, url],
-    );
-    return rows[0]?.id;
-  }
-
   async insertCallback(manager: EntityManager, owner: OutboundOwner, url: string): Promise<void> {
     await manager.query(
       `INSERT INTO webhook_endpoints (owner, kind, url, description) VALUES ($1, 'callback', $2, 'callback_url of payments')
