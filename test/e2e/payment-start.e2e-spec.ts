@@ -1,3 +1,4 @@
+import { OneProcessingPaymentPerOrder1796520000000 } from '../../migrations/1796520000000-OneProcessingPaymentPerOrder.js';
 import { createOrder, http } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 
@@ -41,5 +42,34 @@ describe('POST /orders/:id/payments, concurrently', () => {
       );
     await insert();
     await expect(insert()).rejects.toMatchObject({ driverError: { code: '23505' } });
+  });
+
+  // A database restored from before the index (or edited by hand) may hold such orders: the
+  // migration names them rather than failing on PostgreSQL's bare duplicate-key error.
+  it('migrating a database with such an order names it, and changes nothing', async () => {
+    const order = await createOrder(t.url);
+    const migration = new OneProcessingPaymentPerOrder1796520000000();
+    const runner = t.db.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      await migration.down(runner);
+      for (let i = 0; i < 2; i++) {
+        await runner.query(
+          `INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency)
+           VALUES ($1, 'processing', 'webhook', 'pm_card_ok', 1, 'USD')`,
+          [order.id],
+        );
+      }
+      await expect(migration.up(runner)).rejects.toThrow(
+        new RegExp(`1 order\\(s\\) have more than one processing payment \\(${order.id} ×2\\)`),
+      );
+      const [index] = (await runner.query(
+        `SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'idx_payments_one_processing'`,
+      )) as { n: number }[];
+      expect(index.n).toBe(0);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
   });
 });
