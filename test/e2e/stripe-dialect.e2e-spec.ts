@@ -41,7 +41,6 @@ describe('the PSP mock speaks Stripe', () => {
       currency: 'usd',
       confirm: true,
       payment_method: paymentMethod,
-      payment_method_types: ['card'],
       metadata: { orderId: 'order-1', paymentId: 'payment-1' },
       ...params,
     });

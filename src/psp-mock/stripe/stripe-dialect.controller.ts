@@ -64,7 +64,8 @@ export class StripeDialectController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'List events, newest first (Stripe dialect)',
-    description: 'limit (1–100, default 10), starting_after, ending_before, type, created[gt|gte|lt|lte] (Unix s).',
+    description:
+      'limit (1–100, default 10), starting_after, ending_before, type, types[], created[gt|gte|lt|lte] (Unix s).',
   })
   @ApiOkResponse({ description: 'A Stripe list of Event objects' })
   events(@Query() query: Record<string, unknown>): Promise<Stripe.ApiList<Stripe.Event>> {

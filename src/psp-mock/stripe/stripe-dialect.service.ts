@@ -108,6 +108,9 @@ export class StripeDialectService {
       qb.andWhere('e.seq > :before', { before: await this.seqOf(query.ending_before, 'ending_before') });
       ascending = true; // the page just before the cursor: the oldest newer ones, returned newest first
     }
+    if (typeof query.types === 'object') {
+      qb.andWhere('e.type IN (:...only)', { only: [...Object.values(query.types), ''] });
+    }
     if (query.type !== undefined) {
       if (typeof query.type !== 'string') throw invalidRequest('Invalid type.', 'type');
       qb.andWhere('e.type = :type', { type: query.type });

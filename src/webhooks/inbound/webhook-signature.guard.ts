@@ -50,7 +50,15 @@ export class WebhookSignatureGuard implements CanActivate {
     const receivedAt = new Date();
     const source = this.reflector.get<string>(WEBHOOK_SOURCE, context.getHandler());
     const profile = this.sources.get(source);
-    if (!profile) throw new Error(`Webhook source "${source}" has no verification profile`);
+    if (!profile) {
+      // A source without secrets (Stripe without STRIPE_WEBHOOK_SECRET) takes nothing.
+      throw new DomainError(
+        'WEBHOOK.SOURCE_NOT_CONFIGURED',
+        404,
+        'Webhook source not configured',
+        `This instance has no signing secret for ${source} webhooks.`,
+      );
+    }
     const req = context.switchToHttp().getRequest<WebhookRequest>();
     const raw = req.rawBody ?? Buffer.alloc(0);
     const result = profile.signer.verify(req.headers, raw, receivedAt.getTime());
