@@ -122,7 +122,8 @@ function crossFieldBounds(env: Env, errors: { property: string }[]): string[] {
 
 /**
  * PSP_PROVIDER=stripe needs a secret key; in production the SDK talks to Stripe itself,
- * never to a STRIPE_API_BASE (the mock's dialect), which would take no real money.
+ * never to a STRIPE_API_BASE (the mock's dialect), which would take no real money
+ * (docs/decisions/1005-stripe-production-checks.md).
  */
 function stripeProblems(env: Env, production: boolean): string[] {
   if (env.PSP_PROVIDER !== 'stripe') return [];

@@ -46,6 +46,7 @@ export class PaymentsService {
    * stays open: repeating this request resumes that same payment with the same key.
    */
   async create(orderId: string, dto: CreatePaymentDto): Promise<Payment> {
+    // docs/decisions/1002-stripe-no-long-polling.md
     const refused = this.psp.unsupported(dto.strategy ?? 'webhook', dto.paymentMethod ?? 'pm_card_ok');
     if (refused) throw new DomainError('PAYMENT.UNSUPPORTED_BY_PSP', 422, 'Not supported by this PSP', refused);
     // One statement when the order is payable and no payment is in flight; otherwise (a

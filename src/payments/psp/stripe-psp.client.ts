@@ -13,7 +13,7 @@ const STRIPE_METHOD: Record<string, string> = {
   pm_card_3ds: 'pm_card_threeDSecureRequired',
 };
 
-/** How far back the first reconciliation run reads (Stripe keeps events 30 days). */
+/** How far back the first reconciliation run reads: as long as Stripe retries (docs/decisions/1003-stripe-reconciliation-cursor.md). */
 export const FIRST_RECONCILIATION_WINDOW_S = 3 * 24 * 3600;
 /** Pages the first run reads back through at most, newest first, before it starts from the oldest. */
 const FIRST_RUN_MAX_PAGES = 20;
@@ -24,7 +24,8 @@ const FIRST_RUN_MAX_PAGES = 20;
  * Idempotency-Key; polls retrieve it; reconciliation reads GET /v1/events forward from
  * its cursor with `ending_before` (Stripe lists newest first). STRIPE_API_BASE points
  * the SDK at the PSP mock's Stripe dialect (host/port/protocol). Stripe has no long
- * polling: such payments are refused before anything is stored.
+ * polling: such payments are refused before anything is stored
+ * (docs/decisions/1001-stripe-payment-intent-at-creation.md, 1002-stripe-no-long-polling.md).
  */
 @Injectable()
 export class StripePspClient extends PspClient {

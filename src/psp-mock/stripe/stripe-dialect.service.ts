@@ -24,7 +24,8 @@ const LIST_LIMIT = { min: 1, max: 100, default: 10 };
  * The PSP mock's Stripe dialect: Stripe's requests turned into the mock's payments and
  * its events listed as Stripe lists them. A PaymentIntent is a mock payment whose
  * payment method is one of Stripe's test ones; it settles like any other (chaos
- * included) and its event goes to PSP_STRIPE_WEBHOOK_URL in Stripe's envelope.
+ * included) and its event goes to PSP_STRIPE_WEBHOOK_URL in Stripe's envelope
+ * (docs/decisions/1004-stripe-dialect.md).
  */
 @Injectable()
 export class StripeDialectService {
