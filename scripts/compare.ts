@@ -1,4 +1,4 @@
-// npm run compare [-- --payments 200 --concurrency 20 --timeout 180]
+// npm run compare [-- --payments 200 --concurrency 20 --timeout 180] [-- --psp stripe]
 //
 // Runs one workload (N payments, settle delays from the PSP's range) against a running
 // Hookline through four ways of learning the result, and measures each:
@@ -6,6 +6,8 @@
 //   short_polling · long_polling
 // Prints a table, and writes reports/comparison.md and reports/comparison.svg.
 // Loopback only (HOOKLINE_URL must point at this machine); bounded in count and time.
+// --psp stripe: the Hookline runs with PSP_PROVIDER=stripe against the PSP mock's Stripe
+// dialect (docs/using-stripe.md); Stripe has no long polling, so that scenario is left out.
 //
 //   HOOKLINE_URL  the shop (and PSP mock) base URL     (default http://127.0.0.1:3000)
 //   PSP_URL       the PSP mock's base URL              (default HOOKLINE_URL)
@@ -54,11 +56,14 @@ interface Scenario {
   strategy: 'webhook' | 'short_polling' | 'long_polling';
   dropRate: number;
 }
+const PSP_NAME = process.argv.includes('--psp') ? process.argv[process.argv.indexOf('--psp') + 1] : 'mock';
+if (PSP_NAME !== 'mock' && PSP_NAME !== 'stripe') throw new Error('--psp must be mock or stripe');
 const SCENARIOS: Scenario[] = [
   { name: 'webhook', strategy: 'webhook', dropRate: 0 },
   { name: 'webhook, 30 % dropped + fallback', strategy: 'webhook', dropRate: 0.3 },
   { name: 'short_polling', strategy: 'short_polling', dropRate: 0 },
-  { name: 'long_polling', strategy: 'long_polling', dropRate: 0 },
+  // Stripe has no long polling (the shop refuses it with 422 PAYMENT.UNSUPPORTED_BY_PSP).
+  ...(PSP_NAME === 'stripe' ? [] : [{ name: 'long_polling', strategy: 'long_polling', dropRate: 0 } as const]),
 ];
 
 interface TimelineEntry {
@@ -302,7 +307,9 @@ function svg(results: Result[]): string {
 
 async function main(): Promise<void> {
   const chaosBefore = await psp<Record<string, unknown>>('GET', '/psp/v1/chaos');
-  console.log(`Comparing ${SCENARIOS.length} strategies on ${N} payments each against ${BASE} (PSP ${PSP})`);
+  console.log(
+    `Comparing ${SCENARIOS.length} strategies on ${N} payments each against ${BASE} (PSP ${PSP_NAME === 'stripe' ? "mock's Stripe dialect" : 'mock'} at ${PSP})`,
+  );
   console.log(`PSP settle delay ${JSON.stringify(chaosBefore.settleDelayMs)} ms\n`);
   const results: Result[] = [];
   const db = new pg.Client({ connectionString: DATABASE_URL, application_name: 'compare' });
@@ -324,7 +331,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'comparison.md'),
-    `# Webhooks vs polling, measured\n\n${new Date().toISOString()} · N = ${N} payments per strategy · ` +
+    `# Webhooks vs polling, measured\n\n${new Date().toISOString()} · N = ${N} payments per strategy · PSP ${PSP_NAME} · ` +
       `PSP settle delay ${JSON.stringify(chaosBefore.settleDelayMs)} ms · ${BASE}\n\n${md}\n\n![lag](comparison.svg)\n`,
   );
   writeFileSync(join(dir, 'comparison.svg'), svg(results));

@@ -1,8 +1,11 @@
-// npm run demo [-- --declined]
+// npm run demo [-- --declined] [-- --psp stripe [--3ds]]
 //
 // Drives a running Hookline through one payment and prints how the result travelled:
 // order → payment → PSP → signed webhook → inbox → queue → worker → order.
 // Talks to the public API only (Node's global fetch, no dependencies).
+// --psp stripe: the Hookline runs with PSP_PROVIDER=stripe (against Stripe's test mode, or
+// the PSP mock's Stripe dialect: docs/using-stripe.md); the demo checks that the result
+// came as a Stripe event to /webhooks/stripe. --3ds pays with the 3-D Secure test card.
 //
 //   HOOKLINE_URL  base URL of the shop API        (default http://127.0.0.1:3000)
 //   API_KEY       a key from the shop's API_KEYS (default the development key)
@@ -114,7 +117,7 @@ interface Step {
   note: string;
 }
 
-function steps(payment: Payment): Step[] {
+function steps(payment: Payment, stripe: boolean): Step[] {
   const timeline = payment.timeline ?? [];
   const first = (type: string) => timeline.find((e) => e.type === type);
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
@@ -143,15 +146,25 @@ function steps(payment: Payment): Step[] {
     },
     {
       step: 'PSP settled',
-      at: str(w.pspCreatedAt),
-      note: webhook ? `${String(w.eventType)} ${String(w.eventId)}` : '',
+      // Stripe's event time is whole seconds: too coarse for this table's milliseconds.
+      at: stripe ? null : str(w.pspCreatedAt),
+      note: webhook
+        ? `${String(w.eventType)} ${String(w.eventId)}${stripe ? ` (created ${String(w.pspCreatedAt)}, whole seconds)` : ''}`
+        : '',
     },
     {
       step: 'webhook received',
       at: str(w.receivedAt),
-      note: webhooks.length > 1 ? `${webhooks.length} webhooks received in all` : 'POST /webhooks/psp',
+      note:
+        webhooks.length > 1
+          ? `${webhooks.length} webhooks received in all`
+          : `POST /webhooks/${stripe ? 'stripe' : 'psp'}`,
     },
-    { step: 'signature verified', at: str(w.verifiedAt), note: webhook ? 'HMAC + timestamp, stored in inbox' : '' },
+    {
+      step: 'signature verified',
+      at: str(w.verifiedAt),
+      note: webhook ? `${stripe ? 'Stripe-Signature' : 'HMAC'} + timestamp, stored in inbox` : '',
+    },
     { step: 'queued', at: str(w.queuedAt), note: webhook ? 'job enqueued, then 202 to the PSP' : '' },
     {
       step: 'processed (resolved)',
@@ -170,9 +183,9 @@ function steps(payment: Payment): Step[] {
   ];
 }
 
-function printTimeline(payment: Payment): void {
+function printTimeline(payment: Payment, stripe: boolean): void {
   const origin = Date.parse(payment.createdAt);
-  const rows = steps(payment).map((s) => {
+  const rows = steps(payment, stripe).map((s) => {
     const ms = s.at ? Date.parse(s.at) - origin : NaN;
     return [s.step, Number.isNaN(ms) ? '—' : `+${ms}`, s.at ?? '—', s.note];
   });
@@ -191,16 +204,27 @@ function printTimeline(payment: Payment): void {
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const unknown = args.filter((a) => a !== '--declined');
-  if (unknown.length > 0) {
-    console.error(`Unknown argument ${unknown[0]}. Usage: node dist/scripts/demo.js [--declined]`);
+  const pspAt = args.indexOf('--psp');
+  const psp = pspAt >= 0 ? args[pspAt + 1] : 'mock';
+  const rest = pspAt >= 0 ? [...args.slice(0, pspAt), ...args.slice(pspAt + 2)] : args;
+  const unknown = rest.filter((a) => a !== '--declined' && a !== '--3ds');
+  if (unknown.length > 0 || (psp !== 'mock' && psp !== 'stripe')) {
+    console.error(
+      `Unknown argument ${unknown[0] ?? `--psp ${psp}`}. Usage: node dist/scripts/demo.js [--declined | --3ds] [--psp mock|stripe]`,
+    );
     return 1;
   }
+  const stripe = psp === 'stripe';
   const declined = args.includes('--declined');
-  const paymentMethod = declined ? 'pm_card_declined' : 'pm_card_ok';
+  const threeDs = args.includes('--3ds');
+  if (threeDs && !stripe) {
+    console.error('--3ds needs --psp stripe: the PSP mock has no 3-D Secure of its own.');
+    return 1;
+  }
+  const paymentMethod = declined ? 'pm_card_declined' : threeDs ? 'pm_card_3ds' : 'pm_card_ok';
   const expected = declined ? 'payment_failed' : 'paid';
 
-  console.log(`Hookline demo against ${BASE_URL} (card ${paymentMethod})\n`);
+  console.log(`Hookline demo against ${BASE_URL} (card ${paymentMethod}, PSP ${psp})\n`);
 
   const order = await api<Order>('POST', '/orders', {
     currency: 'USD',
@@ -211,8 +235,13 @@ async function main(): Promise<number> {
   });
   console.log(`Order    ${order.id}  ${order.status}  ${order.amount} ${order.currency}, ${order.items.length} items`);
 
-  const created = await api<Payment>('POST', `/orders/${order.id}/payments`, { paymentMethod });
+  const created = await api<Payment & { nextAction?: { type: string } }>('POST', `/orders/${order.id}/payments`, {
+    paymentMethod,
+  });
   console.log(`Payment  ${created.id}  ${created.status}  PSP ${created.pspPaymentId ?? '—'}`);
+  if (created.nextAction) {
+    console.log(`         next action: ${created.nextAction.type} (the customer authenticates; the payment waits)`);
+  }
 
   const started = Date.now();
   const { payment, polls } = await waitForResult(created.id);
@@ -220,7 +249,20 @@ async function main(): Promise<number> {
     `Result   ${payment.status} via ${payment.resolvedVia ?? '—'} — seen after ${Date.now() - started} ms (${polls} polls of GET /payments/:id)\n`,
   );
 
-  printTimeline(payment);
+  printTimeline(payment, stripe);
+
+  // Which PSP answered shows in the event that resolved the payment: Stripe's are payment_intent.*.
+  const eventTypes = (payment.timeline ?? [])
+    .map((e) => e.detail.eventType)
+    .filter((t): t is string => typeof t === 'string');
+  const viaStripe = eventTypes.some((t) => t.startsWith('payment_intent.'));
+  if (eventTypes.length > 0 && viaStripe !== stripe) {
+    throw new DemoError(
+      stripe
+        ? 'The result came from the PSP mock, not Stripe: start Hookline with PSP_PROVIDER=stripe (docs/using-stripe.md).'
+        : 'The result came from Stripe: this Hookline runs with PSP_PROVIDER=stripe; add --psp stripe.',
+    );
+  }
 
   const final = await api<Order>('GET', `/orders/${order.id}`);
   const ok = final.status === expected;

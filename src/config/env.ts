@@ -5,10 +5,11 @@ import { DURATION_PATTERN, formatDuration, parseDuration } from '../common/durat
 import { DAY_MS, MAX_RETRY_STEP_MS } from './bounds.js';
 import { DEV_SECRETS, PRODUCTION_SECRETS_HINT, SECRET_NAMES, productionSecretProblems } from './production-secrets.js';
 import { DOCS, WHSEC } from './schema/env-decorators.js';
-import { OperationsEnv } from './schema/operations-env.js';
+import { StripeEnv } from './schema/stripe-env.js';
 
 export { APP_ROLES, type AppRole } from './schema/process-env.js';
 export { DOCS_ACCESS_MODES, type DocsAccess } from './schema/operations-env.js';
+export { PSP_PROVIDERS, type PspProvider } from './schema/stripe-env.js';
 
 /** The shortest retention accepted for each table kept by age, and why. */
 const MIN_RETENTIONS = [
@@ -28,10 +29,10 @@ export const DEV_SEALING_KEYS: string = DEV_SECRETS.SEALING_KEYS;
  * Every environment variable Hookline reads, with its default. Validated once at
  * boot; a missing or malformed value stops the process with a message naming it.
  * Declared by concern in src/config/schema/ (process, inbound, polling, outbound, PSP
- * mock, operations), each class extending the one before so that the variables keep
+ * mock, operations, Stripe), each class extending the one before so that the variables keep
  * their order; `npm run docs:config` writes .env.example and docs/configuration.md from them.
  */
-export class Env extends OperationsEnv {}
+export class Env extends StripeEnv {}
 
 /** What development and tests allow by default: the PSP mock calls back the shop on loopback. */
 export const LOOPBACK_CIDRS = '127.0.0.0/8,::1/128';
@@ -67,6 +68,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
     problems.push('  - PSP_DELIVERY_DELAY_MIN_MS: must not exceed PSP_DELIVERY_DELAY_MAX_MS');
   }
   problems.push(...crossFieldBounds(env, errors));
+  problems.push(...stripeProblems(env, raw.NODE_ENV === 'production'));
   for (const { name, min, why } of MIN_RETENTIONS) {
     const value = env[name];
     if (DURATION_PATTERN.test(value) && parseDuration(value) < parseDuration(min)) {
@@ -116,6 +118,23 @@ function crossFieldBounds(env: Env, errors: { property: string }[]): string[] {
       `must be at most ${formatDuration(MAX_RETRY_STEP_MS)}; with PSP_DELIVERY_BACKOFF_MS=${base}, PSP_DELIVERY_ATTEMPTS ` +
       `must be from 1 to ${most} (got ${env.PSP_DELIVERY_ATTEMPTS}: a last wait of ${(lastStepMs / DAY_MS).toFixed(1)} days)`,
   ];
+}
+
+/**
+ * PSP_PROVIDER=stripe needs a secret key; in production the SDK talks to Stripe itself,
+ * never to a STRIPE_API_BASE (the mock's dialect), which would take no real money
+ * (docs/decisions/1005-stripe-production-checks.md).
+ */
+function stripeProblems(env: Env, production: boolean): string[] {
+  if (env.PSP_PROVIDER !== 'stripe') return [];
+  const problems: string[] = [];
+  if (!env.STRIPE_SECRET_KEY) problems.push('  - STRIPE_SECRET_KEY: required with PSP_PROVIDER=stripe');
+  if (production && env.STRIPE_API_BASE) {
+    problems.push(
+      "  - STRIPE_API_BASE: production calls Stripe itself; unset it (it only points the SDK at the PSP mock's Stripe dialect)",
+    );
+  }
+  return problems;
 }
 
 /** An IPv4/IPv6 address, optionally with a prefix length that fits it (10.0.0.0/8, ::1/128). */

@@ -171,4 +171,36 @@ describe('production secrets', () => {
     expect(compose).not.toMatch(/POSTGRES_PASSWORD: postgres|:postgres@/);
     expect(compose).not.toMatch(/^\s+- '\d+(-\d+)?:\d+'$/m); // a host port on every interface
   });
+
+  describe('with PSP_PROVIDER=stripe', () => {
+    const stripe = { PSP_PROVIDER: 'stripe', STRIPE_SECRET_KEY: fresh('sk_live_') };
+
+    it('boots in production with fresh Stripe secrets', () => {
+      expect(() =>
+        validateEnv(production({ ...stripe, STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` })),
+      ).not.toThrow();
+    });
+
+    it('needs STRIPE_SECRET_KEY, in production or not', () => {
+      expect(() => validateEnv({ PSP_PROVIDER: 'stripe' })).toThrow(
+        /- STRIPE_SECRET_KEY: required with PSP_PROVIDER=stripe/,
+      );
+      expect(() => validateEnv(production({ PSP_PROVIDER: 'stripe' }))).toThrow(/- STRIPE_SECRET_KEY: required/);
+    });
+
+    it('refuses STRIPE_API_BASE in production only (it points the SDK at the mock)', () => {
+      const base = { ...stripe, STRIPE_API_BASE: 'http://127.0.0.1:3000' };
+      expect(() => validateEnv(production(base))).toThrow(/- STRIPE_API_BASE: production calls Stripe itself/);
+      expect(() => validateEnv(base)).not.toThrow();
+    });
+
+    it('refuses a published or short Stripe secret, naming the variable', () => {
+      expect(() =>
+        validateEnv(production({ ...stripe, STRIPE_WEBHOOK_SECRET: DEV_SECRETS.PSP_WEBHOOK_SECRET })),
+      ).toThrow(/- STRIPE_WEBHOOK_SECRET: is a value published in the repository/);
+      expect(() =>
+        validateEnv(production({ PSP_PROVIDER: 'stripe', STRIPE_SECRET_KEY: 'sk_live_short1234567' })),
+      ).toThrow(/- STRIPE_SECRET_KEY: too short to be a secret/);
+    });
+  });
 });

@@ -75,6 +75,14 @@ export const SECRET_RULES: readonly SecretRule[] = [
     weakness: () => null, // its format (exactly 32 bytes) is checked with the other variables
   },
   { name: 'METRICS_TOKEN', required: false, parts: (v) => [v.trim()], weakness: atLeastChars(32) },
+  // Checked when set (PSP_PROVIDER=stripe, or a Stripe webhook endpoint): Stripe issues them.
+  { name: 'STRIPE_SECRET_KEY', required: false, parts: (v) => [v.trim()], weakness: atLeastChars(32) },
+  {
+    name: 'STRIPE_WEBHOOK_SECRET',
+    required: false,
+    parts: (v) => v.split(/\s+/).filter(Boolean),
+    weakness: atLeastChars(32),
+  },
 ];
 
 export const SECRET_NAMES = SECRET_RULES.map((r) => r.name);

@@ -15,5 +15,6 @@ export type PaymentStrategy = (typeof PAYMENT_STRATEGIES)[number];
 export const RESOLVED_VIA = ['webhook', 'fallback_poll', 'short_poll', 'long_poll', 'reconciliation'] as const;
 export type ResolvedVia = (typeof RESOLVED_VIA)[number];
 
-export const PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined'] as const;
+/** The shop's test cards; with PSP_PROVIDER=stripe they become pm_card_visa, pm_card_chargeDeclined, pm_card_threeDSecureRequired. */
+export const PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined', 'pm_card_3ds'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];

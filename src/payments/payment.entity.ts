@@ -72,4 +72,7 @@ export class Payment {
   /** Set when polling gave up without a final result: a person should look. */
   @Column({ name: 'attention_reason', type: 'text', nullable: true })
   attentionReason: string | null;
+
+  /** Not stored: what the customer must do next (Stripe's 3-D Secure), on the answer that started the payment. */
+  nextAction?: { type: string } | null;
 }

@@ -14,12 +14,17 @@ export class PaymentsController {
 
   @Post('orders/:id/payments')
   @HttpCode(201)
+  @ApiProblem(
+    422,
+    'PAYMENT.UNSUPPORTED_BY_PSP — the PSP in use cannot pay this way (Stripe: no long_polling; the PSP mock: no pm_card_3ds); nothing stored | IDEMPOTENCY.KEY_REUSED',
+  )
   @Idempotent()
   @ApiOperation({
     summary: 'Pay an order',
     description:
-      "Creates a payment at the PSP with callback_url = this shop's /webhooks/psp. The answer comes at once with " +
-      'status processing; the PSP settles later and reports by signed webhook.',
+      "Creates a payment at the PSP with callback_url = this shop's /webhooks/psp (PSP_PROVIDER=stripe: a PaymentIntent, " +
+      'reported to /webhooks/stripe). The answer comes at once with status processing (and nextAction when the customer ' +
+      'must authenticate first); the PSP settles later and reports by signed webhook.',
   })
   @ApiCreatedResponse({ type: PaymentDto })
   @ApiProblem(404, 'ORDER.NOT_FOUND')

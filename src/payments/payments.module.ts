@@ -24,12 +24,17 @@ import { PaymentsService } from './payments.service.js';
 import { TypeormPaymentsRepository } from './persistence/payments.typeorm-repository.js';
 import { PspResultsService } from './psp-results.service.js';
 import { PspWebhookHandler } from './psp-webhook.handler.js';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '../config/env.js';
 import { HttpPspClient } from './psp/http-psp.client.js';
 import { PspClient } from './psp/psp.client.js';
+import { StripePspClient } from './psp/stripe-psp.client.js';
+import { StripeWebhookHandler } from './stripe-webhook.handler.js';
 
 /**
- * Payment attempts for orders: talks to the PSP through the PspClient port and
- * applies PSP results (registered as the inbound webhook handler for 'psp'), whether
+ * Payment attempts for orders: talks to the PSP through the PspClient port (the PSP mock,
+ * or Stripe with PSP_PROVIDER=stripe) and applies PSP results (registered as the inbound
+ * webhook handler for 'psp' and for 'stripe'), whether
  * they come by webhook, by polling (fallback, short, long) or by reconciliation.
  */
 @Module({})
@@ -57,7 +62,16 @@ export class PaymentsModule {
         PaymentsMetrics,
         { provide: PaymentsRepository, useClass: TypeormPaymentsRepository },
         PspWebhookHandler,
-        { provide: PspClient, useClass: HttpPspClient },
+        StripeWebhookHandler,
+        // PSP_PROVIDER picks the adapter; both are built (the Stripe one makes its SDK on first use).
+        HttpPspClient,
+        StripePspClient,
+        {
+          provide: PspClient,
+          useFactory: (config: ConfigService<AllConfig, true>, mock: HttpPspClient, stripe: StripePspClient) =>
+            config.get('PSP_PROVIDER', { infer: true }) === 'stripe' ? stripe : mock,
+          inject: [ConfigService, HttpPspClient, StripePspClient],
+        },
         PaymentPollingService,
         ReconciliationService,
         PaymentReadModel,

@@ -14,7 +14,11 @@ const ORDER = '00000000-0000-4000-8000-0000000000a0';
 const PAYMENT = '00000000-0000-4000-8000-00000000000a';
 
 /** PaymentsService over a fake repository and a PSP that answers with `psp`. */
-function serviceWith(psp: PspClient['createPayment'], fastStart = false) {
+function serviceWith(
+  psp: PspClient['createPayment'],
+  fastStart = false,
+  unsupported: PspClient['unsupported'] = () => null,
+) {
   const calls: string[] = [];
   const timeline: NewTimelineEntry[] = [];
   const repository: Partial<PaymentsRepository> = {
@@ -53,7 +57,7 @@ function serviceWith(psp: PspClient['createPayment'], fastStart = false) {
     db,
     repository as PaymentsRepository,
     orders as OrdersService,
-    { createPayment: psp } as PspClient,
+    { createPayment: psp, unsupported } as PspClient,
     config as unknown as ConfigService<AllConfig, true>,
   );
   return { service, calls, timeline };
@@ -72,6 +76,36 @@ describe('PaymentsService.create', () => {
     expect(payment.pspPaymentId).toBe('pay_1');
     expect(calls).toEqual(['insert', 'accepted pay_1']);
     expect(timeline.map((e) => e.type)).toEqual(['created', 'psp_accepted']);
+  });
+
+  it('refuses with 422 what the PSP cannot do (Stripe: long polling), before anything is stored or sent', async () => {
+    const { service, calls } = serviceWith(
+      () => Promise.reject(new Error('the PSP must not be called')),
+      true,
+      (strategy) => (strategy === 'long_polling' ? 'no long polling here' : null),
+    );
+    await expect(service.create(ORDER, { strategy: 'long_polling' })).rejects.toMatchObject({
+      code: 'PAYMENT.UNSUPPORTED_BY_PSP',
+      status: 422,
+      message: 'no long polling here',
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('passes the next action of a payment that waits for the customer (3-D Secure) to the answer and timeline', async () => {
+    const { service, timeline } = serviceWith(() =>
+      Promise.resolve({
+        id: 'pi_1',
+        status: 'processing',
+        provider_status: 'requires_action',
+        amount: 1500,
+        currency: 'EUR',
+        next_action: { type: 'use_stripe_sdk' },
+      }),
+    );
+    const payment = await service.create(ORDER, { paymentMethod: 'pm_card_3ds' });
+    expect(payment.nextAction).toEqual({ type: 'use_stripe_sdk' });
+    expect(timeline[1].detail).toMatchObject({ pspStatus: 'requires_action', nextAction: 'use_stripe_sdk' });
   });
 
   it("starts a payable order's payment in one repository call, outside a transaction", async () => {

@@ -46,6 +46,9 @@ export class PaymentsService {
    * stays open: repeating this request resumes that same payment with the same key.
    */
   async create(orderId: string, dto: CreatePaymentDto): Promise<Payment> {
+    // docs/decisions/1002-stripe-no-long-polling.md
+    const refused = this.psp.unsupported(dto.strategy ?? 'webhook', dto.paymentMethod ?? 'pm_card_ok');
+    if (refused) throw new DomainError('PAYMENT.UNSUPPORTED_BY_PSP', 422, 'Not supported by this PSP', refused);
     // One statement when the order is payable and no payment is in flight; otherwise (a
     // retry resuming its payment, a conflict, an error to answer) under the order's lock:
     // BEGIN, the lock, one statement that finds or starts the payment, COMMIT.
@@ -113,9 +116,16 @@ export class PaymentsService {
       // One statement: no transaction around it.
       await this.payments.markAccepted(this.db.manager, payment.id, pspPayment.id, this.firstPollAt(payment.strategy), {
         at: new Date(),
-        detail: { pspPaymentId: pspPayment.id, pspStatus: pspPayment.status, latencyMs: Date.now() - startedAt },
+        detail: {
+          pspPaymentId: pspPayment.id,
+          pspStatus: pspPayment.provider_status ?? pspPayment.status,
+          latencyMs: Date.now() - startedAt,
+          ...(pspPayment.next_action ? { nextAction: pspPayment.next_action.type } : {}),
+        },
       });
       payment.pspPaymentId = pspPayment.id;
+      // Stripe's 3-D Secure: the payment stays processing until the customer authenticates.
+      if (pspPayment.next_action) payment.nextAction = pspPayment.next_action;
       this.logger.log({
         msg: `Payment ${payment.id} for order ${payment.orderId} accepted by PSP as ${pspPayment.id}`,
         paymentId: payment.id,

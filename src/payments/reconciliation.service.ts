@@ -5,7 +5,6 @@ import { InboxWriter } from '../webhooks/inbound/inbox-writer.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PspClient } from './psp/psp.client.js';
 
-const SOURCE = 'psp';
 const PAGE = 100;
 /** Pages read per run at most, so one run stays short; the next run goes on from the cursor. */
 const MAX_PAGES = 50;
@@ -36,9 +35,11 @@ export class ReconciliationService {
   ) {}
 
   async run(): Promise<ReconcileReport | null> {
-    await this.payments.ensureCursor(SOURCE);
+    // The events of the PSP in use, under its own source and cursor (psp, or stripe).
+    const source = this.psp.eventSource;
+    await this.payments.ensureCursor(source);
     return this.db.transaction(async (manager) => {
-      const locked = await this.payments.lockCursor(manager, SOURCE);
+      const locked = await this.payments.lockCursor(manager, source);
       if (!locked) return null; // another replica is reconciling
       let cursor = locked.cursor;
       const report: ReconcileReport = { pages: 0, events: 0, missed: 0, cursor };
@@ -47,10 +48,10 @@ export class ReconciliationService {
         report.pages++;
         report.events += data.length;
         if (data.length === 0) break;
-        const fresh = await this.inbox.receiveBulk(SOURCE, data);
+        const fresh = await this.inbox.receiveBulk(source, data);
         report.missed += fresh.length;
         cursor = data[data.length - 1].event_id;
-        await this.payments.saveCursor(manager, SOURCE, cursor);
+        await this.payments.saveCursor(manager, source, cursor);
         if (!has_more) break;
       }
       report.cursor = cursor;

@@ -1,7 +1,10 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
+import type { StripeEventType } from './stripe/stripe-objects.js';
+
 export const PSP_EVENT_TYPES = ['payment.processing', 'payment.completed', 'payment.failed'] as const;
-export type PspEventType = (typeof PSP_EVENT_TYPES)[number];
+/** The mock's own event types, and those of its Stripe dialect (listed at /v1/events only). */
+export type PspEventType = (typeof PSP_EVENT_TYPES)[number] | StripeEventType;
 
 export const DELIVERY_STATUSES = ['none', 'pending', 'delivered', 'failed', 'dropped'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -19,6 +19,8 @@ import { PspMockService } from './psp-mock.service.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspSweeperTask } from './psp-sweeper.task.js';
 import { PspOutboundHooks } from './psp-outbound.hooks.js';
+import { StripeDialectController } from './stripe/stripe-dialect.controller.js';
+import { StripeDialectService } from './stripe/stripe-dialect.service.js';
 
 /**
  * A Stripe-like PSP with its own tables, API under /psp/v1, API key and signing
@@ -43,7 +45,7 @@ export class PspMockModule {
         MetricsModule,
         IdempotencyModule,
       ],
-      controllers: [PspMockController],
+      controllers: [PspMockController, StripeDialectController],
       providers: [
         PspMockService,
         PspOutboundHooks,
@@ -53,6 +55,7 @@ export class PspMockModule {
         PspSettlementProcessor,
         PspSweeperTask,
         PspEventReadModel,
+        StripeDialectService,
       ],
       exports: [PspEventReadModel],
     };

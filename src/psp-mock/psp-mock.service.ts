@@ -15,6 +15,7 @@ import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { SettlementNotifier } from './settlement-notifier.js';
+import { isStripePaymentMethod, stripeEventOf } from './stripe/stripe-objects.js';
 import { DirectSender } from '../webhooks/outbound/direct-sender.js';
 import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
 
@@ -129,8 +130,10 @@ export class PspMockService {
     this.metrics.requests.inc({ route: 'list_events' });
     const limit = q.limit ?? 100;
     const repo = this.db.getRepository(PspEvent);
+    // The mock's own events only: the Stripe dialect's are listed at /v1/events.
     const qb = repo
       .createQueryBuilder('e')
+      .where('e.type IN (:...types)', { types: PSP_EVENT_TYPES })
       .orderBy('e.seq', 'ASC')
       .take(limit + 1);
     if (q.after) {
@@ -191,8 +194,10 @@ export class PspMockService {
       if (rows.length === 0) return null;
       const payment = settledPayment(rows[0]);
       const status = payment.status;
-      const type: PspEventType = status === 'completed' ? 'payment.completed' : 'payment.failed';
       const id = prefixedId('evt');
+      // A PaymentIntent of the Stripe dialect reports in Stripe's envelope.
+      const stripeEvent = isStripePaymentMethod(payment.paymentMethod) ? stripeEventOf(id, payment, now) : null;
+      const type: PspEventType = stripeEvent?.type ?? (status === 'completed' ? 'payment.completed' : 'payment.failed');
       const dropped = payment.callbackUrl !== null && Math.random() < chaos.dropRate;
       const row = manager.create(PspEvent, {
         id,
@@ -202,7 +207,7 @@ export class PspMockService {
         callbackUrl: payment.callbackUrl,
         deliveryStatus: payment.callbackUrl ? (dropped ? 'dropped' : 'pending') : 'none',
         deliveryAttempts: 0,
-        payload: {
+        payload: (stripeEvent as unknown as Record<string, unknown> | null) ?? {
           event_id: id,
           type,
           created_at: now.toISOString(),
@@ -289,14 +294,14 @@ function drawBetween(min: number, max: number): number {
 }
 
 /**
- * Settles a processing payment: declined for pm_card_declined or when chaos drew a decline
+ * Settles a processing payment: declined for pm_card_declined (Stripe dialect: pm_card_chargeDeclined) or when chaos drew a decline
  * ($2). In a CTE so that TypeORM answers the rows themselves (an UPDATE's answer is
  * [rows, count]).
  */
 const SETTLE_SQL = `
 WITH settled AS (
   UPDATE psp_payments
-     SET status = CASE WHEN payment_method = 'pm_card_declined' OR $2 THEN 'failed' ELSE 'completed' END,
+     SET status = CASE WHEN payment_method IN ('pm_card_declined', 'pm_card_chargeDeclined') OR $2 THEN 'failed' ELSE 'completed' END,
          settled_at = $3
    WHERE id = $1 AND status = 'processing'
   RETURNING id, amount, currency, status, payment_method, callback_url, metadata, created_at, settled_at, requests_served

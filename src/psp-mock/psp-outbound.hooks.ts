@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { webhookSigner } from '../common/crypto/webhook-signature.js';
+import { webhookSigner, type WebhookSigner } from '../common/crypto/webhook-signature.js';
 import type { AllConfig } from '../config/env.js';
 import { splitList } from '../config/env.js';
 import {
@@ -18,7 +18,8 @@ import { PspMetrics } from './psp-metrics.js';
 /**
  * What the PSP mock adds to the outbound engine for its own messages:
  * - callback deliveries are signed with the PSP account secret (PSP_WEBHOOK_SECRET,
- *   several during a rotation) in its scheme (PSP_SIGNATURE_SCHEME);
+ *   several during a rotation) in its scheme (PSP_SIGNATURE_SCHEME), or with
+ *   Stripe-Signature for the events of the Stripe dialect (src/psp-mock/stripe/);
  * - chaos (chaos-transformations.ts): the first attempt of a share of deliveries is tampered (one body byte
  *   changed after signing, so a correct receiver answers 401 and the retry, signed
  *   correctly, succeeds), and a share of delivered messages is POSTed a second time;
@@ -38,11 +39,12 @@ export class PspOutboundHooks implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    const secrets = splitList(this.config.get('PSP_WEBHOOK_SECRET', { infer: true }), ' ');
+    const toleranceS = this.config.get('WEBHOOK_TOLERANCE_S', { infer: true });
     this.hooks.register('psp', {
-      callbackSigner: webhookSigner(
-        this.config.get('PSP_SIGNATURE_SCHEME', { infer: true }),
-        splitList(this.config.get('PSP_WEBHOOK_SECRET', { infer: true }), ' '),
-        this.config.get('WEBHOOK_TOLERANCE_S', { infer: true }),
+      callbackSigner: dialectSigner(
+        webhookSigner(this.config.get('PSP_SIGNATURE_SCHEME', { infer: true }), secrets, toleranceS),
+        webhookSigner('stripe', secrets, toleranceS),
       ),
       beforeAttempt: async (ctx) => {
         const { tamperRate } = await this.chaos.get();
@@ -83,4 +85,26 @@ export class PspOutboundHooks implements OnModuleInit {
     this.metrics.deliveries.inc({ outcome: 'duplicated', endpoint });
     return { resend: DUPLICATE };
   }
+}
+
+/**
+ * Signs the Stripe dialect's events (Stripe's envelope, `"object": "event"`) as Stripe
+ * does, whatever PSP_SIGNATURE_SCHEME says, and the mock's own events in its scheme.
+ * The mock's own bodies have no "object" key at the top, so most skip the parse.
+ */
+function dialectSigner(own: WebhookSigner, stripe: WebhookSigner): WebhookSigner {
+  const isStripe = (body: Buffer | string) => {
+    const text = body.toString();
+    if (!text.includes('"object"')) return false;
+    try {
+      return (JSON.parse(text) as { object?: unknown }).object === 'event';
+    } catch {
+      return false;
+    }
+  };
+  return {
+    scheme: own.scheme,
+    sign: (id, timestamp, body) => (isStripe(body) ? stripe : own).sign(id, timestamp, body),
+    verify: (headers, rawBody, nowMs) => own.verify(headers, rawBody, nowMs),
+  };
 }

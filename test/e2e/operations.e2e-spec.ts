@@ -43,6 +43,11 @@ describe('operations: health, Swagger, roles', () => {
         '/webhooks/inbox/replay-dead',
         '/webhooks/inbox/{id}/replay',
         '/webhooks/psp',
+        '/webhooks/stripe',
+        // The PSP mock's Stripe dialect (docs/using-stripe.md)
+        '/v1/events',
+        '/v1/payment_intents',
+        '/v1/payment_intents/{id}',
       ].sort(),
     );
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['admin', 'psp', 'shop']);
@@ -60,6 +65,8 @@ describe('operations: health, Swagger, roles', () => {
     );
     const webhookHeaders = doc.paths['/webhooks/psp'].post.parameters.map((p: { name: string }) => p.name);
     expect(webhookHeaders).toEqual(expect.arrayContaining(['webhook-id', 'webhook-timestamp', 'webhook-signature']));
+    const stripeHeaders = doc.paths['/webhooks/stripe'].post.parameters.map((p: { name: string }) => p.name);
+    expect(stripeHeaders).toEqual(['Stripe-Signature']);
   });
 
   it('keeps the PSP API behind its own key', async () => {

@@ -20,7 +20,9 @@ let counter = 0;
  * against the test database and a Redis prefix of its own. The PSP mock runs in the
  * same process and calls the shop back over real HTTP.
  */
-export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  overrides: Record<string, string> | ((url: string) => Record<string, string>) = {},
+): Promise<TestApp> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const vars: Record<string, string> = {
@@ -33,7 +35,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     PSP_SETTLE_DELAY_MAX_MS: '80',
     PSP_DELIVERY_BACKOFF_MS: '50',
     LOG_LEVEL: 'error',
-    ...overrides,
+    // A function gets the app's own URL (e.g. STRIPE_API_BASE pointing the SDK back at it).
+    ...(typeof overrides === 'function' ? overrides(url) : overrides),
   };
   // ConfigModule validates process.env, exactly as in production.
   Object.assign(process.env, vars);

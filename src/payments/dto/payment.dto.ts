@@ -28,7 +28,8 @@ export class CreatePaymentDto {
   @ApiPropertyOptional({
     enum: PAYMENT_METHODS,
     default: 'pm_card_ok',
-    description: 'PSP test card: pm_card_ok settles completed, pm_card_declined fails',
+    description:
+      'PSP test card: pm_card_ok settles completed, pm_card_declined fails; pm_card_3ds (PSP_PROVIDER=stripe only) needs 3-D Secure first',
   })
   @IsOptional()
   @IsIn(PAYMENT_METHODS)
@@ -81,6 +82,13 @@ export class PaymentDto {
     description: 'Set when polling gave up (POLL_GIVE_UP_MS) without a final result: a person should look',
   })
   attentionReason: string | null;
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: { type: { type: 'string', example: 'use_stripe_sdk' } },
+    description:
+      'Present when the customer must act before the payment goes on (PSP_PROVIDER=stripe, pm_card_3ds: 3-D Secure); the payment stays processing meanwhile',
+  })
+  nextAction?: { type: string };
   @ApiPropertyOptional({ type: [TimelineEntryDto], description: 'Present on GET /payments/:id' })
   timeline?: TimelineEntryDto[];
 
@@ -100,6 +108,7 @@ export class PaymentDto {
       resolvedAt: p.resolvedAt?.toISOString() ?? null,
       pollCount: p.pollCount,
       attentionReason: p.attentionReason,
+      ...(p.nextAction ? { nextAction: { type: p.nextAction.type } } : {}),
       ...(timeline ? { timeline: timeline.map((e) => TimelineEntryDto.from(e)) } : {}),
     };
   }

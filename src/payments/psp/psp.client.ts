@@ -17,6 +17,10 @@ export interface PspPaymentView {
   currency: string;
   settled_at?: string | null;
   metadata?: Record<string, string>;
+  /** What the customer must do before the payment can go on (Stripe: 3-D Secure), passed on to the client. */
+  next_action?: { type: string } | null;
+  /** The provider's own status, where it says more than `status` (Stripe: requires_action…). */
+  provider_status?: string;
 }
 
 /** An event as the PSP's events API lists it (the same body its webhooks carry). */
@@ -39,6 +43,20 @@ export interface PspEventPage {
  * PSP.IN_PROGRESS (a call with the same idempotency key is still running at the PSP).
  */
 export abstract class PspClient {
+  /** The inbound webhook source whose events this PSP sends, and reconciliation stores them under. */
+  readonly eventSource: string = 'psp';
+
+  /**
+   * Why this PSP cannot take a payment made this way, or null. The PSP mock's own API
+   * has no 3-D Secure (pm_card_3ds is for PSP_PROVIDER=stripe); an adapter overrides it.
+   */
+  unsupported(strategy: string, paymentMethod: string): string | null {
+    void strategy;
+    return paymentMethod === 'pm_card_3ds'
+      ? "pm_card_3ds (3-D Secure) needs PSP_PROVIDER=stripe: the PSP mock's own API has no 3-D Secure."
+      : null;
+  }
+
   /** `idempotencyKey` makes a retried call return the same PSP payment instead of a second one. */
   abstract createPayment(request: CreatePspPayment, idempotencyKey: string): Promise<PspPaymentView>;
   /** With `waitS`, a long poll: the PSP answers when the payment is final or after `waitS` seconds. */

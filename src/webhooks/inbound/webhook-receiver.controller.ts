@@ -3,6 +3,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InboundEventDto, WebhookAckDto, parseInboundEvent } from './inbound-event.dto.js';
+import { parseStripeEvent } from './stripe-event.js';
 import { InboundMetrics } from './inbound-metrics.js';
 import { InboxWriter, unstorableEvent } from './inbox-writer.js';
 import { jsonbTextProblem } from '../../common/validation/jsonb-text.js';
@@ -52,7 +53,53 @@ export class WebhookReceiverController {
   ): Promise<WebhookAckDto> {
     // Validated here rather than by the global pipe: unknown fields are allowed and
     // kept, because the sender's event format may grow.
-    const event = this.parse(req);
+    return this.store(req, reply, this.parse(req, parseInboundEvent));
+  }
+
+  @Post('stripe')
+  @WebhookEndpoint('stripe')
+  @ApiOperation({
+    summary: 'Receive a Stripe event',
+    description:
+      "Stripe's own webhook endpoint (register PUBLIC_BASE_URL/webhooks/stripe in Stripe's dashboard): verifies " +
+      "Stripe-Signature with STRIPE_WEBHOOK_SECRET over the raw body, stores the event in the inbox (unique per Stripe's " +
+      'event id) and queues it; the same inbox, queue and processor as /webhooks/psp. 404 WEBHOOK.SOURCE_NOT_CONFIGURED ' +
+      'while STRIPE_WEBHOOK_SECRET is unset.',
+  })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['id', 'object', 'type', 'data'],
+      properties: {
+        id: { type: 'string', example: 'evt_1Pgc76B7WZ01zgkWwyRHS12y' },
+        object: { type: 'string', enum: ['event'] },
+        type: { type: 'string', example: 'payment_intent.succeeded' },
+        created: { type: 'integer', example: 1764931200 },
+        api_version: { type: 'string', nullable: true },
+        livemode: { type: 'boolean' },
+        data: { type: 'object', properties: { object: { type: 'object', description: 'A PaymentIntent' } } },
+      },
+    },
+  })
+  @ApiResponse({ status: 202, description: 'Stored and queued', type: WebhookAckDto })
+  @ApiResponse({
+    status: 200,
+    description: 'Already received before (duplicate); nothing changed',
+    type: WebhookAckDto,
+  })
+  @ApiProblem(404, 'WEBHOOK.SOURCE_NOT_CONFIGURED — STRIPE_WEBHOOK_SECRET is not set')
+  @ApiProblem(422, 'WEBHOOK.UNSTORABLE_EVENT — as for /webhooks/psp')
+  @ApiProblem(429, 'WEBHOOK.BACKLOG_FULL — as for /webhooks/psp')
+  @ApiProblem(503, 'SERVICE.UNAVAILABLE — as for /webhooks/psp')
+  async receiveStripe(
+    @Req() req: WebhookRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WebhookAckDto> {
+    return this.store(req, reply, this.parse(req, parseStripeEvent));
+  }
+
+  /** Stores a verified, parsed event in the inbox and answers 202, or 200 for a duplicate. */
+  private async store(req: WebhookRequest, reply: FastifyReply, event: InboundEventDto): Promise<WebhookAckDto> {
     this.checkStorable(req);
     const result = await this.inbox.receive(req.webhook!, event, req.rawBody).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'WEBHOOK.UNSTORABLE_EVENT') {
@@ -84,9 +131,9 @@ export class WebhookReceiverController {
     throw unstorableEvent(problem);
   }
 
-  private parse(req: WebhookRequest): ReturnType<typeof parseInboundEvent> {
+  private parse(req: WebhookRequest, parse: (body: unknown) => InboundEventDto): InboundEventDto {
     try {
-      return parseInboundEvent(req.body);
+      return parse(req.body);
     } catch (err) {
       this.metrics.received.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'malformed' });
       throw err;

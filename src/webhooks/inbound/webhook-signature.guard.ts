@@ -50,7 +50,15 @@ export class WebhookSignatureGuard implements CanActivate {
     const receivedAt = new Date();
     const source = this.reflector.get<string>(WEBHOOK_SOURCE, context.getHandler());
     const profile = this.sources.get(source);
-    if (!profile) throw new Error(`Webhook source "${source}" has no verification profile`);
+    if (!profile) {
+      // A source without secrets (Stripe without STRIPE_WEBHOOK_SECRET) takes nothing.
+      throw new DomainError(
+        'WEBHOOK.SOURCE_NOT_CONFIGURED',
+        404,
+        'Webhook source not configured',
+        `This instance has no signing secret for ${source} webhooks.`,
+      );
+    }
     const req = context.switchToHttp().getRequest<WebhookRequest>();
     const raw = req.rawBody ?? Buffer.alloc(0);
     const result = profile.signer.verify(req.headers, raw, receivedAt.getTime());
@@ -78,27 +86,7 @@ export const WebhookEndpoint = (source: string) =>
     RouteConfig({ webhookSource: source, accessLog: 'failures' }),
     UseGuards(WebhookSignatureGuard),
     HttpCode(202),
-    ApiHeader({
-      name: 'webhook-id',
-      required: false,
-      description: 'Unique message id (Standard Webhooks scheme, the default; PSP_SIGNATURE_SCHEME=standard)',
-    }),
-    ApiHeader({
-      name: 'webhook-timestamp',
-      required: false,
-      description: 'Unix seconds; must be within the tolerance (default ±300 s)',
-    }),
-    ApiHeader({
-      name: 'webhook-signature',
-      required: false,
-      description: 'Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` entries',
-    }),
-    ApiHeader({
-      name: 'Stripe-Signature',
-      required: false,
-      description:
-        '`t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">` (several v1 allowed) — instead of the three webhook-* headers when PSP_SIGNATURE_SCHEME=stripe',
-    }),
+    ...(source === 'stripe' ? stripeHeaderDocs() : standardHeaderDocs()),
     ApiProblem(
       401,
       'Missing or invalid signature, or stale timestamp (WEBHOOK.SIGNATURE_MISSING | WEBHOOK.SIGNATURE_INVALID | WEBHOOK.TIMESTAMP_OUT_OF_TOLERANCE)',
@@ -106,3 +94,37 @@ export const WebhookEndpoint = (source: string) =>
     ApiProblem(400, 'Signed body is not a valid event (WEBHOOK.MALFORMED_EVENT | REQUEST.MALFORMED)'),
     ApiProblem(413, 'Body larger than WEBHOOK_MAX_BODY_BYTES'),
   );
+
+/** Stripe's own endpoint: always Stripe-Signature, with its own secrets (STRIPE_WEBHOOK_SECRET). */
+const stripeHeaderDocs = () => [
+  ApiHeader({
+    name: 'Stripe-Signature',
+    required: true,
+    description:
+      '`t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">` keyed with STRIPE_WEBHOOK_SECRET (several v1 during a rotation)',
+  }),
+];
+
+const standardHeaderDocs = () => [
+  ApiHeader({
+    name: 'webhook-id',
+    required: false,
+    description: 'Unique message id (Standard Webhooks scheme, the default; PSP_SIGNATURE_SCHEME=standard)',
+  }),
+  ApiHeader({
+    name: 'webhook-timestamp',
+    required: false,
+    description: 'Unix seconds; must be within the tolerance (default ±300 s)',
+  }),
+  ApiHeader({
+    name: 'webhook-signature',
+    required: false,
+    description: 'Space-separated `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` entries',
+  }),
+  ApiHeader({
+    name: 'Stripe-Signature',
+    required: false,
+    description:
+      '`t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">` (several v1 allowed) — instead of the three webhook-* headers when PSP_SIGNATURE_SCHEME=stripe',
+  }),
+];

@@ -9,7 +9,7 @@ export interface WebhookSourceProfile {
   signer: WebhookSigner;
 }
 
-/** Where each inbound source's verification profile comes from. One source today: the PSP. */
+/** Where each inbound source's verification profile comes from: the PSP (mock), and Stripe when STRIPE_WEBHOOK_SECRET is set. */
 @Injectable()
 export class WebhookSources {
   private readonly profiles: Map<string, WebhookSourceProfile>;
@@ -22,6 +22,12 @@ export class WebhookSources {
       toleranceS,
     );
     this.profiles = new Map([['psp', { source: 'psp', signer: psp }]]);
+    // Stripe's own endpoint, beside the PSP's: its own secrets, always Stripe-Signature.
+    const stripeSecrets = config.get('STRIPE_WEBHOOK_SECRET', { infer: true });
+    if (stripeSecrets) {
+      const signer = webhookSigner('stripe', splitList(stripeSecrets, ' '), toleranceS);
+      this.profiles.set('stripe', { source: 'stripe', signer });
+    }
   }
 
   get(source: string): WebhookSourceProfile | undefined {

@@ -1,0 +1,108 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import {
+  WebhookHandlerRegistry,
+  type HandlerResult,
+  type InboundEvent,
+  type WebhookEventHandler,
+} from '../webhooks/inbound/webhook-handler.js';
+import { PspResultsService, type PspResult } from './psp-results.service.js';
+import { isHandledStripeEvent, STRIPE_STATUS_MAP, stripeFailureReason } from './psp/stripe-status.js';
+
+/** The PaymentIntent fields the handler reads from `data.object`. */
+interface IntentObject {
+  id?: unknown;
+  object?: unknown;
+  amount?: unknown;
+  currency?: unknown;
+  status?: string;
+  metadata?: Record<string, unknown>;
+  next_action?: { type?: unknown } | null;
+  last_payment_error?: { code?: string; decline_code?: string; type: string } | null;
+  cancellation_reason?: string | null;
+}
+
+/**
+ * Turns Stripe's events (POST /webhooks/stripe, or pulled from GET /v1/events by
+ * reconciliation) into PSP results, through the one mapping table (stripe-status.ts).
+ * The same results service applies them as the mock's: a late or repeated event never
+ * moves a final payment.
+ */
+@Injectable()
+export class StripeWebhookHandler implements WebhookEventHandler, OnModuleInit {
+  constructor(
+    private readonly registry: WebhookHandlerRegistry,
+    private readonly results: PspResultsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.registry.register('stripe', this);
+  }
+
+  async handle(manager: EntityManager, events: InboundEvent[]): Promise<HandlerResult[]> {
+    const parsed = events.map((event) => this.toResult(event));
+    const applied = await this.results.applyPspResults(
+      manager,
+      parsed.flatMap((p) => ('result' in p ? [p.result] : [])),
+    );
+    let next = 0;
+    return parsed.map((p): HandlerResult => {
+      if (!('result' in p)) return p;
+      const outcome = applied[next++];
+      return outcome.applied
+        ? { outcome: 'applied', note: `payment ${outcome.status}` }
+        : { outcome: 'ignored', reason: outcome.reason };
+    });
+  }
+
+  async onDead(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void> {
+    const pi = intentOf(event);
+    await this.results.recordDeadWebhook(
+      manager,
+      {
+        paymentId: typeof pi?.metadata?.paymentId === 'string' ? pi.metadata.paymentId : undefined,
+        pspPaymentId: typeof pi?.id === 'string' ? pi.id : undefined,
+      },
+      { eventId: event.eventId, eventType: event.type, inboxId: event.inboxId, lastError },
+    );
+  }
+
+  private toResult(event: InboundEvent): { result: PspResult } | { outcome: 'ignored'; reason: string } {
+    if (!isHandledStripeEvent(event.type))
+      return { outcome: 'ignored', reason: `event type ${event.type} is not handled` };
+    const pi = intentOf(event);
+    if (!pi || typeof pi.id !== 'string' || typeof pi.amount !== 'number' || typeof pi.currency !== 'string') {
+      return { outcome: 'ignored', reason: 'data.object must be a PaymentIntent with id, amount and currency' };
+    }
+    const created = typeof event.payload.created === 'number' ? new Date(event.payload.created * 1000) : null;
+    return {
+      result: {
+        paymentId: typeof pi.metadata?.paymentId === 'string' ? pi.metadata.paymentId : undefined,
+        pspPaymentId: pi.id,
+        pspStatus: STRIPE_STATUS_MAP[event.type],
+        amount: pi.amount,
+        currency: pi.currency.toUpperCase(),
+        via: event.receivedVia === 'reconciliation' ? 'reconciliation' : 'webhook',
+        arrivedAt: event.receivedAt,
+        evidence: {
+          eventId: event.eventId,
+          eventType: event.type,
+          inboxId: event.inboxId,
+          stripeStatus: pi.status,
+          ...(pi.next_action?.type ? { nextAction: pi.next_action.type } : {}),
+          ...(pi.status ? { failure: stripeFailureReason(pi as never) } : {}),
+          pspCreatedAt: created?.toISOString(),
+          pspSettledAt: created?.toISOString(),
+          receivedAt: event.receivedAt.toISOString(),
+          verifiedAt: event.verifiedAt.toISOString(),
+          queuedAt: event.queuedAt?.toISOString() ?? null,
+        },
+      },
+    };
+  }
+}
+
+function intentOf(event: InboundEvent): IntentObject | null {
+  const data = event.payload.data as { object?: IntentObject } | undefined;
+  return data?.object && data.object.object === 'payment_intent' ? data.object : null;
+}
