@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Stripe from 'stripe';
 import { http } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
@@ -67,6 +69,31 @@ describe('the PSP mock speaks Stripe', () => {
     expect(delivery.url).toBe('/stripe-hook');
     expect(delivery.headers['webhook-signature']).toBeUndefined();
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('succeeded');
+  });
+
+  // Stripe's own example objects (test/fixtures/stripe, from its OpenAPI repository): every
+  // field they have, the dialect has, with the same JSON type (null where Stripe has null
+  // counts as either: the example leaves optional objects out).
+  it("answers with every field of Stripe's example PaymentIntent and Event, of the same type", async () => {
+    const fixtures = (
+      JSON.parse(readFileSync(join(__dirname, '../fixtures/stripe/fixtures.json'), 'utf8')) as {
+        resources: Record<string, Record<string, unknown>>;
+      }
+    ).resources;
+    const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+    const mismatches = (ours: Record<string, unknown>, theirs: Record<string, unknown>) =>
+      Object.entries(theirs).flatMap(([k, v]) =>
+        !(k in ours)
+          ? [`${k}: missing`]
+          : kind(v) !== 'null' && kind(ours[k]) !== 'null' && kind(v) !== kind(ours[k])
+            ? [`${k}: ${kind(ours[k])}, Stripe ${kind(v)}`]
+            : [],
+      );
+    const pi = await create('pm_card_visa');
+    expect(mismatches(pi as unknown as Record<string, unknown>, fixtures.payment_intent)).toEqual([]);
+    const event = await waitFor('its event', () => Promise.resolve(eventsFor(pi.id)[0]));
+    expect(mismatches(event as unknown as Record<string, unknown>, fixtures.event)).toEqual([]);
+    expect(mismatches(event.data.object as unknown as Record<string, unknown>, fixtures.payment_intent)).toEqual([]);
   });
 
   it('declines pm_card_chargeDeclined: payment_intent.payment_failed with the card error', async () => {

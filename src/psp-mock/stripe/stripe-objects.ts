@@ -4,7 +4,7 @@ import type { PspPayment } from '../psp-payment.entity.js';
 /**
  * The Stripe dialect's objects, typed as the official SDK types them so that `tsc`
  * checks every field against Stripe's own definition (the example objects of
- * /work/shared/stripe/fixtures.json are the other reference). Everything is built from
+ * test/fixtures/stripe/fixtures.json are the other reference). Everything is built from
  * the mock's one payment row: the dialect is another way to speak to the same PSP.
  */
 
