@@ -12,7 +12,7 @@ let offset = 0;
  * id was a system call each, a cost the worker paid per event applied
  * (docs/decisions/0016-random-id-pool.md).
  */
-export const prefixedId = (prefix: 'pay' | 'evt'): string => {
+export const prefixedId = (prefix: 'pay' | 'pi' | 'evt'): string => {
   if (offset + ID_BYTES > pool.length) {
     pool = randomBytes(ID_BYTES * POOL_IDS);
     offset = 0;
@@ -23,7 +23,8 @@ export const prefixedId = (prefix: 'pay' | 'evt'): string => {
 };
 
 /** The shape prefixedId makes, as a pattern for validation. */
-export const prefixedIdPattern = (prefix: 'pay' | 'evt'): RegExp => new RegExp(`^${prefix}_[0-9a-f]{24}$`);
+export const prefixedIdPattern = (prefix: 'pay' | 'pi' | 'evt' | '(pay|pi)'): RegExp =>
+  new RegExp(`^${prefix}_[0-9a-f]{24}$`);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

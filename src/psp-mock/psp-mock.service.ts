@@ -19,7 +19,8 @@ import { isStripePaymentMethod, stripeEventOf } from './stripe/stripe-objects.js
 import { DirectSender } from '../webhooks/outbound/direct-sender.js';
 import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
 
-const PSP_PAYMENT_ID = prefixedIdPattern('pay');
+// `pi_…` for the Stripe dialect's PaymentIntents, `pay_…` for the mock's own API.
+const PSP_PAYMENT_ID = prefixedIdPattern('(pay|pi)');
 
 /** How much longer a reordered delivery (chaos reorderRate) is held back. */
 export const REORDER_HOLD_MS = { min: 1000, max: 3000 };
@@ -46,11 +47,14 @@ export class PspMockService {
     private readonly sender: DirectSender,
   ) {}
 
-  /** Stores a payment as processing and schedules its settlement. (Idempotency-Key: the route's interceptor.) */
-  async createPayment(dto: CreatePspPaymentDto): Promise<PspPayment> {
+  /**
+   * Stores a payment as processing and schedules its settlement. (Idempotency-Key: the
+   * route's interceptor.) `idPrefix`: `pi` for a Stripe PaymentIntent, as Stripe names them.
+   */
+  async createPayment(dto: CreatePspPaymentDto, idPrefix: 'pay' | 'pi' = 'pay'): Promise<PspPayment> {
     this.metrics.requests.inc({ route: 'create_payment' });
     const payment = Object.assign(new PspPayment(), {
-      id: prefixedId('pay'),
+      id: prefixedId(idPrefix),
       amount: dto.amount,
       currency: dto.currency,
       status: 'processing' as const,

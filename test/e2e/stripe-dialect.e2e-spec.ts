@@ -57,7 +57,7 @@ describe('the PSP mock speaks Stripe', () => {
       payment_method: 'pm_card_visa',
       metadata: { orderId: 'order-1', paymentId: 'payment-1' },
     });
-    expect(pi.id).toMatch(/^pay_/);
+    expect(pi.id).toMatch(/^pi_[0-9a-f]{24}$/);
     const event = await waitFor('payment_intent.succeeded', () => Promise.resolve(eventsFor(pi.id)[0]));
     expect(event).toMatchObject({
       object: 'event',

@@ -71,13 +71,16 @@ export class StripeDialectService {
       });
     }
     const metadata = this.metadata(params.metadata);
-    const payment = await this.psp.createPayment({
-      amount,
-      currency: currency.toUpperCase(),
-      payment_method: method,
-      metadata,
-      callback_url: this.webhookUrl,
-    });
+    const payment = await this.psp.createPayment(
+      {
+        amount,
+        currency: currency.toUpperCase(),
+        payment_method: method,
+        metadata,
+        callback_url: this.webhookUrl,
+      },
+      'pi',
+    );
     return paymentIntentOf(payment);
   }
 
