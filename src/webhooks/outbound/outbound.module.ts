@@ -27,6 +27,11 @@ import { OutboundRetentionTask } from './outbound-retention.task.js';
 import { SigningSecrets } from './signing-secrets.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
+import { EventTypesController } from './event-types.controller.js';
+import { EventsController } from './events.controller.js';
+import { EventsRepository } from './events.repository.js';
+import { EventsService } from './events.service.js';
+import { TypeormEventsRepository } from './persistence/events.typeorm-repository.js';
 import { TypeormDeliveriesRepository } from './persistence/deliveries.typeorm-repository.js';
 import { TypeormEndpointsRepository } from './persistence/endpoints.typeorm-repository.js';
 import { DirectSender } from './direct-sender.js';
@@ -66,7 +71,7 @@ export class OutboundWebhooksModule {
         ),
       ],
       controllers: [
-        ...(hasHttpApi(role) ? [WebhookEndpointsController] : []),
+        ...(hasHttpApi(role) ? [WebhookEndpointsController, EventTypesController, EventsController] : []),
         ...(runsPsp(role) ? [PspWebhookEndpointsController] : []),
       ],
       providers: [
@@ -76,6 +81,8 @@ export class OutboundWebhooksModule {
         SigningSecrets,
         { provide: DeliveriesRepository, useClass: TypeormDeliveriesRepository },
         { provide: EndpointsRepository, useClass: TypeormEndpointsRepository },
+        { provide: EventsRepository, useClass: TypeormEventsRepository },
+        EventsService,
         DeliverySchedules,
         DeliveryHttpClient,
         EndpointThrottle,
