@@ -134,6 +134,20 @@ export class EndpointsService {
         this.logger.log({ msg: `Re-enabled ${owner} webhook endpoint ${id}`, endpointId: id });
       }
       await this.endpoints.update(manager, id, patch);
+      if (dto.status === 'enabled' && endpoint.status === 'disabled') {
+        const eventId = prefixedId('evt');
+        await this.outbox.publish(manager, {
+          owner,
+          eventId,
+          eventType: 'endpoint.enabled',
+          payload: {
+            event_id: eventId,
+            type: 'endpoint.enabled',
+            created_at: new Date().toISOString(),
+            data: { endpoint_id: id, url: patch.url ?? endpoint.url },
+          },
+        });
+      }
       if (dto.status === 'disabled' && endpoint.status === 'enabled') {
         await this.health.disable(manager, owner, endpoint, 'disabled through the API');
       }

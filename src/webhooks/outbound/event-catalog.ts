@@ -60,6 +60,21 @@ const orderData = (status: 'paid' | 'payment_failed'): JsonSchema => ({
   },
 });
 
+const DELIVERY_FIELDS = ['endpoint_id', 'delivery_id', 'message_event_id', 'message_type', 'attempts'];
+const deliveryProperties = (): JsonSchema => ({
+  endpoint_id: UUID,
+  delivery_id: UUID,
+  message_event_id: { type: 'string', description: 'The event the delivery carries (its webhook-id)' },
+  message_type: { type: 'string' },
+  attempts: { type: 'integer', minimum: 1 },
+});
+const EXAMPLE_DELIVERY = {
+  endpoint_id: EXAMPLE_ENDPOINT,
+  delivery_id: '5d0c2b9e-7f41-4a8e-b3c6-1e2f3a4b5c6d',
+  message_event_id: 'evt_55d2ec1627d96df96f8e50f0',
+  message_type: 'order.paid',
+};
+
 export const EVENT_CATALOG: readonly EventTypeEntry[] = [
   {
     type: 'order.paid',
@@ -102,6 +117,39 @@ export const EVENT_CATALOG: readonly EventTypeEntry[] = [
       url: 'https://merchant.example/webhooks',
       reason: 'answered 410 Gone',
     }),
+  },
+  {
+    type: 'endpoint.enabled',
+    description:
+      'A disabled endpoint was enabled again through the API; it gets new messages (recover re-sends older ones).',
+    operational: true,
+    schema: envelope('endpoint.enabled', {
+      required: ['endpoint_id', 'url'],
+      properties: { endpoint_id: UUID, url: { type: 'string' } },
+    }),
+    example: example('endpoint.enabled', { endpoint_id: EXAMPLE_ENDPOINT, url: 'https://merchant.example/webhooks' }),
+  },
+  {
+    type: 'message.attempt.exhausted',
+    description:
+      "A delivery gave up: every attempt of WEBHOOK_RETRY_SCHEDULE failed. The message is in GET /events and the endpoint's " +
+      'undelivered events; recover or retry sends it again. Never sent about an operational message.',
+    operational: true,
+    schema: envelope('message.attempt.exhausted', {
+      required: [...DELIVERY_FIELDS, 'last_error'],
+      properties: { ...deliveryProperties(), last_error: { type: 'string' } },
+    }),
+    example: example('message.attempt.exhausted', { ...EXAMPLE_DELIVERY, attempts: 8, last_error: 'HTTP 503' }),
+  },
+  {
+    type: 'message.attempt.recovered',
+    description: 'A delivery succeeded after failed attempts. Never sent about an operational message.',
+    operational: true,
+    schema: envelope('message.attempt.recovered', {
+      required: DELIVERY_FIELDS,
+      properties: deliveryProperties(),
+    }),
+    example: example('message.attempt.recovered', { ...EXAMPLE_DELIVERY, attempts: 3 }),
   },
   {
     type: 'webhook.test',

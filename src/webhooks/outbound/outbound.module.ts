@@ -11,6 +11,7 @@ import { DeliveryAttempt } from './delivery/delivery-attempt.js';
 import { DeliveryHttpClient } from './delivery/delivery-http-client.js';
 import { ENGINE_BACKOFF, engineBackoff } from './delivery/delivery-job.js';
 import { DELIVERY_OWNERS } from './delivery/delivery-owners.js';
+import { DeliveryNotices } from './delivery/delivery-notices.js';
 import { DeliveryRecorder } from './delivery/delivery-recorder.js';
 import { DeliverySchedules } from './delivery/delivery-schedules.js';
 import { DeliverySweeperTask } from './delivery/delivery-sweeper.task.js';
@@ -87,6 +88,7 @@ export class OutboundWebhooksModule {
         DeliveryHttpClient,
         EndpointThrottle,
         EndpointHealth,
+        DeliveryNotices,
         DeliveryRecorder,
         DeliveryAttempt,
         DirectSender,
