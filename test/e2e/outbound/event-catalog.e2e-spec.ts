@@ -100,6 +100,29 @@ describe('outbound webhooks: the event catalog', () => {
     expect(s.requests.filter((r) => r.url === '/every' && r.body.includes('endpoint.disabled'))).toEqual([]);
   });
 
+  it("shows every type in the OpenAPI 3.1 document's webhooks section, with the signature headers", async () => {
+    const doc = (await http(t.url, 'GET', '/docs-json', undefined, {})).body;
+    expect(doc.openapi).toBe('3.1.0');
+    const catalog = (await http(t.url, 'GET', '/event-types', undefined, admin)).body.data as {
+      type: string;
+      schema: Record<string, unknown>;
+      example: unknown;
+    }[];
+    expect(Object.keys(doc.webhooks).sort()).toEqual(catalog.map((e) => e.type).sort());
+    for (const e of catalog) {
+      const op = doc.webhooks[e.type].post;
+      expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual([
+        'header:webhook-id',
+        'header:webhook-timestamp',
+        'header:webhook-signature',
+      ]);
+      const { $schema: _dialect, ...schema } = e.schema;
+      expect(op.requestBody.content['application/json']).toEqual({ schema, example: e.example });
+    }
+    expect(doc.paths['/event-types']).toBeDefined();
+    expect(doc.paths['/events'].get.security).toEqual([{ shop: [] }, { admin: [] }]);
+  });
+
   it('validates payloads: every example passes, a drifted one is reported', async () => {
     const res = await http(t.url, 'GET', '/event-types', undefined, admin);
     for (const e of res.body.data as { example: unknown }[])
