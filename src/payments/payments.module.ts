@@ -26,6 +26,8 @@ import { PspResultsService } from './psp-results.service.js';
 import { PspWebhookHandler } from './psp-webhook.handler.js';
 import { HttpPspClient } from './psp/http-psp.client.js';
 import { PspClient } from './psp/psp.client.js';
+import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
+import { PaymentAttention } from './payment-attention.js';
 
 /**
  * Payment attempts for orders: talks to the PSP through the PspClient port and
@@ -49,11 +51,13 @@ export class PaymentsModule {
         IdempotencyModule,
         MetricsModule,
         InboundWebhooksModule.forRole(role),
+        OutboundWebhooksModule.forRole(role),
       ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [
         PaymentsService,
         PspResultsService,
+        PaymentAttention,
         PaymentsMetrics,
         { provide: PaymentsRepository, useClass: TypeormPaymentsRepository },
         PspWebhookHandler,

@@ -152,6 +152,28 @@ export const EVENT_CATALOG: readonly EventTypeEntry[] = [
     example: example('message.attempt.recovered', { ...EXAMPLE_DELIVERY, attempts: 3 }),
   },
   {
+    type: 'payment.attention_required',
+    description:
+      'A payment a person should look at: polling gave up (POLL_GIVE_UP_MS) without a final result from the PSP, ' +
+      'or a PSP webhook about it could not be applied (an inbox row went dead).',
+    operational: true,
+    schema: envelope('payment.attention_required', {
+      required: ['payment_id', 'reason', 'detail'],
+      properties: {
+        payment_id: UUID,
+        order_id: { ...UUID, description: 'Absent when only the PSP event named the payment' },
+        reason: { enum: ['polling_gave_up', 'webhook_dead'] },
+        detail: { type: 'string' },
+      },
+    }),
+    example: example('payment.attention_required', {
+      payment_id: 'b45e42ab-c53e-4337-81c5-ec0e62b1624e',
+      order_id: EXAMPLE_ORDER,
+      reason: 'polling_gave_up',
+      detail: 'no final result from the PSP after 12 poll(s) in 3601 s (fallback_poll); polling stopped',
+    }),
+  },
+  {
     type: 'webhook.test',
     description: 'Sent by POST /webhook-endpoints/:id/test to that endpoint only.',
     operational: true,
