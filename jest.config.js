@@ -40,7 +40,11 @@ module.exports = {
       displayName: 'e2e',
       rootDir: __dirname,
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/setup/e2e-timeout.ts', '<rootDir>/test/setup/fresh-database.ts'],
+      setupFilesAfterEnv: [
+        '<rootDir>/test/setup/e2e-timeout.ts',
+        '<rootDir>/test/setup/fresh-database.ts',
+        '<rootDir>/test/setup/event-schemas.ts',
+      ],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     },

@@ -26,6 +26,7 @@ import { InboundWebhooksModule } from './webhooks/inbound/inbound.module.js';
 import { UiModule } from './ui/ui.module.js';
 import type { BootContribution } from './boot-contribution.js';
 import { PSP_MOCK_BOOT } from './psp-mock/psp-mock.boot.js';
+import { OUTBOUND_BOOT } from './webhooks/outbound/outbound.boot.js';
 
 /** How long a Bull job lock lasts without renewal (renewed every half of it). Bull's default: 30 s. */
 export const QUEUE_LOCK_DURATION_MS = 10_000;
@@ -40,7 +41,7 @@ export const QUEUE_STALLED_INTERVAL_MS = 5_000;
 @Module({})
 export class AppModule {
   /** What the features add to the process bootstrap.ts builds (Swagger schemes, startup lines, drain hooks). */
-  static readonly contributions: readonly BootContribution[] = [PSP_MOCK_BOOT];
+  static readonly contributions: readonly BootContribution[] = [PSP_MOCK_BOOT, OUTBOUND_BOOT];
 
   static forRole(role: AppRole): DynamicModule {
     const shop = hasHttpApi(role) || runsWorkers(role);

@@ -14,6 +14,8 @@ export interface OnDrain {
 export interface BootContribution {
   /** Bearer schemes its routes name (`@RequireKey(name)`), added to the OpenAPI document after the shop's and admin's. */
   bearerSchemes?: { name: string; description: string }[];
+  /** Its entries of the OpenAPI document's `webhooks` section (the document is then OpenAPI 3.1). */
+  openApiWebhooks?: () => Record<string, unknown>;
   /** Its lines of the startup log, after the shared ones; `url` is the address this process listens on. */
   startupLines?: (env: Env, url: string) => string[];
   /** Providers told when the drain starts; a role that does not run the feature has none of them. */

@@ -252,7 +252,13 @@ function setupSwagger(app: NestFastifyApplication, env: Env): void {
   for (const { name, description } of AppModule.contributions.flatMap((c) => c.bearerSchemes ?? [])) {
     builder.addBearerAuth({ type: 'http', scheme: 'bearer', description }, name);
   }
-  const document = SwaggerModule.createDocument(app, builder.build());
+  // OpenAPI 3.1 for its webhooks section: what Hookline sends to merchants' endpoints.
+  const webhooks = Object.assign({}, ...AppModule.contributions.map((c) => c.openApiWebhooks?.() ?? {})) as Record<
+    string,
+    object
+  >;
+  if (Object.keys(webhooks).length > 0) builder.setOpenAPIVersion('3.1.0');
+  const document = SwaggerModule.createDocument(app, { ...builder.build(), webhooks });
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: process.env.NODE_ENV !== 'production' },

@@ -30,6 +30,8 @@ import { HttpPspClient } from './psp/http-psp.client.js';
 import { PspClient } from './psp/psp.client.js';
 import { StripePspClient } from './psp/stripe-psp.client.js';
 import { StripeWebhookHandler } from './stripe-webhook.handler.js';
+import { OutboundWebhooksModule } from '../webhooks/outbound/outbound.module.js';
+import { PaymentAttention } from './payment-attention.js';
 
 /**
  * Payment attempts for orders: talks to the PSP through the PspClient port (the PSP mock,
@@ -54,11 +56,13 @@ export class PaymentsModule {
         IdempotencyModule,
         MetricsModule,
         InboundWebhooksModule.forRole(role),
+        OutboundWebhooksModule.forRole(role),
       ],
       controllers: hasHttpApi(role) ? [PaymentsController] : [],
       providers: [
         PaymentsService,
         PspResultsService,
+        PaymentAttention,
         PaymentsMetrics,
         { provide: PaymentsRepository, useClass: TypeormPaymentsRepository },
         PspWebhookHandler,

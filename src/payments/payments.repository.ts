@@ -133,7 +133,7 @@ export abstract class PaymentsRepository {
   abstract schedulePoll(id: string, pollCount: number, at: Date): Promise<void>;
 
   /** Polling of a still-processing payment gave up: no next poll, and why a person should look. */
-  abstract stopPolling(id: string, pollCount: number, attentionReason: string): Promise<void>;
+  abstract stopPolling(id: string, pollCount: number, attentionReason: string, manager?: EntityManager): Promise<void>;
 
   /** The poll that found the final result: no next poll. */
   abstract finishPolling(manager: EntityManager, id: string, pollCount: number): Promise<void>;

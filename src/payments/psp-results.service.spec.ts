@@ -1,3 +1,4 @@
+import type { PaymentAttention } from './payment-attention.js';
 import { Logger } from '@nestjs/common';
 import { Registry } from 'prom-client';
 import type { EntityManager } from 'typeorm';
@@ -32,7 +33,8 @@ function serviceWith(payments: LockedPayment[]) {
     },
   };
   const metrics = new PaymentsMetrics(new Registry());
-  const service = new PspResultsService(repository as PaymentsRepository, orders as OrdersService, metrics);
+  const attention = { publish: () => Promise.resolve() } as unknown as PaymentAttention;
+  const service = new PspResultsService(repository as PaymentsRepository, orders as OrdersService, metrics, attention);
   return { service, writes, outcomes, metrics };
 }
 

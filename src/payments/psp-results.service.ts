@@ -6,6 +6,7 @@ import { OrdersService } from '../orders/orders.service.js';
 import { paymentTransitions, type PaymentStatus, type ResolvedVia } from './payment-status.js';
 import type { TimelineType } from './payment-timeline-entry.entity.js';
 import { PaymentsMetrics } from './payments-metrics.js';
+import { PaymentAttention } from './payment-attention.js';
 import {
   PaymentsRepository,
   type LockedPayment,
@@ -51,6 +52,7 @@ export class PspResultsService {
     private readonly payments: PaymentsRepository,
     private readonly orders: OrdersService,
     private readonly metrics: PaymentsMetrics,
+    private readonly attention: PaymentAttention,
   ) {}
 
   /** `applyPspResults` for one result. */
@@ -187,6 +189,11 @@ export class PspResultsService {
     );
     if (paymentId) {
       await this.payments.writeTimeline(manager, [{ paymentId, type: 'webhook_dead', at: new Date(), detail }]);
+      await this.attention.publish(manager, {
+        paymentId,
+        reason: 'webhook_dead',
+        detail: `a PSP webhook about it could not be applied: ${JSON.stringify(detail).slice(0, 500)}`,
+      });
     }
   }
 }

@@ -27,6 +27,9 @@ const CHROMIUM_ARGS = [
 const REPORTS = resolve(__dirname, '../../reports');
 const SWAGGER_SHOT = join(REPORTS, 'browser-swagger-order-paid.png');
 const TIMELINE_SHOT = join(REPORTS, 'browser-payment-timeline.png');
+// The e2e setup's 15 s per test (test/setup/e2e-timeout.ts) overrides the config's testTimeout.
+jest.setTimeout(180_000);
+
 /** Bound for any one UI interaction (a click, a response to appear). */
 const STEP_TIMEOUT_MS = 20_000;
 

@@ -95,6 +95,14 @@ describe('inbox dead letters', () => {
     expect(timeline.filter((e) => e.type === 'webhook_dead')).toEqual([
       expect.objectContaining({ detail: expect.objectContaining({ eventId: event.event_id, inboxId: dead.id }) }),
     ]);
+    // And payment.attention_required for the merchants' endpoints that subscribe to it.
+    const notices = await t.db.query<{ payload: { data: Record<string, unknown> } }[]>(
+      `SELECT payload FROM webhook_messages WHERE event_type = 'payment.attention_required' AND payload->'data'->>'payment_id' = $1`,
+      [payment.id],
+    );
+    expect(notices.map((n) => n.payload.data)).toEqual([
+      expect.objectContaining({ payment_id: payment.id, reason: 'webhook_dead' }),
+    ]);
 
     // Out of the backlog INBOX_BACKLOG_LIMIT counts; the sweeper leaves it alone.
     const [{ pending }] = await t.db.query<{ pending: number }[]>(

@@ -1,7 +1,9 @@
 import { PaymentPollingService } from '../../src/payments/polling/payment-polling.service.js';
 import { ReconciliationService } from '../../src/payments/reconciliation.service.js';
 import { PspMockService } from '../../src/psp-mock/psp-mock.service.js';
+import { forgetEndpoints, register } from '../factories/endpoints.factory.js';
 import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { startSink } from '../utils/http-sink.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { PSP_KEY } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -150,14 +152,16 @@ describe('short and long polling strategies', () => {
     }
   });
 
-  it('gives up after POLL_GIVE_UP_MS and marks the payment for attention', async () => {
+  it('gives up after POLL_GIVE_UP_MS, marks the payment for attention and tells payment.attention_required', async () => {
     const t = await createTestApp({
       SHORT_POLL_INTERVAL_MS: '100',
       POLL_GIVE_UP_MS: '1000',
       PSP_SETTLE_DELAY_MIN_MS: '3600000',
       PSP_SETTLE_DELAY_MAX_MS: '3600000',
     });
+    const ops = await startSink(() => Promise.resolve({ status: 200 }));
     try {
+      await register(t, `${ops.url}/ops`, { eventTypes: ['payment.attention_required'] });
       const [{ payment }] = await payMany(t, 1, { strategy: 'short_polling' });
       const body = await waitFor('attention', async () => {
         const p = (await http(t.url, 'GET', `/payments/${payment.id}`)).body;
@@ -168,8 +172,15 @@ describe('short and long polling strategies', () => {
       const [{ next_poll_at }] = await t.db.query('SELECT next_poll_at FROM payments WHERE id = $1', [payment.id]);
       expect(next_poll_at).toBeNull();
       expect(await t.app.get(PaymentPollingService).claimDue()).toBe(0);
+      const notice = await waitFor('payment.attention_required', () => Promise.resolve(ops.requests[0]));
+      expect(JSON.parse(notice.body)).toMatchObject({
+        type: 'payment.attention_required',
+        data: { payment_id: payment.id, reason: 'polling_gave_up', detail: body.attentionReason },
+      });
     } finally {
       await t.close();
+      await forgetEndpoints();
+      await ops.close();
     }
   });
 

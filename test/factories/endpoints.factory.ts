@@ -1,5 +1,7 @@
 import { Client } from 'pg';
+import { isKnownSubscription } from '../../src/webhooks/outbound/event-catalog.js';
 import type { TestApp } from '../utils/create-test-app.js';
+import { allowEngineTestTypes } from '../utils/event-schemas.js';
 import { ADMIN_KEY, PSP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
 import { http } from './orders.factory.js';
 
@@ -13,7 +15,12 @@ export interface Endpoint {
   disabledReason: string | null;
 }
 
-/** Registers an endpoint for `url` through the API (the shop's admin API unless `prefix` says otherwise). */
+/**
+ * Registers an endpoint for `url` through the API (the shop's admin API unless `prefix` says
+ * otherwise). A shop endpoint subscribed to an engine test's own types (flush.ping, …), which
+ * the API refuses as not in the event catalog, is registered for webhook.test and gets its
+ * subscription written in its row.
+ */
 export async function register(
   t: TestApp,
   url: string,
@@ -21,8 +28,15 @@ export async function register(
   headers = admin,
   prefix = '',
 ) {
-  const res = await http(t.url, 'POST', `${prefix}/webhook-endpoints`, { url, ...body }, headers);
+  const types = Array.isArray(body.eventTypes) ? (body.eventTypes as string[]) : null;
+  const own = prefix === '' && types ? types.filter((type) => !isKnownSubscription(type)) : [];
+  const sent = own.length > 0 ? { ...body, eventTypes: ['webhook.test'] } : body;
+  const res = await http(t.url, 'POST', `${prefix}/webhook-endpoints`, { url, ...sent }, headers);
   if (res.status !== 201) throw new Error(`register: ${res.status} ${JSON.stringify(res.body)}`);
+  if (own.length > 0) {
+    allowEngineTestTypes(own);
+    await t.db.query(`UPDATE webhook_endpoints SET event_types = $2 WHERE id = $1`, [res.body.id, types]);
+  }
   return res.body as Endpoint;
 }
 

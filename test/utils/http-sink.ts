@@ -1,4 +1,5 @@
 import { Webhook } from 'standardwebhooks';
+import { checkWebhook } from './event-schemas.js';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 
 export interface SinkRequest {
@@ -13,7 +14,10 @@ export type SinkHandler = (
   n: number,
 ) => Promise<{ status: number; body?: string; headers?: Record<string, string> }>;
 
-/** A loopback HTTP server that records every request and answers as the test says. */
+/**
+ * A loopback HTTP server that records every request and answers as the test says. Every
+ * webhook it receives is validated against the event catalog (test/utils/event-schemas.ts).
+ */
 export async function startSink(handler: SinkHandler) {
   const requests: SinkRequest[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -27,6 +31,7 @@ export async function startSink(handler: SinkHandler) {
         body: Buffer.concat(chunks).toString(),
       };
       requests.push(recorded);
+      checkWebhook(req.headers, recorded.body);
       handler(recorded, requests.length).then(
         (answer) => {
           res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });

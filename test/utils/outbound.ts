@@ -8,6 +8,7 @@ import { WebhookOutbox } from '../../src/webhooks/outbound/webhook-outbox.js';
 import { admin, forgetEndpoints } from '../factories/endpoints.factory.js';
 import { http } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from './create-test-app.js';
+import { allowEngineTestTypes } from './event-schemas.js';
 import { startSink, type SinkHandler } from './http-sink.js';
 import { waitFor } from './wait-for.js';
 
@@ -145,6 +146,7 @@ export function recorderBatches(t: TestApp) {
 
 /** Publishes `n` messages of `eventType` in one transaction (`{ type, i }` each, event ids unique to this call). */
 export async function publishPings(t: TestApp, eventType: string, n: number): Promise<void> {
+  allowEngineTestTypes([eventType]);
   const outbox = t.app.get(WebhookOutbox);
   const tag = `${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
   await t.db.transaction(async (manager) => {

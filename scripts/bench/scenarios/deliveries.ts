@@ -130,7 +130,8 @@ export const deliveries: Scenario = {
         const res = await fetch(`${api.url}/webhook-endpoints`, {
           method: 'POST',
           headers: { authorization: `Bearer ${BENCH_KEYS.ADMIN_API_KEYS}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ url: sinkUrl, eventTypes: [EVENT_TYPE] }),
+          // webhook.test: nothing else reaches it; the bench's own messages name it as their endpoint.
+          body: JSON.stringify({ url: sinkUrl, eventTypes: ['webhook.test'] }),
         });
         const text = await res.text();
         if (res.status !== 201) throw new Error(`POST /webhook-endpoints answered ${res.status}: ${text}`);

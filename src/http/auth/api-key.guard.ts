@@ -24,11 +24,11 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const realm = this.reflector.getAllAndOverride<KeyRealm | undefined>(REALM, [
+    const realms = this.reflector.getAllAndOverride<KeyRealm[] | undefined>(REALM, [
       context.getHandler(),
       context.getClass(),
     ]);
-    if (!realm) return true;
+    if (!realms) return true;
     const caller = this.identities.resolve(context.switchToHttp().getRequest<FastifyRequest>());
     // The API takes Bearer only (Basic is for the browser pages).
     if (caller.scheme !== 'bearer') {
@@ -44,12 +44,12 @@ export class ApiKeyGuard implements CanActivate {
       );
     }
     // Separate realms: a key of one never opens another.
-    if (caller.kind !== 'key' || !caller.realms.includes(realm)) {
+    if (caller.kind !== 'key' || !realms.some((r) => caller.realms.includes(r))) {
       throw new DomainError(
         'AUTH.INVALID_KEY',
         401,
         'Invalid API key',
-        `The key is not a valid ${realm} key.`,
+        `The key is not a valid ${realms.join(' or ')} key.`,
         {},
         {
           'www-authenticate': 'Bearer error="invalid_token"',
@@ -60,11 +60,13 @@ export class ApiKeyGuard implements CanActivate {
   }
 }
 
-/** Requires a key of `realm` and documents the scheme and its 401 in Swagger. */
-export const RequireKey = (realm: KeyRealm) =>
-  applyDecorators(
-    SetMetadata(REALM, realm),
+/** Requires a key of `realm` (or of one of several) and documents the schemes and the 401 in Swagger. */
+export const RequireKey = (realm: KeyRealm | KeyRealm[]) => {
+  const realms = Array.isArray(realm) ? realm : [realm];
+  return applyDecorators(
+    SetMetadata(REALM, realms),
     UseGuards(ApiKeyGuard),
-    ApiBearerAuth(realm),
-    ApiProblem(401, `Missing or invalid ${realm} API key`),
+    ...realms.map((r) => ApiBearerAuth(r)),
+    ApiProblem(401, `Missing or invalid ${realms.join(' or ')} API key`),
   );
+};

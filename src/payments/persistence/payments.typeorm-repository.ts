@@ -253,8 +253,8 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
     await this.db.getRepository(Payment).update({ id, status: 'processing' }, { pollCount, nextPollAt: at });
   }
 
-  async stopPolling(id: string, pollCount: number, attentionReason: string): Promise<void> {
-    await this.db
+  async stopPolling(id: string, pollCount: number, attentionReason: string, manager?: EntityManager): Promise<void> {
+    await (manager ?? this.db.manager)
       .getRepository(Payment)
       .update({ id, status: 'processing' }, { pollCount, nextPollAt: null, attentionReason });
   }

@@ -1,3 +1,4 @@
+import type { AttentionNotice, PaymentAttention } from '../payment-attention.js';
 import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
 import type { Queue } from 'bull';
@@ -70,6 +71,10 @@ function pollingWith(payment: Partial<Payment>, answer: () => Promise<PspPayment
     { getPayment: answer } as Partial<PspClient> as PspClient,
     config as unknown as ConfigService<AllConfig, true>,
     metrics,
+    {
+      publish: (_m: EntityManager, notice: AttentionNotice) =>
+        Promise.resolve(void calls.push(`attention: ${notice.reason} ${notice.paymentId}`)),
+    } as unknown as PaymentAttention,
   );
   return { service, calls, timeline, applied, metrics };
 }
@@ -114,7 +119,8 @@ describe('PaymentPollingService.poll', () => {
       Promise.reject(new Error('connect ECONNREFUSED')),
     );
     expect(await service.poll({ paymentId: PAYMENT, poll: 0 })).toBe('error');
-    expect(calls).toHaveLength(1);
+    expect(calls).toHaveLength(2);
     expect(calls[0]).toMatch(/^stop #1: no final result from the PSP after 1 poll\(s\) in \d+ s \(fallback_poll\)/);
+    expect(calls[1]).toBe(`attention: polling_gave_up ${PAYMENT}`);
   });
 });

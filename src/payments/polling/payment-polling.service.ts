@@ -9,6 +9,7 @@ import { JobName, QueueName } from '../../queue/queues.js';
 import type { PaymentStrategy, ResolvedVia } from '../payment-status.js';
 import type { Payment } from '../payment.entity.js';
 import { PaymentsMetrics } from '../payments-metrics.js';
+import { PaymentAttention } from '../payment-attention.js';
 import { PaymentsRepository } from '../payments.repository.js';
 import { PspResultsService } from '../psp-results.service.js';
 import { PspClient, type PspPaymentView } from '../psp/psp.client.js';
@@ -50,6 +51,7 @@ export class PaymentPollingService {
     private readonly psp: PspClient,
     config: ConfigService<AllConfig, true>,
     private readonly metrics: PaymentsMetrics,
+    private readonly attention: PaymentAttention,
   ) {
     this.shortIntervalMs = config.get('SHORT_POLL_INTERVAL_MS', { infer: true });
     this.longWaitS = config.get('LONG_POLL_WAIT_S', { infer: true });
@@ -149,7 +151,15 @@ export class PaymentPollingService {
     const ageMs = Date.now() - payment.createdAt.getTime();
     if (ageMs > this.giveUpMs) {
       const reason = `no final result from the PSP after ${n} poll(s) in ${Math.round(ageMs / 1000)} s (${via}); polling stopped`;
-      await this.payments.stopPolling(payment.id, n, reason);
+      await this.db.transaction(async (manager) => {
+        await this.payments.stopPolling(payment.id, n, reason, manager);
+        await this.attention.publish(manager, {
+          paymentId: payment.id,
+          orderId: payment.orderId,
+          reason: 'polling_gave_up',
+          detail: reason,
+        });
+      });
       this.logger.warn({
         msg: `Payment ${payment.id} (order ${payment.orderId}) needs attention: ${reason}`,
         paymentId: payment.id,

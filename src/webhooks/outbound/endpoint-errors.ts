@@ -43,3 +43,13 @@ export const endpointDisabled = (e: WebhookEndpoint) =>
 
 export const callbackKeepsUrl = () =>
   new DomainError('WEBHOOK_ENDPOINT.CALLBACK_FIXED', 409, 'Callback endpoint', 'A callback endpoint keeps its URL.');
+
+/** A subscription names a type the catalog does not hold (a typo such as order.payed would never receive anything). */
+export const unknownEventTypes = (unknown: string[], known: string[]) =>
+  new DomainError(
+    'WEBHOOK_ENDPOINT.UNKNOWN_EVENT_TYPE',
+    422,
+    'Unknown event type',
+    `Not an event type Hookline sends: ${unknown.join(', ')}. GET /event-types lists them.`,
+    { unknownTypes: unknown, knownTypes: known },
+  );

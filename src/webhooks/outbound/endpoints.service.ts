@@ -12,7 +12,9 @@ import {
   endpointDisabled,
   endpointNotFound,
   secretUnreadable,
+  unknownEventTypes,
 } from './endpoint-errors.js';
+import { isKnownSubscription, knownSubscriptions } from './event-catalog.js';
 import { EndpointsRepository } from './endpoints.repository.js';
 import { isUuid, prefixedId } from '../../common/ids.js';
 import { decodeCursor, encodeCursor } from '../../common/pagination/keyset-cursor.js';
@@ -35,6 +37,16 @@ import { WebhookOutbox } from './webhook-outbox.js';
 
 /** PostgreSQL's SQLSTATE for a transaction chosen as a deadlock's victim. */
 const DEADLOCK_DETECTED = '40P01';
+
+/**
+ * The shop's subscriptions name types of the event catalog (or wildcards over them); the PSP
+ * mock's endpoints subscribe to its own payment.* types, which this catalog does not hold.
+ */
+function checkEventTypes(owner: OutboundOwner, types: string[] | null | undefined): void {
+  if (owner !== 'shop' || !types) return;
+  const unknown = types.filter((t) => !isKnownSubscription(t));
+  if (unknown.length > 0) throw unknownEventTypes(unknown, knownSubscriptions());
+}
 
 export const newSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 
@@ -65,6 +77,7 @@ export class EndpointsService {
 
   /** Registers an endpoint; answers it with its new secret, which is stored sealed only (shown once). */
   async create(owner: OutboundOwner, dto: CreateEndpointDto): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
+    checkEventTypes(owner, dto.eventTypes);
     await this.checkUrl(dto.url);
     // The id is the sealed value's AAD, so it is chosen before the row is written.
     const id = randomUUID();
@@ -108,6 +121,7 @@ export class EndpointsService {
     if (dto.url !== undefined && endpoint.kind === 'callback') {
       throw callbackKeepsUrl();
     }
+    checkEventTypes(owner, dto.eventTypes);
     if (dto.url !== undefined) await this.checkUrl(dto.url);
     await this.endpoints.transaction(async (manager) => {
       const patch: Partial<WebhookEndpoint> = { updatedAt: new Date() };
@@ -120,6 +134,20 @@ export class EndpointsService {
         this.logger.log({ msg: `Re-enabled ${owner} webhook endpoint ${id}`, endpointId: id });
       }
       await this.endpoints.update(manager, id, patch);
+      if (dto.status === 'enabled' && endpoint.status === 'disabled') {
+        const eventId = prefixedId('evt');
+        await this.outbox.publish(manager, {
+          owner,
+          eventId,
+          eventType: 'endpoint.enabled',
+          payload: {
+            event_id: eventId,
+            type: 'endpoint.enabled',
+            created_at: new Date().toISOString(),
+            data: { endpoint_id: id, url: patch.url ?? endpoint.url },
+          },
+        });
+      }
       if (dto.status === 'disabled' && endpoint.status === 'enabled') {
         await this.health.disable(manager, owner, endpoint, 'disabled through the API');
       }

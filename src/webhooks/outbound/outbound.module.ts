@@ -11,6 +11,7 @@ import { DeliveryAttempt } from './delivery/delivery-attempt.js';
 import { DeliveryHttpClient } from './delivery/delivery-http-client.js';
 import { ENGINE_BACKOFF, engineBackoff } from './delivery/delivery-job.js';
 import { DELIVERY_OWNERS } from './delivery/delivery-owners.js';
+import { DeliveryNotices } from './delivery/delivery-notices.js';
 import { DeliveryRecorder } from './delivery/delivery-recorder.js';
 import { DeliverySchedules } from './delivery/delivery-schedules.js';
 import { DeliverySweeperTask } from './delivery/delivery-sweeper.task.js';
@@ -27,6 +28,11 @@ import { OutboundRetentionTask } from './outbound-retention.task.js';
 import { SigningSecrets } from './signing-secrets.js';
 import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
+import { EventTypesController } from './event-types.controller.js';
+import { EventsController } from './events.controller.js';
+import { EventsRepository } from './events.repository.js';
+import { EventsService } from './events.service.js';
+import { TypeormEventsRepository } from './persistence/events.typeorm-repository.js';
 import { TypeormDeliveriesRepository } from './persistence/deliveries.typeorm-repository.js';
 import { TypeormEndpointsRepository } from './persistence/endpoints.typeorm-repository.js';
 import { DirectSender } from './direct-sender.js';
@@ -66,7 +72,7 @@ export class OutboundWebhooksModule {
         ),
       ],
       controllers: [
-        ...(hasHttpApi(role) ? [WebhookEndpointsController] : []),
+        ...(hasHttpApi(role) ? [WebhookEndpointsController, EventTypesController, EventsController] : []),
         ...(runsPsp(role) ? [PspWebhookEndpointsController] : []),
       ],
       providers: [
@@ -76,10 +82,13 @@ export class OutboundWebhooksModule {
         SigningSecrets,
         { provide: DeliveriesRepository, useClass: TypeormDeliveriesRepository },
         { provide: EndpointsRepository, useClass: TypeormEndpointsRepository },
+        { provide: EventsRepository, useClass: TypeormEventsRepository },
+        EventsService,
         DeliverySchedules,
         DeliveryHttpClient,
         EndpointThrottle,
         EndpointHealth,
+        DeliveryNotices,
         DeliveryRecorder,
         DeliveryAttempt,
         DirectSender,

@@ -9,8 +9,7 @@ import { DELIVERY_QUEUE, deliveryJob, type DeliverJob } from './delivery/deliver
 import { EndpointsRepository } from './endpoints.repository.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
-/** Event types only endpoints that name them receive (never an "all types" subscription). */
-export const OPERATIONAL_EVENT_TYPES = ['endpoint.disabled', 'webhook.test'] as const;
+import { OPERATIONAL_EVENT_TYPES } from './event-catalog.js';
 
 export interface PublishRequest {
   owner: OutboundOwner;

@@ -5,6 +5,7 @@ import type { AttemptContext } from '../outbound-hooks.js';
 import { WebhookDelivery, WebhookEndpoint, WebhookMessage } from '../outbound.entities.js';
 import type { WebhookOutbox } from '../webhook-outbox.js';
 import type { HttpAnswer } from './delivery-http-client.js';
+import { DeliveryNotices } from './delivery-notices.js';
 import { DeliveryRecorder } from './delivery-recorder.js';
 import { DeliverySchedules } from './delivery-schedules.js';
 import { EndpointHealth } from './endpoint-health.js';
@@ -41,6 +42,8 @@ function recorder(streakStatus = 'enabled') {
   } as unknown as EndpointsRepository;
   const outbox = {
     publish: (_m: EntityManager, req: { eventType: string }) => Promise.resolve(void published.push(req.eventType)),
+    publishMany: (_m: EntityManager, reqs: { eventType: string }[]) =>
+      Promise.resolve(void published.push(...reqs.map((q) => q.eventType))),
   } as unknown as WebhookOutbox;
   const metrics = { endpointsDisabled: { inc: () => undefined } } as never;
   const health = new EndpointHealth(endpoints, deliveries, outbox, metrics, config);
@@ -48,13 +51,18 @@ function recorder(streakStatus = 'enabled') {
     updated,
     disabled,
     published,
-    recorder: new DeliveryRecorder(deliveries, health, new DeliverySchedules(config)),
+    recorder: new DeliveryRecorder(
+      deliveries,
+      health,
+      new DeliverySchedules(config),
+      new DeliveryNotices(outbox, deliveries),
+    ),
   };
 }
 
-function attempt(attempt = 1): AttemptContext {
+function attempt(attempt = 1, eventType = 'order.paid'): AttemptContext {
   const endpoint = Object.assign(new WebhookEndpoint(), { id: 'e-1', url: 'http://example.test/hook' });
-  const message = Object.assign(new WebhookMessage(), { id: 'm-1', eventId: 'evt_1', eventType: 'order.paid' });
+  const message = Object.assign(new WebhookMessage(), { id: 'm-1', eventId: 'evt_1', eventType });
   const delivery = Object.assign(new WebhookDelivery(), { id: 'd-1', attempts: attempt - 1 });
   return { owner: 'shop', delivery, message, endpoint, attempt };
 }
@@ -82,6 +90,21 @@ describe('DeliveryRecorder', () => {
     const decision = await r.recorder.record(attempt(3), new Date(), answer(500), 'HTTP 500', null);
     expect(decision).toEqual({ nextDelayMs: null, why: 'all 3 attempts failed' });
     expect(r.updated).toMatchObject([{ status: 'failed', delay_ms: null }]);
+    expect(r.published).toEqual(['message.attempt.exhausted']);
+  });
+
+  it('publishes no message.attempt.exhausted about an operational message', async () => {
+    const r = recorder();
+    await r.recorder.record(attempt(3, 'message.attempt.exhausted'), new Date(), answer(500), 'HTTP 500', null);
+    expect(r.published).toEqual([]);
+  });
+
+  it('publishes message.attempt.recovered for a success after failures, not for a first success', async () => {
+    const r = recorder();
+    await r.recorder.record(attempt(1), new Date(), answer(200), null, null);
+    expect(r.published).toEqual([]);
+    await r.recorder.record(attempt(2), new Date(), answer(200), null, null);
+    expect(r.published).toEqual(['message.attempt.recovered']);
   });
 
   it('disables an endpoint that answered 410, ends its delivery and publishes endpoint.disabled', async () => {

@@ -4,6 +4,7 @@ import { isDatabaseUnavailable } from '../../../common/errors/unavailable.js';
 import { DeliveriesRepository, type SucceededAttemptRow } from '../deliveries.repository.js';
 import type { AttemptContext } from '../outbound-hooks.js';
 import type { HttpAnswer } from './delivery-http-client.js';
+import { DeliveryNotices } from './delivery-notices.js';
 import { DeliverySchedules } from './delivery-schedules.js';
 import { EndpointHealth } from './endpoint-health.js';
 
@@ -50,6 +51,7 @@ export class DeliveryRecorder {
     private readonly deliveries: DeliveriesRepository,
     private readonly health: EndpointHealth,
     private readonly schedules: DeliverySchedules,
+    private readonly notices: DeliveryNotices,
   ) {}
 
   /**
@@ -74,6 +76,7 @@ export class DeliveryRecorder {
         status_code: answer.statusCode!,
         excerpt: answer.excerpt,
       });
+      await this.notices.recovered(ctx, startedAt);
       return { nextDelayMs: null };
     }
     return this.failures.submit({ ctx, startedAt, answer, failure, note });
@@ -109,12 +112,16 @@ export class DeliveryRecorder {
       );
       const streaks = await this.health.recordStreaks(manager, batch);
       const disabling = await this.health.endpointsToDisable(manager, batch, streaks);
+      // The deliveries whose schedule is spent (not ended by a disabled endpoint): message.attempt.exhausted.
+      const exhausted: { ctx: AttemptContext; error: string }[] = [];
       const decisions = batch.map((r): FailureDecision => {
         const why =
           disabling.get(r.ctx.endpoint.id)?.why ?? this.health.endsWithoutDisabling(r, streaks.get(r.ctx.endpoint.id));
         if (why) return { nextDelayMs: null, why };
         const nextDelayMs = this.schedules.for(r.ctx.owner).nextDelayMs(r.ctx.attempt, r.answer.retryAfterMs);
-        return nextDelayMs === null ? { nextDelayMs, why: `all ${r.ctx.attempt} attempts failed` } : { nextDelayMs };
+        if (nextDelayMs !== null) return { nextDelayMs };
+        exhausted.push({ ctx: r.ctx, error: r.failure.slice(0, 500) });
+        return { nextDelayMs, why: `all ${r.ctx.attempt} attempts failed` };
       });
       await this.deliveries.updateFailed(
         manager,
@@ -129,6 +136,7 @@ export class DeliveryRecorder {
         })),
       );
       for (const d of disabling.values()) await this.health.disable(manager, d.owner, d.endpoint, d.reason);
+      await this.notices.exhausted(manager, exhausted);
       return decisions;
     });
   }

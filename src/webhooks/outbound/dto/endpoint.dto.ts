@@ -27,7 +27,8 @@ import {
   type WebhookMessage,
 } from '../outbound.entities.js';
 
-const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+/** A type (order.paid) or a wildcard over a prefix (order.*). */
+const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.([a-z][a-z0-9_]*|\*)$/;
 const URL_OPTIONS = {
   require_protocol: true,
   protocols: ['http', 'https'],
@@ -54,12 +55,14 @@ export class CreateEndpointDto {
     nullable: true,
     example: ['order.paid', 'order.payment_failed'],
     description:
-      'Event types to receive; omitted or null: every type. Operational types (endpoint.disabled) must be named.',
+      'Event types to receive (GET /event-types lists them), or wildcards over a prefix such as order.*; ' +
+      'omitted or null: every type except the operational ones (endpoint.disabled, …), which must be named. ' +
+      'A type the catalog does not hold is 422 WEBHOOK_ENDPOINT.UNKNOWN_EVENT_TYPE.',
   })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)
-  @Matches(EVENT_TYPE, { each: true, message: 'each event type must look like order.paid' })
+  @Matches(EVENT_TYPE, { each: true, message: 'each event type must look like order.paid or order.*' })
   eventTypes?: string[] | null;
 
   @ApiPropertyOptional({ nullable: true, minimum: 1, maximum: 10000, description: 'Deliveries per second at most' })

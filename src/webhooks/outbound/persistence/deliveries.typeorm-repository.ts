@@ -211,7 +211,9 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
              ON e.owner = $1 AND e.kind = 'registered'
             AND CASE WHEN $6::uuid[] IS NOT NULL THEN e.id = ANY($6::uuid[])
                      ELSE (i.event_type = ANY(e.event_types)
-                           OR (e.event_types IS NULL AND NOT i.event_type = ANY($7::text[]))) END
+                           OR (e.event_types IS NULL AND NOT i.event_type = ANY($7::text[]))
+                           OR EXISTS (SELECT 1 FROM unnest(e.event_types) w
+                                       WHERE right(w, 2) = '.*' AND starts_with(i.event_type, left(w, -1)))) END
          RETURNING id, status, message_id
        )
        SELECT 'message' AS kind, id, event_id AS ref, NULL AS status FROM message
