@@ -22,7 +22,8 @@ let counter = 0;
  */
 export async function createTestApp(overrides: Record<string, string> = {}): Promise<TestApp> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  // TLS_CERT_FILE: the app's port speaks HTTPS only.
+  const url = `${overrides.TLS_CERT_FILE ? 'https' : 'http'}://127.0.0.1:${port}`;
   const vars: Record<string, string> = {
     ...testAppEnv(port),
     APP_ROLE: 'all',
@@ -33,6 +34,8 @@ export async function createTestApp(overrides: Record<string, string> = {}): Pro
     PSP_SETTLE_DELAY_MAX_MS: '80',
     PSP_DELIVERY_BACKOFF_MS: '50',
     LOG_LEVEL: 'error',
+    // The PSP calls and the callback then go over HTTPS too (a certificate for 127.0.0.1).
+    ...(overrides.TLS_CERT_FILE && { PUBLIC_BASE_URL: url, PSP_BASE_URL: url }),
     ...overrides,
   };
   // ConfigModule validates process.env, exactly as in production.
