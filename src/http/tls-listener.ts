@@ -34,7 +34,8 @@ export function serverTlsOptions(files: CertificateFiles): ServerTlsOptions | un
  * a mounted secret replaced by rename) or on SIGHUP. `setSecureContext` only affects
  * handshakes from then on: open connections keep theirs, none is dropped. A pair that does not
  * load (a key written before its certificate, a half-written file) is logged and the
- * certificate in use stays until the next change. Returns the function that stops watching.
+ * certificate in use stays until the next change (docs/decisions/0801-certificate-reload.md).
+ * Returns the function that stops watching.
  */
 export function watchCertificates(
   server: TlsServer,

@@ -50,7 +50,8 @@ export class DeliveryHttpClient implements OnModuleDestroy {
       keepAliveTimeoutMs: 10_000,
       connectTimeoutMs: Math.min(this.timeoutMs, 10_000),
     };
-    // Each pool trusts its own extra CAs: a merchant's endpoint never gets the CA the PSP mock trusts for the shop.
+    // Each pool trusts its own extra CAs: a merchant's endpoint never gets the CA the PSP mock
+    // trusts for the shop (docs/decisions/0803-one-ca-file-per-caller.md).
     const caFiles = new Map([
       [policies.endpoints, config.get('OUTBOUND_CA_FILE', { infer: true })],
       [policies.callbacks, config.get('PSP_MOCK_CA_FILE', { infer: true })],

@@ -7,7 +7,7 @@ export const HTTP_ALLOWED_HOSTS_VARIABLE = 'WEBHOOK_HTTP_ALLOWED_HOSTS';
  * default in production) only https:// is, except for the hosts an operator lists in
  * WEBHOOK_HTTP_ALLOWED_HOSTS (written as in the URL: a name, an IPv4 address, or an IPv6
  * address without brackets). Signed bodies still travel in clear over http: the
- * signature stops forgery, not reading.
+ * signature stops forgery, not reading (docs/decisions/0805-https-only-endpoints-in-production.md).
  */
 export class EndpointSchemePolicy {
   private readonly httpHosts: ReadonlySet<string>;

@@ -163,7 +163,8 @@ export function createGuardedConnector(
         const address = addresses[next++];
         running++;
         if (next < addresses.length) timer = setTimeout(start, NEXT_ADDRESS_AFTER_MS);
-        // Whether TCP connected, to tell a handshake that stalls from a host that never answers.
+        // Whether TCP connected, to tell a handshake that stalls from a host that never answers
+        // (docs/decisions/0804-handshake-timeout.md).
         let tcpConnected = false;
         try {
           const dialled: unknown = dial({ ...connectOptions, hostname: address, servername }, (dialErr, socket) => {
