@@ -11,6 +11,7 @@
 //
 //   HOOKLINE_URL  the shop (and PSP mock) base URL     (default http://127.0.0.1:3000)
 //   PSP_URL       the PSP mock's base URL              (default HOOKLINE_URL)
+//   HOOKLINE_CA_FILE  PEM file of a CA to trust besides Node's store (https:// URLs signed by a local CA)
 //   API_KEY       a shop key                           (default the development key)
 //   PSP_API_KEY   the PSP key                          (default the development key)
 //   DATABASE_URL  the shop's database, read-only here  (default the development database)
@@ -27,6 +28,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { sleep } from './lib/sleep.js';
+import { trustCaFile } from './lib/trust-ca-file.js';
+
+trustCaFile();
 
 const BASE = (process.env.HOOKLINE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const PSP = (process.env.PSP_URL ?? BASE).replace(/\/+$/, '');

@@ -9,8 +9,13 @@
 //
 //   HOOKLINE_URL  base URL of the shop API        (default http://127.0.0.1:3000)
 //   API_KEY       a key from the shop's API_KEYS (default the development key)
+//   HOOKLINE_CA_FILE  PEM file of a CA to trust besides Node's store, for an https:// HOOKLINE_URL
+//                     signed by a local CA (the compose gateway's; docs/deploying-behind-tls.md)
 
 import { sleep } from './lib/sleep.js';
+import { trustCaFile } from './lib/trust-ca-file.js';
+
+trustCaFile();
 
 const BASE_URL = (process.env.HOOKLINE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
 const API_KEY = process.env.API_KEY ?? 'sk_shop_dev_0123456789abcdef';

@@ -1,4 +1,5 @@
 import { Server as NetServer } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import { Logger, type RawBodyRequest } from '@nestjs/common';
 import { Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';
 import { bootLogger, installRequestLogging, requestId } from './logging/logging.js';
@@ -22,6 +23,7 @@ import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 import { QueueName } from './queue/queues.js';
 import { SecurityHeaders } from './http/security-headers.js';
+import { serverTlsOptions, watchCertificates } from './http/tls-listener.js';
 import { adminKeyHook } from './http/auth/admin-key.hook.js';
 
 /** How long a SIGTERM/SIGINT drain may take before the process gives up and exits with code 1. */
@@ -54,7 +56,10 @@ export async function prepareDatabase(env: Env): Promise<void> {
  */
 export async function createApp(env: Env): Promise<NestFastifyApplication> {
   const securityHeaders = new SecurityHeaders();
+  // TLS_CERT_FILE + TLS_KEY_FILE: the port speaks HTTPS only (docs/deploying-behind-tls.md).
+  const https = serverTlsOptions(env);
   const adapter = new FastifyAdapter({
+    ...(https && { https }),
     bodyLimit: env.WEBHOOK_MAX_BODY_BYTES,
     // X-Forwarded-For/-Proto count only from these peers (request.ip, request.protocol).
     trustProxy: trustedProxies(env.TRUST_PROXY),
@@ -96,6 +101,16 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   // request, by whether it arrived over TLS. Where app.useSecurityHeaders() would put its hook.
   adapter.registerSecurityHook(securityHeaders.hook);
   const fastify = app.getHttpAdapter().getInstance();
+  if (https) {
+    const stopWatching = watchCertificates(app.getHttpServer() as unknown as TlsServer, {
+      TLS_CERT_FILE: env.TLS_CERT_FILE!,
+      TLS_KEY_FILE: env.TLS_KEY_FILE!,
+    });
+    fastify.addHook('onClose', (_instance, done) => {
+      stopWatching();
+      done();
+    });
+  }
   const callers = callerIdentities(app.get(ConfigService));
   installRequestLogging(fastify, await app.resolve(PinoLogger), (request) => callerLabel(callers.resolve(request)));
   // A body nested deeper than any real payload is refused before the validators walk it.

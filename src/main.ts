@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     });
   }
   await app.listen(env.PORT, env.HOST);
-  const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
+  const url = `${env.TLS_CERT_FILE !== undefined ? 'https' : 'http'}://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
   logStartup(env, url, devDefaults);
 }
 

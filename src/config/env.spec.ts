@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEV_SEALING_KEYS, validateEnv } from './env.js';
 
 /** NODE_ENV=production with fresh secrets, which production requires (production-secrets.spec.ts). */
@@ -127,6 +130,36 @@ describe('validateEnv', () => {
       expect(validateEnv({ ...PRODUCTION, METRICS_TOKEN: TOKEN }).DOCS_ACCESS).toBe('off');
       expect(validateEnv({ ...PRODUCTION, METRICS_TOKEN: TOKEN, DOCS_ACCESS: 'admin' }).DOCS_ACCESS).toBe('admin');
       expect(() => validateEnv({ DOCS_ACCESS: 'private' })).toThrow(/- DOCS_ACCESS: /);
+    });
+
+    it('requires https merchant endpoints by default in production only', () => {
+      expect(validateEnv({}).WEBHOOK_HTTPS_ONLY).toBe(false);
+      expect(validateEnv({ ...PRODUCTION, METRICS_TOKEN: TOKEN }).WEBHOOK_HTTPS_ONLY).toBe(true);
+      expect(validateEnv({ ...PRODUCTION, METRICS_TOKEN: TOKEN, WEBHOOK_HTTPS_ONLY: 'false' }).WEBHOOK_HTTPS_ONLY).toBe(
+        false,
+      );
+    });
+
+    it('takes TLS_CERT_FILE and TLS_KEY_FILE together, readable, and then defaults the URLs to https', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'hookline-env-'));
+      const pem = join(dir, 'x.pem');
+      writeFileSync(pem, '-----BEGIN CERTIFICATE-----\n');
+      try {
+        expect(() => validateEnv({ TLS_CERT_FILE: pem })).toThrow(/- TLS_CERT_FILE, TLS_KEY_FILE: set both/);
+        expect(() => validateEnv({ TLS_CERT_FILE: pem, TLS_KEY_FILE: join(dir, 'missing.pem') })).toThrow(
+          /- TLS_KEY_FILE: cannot read .*missing\.pem \(ENOENT\)/,
+        );
+        writeFileSync(join(dir, 'empty.pem'), 'nothing');
+        expect(() => validateEnv({ OUTBOUND_CA_FILE: join(dir, 'empty.pem') })).toThrow(
+          /- OUTBOUND_CA_FILE: .* no PEM/,
+        );
+        const env = validateEnv({ TLS_CERT_FILE: pem, TLS_KEY_FILE: pem, PORT: '3443' });
+        expect(env.PUBLIC_BASE_URL).toBe('https://127.0.0.1:3443');
+        expect(env.PSP_BASE_URL).toBe('https://127.0.0.1:3443');
+        expect(validateEnv({}).PUBLIC_BASE_URL).toBe('http://127.0.0.1:3000');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('trusts no proxy by default and takes addresses and CIDRs', () => {

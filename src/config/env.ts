@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
@@ -5,7 +6,7 @@ import { DURATION_PATTERN, formatDuration, parseDuration } from '../common/durat
 import { DAY_MS, MAX_RETRY_STEP_MS } from './bounds.js';
 import { DEV_SECRETS, PRODUCTION_SECRETS_HINT, SECRET_NAMES, productionSecretProblems } from './production-secrets.js';
 import { DOCS, WHSEC } from './schema/env-decorators.js';
-import { StripeEnv } from './schema/stripe-env.js';
+import { TlsEnv } from './schema/tls-env.js';
 
 export { APP_ROLES, type AppRole } from './schema/process-env.js';
 export { DOCS_ACCESS_MODES, type DocsAccess } from './schema/operations-env.js';
@@ -29,10 +30,10 @@ export const DEV_SEALING_KEYS: string = DEV_SECRETS.SEALING_KEYS;
  * Every environment variable Hookline reads, with its default. Validated once at
  * boot; a missing or malformed value stops the process with a message naming it.
  * Declared by concern in src/config/schema/ (process, inbound, polling, outbound, PSP
- * mock, operations, Stripe), each class extending the one before so that the variables keep
+ * mock, operations, Stripe, TLS), each class extending the one before so that the variables keep
  * their order; `npm run docs:config` writes .env.example and docs/configuration.md from them.
  */
-export class Env extends StripeEnv {}
+export class Env extends TlsEnv {}
 
 /** What development and tests allow by default: the PSP mock calls back the shop on loopback. */
 export const LOOPBACK_CIDRS = '127.0.0.0/8,::1/128';
@@ -80,6 +81,7 @@ export function validateEnv(raw: Record<string, unknown>): Env {
       `  - TRUST_PROXY: must be none or a comma-separated list of addresses or CIDRs such as 10.0.0.0/8,127.0.0.1 (got ${JSON.stringify(env.TRUST_PROXY)})`,
     );
   }
+  problems.push(...tlsFileProblems(env));
   // Metrics name the shop's backlogs and partners: production must not serve them to anyone who asks.
   if (raw.NODE_ENV === 'production' && env.METRICS_TOKEN === undefined && env.METRICS_PORT === undefined) {
     problems.push(
@@ -92,8 +94,11 @@ export function validateEnv(raw: Record<string, unknown>): Env {
     const hint = unsafeSecrets.length > 0 ? `\n${PRODUCTION_SECRETS_HINT}` : '';
     throw new Error(`Invalid configuration:\n${problems.join('\n')}${hint}`);
   }
-  env.PUBLIC_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
-  env.PSP_BASE_URL ??= `http://127.0.0.1:${env.PORT}`;
+  // The process's own port speaks HTTPS only when TLS_* are set: the defaults follow it.
+  const scheme = env.TLS_CERT_FILE !== undefined ? 'https' : 'http';
+  env.PUBLIC_BASE_URL ??= `${scheme}://127.0.0.1:${env.PORT}`;
+  env.PSP_BASE_URL ??= `${scheme}://127.0.0.1:${env.PORT}`;
+  env.WEBHOOK_HTTPS_ONLY ??= raw.NODE_ENV === 'production';
   env.WEBHOOK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   env.PSP_CALLBACK_ALLOWED_CIDRS ??= raw.NODE_ENV === 'production' ? 'none' : LOOPBACK_CIDRS;
   env.SEALING_KEYS ??= DEV_SEALING_KEYS;
@@ -133,6 +138,34 @@ function stripeProblems(env: Env, production: boolean): string[] {
     problems.push(
       "  - STRIPE_API_BASE: production calls Stripe itself; unset it (it only points the SDK at the PSP mock's Stripe dialect)",
     );
+  }
+  return problems;
+}
+
+/** TLS_CERT_FILE and TLS_KEY_FILE together or not at all; every PEM file named must be readable. */
+function tlsFileProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
+    problems.push('  - TLS_CERT_FILE, TLS_KEY_FILE: set both (HTTPS only) or neither (plain HTTP)');
+  }
+  for (const name of [
+    'TLS_CERT_FILE',
+    'TLS_KEY_FILE',
+    'PSP_CA_FILE',
+    'OUTBOUND_CA_FILE',
+    'PSP_MOCK_CA_FILE',
+  ] as const) {
+    const path = env[name];
+    if (path === undefined) continue;
+    try {
+      if (!readFileSync(path, 'utf8').includes('-----BEGIN ')) {
+        problems.push(`  - ${name}: ${path} holds no PEM block`);
+      }
+    } catch (err) {
+      problems.push(
+        `  - ${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
   }
   return problems;
 }

@@ -207,7 +207,9 @@ export function installRequestLogging(
     const status = reply.statusCode;
     if (request.accessLogger && accessLogged(request, status)) {
       const fields = {
-        req: request,
+        // The shape pino's request serializer reads, with Fastify's request.ip as the address:
+        // the client a proxy in TRUST_PROXY names, else the peer.
+        req: { id: request.id, method: request.method, url: request.url, socket: { remoteAddress: request.ip } },
         res: reply.raw,
         responseTime: Math.round(reply.elapsedTime),
         ...(callerOf ? { caller: callerOf(request) } : {}),

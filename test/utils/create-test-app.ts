@@ -24,7 +24,11 @@ export async function createTestApp(
   overrides: Record<string, string> | ((url: string) => Record<string, string>) = {},
 ): Promise<TestApp> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  // A function gets the app's own URL (e.g. STRIPE_API_BASE pointing the SDK back at it);
+  // TLS_CERT_FILE: the app's port speaks HTTPS only.
+  const given0 = typeof overrides === 'function' ? overrides(`http://127.0.0.1:${port}`) : overrides;
+  const url = `${given0.TLS_CERT_FILE ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const given = typeof overrides === 'function' ? overrides(url) : overrides;
   const vars: Record<string, string> = {
     ...testAppEnv(port),
     APP_ROLE: 'all',
@@ -35,8 +39,9 @@ export async function createTestApp(
     PSP_SETTLE_DELAY_MAX_MS: '80',
     PSP_DELIVERY_BACKOFF_MS: '50',
     LOG_LEVEL: 'error',
-    // A function gets the app's own URL (e.g. STRIPE_API_BASE pointing the SDK back at it).
-    ...(typeof overrides === 'function' ? overrides(url) : overrides),
+    // The PSP calls and the callback then go over HTTPS too (a certificate for 127.0.0.1).
+    ...(given.TLS_CERT_FILE && { PUBLIC_BASE_URL: url, PSP_BASE_URL: url }),
+    ...given,
   };
   // ConfigModule validates process.env, exactly as in production.
   Object.assign(process.env, vars);

@@ -3,6 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { Agent, errors, request } from 'undici';
 import type { AllConfig } from '../../config/env.js';
 import { DomainError } from '../../common/errors/domain-error.js';
+import { TLS_FAILURE_TEXT, tlsFailureReason } from '../../common/tls/tls-failure.js';
+import { trustedCas } from '../../common/tls/trusted-cas.js';
 import { CreatePspPayment, PspClient, PspEventPage, PspPaymentView } from './psp.client.js';
 
 /** Speaks HTTP to the PSP's `/psp/v1` API over a keep-alive connection pool. */
@@ -11,13 +13,16 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
   private readonly baseUrl: string;
   private readonly apiKey: string;
   private readonly timeoutMs: number;
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  private readonly agent: Agent;
 
   constructor(config: ConfigService<AllConfig, true>) {
     super();
     this.baseUrl = config.get('PSP_BASE_URL', { infer: true })!;
     this.apiKey = config.get('PSP_API_KEY', { infer: true });
     this.timeoutMs = config.get('PSP_TIMEOUT_MS', { infer: true });
+    // Verified against the usual stores plus PSP_CA_FILE; nothing turns verification off.
+    const ca = trustedCas(config.get('PSP_CA_FILE', { infer: true }));
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, ...(ca && { connect: { ca } }) });
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -77,11 +82,14 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
           `No answer from the PSP within ${timeoutMs} ms.`,
         );
       }
+      const tls = tlsFailureReason(err);
       throw new DomainError(
         'PSP.UNAVAILABLE',
         502,
         'Payment provider unavailable',
-        `Could not reach the PSP: ${(err as Error).message}`,
+        tls
+          ? `Could not reach the PSP: ${TLS_FAILURE_TEXT[tls]} (${(err as Error).message})`
+          : `Could not reach the PSP: ${(err as Error).message}`,
       );
     }
     const text = await res.body.text();

@@ -67,7 +67,10 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
     })
     @ApiCreatedResponse({ type: EndpointWithSecretDto })
     @ApiProblem(400, 'VALIDATION.FAILED')
-    @ApiProblem(422, 'WEBHOOK_ENDPOINT.URL_REFUSED | WEBHOOK_ENDPOINT.UNKNOWN_EVENT_TYPE (knownTypes in the body)')
+    @ApiProblem(
+      422,
+      'WEBHOOK_ENDPOINT.URL_REFUSED | WEBHOOK_ENDPOINT.HTTPS_REQUIRED (http:// while WEBHOOK_HTTPS_ONLY) | WEBHOOK_ENDPOINT.UNKNOWN_EVENT_TYPE (knownTypes in the body)',
+    )
     async create(@Body() dto: CreateEndpointDto): Promise<EndpointWithSecretDto> {
       const { endpoint, secret } = await this.endpoints.create(owner, dto);
       return { ...EndpointDto.from(endpoint), secret };
@@ -104,7 +107,10 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
     @ApiProblem(400, 'VALIDATION.FAILED')
     @ApiProblem(404, 'WEBHOOK_ENDPOINT.NOT_FOUND')
     @ApiProblem(409, 'WEBHOOK_ENDPOINT.CALLBACK_FIXED')
-    @ApiProblem(422, 'WEBHOOK_ENDPOINT.URL_REFUSED | WEBHOOK_ENDPOINT.UNKNOWN_EVENT_TYPE (knownTypes in the body)')
+    @ApiProblem(
+      422,
+      'WEBHOOK_ENDPOINT.URL_REFUSED | WEBHOOK_ENDPOINT.HTTPS_REQUIRED (http:// while WEBHOOK_HTTPS_ONLY) | WEBHOOK_ENDPOINT.UNKNOWN_EVENT_TYPE (knownTypes in the body)',
+    )
     async update(@Param('id') id: string, @Body() dto: UpdateEndpointDto): Promise<EndpointDto> {
       return EndpointDto.from(await this.endpoints.update(owner, id, dto));
     }

@@ -370,6 +370,15 @@ export class EndpointsService {
 
   /** Only registered endpoints come through here: they are judged by WEBHOOK_ALLOWED_CIDRS, never the callbacks' list. */
   private async checkUrl(url: string): Promise<void> {
+    const schemeRefusal = this.policies.endpointSchemes.refusal(url);
+    if (schemeRefusal !== null) {
+      throw new DomainError(
+        'WEBHOOK_ENDPOINT.HTTPS_REQUIRED',
+        422,
+        'Endpoint URL must be https',
+        `${url} cannot be a webhook endpoint: ${schemeRefusal}.`,
+      );
+    }
     const verdict = await checkEndpointUrl(url, this.policies.endpoints);
     if (!verdict.ok) {
       throw new DomainError(

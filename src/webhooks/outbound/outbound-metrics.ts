@@ -8,6 +8,7 @@ export class OutboundMetrics {
   readonly attempts: Counter<'owner' | 'outcome'>;
   readonly attemptSeconds: Histogram<'owner' | 'outcome'>;
   readonly deferred: Counter<'reason'>;
+  readonly tlsFailures: Counter<'owner' | 'reason'>;
   readonly endpointsDisabled: Counter<'owner'>;
   readonly swept: Counter<'owner'>;
   readonly unrecorded: Counter<'owner'>;
@@ -31,6 +32,12 @@ export class OutboundMetrics {
       name: 'hookline_webhook_delivery_deferred_total',
       help: 'Delivery attempts put off without sending, by reason (rate_limited: the endpoint is at its rate limit; endpoint_busy: it has its share of in-flight slots)',
       labelNames: ['reason'],
+      registers: [registry],
+    });
+    this.tlsFailures = new Counter({
+      name: 'hookline_webhook_delivery_tls_failures_total',
+      help: 'Failed delivery attempts whose TLS connection failed, by owner and reason (unknown_ca, expired, not_yet_valid, hostname_mismatch, handshake_timeout)',
+      labelNames: ['owner', 'reason'],
       registers: [registry],
     });
     this.endpointsDisabled = new Counter({

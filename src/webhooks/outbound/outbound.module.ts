@@ -20,6 +20,7 @@ import { EndpointHealth } from './delivery/endpoint-health.js';
 import { EndpointThrottle } from './delivery/endpoint-throttle.js';
 import { EndpointsRepository } from './endpoints.repository.js';
 import { OutboundAddressPolicies } from './http/outbound-address-policies.js';
+import { EndpointSchemePolicy } from './http/endpoint-scheme-policy.js';
 import { DeliveryAttemptReadModel } from './delivery-attempt-read-model.js';
 import { EndpointsService } from './endpoints.service.js';
 import { OutboundHooks } from './outbound-hooks.js';
@@ -101,6 +102,10 @@ export class OutboundWebhooksModule {
             OutboundAddressPolicies.fromLists(
               config.get('WEBHOOK_ALLOWED_CIDRS', { infer: true }) ?? '',
               config.get('PSP_CALLBACK_ALLOWED_CIDRS', { infer: true }) ?? '',
+              new EndpointSchemePolicy(
+                config.get('WEBHOOK_HTTPS_ONLY', { infer: true }) ?? false,
+                config.get('WEBHOOK_HTTP_ALLOWED_HOSTS', { infer: true }),
+              ),
             ),
         },
         ...(owners.length > 0

@@ -89,6 +89,7 @@ export class DeliveryAttempt {
       return this.holdBack(ctx, what, err, unrecordedBefore + 1);
     }
     this.metrics.attempts.inc({ owner, outcome: succeeded ? 'succeeded' : 'failed' });
+    if (answer.tlsFailure) this.metrics.tlsFailures.inc({ owner, reason: answer.tlsFailure });
     this.metrics.attemptSeconds.observe(
       { owner, outcome: succeeded ? 'succeeded' : 'failed' },
       answer.durationMs / 1000,

@@ -3,6 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { Agent, request } from 'undici';
 import { signHeader } from '../../../common/crypto/standard-webhooks.js';
 import type { AllConfig } from '../../../config/env.js';
+import { TLS_FAILURE_TEXT, tlsFailureReason, type TlsFailureReason } from '../../../common/tls/tls-failure.js';
+import { trustedCas } from '../../../common/tls/trusted-cas.js';
 import { MAX_DELIVERY_WAIT_MS } from '../../../config/bounds.js';
 import type { AddressPolicy } from '../http/address-policy.js';
 import { createGuardedAgent } from '../http/guarded-agent.js';
@@ -20,6 +22,8 @@ export interface HttpAnswer {
   retryAfterMs: number | null;
   excerpt: string | null;
   error: string | null;
+  /** Why the TLS connection failed, when that is why there was no answer. */
+  tlsFailure?: TlsFailureReason | null;
   durationMs: number;
 }
 
@@ -46,8 +50,17 @@ export class DeliveryHttpClient implements OnModuleDestroy {
       keepAliveTimeoutMs: 10_000,
       connectTimeoutMs: Math.min(this.timeoutMs, 10_000),
     };
+    // Each pool trusts its own extra CAs: a merchant's endpoint never gets the CA the PSP mock
+    // trusts for the shop (docs/decisions/0803-one-ca-file-per-caller.md).
+    const caFiles = new Map([
+      [policies.endpoints, config.get('OUTBOUND_CA_FILE', { infer: true })],
+      [policies.callbacks, config.get('PSP_MOCK_CA_FILE', { infer: true })],
+    ]);
     this.agents = new Map(
-      [policies.endpoints, policies.callbacks].map((policy) => [policy, createGuardedAgent(policy, agentOptions)]),
+      [...caFiles].map(([policy, caFile]) => [
+        policy,
+        createGuardedAgent(policy, { ...agentOptions, ca: trustedCas(caFile) }),
+      ]),
     );
   }
 
@@ -89,6 +102,10 @@ export class DeliveryHttpClient implements OnModuleDestroy {
   ): Promise<HttpAnswer> {
     const started = performance.now();
     const took = () => Math.round(performance.now() - started);
+    const schemeRefusal = this.policies.schemeRefusal(endpoint);
+    if (schemeRefusal !== null) {
+      return { statusCode: null, retryAfterMs: null, excerpt: null, error: schemeRefusal, durationMs: took() };
+    }
     try {
       const headers = this.signatureHeaders(owner, endpoint, id, body);
       const res = await request(endpoint.url, {
@@ -114,6 +131,7 @@ export class DeliveryHttpClient implements OnModuleDestroy {
         retryAfterMs: null,
         excerpt: null,
         error: describeError(err, this.timeoutMs),
+        tlsFailure: tlsFailureReason(err),
         durationMs: took(),
       };
     }
@@ -139,6 +157,12 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
 /** A failure as one line an operator understands: timeouts, refused targets, connection errors. */
 export function describeError(err: unknown, timeoutMs: number): string {
   const e = err as Error & { code?: string; cause?: Error & { code?: string } };
+  const tls = tlsFailureReason(err);
+  if (tls !== null) {
+    const detail =
+      tls === 'handshake_timeout' ? `no handshake within ${timeoutMs} ms` : (e?.cause?.message ?? e?.message);
+    return `tls ${tls}: ${TLS_FAILURE_TEXT[tls]} (${detail})`;
+  }
   const name = e?.name ?? '';
   if (
     name === 'TimeoutError' ||

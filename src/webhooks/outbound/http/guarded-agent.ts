@@ -2,6 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 
+import { TLS_HANDSHAKE_TIMEOUT } from '../../../common/tls/tls-failure.js';
 import type { AddressPolicy } from './address-policy.js';
 
 /** Resolves a hostname to every address it has (dns.lookup with `all: true`). */
@@ -45,6 +46,21 @@ export interface GuardedAgentOptions {
   /** Bounds the DNS lookup and, separately, the TCP/TLS connect. Default 10 s. */
   connectTimeoutMs?: number;
   lookup?: LookupFn;
+  /** The CAs https targets are verified against (trustedCas); undefined: Node's default store. */
+  ca?: string[];
+}
+
+/** TCP connected, but the TLS handshake did not finish within the connect timeout. */
+export class TlsHandshakeTimeoutError extends Error {
+  override readonly name = 'TlsHandshakeTimeoutError';
+  readonly code = TLS_HANDSHAKE_TIMEOUT;
+
+  constructor(
+    readonly hostname: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`TLS handshake with ${hostname} did not finish within ${timeoutMs} ms`);
+  }
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -121,7 +137,7 @@ export function createGuardedConnector(
 ): buildConnector.connector {
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const lookup = options.lookup ?? systemLookup;
-  const dial = options.dial ?? buildConnector({ timeout: timeoutMs });
+  const dial = options.dial ?? buildConnector({ timeout: timeoutMs, ...(options.ca && { ca: options.ca }) });
 
   return (connectOptions, callback) => {
     // undici hands IPv6 literals over without their brackets.
@@ -147,19 +163,30 @@ export function createGuardedConnector(
         const address = addresses[next++];
         running++;
         if (next < addresses.length) timer = setTimeout(start, NEXT_ADDRESS_AFTER_MS);
+        // Whether TCP connected, to tell a handshake that stalls from a host that never answers
+        // (docs/decisions/0804-handshake-timeout.md).
+        let tcpConnected = false;
         try {
-          dial({ ...connectOptions, hostname: address, servername }, (err, socket) => {
+          const dialled: unknown = dial({ ...connectOptions, hostname: address, servername }, (dialErr, socket) => {
             running--;
             if (done) {
               socket?.destroy(); // a slower address connected after another won
               return;
             }
-            if (err === null) return finish(null, socket);
+            if (dialErr === null) return finish(null, socket);
+            const err =
+              tcpConnected && connectOptions.protocol === 'https:' && isConnectTimeout(dialErr)
+                ? new TlsHandshakeTimeoutError(hostname, timeoutMs)
+                : dialErr;
             failures.push(err);
             if (!tryNextAddressAfter(err)) return fail(err);
             if (next < addresses.length) start();
             else if (running === 0) fail(err);
           });
+          (dialled as { once?: (event: 'connect', listener: () => void) => unknown } | undefined)?.once?.(
+            'connect',
+            () => (tcpConnected = true),
+          );
         } catch (err) {
           running--;
           failures.push(asError(err));
@@ -259,6 +286,10 @@ async function withTimeout<T>(promise: Promise<T>, hostname: string, timeoutMs: 
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isConnectTimeout(err: Error): boolean {
+  return (err as Error & { code?: string }).code === 'UND_ERR_CONNECT_TIMEOUT';
 }
 
 function asError(err: unknown): Error {

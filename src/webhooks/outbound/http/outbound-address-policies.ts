@@ -1,4 +1,5 @@
 import type { WebhookEndpoint } from '../outbound.entities.js';
+import { EndpointSchemePolicy } from './endpoint-scheme-policy.js';
 import { AddressPolicy, ALLOW_LIST_VARIABLE, CALLBACK_ALLOW_LIST_VARIABLE } from './address-policy.js';
 
 /**
@@ -13,13 +14,25 @@ export class OutboundAddressPolicies {
   constructor(
     readonly endpoints: AddressPolicy,
     readonly callbacks: AddressPolicy,
+    /** Whether registered endpoints may be http:// (callbacks are the PSP mock's, never merchants'). */
+    readonly endpointSchemes = new EndpointSchemePolicy(false, 'none'),
   ) {}
 
-  static fromLists(endpointsAllowed: string, callbacksAllowed: string): OutboundAddressPolicies {
+  static fromLists(
+    endpointsAllowed: string,
+    callbacksAllowed: string,
+    endpointSchemes?: EndpointSchemePolicy,
+  ): OutboundAddressPolicies {
     return new OutboundAddressPolicies(
       new AddressPolicy([endpointsAllowed], ALLOW_LIST_VARIABLE),
       new AddressPolicy([callbacksAllowed], CALLBACK_ALLOW_LIST_VARIABLE),
+      endpointSchemes,
     );
+  }
+
+  /** Why this endpoint's URL may not be delivered to for its scheme, or null. */
+  schemeRefusal(endpoint: Pick<WebhookEndpoint, 'owner' | 'kind' | 'url'>): string | null {
+    return this.for(endpoint) === this.endpoints ? this.endpointSchemes.refusal(endpoint.url) : null;
   }
 
   /** The policy that judges where this endpoint's deliveries may connect. */
