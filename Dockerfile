@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # Hookline: one image for every role (APP_ROLE=all|api|worker|psp).
+# Node 24, the current LTS: the major .ci/run passes the whole suite on (docs/decisions/0024-node-24-lts.md).
 
 # ---- build: full dependencies, compile, then drop devDependencies ----
-FROM node:22-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,7 +15,7 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: production node_modules + dist only, as the non-root `node` user ----
-FROM node:22-slim AS runtime
+FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app

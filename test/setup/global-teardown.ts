@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
-import { dropDatabase, TEST_DATABASE_URL, TEST_REDIS_PREFIX_ROOT, TEST_REDIS_URL } from '../utils/test-env'; // extensionless: globalSetup runs outside jest's module mapper;
+import { dropWorkerDatabases, TEST_REDIS_PREFIX_ROOT, TEST_REDIS_URL } from '../utils/test-env'; // extensionless: globalSetup runs outside jest's module mapper;
 
 /** Leaves nothing behind: drops the test database and deletes every test Redis key. */
 export default async function globalTeardown(): Promise<void> {
-  await dropDatabase(TEST_DATABASE_URL);
+  await dropWorkerDatabases();
   const redis = new Redis(TEST_REDIS_URL);
   try {
     let cursor = '0';

@@ -3,7 +3,12 @@ import { Client as PgClient } from 'pg';
 
 // The environment every e2e test runs in: its own database (name contains "test")
 // and its own Redis key prefix, so a developer's running instance is never touched.
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/hookline_test';
+const BASE_TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/hookline_test';
+/**
+ * jest runs its worker 1 (the only one in band) on the base database and every other worker
+ * on one of its own (`<base>_w2`, …), so suites running side by side never share tables.
+ */
+export const TEST_DATABASE_URL = workerDatabaseUrl(BASE_TEST_DATABASE_URL, process.env.JEST_WORKER_ID);
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const TEST_REDIS_PREFIX_ROOT = 'hookline-test';
 
@@ -31,6 +36,13 @@ export function productionSecrets(): Record<
   };
 }
 
+export function workerDatabaseUrl(base: string, workerId: string | undefined): string {
+  if (workerId === undefined || workerId === '1') return base;
+  const u = new URL(base);
+  u.pathname = `${u.pathname}_w${Number(workerId)}`;
+  return u.toString();
+}
+
 export function assertTestDatabase(url: string): void {
   const name = new URL(url).pathname.slice(1);
   if (!name.includes('test')) {
@@ -47,6 +59,25 @@ export async function dropDatabase(url: string): Promise<void> {
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the run's databases: the base one and every worker's (`<base>_w<n>`). From jest's global setup and teardown. */
+export async function dropWorkerDatabases(): Promise<void> {
+  assertTestDatabase(BASE_TEST_DATABASE_URL);
+  const u = new URL(BASE_TEST_DATABASE_URL);
+  const base = u.pathname.slice(1);
+  u.pathname = '/postgres';
+  const client = new PgClient({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname = $1 OR datname ~ ('^' || $1 || '_w[0-9]+$')`,
+      [base],
+    );
+    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   } finally {
     await client.end();
   }
