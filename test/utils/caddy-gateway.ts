@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,9 @@ export async function startGateway(
   upstreams: string[],
   port?: number,
 ): Promise<Gateway> {
+  if (spawnSync('caddy', ['version']).error) {
+    throw new Error("caddy is not installed: the gateway test runs Debian's (apt-get install caddy; .ci/run does)");
+  }
   port ??= await freePort();
   const home = mkdtempSync(join(tmpdir(), 'hookline-caddy-'));
   const child = spawn('caddy', ['run', '--config', CADDYFILE, '--adapter', 'caddyfile'], {
