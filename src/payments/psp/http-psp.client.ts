@@ -11,13 +11,18 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
   private readonly baseUrl: string;
   private readonly apiKey: string;
   private readonly timeoutMs: number;
-  private readonly agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  private readonly agent: Agent;
 
   constructor(config: ConfigService<AllConfig, true>) {
     super();
     this.baseUrl = config.get('PSP_BASE_URL', { infer: true })!;
     this.apiKey = config.get('PSP_API_KEY', { infer: true });
     this.timeoutMs = config.get('PSP_TIMEOUT_MS', { infer: true });
+    // Beyond it calls queue in the pool (docs/decisions/1101-psp-client-connections.md).
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      connections: config.get('PSP_CLIENT_CONNECTIONS', { infer: true }),
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
