@@ -22,7 +22,18 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { databaseClient } from './bench/lib/stack.js';
 import { runScenario, SCENARIOS, type Result, type Workload } from './compare/measure.js';
-import { charts, markdownTable, ms, pct, seedTable, topologySection } from './compare/report.js';
+import { complexity, sharedCore } from './compare/complexity.js';
+import {
+  charts,
+  complexityCells,
+  complexityChart,
+  complexityTable,
+  markdownTable,
+  ms,
+  pct,
+  seedTable,
+  topologySection,
+} from './compare/report.js';
 import { startStack, type Topology } from './compare/stack.js';
 
 const argv = process.argv.slice(2);
@@ -92,6 +103,9 @@ function sideBySide(previous: RunRecord | null, current: RunRecord): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // From the source tree, before anything runs: a manifest naming a missing file or test stops here.
+  const complexityRows = complexity(process.cwd());
+  const core = sharedCore(process.cwd());
   const command = `npm run compare${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const results = {} as Record<Topology, Result[]>;
   console.log(
@@ -141,6 +155,7 @@ async function main(): Promise<void> {
   for (const [topology, rs] of Object.entries(results)) {
     for (const [file, svg] of Object.entries(charts(topology as Topology, rs))) writeFileSync(join(DIR, file), svg);
   }
+  writeFileSync(join(DIR, 'complexity.svg'), complexityChart(complexityRows));
   const seedResults = results.separate ?? results.single;
   const cpu = cpus();
   const generated = [
@@ -151,7 +166,13 @@ async function main(): Promise<void> {
       `${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version} · ` +
       `the seed's table from the ${seedResults === results.separate ? 'separate-process' : 'one-process'} run`,
     '',
-    seedTable(seedResults, {}, {}),
+    seedTable(seedResults, complexityCells(complexityRows), {}),
+    '',
+    '### Implementation complexity, from the source tree',
+    '',
+    complexityTable(complexityRows, core),
+    '',
+    '![implementation complexity](compare/complexity.svg)',
     '',
     ...(Object.keys(results) as Topology[]).flatMap((t) => [topologySection(t, results[t], 'compare'), '']),
     sideBySide(previous, record),

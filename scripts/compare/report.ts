@@ -1,5 +1,6 @@
 // The tables and charts of docs/webhooks-vs-polling.md, from a run's results.
 
+import type { Complexity } from './complexity.js';
 import type { Result } from './measure.js';
 import { barChart } from './svg.js';
 import { TOPOLOGY_LABEL, type Topology } from './stack.js';
@@ -163,4 +164,45 @@ export function topologySection(topology: Topology, results: Result[], dir: stri
     `![requests per payment, ${topology}](${dir}/${topology}-server-load.svg)`,
     `![CPU per payment, ${topology}](${dir}/${topology}-cpu.svg)`,
   ].join('\n');
+}
+
+/** The figure of the seed table's complexity row, per scenario (the dropped-webhook column is the webhook's code). */
+export function complexityCells(rows: Complexity[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of rows) {
+    out[r.scenario] =
+      `${r.shopFiles + r.pspFiles} files · ${r.shopLines + r.pspLines} lines · ` +
+      `${r.movingParts.length} moving parts · ${r.failureModes} failure modes`;
+  }
+  if (out.webhook) out['webhook, 30 % dropped + fallback'] = out.webhook;
+  return out;
+}
+
+export function complexityTable(rows: Complexity[], core: { files: number; lines: number }): string {
+  return [
+    markdownTable([
+      ['strategy', 'shop: files · lines', 'PSP: files · lines', 'moving parts', 'failure modes (each with its test)'],
+      ...rows.map((r) => [
+        r.scenario,
+        `${r.shopFiles} · ${r.shopLines}`,
+        `${r.pspFiles} · ${r.pspLines}`,
+        `${r.movingParts.length}: ${r.movingParts.join(', ')}`,
+        String(r.failureModes),
+      ]),
+    ]),
+    '',
+    `Lines of code (not blank, not comments) beyond the core every strategy shares: ${core.files} files, ${core.lines} lines ` +
+      '(start a payment at the PSP, apply a result, keep the timeline). The manifest, with every failure mode and ' +
+      'its test: [scripts/compare/complexity-manifest.ts](../scripts/compare/complexity-manifest.ts).',
+  ].join('\n');
+}
+
+export function complexityChart(rows: Complexity[]): string {
+  return barChart({
+    title: 'Implementation complexity: lines of code beyond the shared core, and failure modes',
+    unit: '',
+    series: ['shop lines', 'PSP lines', 'failure modes × 50'],
+    bars: rows.map((r) => ({ label: r.scenario, values: [r.shopLines, r.pspLines, r.failureModes * 50] })),
+    format: (v) => String(Math.round(v)),
+  });
 }

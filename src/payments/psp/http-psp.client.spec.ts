@@ -2,7 +2,6 @@ import type { ConfigService } from '@nestjs/config';
 import { createServer, type ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AllConfig } from '../../config/env.js';
-import { waitFor } from '../../../test/utils/wait-for.js';
 import { HttpPspClient } from './http-psp.client.js';
 
 /** A PSP that holds every request until released, counting the connections it has open. */
@@ -39,6 +38,15 @@ describe('HttpPspClient connection pool (PSP_CLIENT_CONNECTIONS)', () => {
       res.end(JSON.stringify({ id: 'pay_1', status: 'processing', amount: 1, currency: 'USD' }));
     }
   };
+  /** Waits for the effect (src/ may not import test/utils/wait-for.ts), with a deadline. */
+  const waitFor = async (what: string, probe: () => Promise<boolean>) => {
+    const deadline = Date.now() + 5000;
+    while (!(await probe())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  };
+
   it.each([
     [2, 2],
     [5, 5],
