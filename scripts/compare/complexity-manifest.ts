@@ -328,4 +328,30 @@ export const MANIFEST: StrategyManifest[] = [
       ...POLL_FAILURES,
     ],
   },
+  {
+    // The receiver and the fetch (a poll due at once, through the poll scheduler and queue).
+    scenario: 'thin_webhook',
+    shopFiles: RECEIVER,
+    pspFiles: SENDER,
+    movingParts: [
+      'public endpoint',
+      'signature check',
+      'inbox',
+      'queue',
+      'state in the database',
+      'scheduler',
+      'background task',
+    ],
+    failureModes: [
+      {
+        failure: 'an event with ids only: fetch the state once',
+        test: {
+          file: 'test/e2e/thin-webhook.e2e-spec.ts',
+          name: 'gets an event with ids only, fetches the state from the PSP once, and pays the order',
+        },
+      },
+      ...WEBHOOK_FAILURES,
+      ...POLL_FAILURES,
+    ],
+  },
 ];

@@ -10,7 +10,7 @@ import type { Stack } from './stack.js';
 
 export interface Scenario {
   name: string;
-  strategy: 'webhook' | 'short_polling' | 'long_polling';
+  strategy: 'webhook' | 'short_polling' | 'long_polling' | 'thin_webhook';
   dropRate: number;
 }
 
@@ -19,6 +19,7 @@ export const SCENARIOS: Scenario[] = [
   { name: 'webhook, 30 % dropped + fallback', strategy: 'webhook', dropRate: 0.3 },
   { name: 'short_polling', strategy: 'short_polling', dropRate: 0 },
   { name: 'long_polling', strategy: 'long_polling', dropRate: 0 },
+  { name: 'thin webhook + fetch', strategy: 'thin_webhook', dropRate: 0 },
 ];
 
 export interface Workload {

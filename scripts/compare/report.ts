@@ -81,6 +81,7 @@ export function seedTable(
     ['long polling', 'long_polling', 'medium', 'medium'],
     ['webhooks', 'webhook', 'high', 'low'],
     ['webhooks, 30 % dropped + fallback', 'webhook, 30 % dropped + fallback', '–', '–'],
+    ['thin webhook + fetch', 'thin webhook + fetch', '–', '–'],
   ];
   const seedComplexity: Record<string, string> = { short_polling: 'low', long_polling: 'medium', webhook: 'high' };
   const seedSuitable: Record<string, string> = {
@@ -175,6 +176,7 @@ export function complexityCells(rows: Complexity[]): Record<string, string> {
       `${r.movingParts.length} moving parts · ${r.failureModes} failure modes`;
   }
   if (out.webhook) out['webhook, 30 % dropped + fallback'] = out.webhook;
+  if (out.thin_webhook) out['thin webhook + fetch'] = out.thin_webhook;
   return out;
 }
 
