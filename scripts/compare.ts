@@ -7,7 +7,7 @@
 // `npm start` process. Rewrites the tables and charts of docs/webhooks-vs-polling.md
 // (between its compare markers) and docs/compare/*.svg, and keeps the run's figures in
 // docs/compare/latest.json (the one before in previous.json, shown beside it).
-// Loopback only; bounded in count and time: --quick (30 payments each).
+// Loopback only; bounded in count and time: --quick (20 payments each).
 //
 //   COMPARE_DATABASE_URL  a database the run drops and creates  (default postgres://postgres@127.0.0.1:5432/hookline_compare)
 //   REDIS_URL             Redis for the run's queues, under its own prefix (default redis://127.0.0.1:6379)
@@ -21,7 +21,7 @@ import { cpus, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { databaseClient } from './bench/lib/stack.js';
-import { runScenario, SCENARIOS, type Result, type Workload } from './compare/measure.js';
+import { runScenario, SCENARIOS, setChaos, type Result, type Workload } from './compare/measure.js';
 import { complexity, sharedCore } from './compare/complexity.js';
 import {
   charts,
@@ -53,7 +53,7 @@ function topologies(): Topology[] {
 }
 
 const workload: Workload = {
-  payments: arg('payments', QUICK ? 30 : 200),
+  payments: arg('payments', QUICK ? 20 : 200),
   concurrency: arg('concurrency', QUICK ? 10 : 20),
   timeoutS: arg('timeout', QUICK ? 40 : 180),
   settleDelayMs: { min: 200, max: 1500 },
@@ -125,9 +125,12 @@ async function main(): Promise<void> {
     try {
       // Warm-up, not measured: the first payments after boot pay for JIT compilation and cold pools.
       process.stdout.write('  warm-up … ');
-      for (const scenario of SCENARIOS.filter((s) => s.dropRate === 0)) {
-        await runScenario(stack, db, scenario, { ...workload, payments: Math.min(QUICK ? 5 : 10, workload.payments) });
-      }
+      // All of them at once: the code paths of every strategy, in the time of the slowest.
+      await setChaos(stack, { dropRate: 0, declineRate: 0, settleDelayMs: workload.settleDelayMs });
+      const warmUp = { ...workload, payments: Math.min(QUICK ? 5 : 10, workload.payments) };
+      await Promise.all(
+        SCENARIOS.filter((s) => s.dropRate === 0).map((scenario) => runScenario(stack, db, scenario, warmUp, false)),
+      );
       console.log('done');
       results[topology] = [];
       for (const scenario of SCENARIOS) {

@@ -118,8 +118,15 @@ export async function setChaos(stack: Stack, body: Record<string, unknown>): Pro
   await call(stack.pspUrl, stack.pspKey, 'PUT', '/psp/v1/chaos', body);
 }
 
-export async function runScenario(stack: Stack, db: pg.Client, scenario: Scenario, w: Workload): Promise<Result> {
-  await setChaos(stack, { dropRate: scenario.dropRate, declineRate: 0, settleDelayMs: w.settleDelayMs });
+export async function runScenario(
+  stack: Stack,
+  db: pg.Client,
+  scenario: Scenario,
+  w: Workload,
+  /** false: the caller set the PSP's chaos already (scenarios run side by side, as the warm-up does). */
+  chaos = true,
+): Promise<Result> {
+  if (chaos) await setChaos(stack, { dropRate: scenario.dropRate, declineRate: 0, settleDelayMs: w.settleDelayMs });
   const before = await snapshot(stack);
   const started = Date.now();
   const startedAt = new Date(started);
