@@ -10,6 +10,7 @@ import { InboxBodyHash1796500000000 } from './1796500000000-InboxBodyHash.js';
 import { InboxDeadLetters1796500000001 } from './1796500000001-InboxDeadLetters.js';
 import { SealEndpointSecrets1796510000000 } from './1796510000000-SealEndpointSecrets.js';
 import { OneProcessingPaymentPerOrder1796520000000 } from './1796520000000-OneProcessingPaymentPerOrder.js';
+import { PspThinEvents1796524000000 } from './1796524000000-PspThinEvents.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -27,4 +28,5 @@ export const MIGRATIONS: Function[] = [
   InboxDeadLetters1796500000001,
   SealEndpointSecrets1796510000000,
   OneProcessingPaymentPerOrder1796520000000,
+  PspThinEvents1796524000000,
 ];

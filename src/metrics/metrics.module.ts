@@ -2,6 +2,7 @@ import { Controller, Get, Header, Module, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { BacklogMetrics } from './backlog-metrics.js';
+import { HttpTrafficMetrics } from './http-traffic.js';
 import { MetricsAccessGuard } from './metrics-access.js';
 import { METRICS_CONTENT_TYPE, MetricsListener } from './metrics-listener.js';
 import { MetricsRegistry } from './metrics-registry.js';
@@ -28,7 +29,7 @@ export class MetricsController {
  * imports this one and declares its metrics in its own `<module>-metrics.ts` on MetricsRegistry.
  */
 @Module({
-  providers: [MetricsRegistry, BacklogMetrics, MetricsAccessGuard, MetricsListener],
+  providers: [MetricsRegistry, BacklogMetrics, HttpTrafficMetrics, MetricsAccessGuard, MetricsListener],
   controllers: [MetricsController],
   exports: [MetricsRegistry],
 })

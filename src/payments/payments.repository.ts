@@ -132,6 +132,12 @@ export abstract class PaymentsRepository {
   /** The next poll of a still-processing payment: its `pollCount`-th was done; the next is due `at`. */
   abstract schedulePoll(id: string, pollCount: number, at: Date): Promise<void>;
 
+  /**
+   * Thin events arrived for these PSP payments: their thin_webhook payments still processing
+   * get a poll due now (the fetch of the state). Answers those payments.
+   */
+  abstract fetchNow(manager: EntityManager, pspPaymentIds: string[]): Promise<{ id: string; pspPaymentId: string }[]>;
+
   /** Polling of a still-processing payment gave up: no next poll, and why a person should look. */
   abstract stopPolling(id: string, pollCount: number, attentionReason: string, manager?: EntityManager): Promise<void>;
 

@@ -107,7 +107,10 @@ export class PaymentsService {
         {
           amount: payment.amount,
           currency: payment.currency,
-          ...(payment.strategy === 'webhook' ? { callback_url: this.callbackUrl } : {}),
+          ...(payment.strategy === 'webhook' || payment.strategy === 'thin_webhook'
+            ? { callback_url: this.callbackUrl }
+            : {}),
+          ...(payment.strategy === 'thin_webhook' ? { event_format: 'thin' as const } : {}),
           payment_method: payment.paymentMethod,
           metadata: { orderId: payment.orderId, paymentId: payment.id },
         },
@@ -175,7 +178,11 @@ export class PaymentsService {
   /** When the PSP is first asked: after the webhook deadline (fallback), or per the polling strategy. */
   private firstPollAt(strategy: PaymentStrategy): Date {
     const delay =
-      strategy === 'webhook' ? this.deadlineMs : strategy === 'short_polling' ? this.shortPollIntervalMs : 0;
+      strategy === 'webhook' || strategy === 'thin_webhook'
+        ? this.deadlineMs
+        : strategy === 'short_polling'
+          ? this.shortPollIntervalMs
+          : 0;
     return new Date(Date.now() + delay);
   }
 

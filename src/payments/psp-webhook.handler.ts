@@ -6,6 +6,7 @@ import {
   type InboundEvent,
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
+import { PaymentsRepository } from './payments.repository.js';
 import { PspResultsService, type PspResult } from './psp-results.service.js';
 import type { PspPaymentStatus } from './psp/psp.client.js';
 
@@ -21,6 +22,7 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
   constructor(
     private readonly registry: WebhookHandlerRegistry,
     private readonly results: PspResultsService,
+    private readonly payments: PaymentsRepository,
   ) {}
 
   onModuleInit(): void {
@@ -31,8 +33,14 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     const parsed = events.map((event) => this.toResult(event));
     const results = parsed.flatMap((p) => ('result' in p ? [p.result] : []));
     const applied = await this.results.applyPspResults(manager, results);
+    const fetching = await this.fetchThin(manager, events, parsed);
     let next = 0;
     return parsed.map((p): HandlerResult => {
+      if ('thin' in p) {
+        return fetching.has(p.thin)
+          ? { outcome: 'applied', note: 'thin event: the state is fetched from the PSP' }
+          : { outcome: 'ignored', reason: 'thin event for no thin_webhook payment still processing' };
+      }
       if (!('result' in p)) return p;
       const outcome = applied[next++];
       return outcome.applied
@@ -54,11 +62,58 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     );
   }
 
-  private toResult(event: InboundEvent): { result: PspResult } | { outcome: 'ignored'; reason: string } {
+  /**
+   * Thin events (ids only, as Stripe's thin events) carry no state to apply: their
+   * payments get a poll due now, which fetches the state from the PSP and applies it
+   * (resolvedVia webhook_fetch). Answers the PSP payment ids that will be fetched.
+   */
+  private async fetchThin(
+    manager: EntityManager,
+    events: InboundEvent[],
+    parsed: ReturnType<PspWebhookHandler['toResult']>[],
+  ): Promise<Set<string>> {
+    const thin = parsed.flatMap((p, i) => ('thin' in p ? [{ pspPaymentId: p.thin, event: events[i] }] : []));
+    if (thin.length === 0) return new Set();
+    const due = new Map(
+      (
+        await this.payments.fetchNow(
+          manager,
+          thin.map((t) => t.pspPaymentId),
+        )
+      ).map((r) => [r.pspPaymentId, r.id]),
+    );
+    const fetched = new Set<string>();
+    const entries = [];
+    for (const t of thin) {
+      const paymentId = due.get(t.pspPaymentId);
+      if (!paymentId) continue;
+      fetched.add(t.pspPaymentId);
+      entries.push({
+        paymentId,
+        type: 'webhook_received' as const,
+        at: t.event.receivedAt,
+        detail: {
+          eventId: t.event.eventId,
+          eventType: t.event.type,
+          format: 'thin',
+          next: 'fetch the state from the PSP',
+        },
+      });
+    }
+    await this.payments.writeTimeline(manager, entries);
+    return fetched;
+  }
+
+  private toResult(
+    event: InboundEvent,
+  ): { result: PspResult } | { thin: string } | { outcome: 'ignored'; reason: string } {
     const pspStatus = STATUS_BY_TYPE[event.type];
     if (!pspStatus) return { outcome: 'ignored', reason: `event type ${event.type} is not handled` };
     const data = (event.payload.data ?? {}) as Record<string, unknown>;
     const metadata = (data.metadata ?? {}) as Record<string, unknown>;
+    if (typeof data.payment_id === 'string' && data.amount === undefined && data.status === undefined) {
+      return { thin: data.payment_id };
+    }
     if (typeof data.payment_id !== 'string' || typeof data.amount !== 'number' || typeof data.currency !== 'string') {
       return { outcome: 'ignored', reason: 'data.payment_id, data.amount and data.currency are required' };
     }

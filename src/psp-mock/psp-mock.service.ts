@@ -13,7 +13,7 @@ import type { ChaosSettings } from './dto/chaos.dto.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
-import { PspPayment } from './psp-payment.entity.js';
+import { PspPayment, type PspEventFormat } from './psp-payment.entity.js';
 import { SettlementNotifier } from './settlement-notifier.js';
 import { isStripePaymentMethod, stripeEventOf } from './stripe/stripe-objects.js';
 import { DirectSender } from '../webhooks/outbound/direct-sender.js';
@@ -61,6 +61,7 @@ export class PspMockService {
       paymentMethod: dto.payment_method ?? 'pm_card_ok',
       callbackUrl: dto.callback_url ?? null,
       metadata: dto.metadata ?? {},
+      eventFormat: dto.event_format ?? 'snapshot',
       settledAt: null,
       requestsServed: 1,
     });
@@ -68,8 +69,8 @@ export class PspMockService {
     const [row] = await preparedQuery<{ created_at: Date }>(
       this.db.manager,
       'hookline_psp_payments_create',
-      `INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) RETURNING created_at`,
+      `INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served, event_format)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING created_at`,
       [
         payment.id,
         payment.amount,
@@ -79,6 +80,7 @@ export class PspMockService {
         payment.callbackUrl,
         JSON.stringify(payment.metadata),
         payment.requestsServed,
+        payment.eventFormat,
       ],
     );
     payment.createdAt = row.created_at;
@@ -215,13 +217,17 @@ export class PspMockService {
           event_id: id,
           type,
           created_at: now.toISOString(),
-          data: {
-            payment_id: payment.id,
-            status,
-            amount: payment.amount,
-            currency: payment.currency,
-            metadata: payment.metadata,
-          },
+          // Thin: ids only (the receiver fetches the state); snapshot: the state itself.
+          data:
+            payment.eventFormat === 'thin'
+              ? { payment_id: payment.id, metadata: payment.metadata }
+              : {
+                  payment_id: payment.id,
+                  status,
+                  amount: payment.amount,
+                  currency: payment.currency,
+                  metadata: payment.metadata,
+                },
         },
       });
       // insert, not save: save() would first look the new id up.
@@ -308,7 +314,8 @@ WITH settled AS (
      SET status = CASE WHEN payment_method IN ('pm_card_declined', 'pm_card_chargeDeclined') OR $2 THEN 'failed' ELSE 'completed' END,
          settled_at = $3
    WHERE id = $1 AND status = 'processing'
-  RETURNING id, amount, currency, status, payment_method, callback_url, metadata, created_at, settled_at, requests_served
+  RETURNING id, amount, currency, status, payment_method, callback_url, metadata, created_at, settled_at, requests_served,
+            event_format
 )
 SELECT * FROM settled`;
 
@@ -323,6 +330,7 @@ interface SettledRow {
   created_at: Date;
   settled_at: Date;
   requests_served: number;
+  event_format: PspEventFormat;
 }
 
 function settledPayment(r: SettledRow): PspPayment & { status: 'completed' | 'failed' } {
@@ -337,5 +345,6 @@ function settledPayment(r: SettledRow): PspPayment & { status: 'completed' | 'fa
     createdAt: r.created_at,
     settledAt: r.settled_at,
     requestsServed: r.requests_served,
+    eventFormat: r.event_format,
   });
 }

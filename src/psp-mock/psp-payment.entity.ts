@@ -3,6 +3,9 @@ import { bigintToNumber } from '../common/db/transformers.js';
 
 export const PSP_PAYMENT_STATUSES = ['processing', 'completed', 'failed'] as const;
 export type PspPaymentStatus = (typeof PSP_PAYMENT_STATUSES)[number];
+/** snapshot: events carry the payment's state; thin: ids only, the receiver fetches the state. */
+export const PSP_EVENT_FORMATS = ['snapshot', 'thin'] as const;
+export type PspEventFormat = (typeof PSP_EVENT_FORMATS)[number];
 
 /** The PSP mock's own record of a payment (its own table: the PSP is a separate system). */
 @Entity('psp_payments')
@@ -27,6 +30,9 @@ export class PspPayment {
 
   @Column({ type: 'jsonb' })
   metadata: Record<string, string>;
+
+  @Column({ name: 'event_format', type: 'text', default: 'snapshot' })
+  eventFormat: PspEventFormat;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

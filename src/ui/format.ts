@@ -27,4 +27,5 @@ export const VIA_LABEL: Record<ResolvedVia, string> = {
   short_poll: 'short poll',
   long_poll: 'long poll',
   reconciliation: 'reconciliation',
+  webhook_fetch: 'fetch after a thin webhook',
 };

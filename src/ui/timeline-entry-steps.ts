@@ -10,6 +10,7 @@ const POLL_VIA: Record<PaymentStrategy, ResolvedVia> = {
   webhook: 'fallback_poll',
   short_polling: 'short_poll',
   long_polling: 'long_poll',
+  thin_webhook: 'webhook_fetch',
 };
 
 /** What the steps of one timeline entry are drawn from besides the entry itself. */

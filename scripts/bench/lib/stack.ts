@@ -99,11 +99,13 @@ export const BENCH_KEYS = {
 export async function startHookline(
   cfg: BenchConfig,
   name: string,
-  role: 'all' | 'api' | 'worker',
+  role: 'all' | 'api' | 'worker' | 'psp',
   extraEnv: Record<string, string> = {},
   nodeArgs: string[] = [],
+  /** A port chosen beforehand (a process whose own URL goes into another's environment, or its own). */
+  port?: number,
 ): Promise<Proc> {
-  const port = await freePort();
+  port ??= await freePort();
   const proc = startChild(
     name,
     // Run as npm start and the image run it (NODE_FLAGS), with the bench's own flags (--cpu-prof) after.

@@ -232,7 +232,7 @@ export const checkout: Scenario = {
     const psp = await startHookline(
       ctx.cfg,
       'hookline-checkout-psp',
-      'psp' as 'api',
+      'psp',
       { ...common, PSP_CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8' },
       ctx.nodeArgs('hookline-checkout-psp'),
     );

@@ -167,7 +167,7 @@ async function startTopology(ctx: BenchContext, name: Topology['name']): Promise
   const env = { ...HOOKLINE_BENCH_ENV, PSP_CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8' };
   const start = (proc: string, role: Role | 'psp', extra: Record<string, string> = {}) =>
     // The bench's stack types the shop's roles; the PSP mock's role starts the same way.
-    startHookline(ctx.cfg, proc, role as Role, { ...env, ...extra }, ctx.nodeArgs(proc));
+    startHookline(ctx.cfg, proc, role, { ...env, ...extra }, ctx.nodeArgs(proc));
   if (name === 'all') {
     const all = await start('hookline-webhook-lag-all', 'all');
     return { name, psp: all, api: all, procs: [all] };

@@ -86,4 +86,13 @@ export class PspMockEnv extends OutboundEnv {
   @IsInt()
   @Range(100, 120_000)
   PSP_TIMEOUT_MS = 10000;
+
+  @Doc(
+    "Most connections the shop's PSP client keeps open at once (each long poll holds one): " +
+      'docs/decisions/1101-psp-client-connections.md.',
+  )
+  @Transform(toInt)
+  @IsInt()
+  @Range(1, 10_000)
+  PSP_CLIENT_CONNECTIONS = 64;
 }

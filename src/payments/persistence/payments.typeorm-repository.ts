@@ -253,6 +253,21 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
     await this.db.getRepository(Payment).update({ id, status: 'processing' }, { pollCount, nextPollAt: at });
   }
 
+  async fetchNow(manager: EntityManager, pspPaymentIds: string[]): Promise<{ id: string; pspPaymentId: string }[]> {
+    if (pspPaymentIds.length === 0) return [];
+    const rows: { id: string; psp_payment_id: string }[] = await manager.query(
+      // In a CTE: TypeORM answers an UPDATE's rows as [rows, count].
+      `WITH due AS (
+         UPDATE payments SET next_poll_at = now()
+          WHERE psp_payment_id = ANY($1::text[]) AND status = 'processing' AND strategy = 'thin_webhook'
+          RETURNING id, psp_payment_id
+       )
+       SELECT * FROM due`,
+      [pspPaymentIds],
+    );
+    return rows.map((r) => ({ id: r.id, pspPaymentId: r.psp_payment_id }));
+  }
+
   async stopPolling(id: string, pollCount: number, attentionReason: string, manager?: EntityManager): Promise<void> {
     await (manager ?? this.db.manager)
       .getRepository(Payment)

@@ -24,6 +24,7 @@ const VIA: Record<PaymentStrategy, ResolvedVia> = {
   webhook: 'fallback_poll',
   short_polling: 'short_poll',
   long_polling: 'long_poll',
+  thin_webhook: 'webhook_fetch',
 };
 /** Fallback polls back off while the PSP still says processing: 1 s, 2 s, 4 s … at most this. */
 const FALLBACK_BACKOFF_MAX_MS = 60_000;
@@ -42,6 +43,7 @@ export class PaymentPollingService {
   private readonly shortIntervalMs: number;
   private readonly longWaitS: number;
   private readonly giveUpMs: number;
+  private readonly deadlineMs: number;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -56,6 +58,7 @@ export class PaymentPollingService {
     this.shortIntervalMs = config.get('SHORT_POLL_INTERVAL_MS', { infer: true });
     this.longWaitS = config.get('LONG_POLL_WAIT_S', { infer: true });
     this.giveUpMs = config.get('POLL_GIVE_UP_MS', { infer: true });
+    this.deadlineMs = config.get('WEBHOOK_DEADLINE_MS', { infer: true });
   }
 
   /**
@@ -91,7 +94,11 @@ export class PaymentPollingService {
     if (!payment || payment.status !== 'processing' || !payment.pspPaymentId || payment.pollCount !== job.poll) {
       return 'skipped';
     }
-    const via = VIA[payment.strategy];
+    // A thin_webhook payment is fetched when its thin event arrives, or by the fallback at its deadline.
+    const via =
+      payment.strategy === 'thin_webhook' && Date.now() - payment.createdAt.getTime() >= this.deadlineMs
+        ? 'fallback_poll'
+        : VIA[payment.strategy];
     const n = payment.pollCount + 1;
     const started = new Date();
     let view: PspPaymentView;

@@ -21,8 +21,13 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
     this.apiKey = config.get('PSP_API_KEY', { infer: true });
     this.timeoutMs = config.get('PSP_TIMEOUT_MS', { infer: true });
     // Verified against the usual stores plus PSP_CA_FILE; nothing turns verification off.
+    // Beyond PSP_CLIENT_CONNECTIONS, calls queue in the pool (docs/decisions/1101-psp-client-connections.md).
     const ca = trustedCas(config.get('PSP_CA_FILE', { infer: true }));
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, ...(ca && { connect: { ca } }) });
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      connections: config.get('PSP_CLIENT_CONNECTIONS', { infer: true }),
+      ...(ca && { connect: { ca } }),
+    });
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -6,6 +6,8 @@ export interface CreatePspPayment {
   callback_url?: string;
   payment_method: string;
   metadata: Record<string, string>;
+  /** thin: the PSP's events carry ids only, and the shop fetches the state. */
+  event_format?: 'thin';
 }
 
 export type PspPaymentStatus = 'processing' | 'completed' | 'failed';

@@ -2,7 +2,13 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsUrl, Max, MaxLength, Min } from 'class-validator';
 import { IsCurrencyCode } from '../../common/validation/currency-code.js';
 import { IsStringMap } from '../../common/validation/string-map.js';
-import { PSP_PAYMENT_STATUSES, type PspPayment, type PspPaymentStatus } from '../psp-payment.entity.js';
+import {
+  PSP_EVENT_FORMATS,
+  PSP_PAYMENT_STATUSES,
+  type PspEventFormat,
+  type PspPayment,
+  type PspPaymentStatus,
+} from '../psp-payment.entity.js';
 
 export const PSP_PAYMENT_METHODS = ['pm_card_ok', 'pm_card_declined'] as const;
 
@@ -30,6 +36,18 @@ export class CreatePspPaymentDto {
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   @MaxLength(2048)
   callback_url?: string;
+
+  @ApiPropertyOptional({
+    enum: PSP_EVENT_FORMATS,
+    default: 'snapshot',
+    description:
+      "How this payment's events describe it: snapshot (status, amount, currency and metadata in data) or thin " +
+      '(data holds payment_id and metadata only; the receiver fetches GET /psp/v1/payments/:id for the state, as ' +
+      "Stripe's thin events do).",
+  })
+  @IsOptional()
+  @IsIn(PSP_EVENT_FORMATS)
+  event_format?: PspEventFormat;
 
   @ApiPropertyOptional({ enum: PSP_PAYMENT_METHODS, default: 'pm_card_ok' })
   @IsOptional()
