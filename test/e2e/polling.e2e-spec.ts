@@ -109,8 +109,10 @@ describe('short and long polling strategies', () => {
   it('short polling asks every SHORT_POLL_INTERVAL_MS until final', async () => {
     const t = await createTestApp({
       SHORT_POLL_INTERVAL_MS: '150',
-      PSP_SETTLE_DELAY_MIN_MS: '600',
-      PSP_SETTLE_DELAY_MAX_MS: '600',
+      // Settles well after the first poll: the poll scheduler may sleep up to a second
+      // before it (decision 0020), and at 600 ms a loaded run saw only the final poll.
+      PSP_SETTLE_DELAY_MIN_MS: '2500',
+      PSP_SETTLE_DELAY_MAX_MS: '2500',
     });
     try {
       const [{ payment }] = await payMany(t, 1, { strategy: 'short_polling' });
