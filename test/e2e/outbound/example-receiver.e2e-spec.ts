@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,6 +6,7 @@ import { admin, register } from '../../factories/endpoints.factory.js';
 import { createOrder, http, payOrder } from '../../factories/orders.factory.js';
 import type { TestApp } from '../../utils/create-test-app.js';
 import { signWebhook } from '../../utils/sign-webhook.js';
+import { startSink } from '../../utils/http-sink.js';
 import { DELIVERY_ENV, useOutboundApp } from '../../utils/outbound.js';
 import { SHOP_KEY } from '../../utils/test-env.js';
 import { waitFor } from '../../utils/wait-for.js';
@@ -13,6 +14,7 @@ import { waitFor } from '../../utils/wait-for.js';
 jest.setTimeout(40_000);
 
 const RECEIVER = resolve(__dirname, '../../../examples/receiver-node/receiver.mjs');
+const VERIFY_PY = resolve(__dirname, '../../../examples/verify-python/verify.py');
 
 /** examples/receiver-node started as a merchant would run it; its stdout lines parsed. */
 function startReceiver(env: Record<string, string>) {
@@ -126,5 +128,38 @@ describe('examples/receiver-node: the receiver of the receiving kit', () => {
     expect([...applied].sort()).toEqual([...published].sort());
     expect(new Set(applied).size).toBe(applied.length);
     expect(receiver.lines.filter((l) => l.refused)).toHaveLength(1);
+  });
+
+  // The kit's other language: Python's standard library alone, run on a delivery Hookline sent.
+  it('examples/verify-python verifies a real delivery and refuses it tampered or with another secret', async () => {
+    const sink = await startSink(() => Promise.resolve({ status: 200 }));
+    try {
+      const ep = await register(t, `${sink.url}/hook`, { eventTypes: ['order.*'] });
+      const order = await createOrder(t.url);
+      await payOrder(t.url, order.id, { paymentMethod: 'pm_card_ok' });
+      const delivered = await waitFor('the order.paid delivery', () => Promise.resolve(sink.requests[0]));
+      const python = (body: string, secret = ep.secret) =>
+        spawnSync('python3', [VERIFY_PY], {
+          input: body,
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOOKLINE_WEBHOOK_SECRET: secret,
+            WEBHOOK_ID: String(delivered.headers['webhook-id']),
+            WEBHOOK_TIMESTAMP: String(delivered.headers['webhook-timestamp']),
+            WEBHOOK_SIGNATURE: String(delivered.headers['webhook-signature']),
+          },
+        });
+      const ok = python(delivered.body);
+      expect(ok.status).toBe(0);
+      expect(ok.stdout.trim()).toBe(`verified order.paid ${String(delivered.headers['webhook-id'])}`);
+      const tampered = python(delivered.body.replace('"paid"', '"pending_payment"'));
+      expect(tampered.status).toBe(1);
+      expect(tampered.stdout).toContain('refused: no signature matches');
+      const other = python(delivered.body, `whsec_${Buffer.from('another-endpoint-secret!!').toString('base64')}`);
+      expect(other.status).toBe(1);
+    } finally {
+      await sink.close();
+    }
   });
 });
