@@ -73,7 +73,7 @@ const POLL_FAILURES: FailureMode[] = [
     failure: 'never final: stop and ask for attention',
     test: {
       file: 'test/e2e/polling.e2e-spec.ts',
-      name: 'gives up after POLL_GIVE_UP_MS and marks the payment for attention',
+      name: 'gives up after POLL_GIVE_UP_MS, marks the payment for attention and tells payment.attention_required',
     },
   },
   {
