@@ -1,4 +1,4 @@
-// npm run compare [-- --quick] [-- --payments 200 --concurrency 20 --timeout 180 --topology both]
+// npm run compare [-- --quick] [-- --payments 200 --concurrency 20 --timeout 180 --topology both] [-- --psp stripe] [-- --tls]
 //
 // Measures the source material's comparison of short polling, long polling and webhooks
 // (plus webhooks with 30 % of deliveries dropped and the fallback poll) on one workload,
@@ -8,6 +8,13 @@
 // (between its compare markers) and docs/compare/*.svg, and keeps the run's figures in
 // docs/compare/latest.json (the one before in previous.json, shown beside it).
 // Loopback only; bounded in count and time: --quick (20 payments each).
+//
+// --psp stripe: the shop pays through its Stripe adapter (the official SDK) against the PSP
+// mock's Stripe dialect (docs/using-stripe.md); Stripe has no long polling and no thin
+// events here, so those two are left out. --tls: every process serves HTTPS with a
+// throwaway CA's certificate and checks the others' (scripts/compare/tls.ts). Either one
+// prints its tables and writes reports/compare-<variant>.json; only the plain run (the
+// mock over HTTP) rewrites the doc page.
 //
 //   COMPARE_DATABASE_URL  a database the run drops and creates  (default postgres://postgres@127.0.0.1:5432/hookline_compare)
 //   REDIS_URL             Redis for the run's queues, under its own prefix (default redis://127.0.0.1:6379)
@@ -35,6 +42,7 @@ import {
   topologySection,
 } from './compare/report.js';
 import { startStack, type Topology } from './compare/stack.js';
+import { makeLoopbackPki } from './compare/tls.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -51,6 +59,19 @@ function topologies(): Topology[] {
   if (v === 'separate' || v === 'single') return [v];
   throw new Error('--topology must be separate, single or both');
 }
+
+const PSP = (() => {
+  const i = argv.indexOf('--psp');
+  const v = i >= 0 ? argv[i + 1] : 'mock';
+  if (v !== 'mock' && v !== 'stripe') throw new Error('--psp must be mock or stripe');
+  return v;
+})();
+const TLS = argv.includes('--tls');
+/** The doc page holds the reference run only: the PSP mock over plain HTTP. */
+const VARIANT = [PSP === 'stripe' ? 'stripe' : '', TLS ? 'tls' : ''].filter(Boolean).join('-');
+const scenarios = SCENARIOS.filter(
+  (s) => PSP === 'mock' || (s.strategy !== 'long_polling' && s.strategy !== 'thin_webhook'),
+);
 
 const workload: Workload = {
   payments: arg('payments', QUICK ? 20 : 200),
@@ -108,8 +129,9 @@ async function main(): Promise<void> {
   const core = sharedCore(process.cwd());
   const command = `npm run compare${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const results = {} as Record<Topology, Result[]>;
+  const tls = TLS ? makeLoopbackPki() : undefined;
   console.log(
-    `Comparing ${SCENARIOS.length} strategies, ${workload.payments} payments each (concurrency ${workload.concurrency}), ` +
+    `Comparing ${scenarios.length} strategies, ${workload.payments} payments each (concurrency ${workload.concurrency}), ` +
       `settle delay ${workload.settleDelayMs.min}–${workload.settleDelayMs.max} ms`,
   );
   for (const topology of topologies()) {
@@ -120,6 +142,8 @@ async function main(): Promise<void> {
       logDir: join(process.cwd(), 'reports', 'compare-logs', topology),
       // Above every payment the run can hold open at once: the strategy, not the pool, sets the peak.
       pspClientConnections: Math.max(workload.payments, 200) + 64,
+      psp: PSP,
+      tls,
     });
     const db = await databaseClient(DATABASE_URL);
     try {
@@ -129,11 +153,11 @@ async function main(): Promise<void> {
       await setChaos(stack, { dropRate: 0, declineRate: 0, settleDelayMs: workload.settleDelayMs });
       const warmUp = { ...workload, payments: Math.min(QUICK ? 5 : 10, workload.payments) };
       await Promise.all(
-        SCENARIOS.filter((s) => s.dropRate === 0).map((scenario) => runScenario(stack, db, scenario, warmUp, false)),
+        scenarios.filter((s) => s.dropRate === 0).map((scenario) => runScenario(stack, db, scenario, warmUp, false)),
       );
       console.log('done');
       results[topology] = [];
-      for (const scenario of SCENARIOS) {
+      for (const scenario of scenarios) {
         process.stdout.write(`  ${scenario.name} … `);
         const r = await runScenario(stack, db, scenario, workload);
         results[topology].push(r);
@@ -150,6 +174,17 @@ async function main(): Promise<void> {
     durationS: Math.round((Date.now() - started) / 1000),
     results,
   };
+  if (VARIANT) {
+    // A variant of the reference run: its tables on the console and in reports/, the page untouched.
+    mkdirSync(join(process.cwd(), 'reports'), { recursive: true });
+    writeFileSync(join(process.cwd(), 'reports', `compare-${VARIANT}.json`), JSON.stringify(record, null, 1) + '\n');
+    for (const t of Object.keys(results) as Topology[]) console.log(`\n${topologySection(t, results[t], 'compare')}`);
+    console.log(
+      `\nWrote reports/compare-${VARIANT}.json in ${record.durationS} s (${VARIANT}: the doc page is left as it is)`,
+    );
+    if (Object.values(results).some((rs) => rs.some((r) => r.resolved < r.n))) process.exitCode = 1;
+    return;
+  }
   mkdirSync(DIR, { recursive: true });
   const latest = join(DIR, 'latest.json');
   const previous = existsSync(latest) ? (JSON.parse(readFileSync(latest, 'utf8')) as RunRecord) : null;

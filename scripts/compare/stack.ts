@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { BENCH_SECRET } from '../bench/lib/events.js';
 import { freePort } from '../lib/free-port.js';
 import {
   adminClient,
@@ -51,6 +52,13 @@ export interface StackOptions {
   pspClientConnections: number;
   /** Variables every process gets on top (e.g. SHORT_POLL_INTERVAL_MS for the sweep). */
   env?: Record<string, string>;
+  /**
+   * `stripe`: the shop pays through its Stripe adapter (PSP_PROVIDER=stripe, the official SDK)
+   * against the PSP mock's Stripe dialect, and takes its webhooks at /webhooks/stripe.
+   */
+  psp?: 'mock' | 'stripe';
+  /** Every process serves HTTPS only with this certificate, and each caller trusts `ca`. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 export async function startStack(topology: Topology, opts: StackOptions): Promise<Stack> {
@@ -66,8 +74,28 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     PSP_CALLBACK_ALLOWED_CIDRS: '127.0.0.0/8',
     PSP_CLIENT_CONNECTIONS: String(opts.pspClientConnections),
     LOG_LEVEL: 'warn',
+    ...(opts.tls && {
+      TLS_CERT_FILE: opts.tls.cert,
+      TLS_KEY_FILE: opts.tls.key,
+      PSP_CA_FILE: opts.tls.ca,
+      PSP_MOCK_CA_FILE: opts.tls.ca,
+    }),
     ...(opts.env ?? {}),
   };
+  const scheme = opts.tls ? 'https' : 'http';
+  // The shop's Stripe settings, pointed at the PSP process's dialect (docs/using-stripe.md).
+  const stripeShop = (pspUrl: string): Record<string, string> =>
+    opts.psp === 'stripe'
+      ? {
+          // Production refuses STRIPE_API_BASE (it takes no real money) and the mock's key as
+          // Stripe's (decision 1005): the shop runs as in development against the dialect.
+          NODE_ENV: 'development',
+          PSP_PROVIDER: 'stripe',
+          STRIPE_API_BASE: pspUrl,
+          STRIPE_SECRET_KEY: BENCH_KEYS.PSP_API_KEY,
+          STRIPE_WEBHOOK_SECRET: BENCH_SECRET,
+        }
+      : {};
   const procs: Proc[] = [];
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
@@ -78,12 +106,12 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
   try {
     if (topology === 'single') {
       const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
+      const url = `${scheme}://127.0.0.1:${port}`;
       const all = await startHookline(
         cfg,
         'all',
         'all',
-        { ...common, PSP_BASE_URL: url, PUBLIC_BASE_URL: url },
+        { ...common, PSP_BASE_URL: url, PUBLIC_BASE_URL: url, ...stripeShop(url) },
         [],
         port,
       );
@@ -92,11 +120,12 @@ export async function startStack(topology: Topology, opts: StackOptions): Promis
     }
     // The PSP first: it migrates the database; the shop's two roles then boot on it.
     const pspPort = await freePort();
-    const pspUrl = `http://127.0.0.1:${pspPort}`;
+    const pspUrl = `${scheme}://127.0.0.1:${pspPort}`;
     const apiPort = await freePort();
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const shopEnv = { ...common, PSP_BASE_URL: pspUrl, PUBLIC_BASE_URL: apiUrl };
-    const psp = await startHookline(cfg, 'psp', 'psp', { ...common, PUBLIC_BASE_URL: pspUrl }, [], pspPort);
+    const apiUrl = `${scheme}://127.0.0.1:${apiPort}`;
+    const shopEnv = { ...common, PSP_BASE_URL: pspUrl, PUBLIC_BASE_URL: apiUrl, ...stripeShop(pspUrl) };
+    const pspEnv = { ...common, PUBLIC_BASE_URL: pspUrl, PSP_STRIPE_WEBHOOK_URL: `${apiUrl}/webhooks/stripe` };
+    const psp = await startHookline(cfg, 'psp', 'psp', pspEnv, [], pspPort);
     procs.push(psp);
     const [api, worker] = await Promise.all([
       startHookline(cfg, 'api', 'api', shopEnv, [], apiPort),

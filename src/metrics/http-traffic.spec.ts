@@ -39,6 +39,7 @@ describe('HttpTrafficMetrics', () => {
 
   it('classifies paths by API', () => {
     expect(trafficApi('/psp/v1/payments/pay_1?wait=10')).toBe('psp');
+    expect(trafficApi('/v1/payment_intents/pi_1')).toBe('psp');
     expect(trafficApi('/webhooks/psp')).toBe('webhooks');
     expect(trafficApi('/orders')).toBe('shop');
     expect(trafficApi('/health/ready')).toBe('ops');

@@ -10,7 +10,8 @@ export type TrafficApi = 'psp' | 'webhooks' | 'shop' | 'ops';
 export type TrafficSide = 'server' | 'client';
 
 export function trafficApi(path: string): TrafficApi {
-  if (path.startsWith('/psp/')) return 'psp';
+  // The PSP mock's own API and its Stripe dialect (/v1, the SDK's paths).
+  if (path.startsWith('/psp/') || path.startsWith('/v1/')) return 'psp';
   if (path.startsWith('/webhooks/')) return 'webhooks';
   if (path === '/metrics' || path.startsWith('/metrics?') || path.startsWith('/health')) return 'ops';
   return 'shop';

@@ -51,7 +51,8 @@ function startChild(name: string, args: string[], env: Record<string, string>, l
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const proc: Proc = {
     name,
-    url: `http://127.0.0.1:${port}`,
+    // TLS_CERT_FILE: the process serves HTTPS only (the caller trusts its CA: setGlobalDispatcher).
+    url: `${env.TLS_CERT_FILE ? 'https' : 'http'}://127.0.0.1:${port}`,
     pid: child.pid!,
     child,
     async stop() {

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { Agent as HttpsAgent } from 'node:https';
 import Stripe from 'stripe';
 import type { AllConfig } from '../../config/env.js';
 import { DomainError } from '../../common/errors/domain-error.js';
+import { trustedCas } from '../../common/tls/trusted-cas.js';
 import { CreatePspPayment, PspClient, PspEventPage, PspEventView, PspPaymentView } from './psp.client.js';
 import { STRIPE_HANDLED_EVENTS, STRIPE_STATUS_MAP } from './stripe-status.js';
 
@@ -111,7 +113,11 @@ export class StripePspClient extends PspClient {
     if (!key) throw new Error('STRIPE_SECRET_KEY is not set'); // validateEnv refuses PSP_PROVIDER=stripe without it
     const base = this.config.get('STRIPE_API_BASE', { infer: true });
     const url = base ? new URL(base) : null;
+    // As every outbound call: the usual stores plus PSP_CA_FILE (an https STRIPE_API_BASE signed
+    // by a local CA); nothing turns verification off.
+    const ca = trustedCas(this.config.get('PSP_CA_FILE', { infer: true }));
     this.sdk = new Stripe(key, {
+      ...(ca && (!url || url.protocol === 'https:') && { httpAgent: new HttpsAgent({ keepAlive: true, ca }) }),
       timeout: this.config.get('PSP_TIMEOUT_MS', { infer: true }),
       // The shop retries itself (a resuming request, the next poll, the next reconciliation run).
       maxNetworkRetries: 0,
