@@ -40,6 +40,15 @@ describe('operator UI: GET /ui/payments/:id', () => {
       );
       return rows.length > 0;
     });
+    // And the PSP has recorded its delivery's 2xx: it records after the shop answered, so
+    // possibly after the order turned paid (a run with two jest workers saw the page first).
+    await waitFor('the PSP recorded its delivery', async () => {
+      const rows = await t.db.query(
+        `SELECT 1 FROM psp_events WHERE delivery_status = 'delivered' AND payment_id = (SELECT psp_payment_id FROM payments WHERE id = $1)`,
+        [paymentId],
+      );
+      return rows.length > 0;
+    });
   });
   afterAll(async () => {
     await t.close();
