@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import {
   WebhookHandlerRegistry,
@@ -6,7 +6,9 @@ import {
   type InboundEvent,
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
+import { afterCommit } from '../common/db/after-commit.js';
 import { PaymentsRepository } from './payments.repository.js';
+import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
 import { PspResultsService, type PspResult } from './psp-results.service.js';
 import type { PspPaymentStatus } from './psp/psp.client.js';
 
@@ -23,6 +25,8 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     private readonly registry: WebhookHandlerRegistry,
     private readonly results: PspResultsService,
     private readonly payments: PaymentsRepository,
+    // In the processes that run workers (where this handler applies events); absent elsewhere.
+    @Optional() private readonly pollScheduler?: PollSchedulerTask,
   ) {}
 
   onModuleInit(): void {
@@ -101,6 +105,8 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
       });
     }
     await this.payments.writeTimeline(manager, entries);
+    // Their polls are due now: claimed once this commits, not after the scheduler's sleep.
+    if (fetched.size > 0) await afterCommit(manager, () => this.pollScheduler?.wake());
     return fetched;
   }
 

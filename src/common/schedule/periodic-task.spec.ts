@@ -144,6 +144,38 @@ describe('PeriodicTask', () => {
       expect(errors).toEqual(['Task failed: down', 'Task failed: down']);
     });
 
+    it('wake() runs at once instead of at the end of the sleep; during a run, the next run follows it', async () => {
+      const at: number[] = [];
+      let finish: (() => void) | undefined;
+      const t0 = Date.now();
+      const task = new PeriodicTask('Task', logger, () => {
+        at.push(Date.now() - t0);
+        // The third run takes a while (100 ms), woken halfway.
+        if (at.length === 3) return new Promise<number>((resolve) => (finish = () => resolve(1000)));
+        return Promise.resolve(1000);
+      });
+      task.wake(); // before start: nothing to wake
+      task.startAdaptive(scheduler, { name: 'adaptive', firstAfterMs: 10, retryAfterMs: 1000 });
+      await advance(10);
+      expect(at).toEqual([10]);
+      await advance(100);
+      task.wake(); // asleep until 1010: runs now instead
+      await advance(0);
+      expect(at).toEqual([10, 110]);
+      await advance(1000);
+      expect(at).toEqual([10, 110, 1110]);
+      await advance(50);
+      task.wake(); // during the run: the next comes when it ends, not 1000 ms after
+      await advance(50);
+      finish!();
+      await advance(0);
+      expect(at).toEqual([10, 110, 1110, 1210]);
+      await advance(999);
+      expect(at).toHaveLength(4);
+      await advance(1);
+      expect(at).toHaveLength(5);
+    });
+
     it('stops once shutdown clears the registry, even while a run is going', async () => {
       let runs = 0;
       let finish: () => void = () => undefined;

@@ -18,6 +18,10 @@ export interface PeriodicSchedule {
  */
 export class PeriodicTask {
   private running = false;
+  /** startAdaptive's "run now": set once it has started. */
+  private runNow?: () => void;
+  /** A wake() that came during a run: the run's next one comes at once. */
+  private wakeRequested = false;
 
   constructor(
     private readonly what: string,
@@ -52,19 +56,41 @@ export class PeriodicTask {
     scheduler: SchedulerRegistry,
     { name, firstAfterMs, retryAfterMs }: { name: string; firstAfterMs: number; retryAfterMs: number },
   ): void {
+    let current: ReturnType<typeof setTimeout> | undefined;
+    const armed = () => scheduler.getTimeouts().includes(name) && scheduler.getTimeout(name) === current;
     const arm = (ms: number) => {
       const timer = setTimeout(() => {
+        this.wakeRequested = false;
         void this.attempt().then((next) => {
           // Shutdown deleted the timeout while the run went on: no next run.
-          if (scheduler.getTimeouts().includes(name) && scheduler.getTimeout(name) === timer) {
+          if (armed() && current === timer) {
             scheduler.deleteTimeout(name);
-            arm(typeof next === 'number' && Number.isFinite(next) ? Math.max(0, next) : retryAfterMs);
+            const wait = typeof next === 'number' && Number.isFinite(next) ? Math.max(0, next) : retryAfterMs;
+            arm(this.wakeRequested ? 0 : wait);
           }
         });
       }, ms);
+      current = timer;
       scheduler.addTimeout(name, timer);
     };
+    this.runNow = () => {
+      if (this.running) {
+        this.wakeRequested = true;
+      } else if (armed()) {
+        scheduler.deleteTimeout(name); // clears the sleeping timer
+        arm(0);
+      }
+    };
     arm(firstAfterMs);
+  }
+
+  /**
+   * For a task started with startAdaptive: run now rather than at the end of the sleep the
+   * last run asked for (work came in that it could not see then); during a run, the next run
+   * comes as soon as this one ends. A no-op before start and after shutdown.
+   */
+  wake(): void {
+    this.runNow?.();
   }
 
   /** One run now, unless one is running (then it returns at once). Never throws. */
