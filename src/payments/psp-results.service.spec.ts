@@ -5,7 +5,7 @@ import type { EntityManager } from 'typeorm';
 import type { OrdersService } from '../orders/orders.service.js';
 import { PaymentsMetrics } from './payments-metrics.js';
 import type { LockedPayment, NewTimelineEntry, PaymentsRepository, ResolvedPayment } from './payments.repository.js';
-import { PspResultsService, type PspResult } from './psp-results.service.js';
+import { handlerResultOf, PspResultsService, type PspResult } from './psp-results.service.js';
 
 const PAYMENT = '00000000-0000-4000-8000-00000000000a';
 const ORDER = '00000000-0000-4000-8000-0000000000a0';
@@ -113,5 +113,18 @@ describe('PspResultsService.applyPspResults', () => {
       { applied: true, status: 'failed' },
       { applied: false, reason: 'no payment matches PSP payment pay_unknown' },
     ]);
+  });
+});
+
+describe('handlerResultOf', () => {
+  it('answers applied with the payment status, or ignored with the reason', () => {
+    expect(handlerResultOf({ applied: true, status: 'succeeded' })).toEqual({
+      outcome: 'applied',
+      note: 'payment succeeded',
+    });
+    expect(handlerResultOf({ applied: false, reason: 'payment is final' })).toEqual({
+      outcome: 'ignored',
+      reason: 'payment is final',
+    });
   });
 });

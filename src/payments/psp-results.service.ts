@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import type { HandlerResult } from '../webhooks/inbound/webhook-handler.js';
 import { afterCommit } from '../common/db/after-commit.js';
 import { isUuid } from '../common/ids.js';
 import { OrdersService } from '../orders/orders.service.js';
@@ -31,6 +32,12 @@ export interface PspResult {
 }
 
 export type ApplyOutcome = { applied: true; status: PaymentStatus } | { applied: false; reason: string };
+
+/** What a webhook handler answers for an event whose PSP result was applied (or not). */
+export const handlerResultOf = (outcome: ApplyOutcome): HandlerResult =>
+  outcome.applied
+    ? { outcome: 'applied', note: `payment ${outcome.status}` }
+    : { outcome: 'ignored', reason: outcome.reason };
 
 const TARGET: Record<PspPaymentStatus, PaymentStatus> = {
   processing: 'processing',

@@ -9,7 +9,7 @@ import {
 import { afterCommit } from '../common/db/after-commit.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
-import { PspResultsService, type PspResult } from './psp-results.service.js';
+import { handlerResultOf, PspResultsService, type PspResult } from './psp-results.service.js';
 import type { PspPaymentStatus } from './psp/psp.client.js';
 
 const STATUS_BY_TYPE: Record<string, PspPaymentStatus> = {
@@ -46,10 +46,7 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
           : { outcome: 'ignored', reason: 'thin event for no thin_webhook payment still processing' };
       }
       if (!('result' in p)) return p;
-      const outcome = applied[next++];
-      return outcome.applied
-        ? { outcome: 'applied', note: `payment ${outcome.status}` }
-        : { outcome: 'ignored', reason: outcome.reason };
+      return handlerResultOf(applied[next++]);
     });
   }
 

@@ -6,7 +6,7 @@ import {
   type InboundEvent,
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
-import { PspResultsService, type PspResult } from './psp-results.service.js';
+import { handlerResultOf, PspResultsService, type PspResult } from './psp-results.service.js';
 import { isHandledStripeEvent, STRIPE_STATUS_MAP, stripeFailureReason } from './psp/stripe-status.js';
 
 /** The PaymentIntent fields the handler reads from `data.object`. */
@@ -48,10 +48,7 @@ export class StripeWebhookHandler implements WebhookEventHandler, OnModuleInit {
     let next = 0;
     return parsed.map((p): HandlerResult => {
       if (!('result' in p)) return p;
-      const outcome = applied[next++];
-      return outcome.applied
-        ? { outcome: 'applied', note: `payment ${outcome.status}` }
-        : { outcome: 'ignored', reason: outcome.reason };
+      return handlerResultOf(applied[next++]);
     });
   }
 
