@@ -149,6 +149,13 @@ describe('outbound webhooks: the events API', () => {
       ['/events?types=order.payed', shopHeaders, 400, 'EVENT.UNKNOWN_TYPE'],
       ['/events?limit=0', shopHeaders, 400, 'VALIDATION.FAILED'],
       ['/events?since=yesterday', shopHeaders, 400, 'VALIDATION.FAILED'],
+      [`/events?after=${'a'.repeat(201)}`, shopHeaders, 400, 'VALIDATION.FAILED'],
+      [
+        '/webhook-endpoints/00000000-0000-4000-8000-000000000000/undelivered-events?limit=101',
+        admin,
+        400,
+        'VALIDATION.FAILED',
+      ],
       ['/events', {}, 401, 'AUTH.MISSING_KEY'],
       [
         '/webhook-endpoints/00000000-0000-4000-8000-000000000000/undelivered-events',

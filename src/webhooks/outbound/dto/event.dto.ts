@@ -1,14 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDateString, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsDateString, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { AfterQuery } from '../../../common/pagination/page.query.js';
 
-export class EventsQuery {
-  @ApiPropertyOptional({ description: 'The nextCursor of a previous page, unchanged: the events after it' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  after?: string;
-
+export class EventsQuery extends AfterQuery {
   @ApiPropertyOptional({
     example: 'order.paid,order.payment_failed',
     description: 'Comma-separated event types or wildcards (order.*); default: every type the key may see',
@@ -28,14 +22,6 @@ export class EventsQuery {
   @IsOptional()
   @IsDateString({ strict: true })
   until?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
 }
 
 export class EventPageDto {
@@ -59,21 +45,7 @@ export class EventPageDto {
   hasMore: boolean;
 }
 
-export class UndeliveredQuery {
-  @ApiPropertyOptional({ description: 'The nextCursor of a previous page, unchanged' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  after?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-}
+export class UndeliveredQuery extends AfterQuery {}
 
 export class UndeliveredEventDto {
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'The webhook body' })
