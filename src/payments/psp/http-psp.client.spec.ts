@@ -66,4 +66,11 @@ describe('HttpPspClient connection pool (PSP_CLIENT_CONNECTIONS)', () => {
     expect(peak).toBe(expected);
     await psp.onModuleDestroy();
   });
+
+  it('closes its pool once when Nest destroys it under both of its tokens', async () => {
+    const psp = client(2);
+    // Without the guard, undici rejects the second close with ClientDestroyedError.
+    await psp.onModuleDestroy();
+    await psp.onModuleDestroy();
+  });
 });

@@ -14,6 +14,7 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
   private readonly apiKey: string;
   private readonly timeoutMs: number;
   private readonly agent: Agent;
+  private closed?: Promise<void>;
 
   constructor(config: ConfigService<AllConfig, true>) {
     super();
@@ -30,8 +31,12 @@ export class HttpPspClient extends PspClient implements OnModuleDestroy {
     });
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.agent.close();
+  /**
+   * Nest calls this twice at shutdown, once for HttpPspClient and once for the PspClient
+   * token whose factory returned this instance; undici rejects a second close.
+   */
+  onModuleDestroy(): Promise<void> {
+    return (this.closed ??= this.agent.close());
   }
 
   createPayment(body: CreatePspPayment, idempotencyKey: string): Promise<PspPaymentView> {
