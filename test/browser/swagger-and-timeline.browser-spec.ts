@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { launchChromium, REPORTS, type Chromium } from '../utils/chromium.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { SHOP_KEY } from '../utils/test-env.js';
 
@@ -13,25 +12,10 @@ import { SHOP_KEY } from '../utils/test-env.js';
  * Screenshots go to reports/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const REPORTS = resolve(__dirname, '../../reports');
 const SWAGGER_SHOT = join(REPORTS, 'browser-swagger-order-paid.png');
 const TIMELINE_SHOT = join(REPORTS, 'browser-payment-timeline.png');
 // The e2e setup's 15 s per test (test/setup/e2e-timeout.ts) overrides the config's testTimeout.
 jest.setTimeout(180_000);
-
-/** Bound for any one UI interaction (a click, a response to appear). */
-const STEP_TIMEOUT_MS = 20_000;
 
 /** Swagger UI opblock ids: operations-<tag>-<operationId>. */
 const OP = {
@@ -92,29 +76,22 @@ async function screenshotFromTo(page: Page, from: Locator, to: Locator, path: st
 
 describe('browser: Swagger UI → order paid → payment timeline page', () => {
   let t: TestApp;
+  let browser: Chromium;
   let context: BrowserContext;
-  let userDataDir: string;
   const started = Date.now();
 
   beforeAll(async () => {
     t = await createTestApp();
-    userDataDir = mkdtempSync(join(tmpdir(), 'hookline-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
+    browser = await launchChromium({
       // Answered only to the UI's Basic challenge (the API's 401s ask for Bearer).
       httpCredentials: { username: 'operator', password: SHOP_KEY, origin: t.url },
     });
-    context.setDefaultTimeout(STEP_TIMEOUT_MS);
-    mkdirSync(REPORTS, { recursive: true });
+    context = browser.context;
     log(`Chromium ${context.browser()?.version() ?? '(persistent context)'} against ${t.url}`);
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     await t?.close();
     log(`done in ${Date.now() - started} ms`);
   });

@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { join } from 'node:path';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromium, REPORTS, type Chromium } from '../utils/chromium.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 
 /**
@@ -10,42 +9,21 @@ import { createTestApp, type TestApp } from '../utils/create-test-app.js';
  * its payload schema are shown. Screenshot in reports/.
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const REPORTS = resolve(__dirname, '../../reports');
-
 jest.setTimeout(120_000);
 
 describe('browser: Swagger UI shows the webhooks Hookline sends', () => {
   let t: TestApp;
+  let browser: Chromium;
   let context: BrowserContext;
-  let userDataDir: string;
 
   beforeAll(async () => {
     t = await createTestApp();
-    userDataDir = mkdtempSync(join(tmpdir(), 'hookline-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-    });
-    context.setDefaultTimeout(20_000);
-    mkdirSync(REPORTS, { recursive: true });
+    browser = await launchChromium();
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
     await t?.close();
   });
 
