@@ -70,3 +70,6 @@ export function verifies(secret: string, req: SinkRequest): boolean {
     return false;
   }
 }
+
+/** A started sink: its URL, what it received, and close(). */
+export type Sink = Awaited<ReturnType<typeof startSink>>;

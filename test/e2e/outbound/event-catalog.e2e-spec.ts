@@ -1,9 +1,9 @@
-import { admin, forgetEndpoints, psp, register } from '../../factories/endpoints.factory.js';
+import { admin, psp, register } from '../../factories/endpoints.factory.js';
 import { createOrder, http, payOrder, shopHeaders } from '../../factories/orders.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
+import type { TestApp } from '../../utils/create-test-app.js';
 import { schemaViolation } from '../../utils/event-schemas.js';
-import { startSink } from '../../utils/http-sink.js';
-import { ok } from '../../utils/outbound.js';
+import type { Sink } from '../../utils/http-sink.js';
+import { ok, useOutboundApp } from '../../utils/outbound.js';
 import { waitFor } from '../../utils/wait-for.js';
 
 jest.setTimeout(30_000);
@@ -13,16 +13,10 @@ const endpointCount = async (t: TestApp) =>
 
 describe('outbound webhooks: the event catalog', () => {
   let t: TestApp;
-  let s: Awaited<ReturnType<typeof startSink>>;
-
+  let s: Sink;
+  const sinks = useOutboundApp({ WEBHOOK_RETRY_SCHEDULE: '100ms' }, (app) => (t = app));
   beforeAll(async () => {
-    t = await createTestApp({ WEBHOOK_RETRY_SCHEDULE: '100ms' });
-    s = await startSink(ok);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await s.close();
+    s = await sinks.sink(ok);
   });
 
   it('GET /event-types answers the catalog to a shop or an admin key, and 401 to the PSP key', async () => {

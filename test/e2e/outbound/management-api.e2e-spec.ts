@@ -1,9 +1,9 @@
 import { Client } from 'pg';
-import { admin, forgetEndpoints, psp, register } from '../../factories/endpoints.factory.js';
+import { admin, psp, register } from '../../factories/endpoints.factory.js';
 import { createOrder, http, payOrder } from '../../factories/orders.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
-import { startSink, verifies } from '../../utils/http-sink.js';
-import { ok, sendTest, settled } from '../../utils/outbound.js';
+import type { TestApp } from '../../utils/create-test-app.js';
+import { startSink, verifies, type Sink } from '../../utils/http-sink.js';
+import { ok, sendTest, settled, useOutboundApp } from '../../utils/outbound.js';
 import { TEST_DATABASE_URL } from '../../utils/test-env.js';
 import { waitFor } from '../../utils/wait-for.js';
 
@@ -11,16 +11,10 @@ jest.setTimeout(30_000);
 
 describe('outbound webhooks: management API', () => {
   let t: TestApp;
-  let s: Awaited<ReturnType<typeof startSink>>;
-
+  let s: Sink;
+  const sinks = useOutboundApp({ WEBHOOK_RETRY_SCHEDULE: '100ms' }, (app) => (t = app));
   beforeAll(async () => {
-    t = await createTestApp({ WEBHOOK_RETRY_SCHEDULE: '100ms' });
-    s = await startSink(ok);
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await s.close();
+    s = await sinks.sink(ok);
   });
 
   it('creates, reads, lists, changes and deletes an endpoint', async () => {

@@ -1,30 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { SigningSecrets } from '../../../src/webhooks/outbound/signing-secrets.js';
-import { admin, forgetEndpoints, register } from '../../factories/endpoints.factory.js';
+import { admin, register } from '../../factories/endpoints.factory.js';
 import { http } from '../../factories/orders.factory.js';
-import { createTestApp, type TestApp } from '../../utils/create-test-app.js';
-import { startSink } from '../../utils/http-sink.js';
-import { ok, sendTest, settled } from '../../utils/outbound.js';
+import type { TestApp } from '../../utils/create-test-app.js';
+import { startSink, type Sink } from '../../utils/http-sink.js';
+import { ok, sendTest, settled, useOutboundApp } from '../../utils/outbound.js';
 import { waitFor } from '../../utils/wait-for.js';
 
 jest.setTimeout(30_000);
 
 describe('outbound webhooks: SSRF and auto-disable', () => {
   let t: TestApp;
-  let s: Awaited<ReturnType<typeof startSink>>;
-
-  beforeAll(async () => {
-    t = await createTestApp({
+  let s: Sink;
+  const sinks = useOutboundApp(
+    {
       WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
       WEBHOOK_RETRY_SCHEDULE: '300ms,300ms,300ms,300ms,300ms,300ms',
       WEBHOOK_DISABLE_AFTER: '1s',
-    });
-    s = await startSink(() => Promise.resolve({ status: 500 }));
-  });
-  afterAll(async () => {
-    await t.close();
-    await forgetEndpoints();
-    await s.close();
+    },
+    (app) => (t = app),
+  );
+  beforeAll(async () => {
+    s = await sinks.sink(() => Promise.resolve({ status: 500 }));
   });
 
   it.each([
