@@ -248,6 +248,32 @@ const WEBHOOK_FAILURES: FailureMode[] = [
   },
 ];
 
+const WEBHOOK: StrategyManifest = {
+  scenario: 'webhook',
+  shopFiles: RECEIVER,
+  pspFiles: SENDER,
+  movingParts: [
+    'public endpoint',
+    'signature check',
+    'inbox',
+    'queue',
+    'state in the database',
+    'scheduler',
+    'background task',
+  ],
+  failureModes: [
+    {
+      failure: 'the happy path: signed webhook → order paid',
+      test: {
+        file: 'test/e2e/payment-flow.e2e-spec.ts',
+        name: 'pays an order by webhook: payment succeeded, order paid, inbox processed, timeline complete',
+      },
+    },
+    ...WEBHOOK_FAILURES,
+    ...POLL_FAILURES,
+  ],
+};
+
 export const MANIFEST: StrategyManifest[] = [
   {
     scenario: 'short_polling',
@@ -303,45 +329,12 @@ export const MANIFEST: StrategyManifest[] = [
       ...POLL_FAILURES,
     ],
   },
+  WEBHOOK,
   {
-    scenario: 'webhook',
-    shopFiles: RECEIVER,
-    pspFiles: SENDER,
-    movingParts: [
-      'public endpoint',
-      'signature check',
-      'inbox',
-      'queue',
-      'state in the database',
-      'scheduler',
-      'background task',
-    ],
-    failureModes: [
-      {
-        failure: 'the happy path: signed webhook → order paid',
-        test: {
-          file: 'test/e2e/payment-flow.e2e-spec.ts',
-          name: 'pays an order by webhook: payment succeeded, order paid, inbox processed, timeline complete',
-        },
-      },
-      ...WEBHOOK_FAILURES,
-      ...POLL_FAILURES,
-    ],
-  },
-  {
-    // The receiver and the fetch (a poll due at once, through the poll scheduler and queue).
+    // The receiver and the fetch (a poll due at once, through the poll scheduler and queue):
+    // the webhook's parts; its happy path is the fetch.
+    ...WEBHOOK,
     scenario: 'thin_webhook',
-    shopFiles: RECEIVER,
-    pspFiles: SENDER,
-    movingParts: [
-      'public endpoint',
-      'signature check',
-      'inbox',
-      'queue',
-      'state in the database',
-      'scheduler',
-      'background task',
-    ],
     failureModes: [
       {
         failure: 'an event with ids only: fetch the state once',
