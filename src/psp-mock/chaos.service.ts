@@ -51,14 +51,26 @@ export class ChaosService {
     return value;
   }
 
+  /**
+   * Stores the fields given as overrides, merged into the stored ones in one statement:
+   * concurrent PUTs each keep their fields (save()'s read-then-insert raced into a unique
+   * violation, a 500, when two came at once).
+   */
   async update(patch: ChaosSettingsDto): Promise<ChaosSettings> {
-    const next: ChaosSettings = { ...(await this.fresh()), ...stripUndefined(patch) };
+    const overrides = stripUndefined(patch);
     for (const field of ['settleDelayMs', 'deliveryDelayMs'] as const) {
-      if (next[field].min > next[field].max) {
+      const range = overrides[field];
+      if (range && range.min > range.max) {
         throw new DomainError('PSP.CHAOS_INVALID', 400, 'Invalid chaos settings', `${field}.min must not exceed max.`);
       }
     }
-    await this.db.getRepository(PspSetting).save({ key: KEY, value: { ...next } });
+    const [row] = await this.db.query<{ value: Partial<ChaosSettings> }[]>(
+      `INSERT INTO psp_settings (key, value) VALUES ($1, $2::jsonb)
+       ON CONFLICT (key) DO UPDATE SET value = psp_settings.value || EXCLUDED.value, updated_at = now()
+       RETURNING value`,
+      [KEY, JSON.stringify(overrides)],
+    );
+    const next: ChaosSettings = { ...this.defaults, ...row.value };
     this.cached = { at: Date.now(), value: next };
     return next;
   }
@@ -66,11 +78,6 @@ export class ChaosService {
   /** Back to the environment's defaults. */
   async reset(): Promise<ChaosSettings> {
     await this.db.getRepository(PspSetting).delete({ key: KEY });
-    this.cached = null;
-    return this.get();
-  }
-
-  private async fresh(): Promise<ChaosSettings> {
     this.cached = null;
     return this.get();
   }

@@ -106,6 +106,20 @@ describe('PSP chaos defaults', () => {
         tamperRate: 0,
         duplicateRate: 0.25,
       });
+      // Concurrent PUTs of different fields: each answers 200 and every field is kept.
+      await http(t.url, 'DELETE', '/psp/v1/chaos', undefined, key);
+      const patches = [
+        { tamperRate: 0.01 },
+        { duplicateRate: 0.02 },
+        { reorderRate: 0.03 },
+        { dropRate: 0.04 },
+        { declineRate: 0.05 },
+        { deliveryDelayMs: { min: 1, max: 2 } },
+        { settleDelayMs: { min: 3, max: 4 } },
+      ];
+      const answers = await Promise.all(patches.map((p) => http(t.url, 'PUT', '/psp/v1/chaos', p, key)));
+      expect(answers.map((a) => a.status)).toEqual(patches.map(() => 200));
+      expect((await http(t.url, 'GET', '/psp/v1/chaos', undefined, key)).body).toEqual(Object.assign({}, ...patches));
     } finally {
       await http(t.url, 'DELETE', '/psp/v1/chaos', undefined, key);
       await t.close();
