@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { SecretSealer } from '../src/common/crypto/secret-sealer.js';
 import { validateEnv } from '../src/config/env.js';
 import { typeormOptions } from '../src/database/typeorm-options.js';
+import { TypeormEndpointsRepository } from '../src/webhooks/outbound/persistence/endpoints.typeorm-repository.js';
 import { resealEndpointSecrets } from '../src/webhooks/outbound/secret-reseal.js';
 
 async function main(): Promise<number> {
@@ -15,7 +16,10 @@ async function main(): Promise<number> {
   const batch = Number(/^--batch=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 100);
   const db = await new DataSource({ ...typeormOptions(env.DATABASE_URL), extra: { max: 2 } }).initialize();
   try {
-    const r = await resealEndpointSecrets(db, sealer, { batchSize: batch, log: (line) => console.log(line) });
+    const r = await resealEndpointSecrets(new TypeormEndpointsRepository(db), sealer, {
+      batchSize: batch,
+      log: (line) => console.log(line),
+    });
     console.log(
       `Resealed ${r.resealed} endpoint(s) under key "${r.keyId}"; ${r.current} now under it, ` +
         `${r.left} under another key, ${r.failed.length} could not be opened`,

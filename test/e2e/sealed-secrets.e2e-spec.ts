@@ -7,6 +7,7 @@ import { SecretSealer } from '../../src/common/crypto/secret-sealer.js';
 import { runMigrations } from '../../src/database/migrate.js';
 import { ensureDatabase } from '../../src/database/ensure-database.js';
 import { typeormOptions } from '../../src/database/typeorm-options.js';
+import { EndpointsRepository } from '../../src/webhooks/outbound/endpoints.repository.js';
 import { resealEndpointSecrets } from '../../src/webhooks/outbound/secret-reseal.js';
 import { admin, register } from '../factories/endpoints.factory.js';
 import { http } from '../factories/orders.factory.js';
@@ -209,9 +210,9 @@ describe('Endpoint signing secrets sealed at rest', () => {
   it('the reseal command moves every row to the first key (idempotent); then the old key can be removed', async () => {
     const app = await boot(`${K2},${K1}`);
     const ring = SecretSealer.fromEnv(`${K2},${K1}`);
-    const first = await resealEndpointSecrets(app.db, ring, { batchSize: 1 });
+    const first = await resealEndpointSecrets(app.app.get(EndpointsRepository), ring, { batchSize: 1 });
     expect(first).toEqual({ keyId: 'k2', resealed: 2, current: 3, failed: [], left: 0 });
-    const again = await resealEndpointSecrets(app.db, ring);
+    const again = await resealEndpointSecrets(app.app.get(EndpointsRepository), ring);
     expect(again).toMatchObject({ resealed: 0, current: 3, left: 0 });
     expect(new Set((await endpointRows(app)).map((r) => r.sealing_key_id))).toEqual(new Set(['k2']));
     await stop();

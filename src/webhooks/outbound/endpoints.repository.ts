@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { OutboundOwner, WebhookEndpoint } from './outbound.entities.js';
+import type { SealedColumns } from './signing-secrets.js';
 
 /** An endpoint's failure streak as stored: when it began (null: none) and the endpoint's status. */
 export interface StreakRow {
@@ -7,10 +8,6 @@ export interface StreakRow {
   status: string;
 }
 
-/**
- * The port to webhook endpoints (webhook_endpoints). A method taking an EntityManager runs
- * inside the caller's transaction.
- */
 /** One endpoint sealed under a key id, and how many are. */
 export interface SealedSample {
   sealing_key_id: string;
@@ -20,9 +17,34 @@ export interface SealedSample {
   previous_secret_sealed: string | null;
 }
 
+/** An endpoint's sealed columns, by id (what the reseal reads and writes). */
+export type SealedEndpoint = Pick<WebhookEndpoint, 'id'> & SealedColumns;
+
+/**
+ * The port to webhook endpoints (webhook_endpoints). A method taking an EntityManager runs
+ * inside the caller's transaction.
+ */
 export abstract class EndpointsRepository {
   /** Per sealing key id in the table: how many endpoints it seals, and the first of them (by id). */
   abstract sealedSamples(): Promise<SealedSample[]>;
+
+  /**
+   * Up to `limit` endpoints sealed under a key other than `keyId`, with ids after `afterId`,
+   * in id order, their rows locked until `manager`'s transaction ends; rows another
+   * transaction holds are skipped (SKIP LOCKED), not waited for.
+   */
+  abstract lockSealedUnderOtherKeys(
+    manager: EntityManager,
+    keyId: string,
+    afterId: string,
+    limit: number,
+  ): Promise<SealedEndpoint[]>;
+
+  /** Stores the endpoints' sealed columns, in one statement. */
+  abstract storeSealed(manager: EntityManager, endpoints: SealedEndpoint[]): Promise<void>;
+
+  /** How many sealed endpoints are under `keyId` (current) and under another key (left). */
+  abstract countSealedUnder(keyId: string): Promise<{ current: number; left: number }>;
 
   /**
    * Begins the streaks of the endpoints that have none (`since[i]` for `ids[i]`; rows locked

@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '../../../common/db/prepared-query.js';
-import { EndpointsRepository, type SealedSample, type StreakRow } from '../endpoints.repository.js';
+import {
+  EndpointsRepository,
+  type SealedEndpoint,
+  type SealedSample,
+  type StreakRow,
+} from '../endpoints.repository.js';
 import { WebhookEndpoint, type OutboundOwner } from '../outbound.entities.js';
 
 /** EndpointsRepository over PostgreSQL. */
@@ -19,6 +24,44 @@ export class TypeormEndpointsRepository extends EndpointsRepository {
          FROM webhook_endpoints WHERE sealing_key_id IS NOT NULL
         ORDER BY sealing_key_id, id`,
     );
+  }
+
+  lockSealedUnderOtherKeys(
+    manager: EntityManager,
+    keyId: string,
+    afterId: string,
+    limit: number,
+  ): Promise<SealedEndpoint[]> {
+    return manager.query(
+      `SELECT id, secret_sealed AS "sealedSecret", previous_secret_sealed AS "sealedPreviousSecret",
+              sealing_key_id AS "sealingKeyId"
+         FROM webhook_endpoints
+        WHERE sealing_key_id IS NOT NULL AND sealing_key_id <> $1 AND id > $2
+        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+      [keyId, afterId, limit],
+    );
+  }
+
+  async storeSealed(manager: EntityManager, endpoints: SealedEndpoint[]): Promise<void> {
+    if (endpoints.length === 0) return;
+    await manager.query(
+      `UPDATE webhook_endpoints e
+          SET secret_sealed = x."sealedSecret", previous_secret_sealed = x."sealedPreviousSecret",
+              sealing_key_id = x."sealingKeyId"
+         FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, "sealedSecret" text, "sealedPreviousSecret" text, "sealingKeyId" text)
+        WHERE e.id = x.id`,
+      [JSON.stringify(endpoints)],
+    );
+  }
+
+  async countSealedUnder(keyId: string): Promise<{ current: number; left: number }> {
+    const [counts] = await this.db.query<{ current: number; left: number }[]>(
+      `SELECT count(*) FILTER (WHERE sealing_key_id = $1)::int AS current,
+              count(*) FILTER (WHERE sealing_key_id <> $1)::int AS left
+         FROM webhook_endpoints WHERE sealing_key_id IS NOT NULL`,
+      [keyId],
+    );
+    return counts;
   }
 
   /**
