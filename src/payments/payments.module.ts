@@ -9,6 +9,8 @@ import { MetricsModule } from '../metrics/metrics.module.js';
 import { PaymentPollProcessor } from './polling/payment-poll.processor.js';
 import { PaymentPollingService } from './polling/payment-polling.service.js';
 import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
+import { PollWakeups } from './polling/poll-wakeups.js';
+import { RedisModule } from '../redis/redis.module.js';
 import { ReconciliationCursor } from './reconciliation-cursor.entity.js';
 import { ReconciliationService } from './reconciliation.service.js';
 import { ReconciliationTask } from './reconciliation.task.js';
@@ -55,6 +57,7 @@ export class PaymentsModule {
         OrdersModule.forRole(role),
         IdempotencyModule,
         MetricsModule,
+        RedisModule,
         InboundWebhooksModule.forRole(role),
         OutboundWebhooksModule.forRole(role),
       ],
@@ -77,6 +80,7 @@ export class PaymentsModule {
           inject: [ConfigService, HttpPspClient, StripePspClient],
         },
         PaymentPollingService,
+        PollWakeups,
         ReconciliationService,
         PaymentReadModel,
         ...(runsWorkers(role) ? [PaymentPollProcessor, PollSchedulerTask, ReconciliationTask] : []),

@@ -8,6 +8,7 @@ import type { OrdersService } from '../orders/orders.service.js';
 import type { Payment } from './payment.entity.js';
 import type { NewPayment, NewTimelineEntry, PaymentsRepository } from './payments.repository.js';
 import { PaymentsService } from './payments.service.js';
+import type { PollWakeups } from './polling/poll-wakeups.js';
 import type { PspClient } from './psp/psp.client.js';
 
 const ORDER = '00000000-0000-4000-8000-0000000000a0';
@@ -21,6 +22,8 @@ function serviceWith(
 ) {
   const calls: string[] = [];
   const timeline: NewTimelineEntry[] = [];
+  const firstPolls: Date[] = [];
+  const announced: Date[] = [];
   const repository: Partial<PaymentsRepository> = {
     tryStart: (_orderId, p) => {
       if (!fastStart) return Promise.resolve(null);
@@ -33,8 +36,9 @@ function serviceWith(
       timeline.push({ paymentId: PAYMENT, type: 'created', at: createdAt, detail });
       return Promise.resolve({ created: true, payment: { ...p, id: PAYMENT, createdAt } as Payment });
     },
-    markAccepted: (_manager, id, pspPaymentId, _nextPollAt, entry) => {
+    markAccepted: (_manager, id, pspPaymentId, nextPollAt, entry) => {
       calls.push(`accepted ${pspPaymentId}`);
+      firstPolls.push(nextPollAt);
       timeline.push({ paymentId: id, type: 'psp_accepted', ...entry });
       return Promise.resolve();
     },
@@ -58,9 +62,10 @@ function serviceWith(
     repository as PaymentsRepository,
     orders as OrdersService,
     { createPayment: psp, unsupported } as PspClient,
+    { announce: (dueAt: Date) => Promise.resolve(void announced.push(dueAt)) } as PollWakeups,
     config as unknown as ConfigService<AllConfig, true>,
   );
-  return { service, calls, timeline };
+  return { service, calls, timeline, firstPolls, announced };
 }
 
 describe('PaymentsService.create', () => {
@@ -76,6 +81,17 @@ describe('PaymentsService.create', () => {
     expect(payment.pspPaymentId).toBe('pay_1');
     expect(calls).toEqual(['insert', 'accepted pay_1']);
     expect(timeline.map((e) => e.type)).toEqual(['created', 'psp_accepted']);
+  });
+
+  it("announces the first poll's due time to the workers once the PSP accepted the payment", async () => {
+    const { service, firstPolls, announced } = serviceWith(() =>
+      Promise.resolve({ id: 'pay_1', status: 'processing', amount: 1500, currency: 'EUR' }),
+    );
+    const before = Date.now();
+    await service.create(ORDER, { strategy: 'long_polling' });
+    expect(announced).toEqual(firstPolls);
+    expect(announced[0].getTime()).toBeGreaterThanOrEqual(before);
+    expect(announced[0].getTime()).toBeLessThanOrEqual(Date.now());
   });
 
   it('refuses with 422 what the PSP cannot do (Stripe: long polling), before anything is stored or sent', async () => {

@@ -11,6 +11,7 @@ import type { PaymentStrategy } from './payment-status.js';
 import type { PaymentTimelineEntry, TimelineType } from './payment-timeline-entry.entity.js';
 import type { Payment } from './payment.entity.js';
 import { PaymentsRepository } from './payments.repository.js';
+import { PollWakeups } from './polling/poll-wakeups.js';
 import { PspClient } from './psp/psp.client.js';
 
 /**
@@ -29,6 +30,7 @@ export class PaymentsService {
     private readonly payments: PaymentsRepository,
     private readonly orders: OrdersService,
     private readonly psp: PspClient,
+    private readonly pollWakeups: PollWakeups,
     config: ConfigService<AllConfig, true>,
   ) {
     this.callbackUrl = `${config.get('PUBLIC_BASE_URL', { infer: true })}/webhooks/psp`;
@@ -116,8 +118,9 @@ export class PaymentsService {
         },
         payment.id,
       );
+      const firstPollAt = this.firstPollAt(payment.strategy);
       // One statement: no transaction around it.
-      await this.payments.markAccepted(this.db.manager, payment.id, pspPayment.id, this.firstPollAt(payment.strategy), {
+      await this.payments.markAccepted(this.db.manager, payment.id, pspPayment.id, firstPollAt, {
         at: new Date(),
         detail: {
           pspPaymentId: pspPayment.id,
@@ -126,6 +129,8 @@ export class PaymentsService {
           ...(pspPayment.next_action ? { nextAction: pspPayment.next_action.type } : {}),
         },
       });
+      // Off the request path: an idle worker would otherwise sleep up to a second past it.
+      void this.pollWakeups.announce(firstPollAt);
       payment.pspPaymentId = pspPayment.id;
       // Stripe's 3-D Secure: the payment stays processing until the customer authenticates.
       if (pspPayment.next_action) payment.nextAction = pspPayment.next_action;

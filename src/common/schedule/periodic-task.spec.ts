@@ -176,6 +176,36 @@ describe('PeriodicTask', () => {
       expect(at).toHaveLength(5);
     });
 
+    it('wakeBy(at) brings a later run forward to at, and leaves an earlier one alone', async () => {
+      const at: number[] = [];
+      let finish: (() => void) | undefined;
+      const t0 = Date.now();
+      const task = new PeriodicTask('Task', logger, () => {
+        at.push(Date.now() - t0);
+        if (at.length === 3) return new Promise<number>((resolve) => (finish = () => resolve(1000)));
+        return Promise.resolve(at.length === 1 ? 1000 : 100);
+      });
+      task.startAdaptive(scheduler, { name: 'adaptive', firstAfterMs: 10, retryAfterMs: 1000 });
+      await advance(10);
+      expect(at).toEqual([10]); // asleep until 1010
+      task.wakeBy(t0 + 300); // sooner than 1010: the run moves to 300
+      task.wakeBy(t0 + 900); // later than 300: nothing changes
+      await advance(289);
+      expect(at).toEqual([10]);
+      await advance(1);
+      expect(at).toEqual([10, 300]); // asleep until 400
+      task.wakeBy(t0 + 600); // later than 400: nothing changes
+      await advance(100);
+      expect(at).toEqual([10, 300, 400]); // a run that takes a while
+      task.wakeBy(t0 + 450); // during the run: the next comes by 450, not 1000 ms after it ends
+      await advance(20);
+      finish!();
+      await advance(0);
+      expect(at).toHaveLength(3);
+      await advance(30);
+      expect(at).toEqual([10, 300, 400, 450]);
+    });
+
     it('stops once shutdown clears the registry, even while a run is going', async () => {
       let runs = 0;
       let finish: () => void = () => undefined;

@@ -18,10 +18,10 @@ export interface PeriodicSchedule {
  */
 export class PeriodicTask {
   private running = false;
-  /** startAdaptive's "run now": set once it has started. */
-  private runNow?: () => void;
-  /** A wake() that came during a run: the run's next one comes at once. */
-  private wakeRequested = false;
+  /** startAdaptive's "run by this time (epoch ms)": set once it has started. */
+  private runBy?: (at: number) => void;
+  /** The earliest time a wakeBy() during a run asked for (Infinity: none); the next run comes by then. */
+  private wakeRequestedAt = Infinity;
 
   constructor(
     private readonly what: string,
@@ -57,28 +57,31 @@ export class PeriodicTask {
     { name, firstAfterMs, retryAfterMs }: { name: string; firstAfterMs: number; retryAfterMs: number },
   ): void {
     let current: ReturnType<typeof setTimeout> | undefined;
+    /** When the armed timer fires (epoch ms). */
+    let firesAt = Infinity;
     const armed = () => scheduler.getTimeouts().includes(name) && scheduler.getTimeout(name) === current;
     const arm = (ms: number) => {
       const timer = setTimeout(() => {
-        this.wakeRequested = false;
+        this.wakeRequestedAt = Infinity;
         void this.attempt().then((next) => {
           // Shutdown deleted the timeout while the run went on: no next run.
           if (armed() && current === timer) {
             scheduler.deleteTimeout(name);
             const wait = typeof next === 'number' && Number.isFinite(next) ? Math.max(0, next) : retryAfterMs;
-            arm(this.wakeRequested ? 0 : wait);
+            arm(Math.min(wait, Math.max(0, this.wakeRequestedAt - Date.now())));
           }
         });
       }, ms);
       current = timer;
+      firesAt = Date.now() + ms;
       scheduler.addTimeout(name, timer);
     };
-    this.runNow = () => {
+    this.runBy = (at: number) => {
       if (this.running) {
-        this.wakeRequested = true;
-      } else if (armed()) {
+        this.wakeRequestedAt = Math.min(this.wakeRequestedAt, at);
+      } else if (armed() && firesAt > at) {
         scheduler.deleteTimeout(name); // clears the sleeping timer
-        arm(0);
+        arm(Math.max(0, at - Date.now()));
       }
     };
     arm(firstAfterMs);
@@ -90,7 +93,16 @@ export class PeriodicTask {
    * comes as soon as this one ends. A no-op before start and after shutdown.
    */
   wake(): void {
-    this.runNow?.();
+    this.runBy?.(Date.now());
+  }
+
+  /**
+   * For a task started with startAdaptive: the next run comes by `at` (epoch ms) — sooner
+   * than the sleep the last run asked for when that ends later; a no-op when the next run
+   * is due by then anyway. During a run, the next run comes by `at` (at once if past).
+   */
+  wakeBy(at: number): void {
+    this.runBy?.(at);
   }
 
   /** One run now, unless one is running (then it returns at once). Never throws. */

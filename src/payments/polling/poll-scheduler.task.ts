@@ -8,8 +8,8 @@ import { PaymentPollingService } from './payment-polling.service.js';
 export const POLL_TICK_MS = 250;
 /**
  * The longest the scheduler sleeps when no poll is due: a poll scheduled meanwhile by
- * another process (or due at once, as a long-polling payment's first) waits at most this
- * (docs/decisions/0020-poll-scheduler-sleeps-until-due.md).
+ * another process waits at most this when its wake-up (PollWakeups) is lost
+ * (docs/decisions/0020-poll-scheduler-sleeps-until-due.md, 0030-poll-wakeups.md).
  */
 export const POLL_IDLE_MAX_MS = 1_000;
 
@@ -21,6 +21,8 @@ export const POLL_IDLE_MAX_MS = 1_000;
 @Injectable()
 export class PollSchedulerTask implements OnApplicationBootstrap {
   private readonly task = new PeriodicTask('Claiming due polls', new Logger('PollScheduler'), () => this.round());
+  /** When the last round that claimed polls ran (epoch ms). */
+  private lastClaimAt = 0;
 
   constructor(
     private readonly polling: PaymentPollingService,
@@ -44,11 +46,22 @@ export class PollSchedulerTask implements OnApplicationBootstrap {
     this.task.wake();
   }
 
+  /**
+   * A poll another process made due at `dueAt` (epoch ms; PollWakeups): the next round
+   * comes by then instead of after a sleep of up to POLL_IDLE_MAX_MS, but never sooner than
+   * POLL_TICK_MS after the last claiming round, so a stream of new payments does not turn
+   * into a claiming transaction each.
+   */
+  wakeBy(dueAt: number): void {
+    this.task.wakeBy(Math.max(dueAt, this.lastClaimAt + POLL_TICK_MS));
+  }
+
   /** One round: claims what is due, or answers how long to sleep until something is. */
   async round(): Promise<number> {
     const dueInMs = await this.payments.msUntilNextPoll();
     if (dueInMs === null) return POLL_IDLE_MAX_MS;
     if (dueInMs > 0) return Math.min(Math.ceil(dueInMs), POLL_IDLE_MAX_MS);
+    this.lastClaimAt = Date.now();
     await this.polling.claimDue();
     return POLL_TICK_MS;
   }
