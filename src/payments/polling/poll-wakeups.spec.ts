@@ -29,9 +29,10 @@ describe('PollWakeups', () => {
     let first: () => void;
     const received = new Promise<void>((resolve) => (first = resolve));
     const worker = processWith({ wakeBy: (at) => void (woken.push(at), first()) });
-    await worker.onApplicationBootstrap();
+    worker.onApplicationBootstrap();
+    await worker.subscribed;
     const api = processWith();
-    await api.onApplicationBootstrap(); // no scheduler: subscribes to nothing
+    api.onApplicationBootstrap(); // no scheduler: subscribes to nothing
 
     const later = new Date(Date.now() + 5_000); // past the idle sleep: the scheduler finds it itself
     const now = new Date();

@@ -26,17 +26,19 @@ export class PollWakeups implements OnApplicationBootstrap {
     this.channel = `${config.get('REDIS_PREFIX', { infer: true })}:payments:poll-due`;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Settles once this process's subscription is up (or failed); boot does not wait for it. */
+  subscribed: Promise<void> = Promise.resolve();
+
+  onApplicationBootstrap(): void {
     const scheduler = this.scheduler;
     if (!scheduler) return;
     const sub = this.redis.create('PollWakeups', { lazyConnect: true });
     sub.on('message', (_channel: string, dueAt: string) => scheduler.wakeBy(Number(dueAt)));
-    try {
-      await sub.subscribe(this.channel);
-    } catch (err) {
-      // The scheduler still looks at least every POLL_IDLE_MAX_MS; ioredis resubscribes on reconnect.
-      this.logger.warn(`Could not subscribe to poll wake-ups: ${(err as Error).message}`);
-    }
+    // ioredis resubscribes after a reconnect; until then the scheduler still looks every second.
+    this.subscribed = sub.subscribe(this.channel).then(
+      () => undefined,
+      (err: Error) => this.logger.warn(`Could not subscribe to poll wake-ups: ${err.message}`),
+    );
   }
 
   /** Announces a first poll due at `dueAt`, when an idle scheduler could sleep past it; never throws. */
