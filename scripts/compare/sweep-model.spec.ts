@@ -8,6 +8,7 @@ import {
   fitLine,
   shortPollCpu,
   shortPollLag,
+  tiedAtLag,
 } from './sweep-model.js';
 import { lagSample, type TimelineEntry } from './measure.js';
 import { analyseSweep, lagTarget, sweepProfiles, type SweepRecord, type SweepRun } from './sweep.js';
@@ -85,6 +86,12 @@ describe('the sweep model', () => {
     expect(cheapestAtLag(candidates, 300)?.strategy).toBe('short_polling');
     expect(cheapestAtLag(candidates, 1000)?.strategy).toBe('long_polling');
     expect(cheapestAtLag(candidates, 100)).toBeNull();
+    // Within 15 % of the cheapest's CPU is a tie; out of the lag target is not.
+    expect(tiedAtLag(candidates, 300).map((c) => c.strategy)).toEqual(['short_polling', 'webhook']);
+    expect(tiedAtLag([...candidates, { strategy: 'x', lagP95Ms: 100, cpuMs: 21 }], 300).map((c) => c.strategy)).toEqual(
+      ['short_polling', 'webhook'],
+    );
+    expect(tiedAtLag(candidates, 100)).toEqual([]);
   });
 
   it('splits a short-polled payment’s lag where its finding poll fell due', () => {
@@ -146,6 +153,19 @@ describe('the sweep verdicts', () => {
   it('fits the per-poll cost over the profiles’ short-poll runs', () => {
     expect(a.fits[0].cost?.perPollMs).toBeCloseTo(1, 9);
     expect(a.fits[0].cost?.baseMs).toBeCloseTo(10, 9);
+    expect(a.fits[0].pooled).toBe(false);
+  });
+
+  it('takes the fit over every rate for a rate whose own runs show no per-poll cost', () => {
+    // At 40/s the short-poll runs cost the same whatever the polls: no slope of their own.
+    const flat = runs
+      .filter((r) => r.strategy === 'short_polling')
+      .map((r) => ({ ...r, rate: 40, result: { ...r.result, psp: { cpuMs: 8 }, shop: { cpuMs: 8 } } as Result }));
+    const both = analyseSweep({ ...record, rates: [5, 40], runs: [...runs, ...flat] });
+    const at40 = both.fits.find((f) => f.rate === 40)!;
+    expect(at40.pooled).toBe(true);
+    expect(at40.cost?.perPollMs).toBeGreaterThan(0);
+    expect(both.fits.find((f) => f.rate === 5)?.pooled).toBe(false);
   });
 
   it('holds every strategy to the profile’s lag target and names the cheapest', () => {

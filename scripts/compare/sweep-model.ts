@@ -171,3 +171,25 @@ export function cheapestAtLag(candidates: Candidate[], targetMs: number): Candid
   if (eligible.length === 0) return null;
   return eligible.reduce((best, c) => (c.cpuMs < best.cpuMs ? c : best));
 }
+
+/**
+ * CPU per payment within this share of the cheapest counts as a tie: the run-to-run noise of
+ * the figure (the page's "run before" table moves it by 3–25 %).
+ */
+export const COST_TOLERANCE = 0.15;
+
+/** The candidates within the lag target whose CPU is within COST_TOLERANCE of the cheapest's (the cheapest first). */
+export function tiedAtLag(candidates: Candidate[], targetMs: number): Candidate[] {
+  const best = cheapestAtLag(candidates, targetMs);
+  if (!best) return [];
+  return [
+    best,
+    ...candidates.filter(
+      (c) =>
+        c !== best &&
+        Number.isFinite(c.cpuMs) &&
+        c.lagP95Ms <= targetMs * (1 + LAG_TOLERANCE) &&
+        c.cpuMs <= best.cpuMs * (1 + COST_TOLERANCE),
+    ),
+  ];
+}

@@ -16,6 +16,7 @@ import { barChart } from './svg.js';
 import {
   breakEven,
   cheapestAtLag,
+  COST_TOLERANCE,
   equalLagInterval,
   expectedFallbackPolls,
   expectedPolls,
@@ -24,6 +25,7 @@ import {
   mean,
   shortPollCpu,
   shortPollLag,
+  tiedAtLag,
   type Candidate,
   type PollCost,
   type Uniform,
@@ -153,8 +155,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
   const runs: SweepRun[] = [];
   try {
     process.stdout.write('  warm-up … ');
-    await setChaos(stack, { dropRate: 0, declineRate: 0, settleDelayMs: profiles[0].settleMs });
-    const warmUp = { payments: 5, concurrency: 5, timeoutS: 30, settleDelayMs: profiles[0].settleMs };
+    const warmUp = { payments: 5, concurrency: 5, timeoutS: 30, settleDelayMs: { min: 50, max: 300 } };
+    await setChaos(stack, { dropRate: 0, declineRate: 0, settleDelayMs: warmUp.settleDelayMs });
     await Promise.all(
       (['webhook', 'short_polling', 'long_polling'] as const).map((s) =>
         runScenario(stack, db, scenario(s), warmUp, false),
@@ -209,6 +211,8 @@ export interface SweepRow {
   equalLagIntervalMs: number | null;
   candidates: (Candidate & { requests: number })[];
   cheapest: Candidate | null;
+  /** The cheapest and those within COST_TOLERANCE of it (within the target). */
+  tied: Candidate[];
   webhookFallbackPolls: number;
   longPolls: number;
   /** Long polling: seconds of a held connection per payment, and connections held at once at the rate. */
@@ -221,7 +225,18 @@ export interface SweepRow {
 export interface SweepAnalysis {
   rows: SweepRow[];
   /** Per rate: the short-poll runs the per-poll cost is fitted to (x polls per payment, y CPU ms per payment). */
-  fits: { rate: number; points: { profile: ProfileKey; x: number; y: number }[]; cost: PollCost | null }[];
+  fits: {
+    rate: number;
+    points: { profile: ProfileKey; x: number; y: number }[];
+    cost: PollCost | null;
+    /** The cost is the fit over every rate's runs (this rate's alone gave none). */
+    pooled: boolean;
+  }[];
+}
+
+function costOf(points: { x: number; y: number }[]): PollCost | null {
+  const line = fitLine(points);
+  return line && line.slope > 0 ? { baseMs: line.intercept, perPollMs: line.slope } : null;
 }
 
 /** The sweep's verdicts from its runs (pure: the unit test feeds it runs). */
@@ -233,10 +248,12 @@ export function analyseSweep(record: SweepRecord): SweepAnalysis {
       const r = run(p.key, rate, 'short_polling');
       return r ? [{ profile: p.key, x: r.polls, y: cpuOf(r) }] : [];
     });
-    const line = fitLine(points);
-    const cost = line && line.slope > 0 ? { baseMs: line.intercept, perPollMs: line.slope } : null;
-    return { rate, points, cost };
+    return { rate, points, cost: costOf(points), pooled: false };
   });
+  // A rate whose runs do not resolve a per-poll cost (too few payments for /proc's 10 ms
+  // ticks) takes the fit over every rate's short-poll runs, and says so.
+  const pooled = costOf(fits.flatMap((f) => f.points));
+  for (const f of fits) if (!f.cost && pooled) Object.assign(f, { cost: pooled, pooled: true });
   const rows: SweepRow[] = [];
   for (const rate of record.rates) {
     const cost = fits.find((f) => f.rate === rate)?.cost ?? null;
@@ -284,6 +301,7 @@ export function analyseSweep(record: SweepRecord): SweepAnalysis {
         equalLagIntervalMs: interval,
         candidates,
         cheapest: cheapestAtLag(candidates, targetMs),
+        tied: tiedAtLag(candidates, targetMs),
         webhookFallbackPolls: fallback,
         longPolls,
         heldS: mean(d) / 1000,
@@ -312,10 +330,13 @@ const settle = (p: Profile) => `${dur(p.settleMs.min)}–${dur(p.settleMs.max)}`
 
 function verdict(row: SweepRow): string {
   const said = row.profile.sourceSays;
-  if (!row.cheapest) return `no strategy within the target`;
+  if (!row.cheapest) return 'no strategy within the target';
   const got = row.cheapest.strategy as Strategy;
   const saidC = row.candidates.find((c) => c.strategy === said);
   if (got === said) return `agrees: ${LABEL[got]} (${f1(row.cheapest.cpuMs)} ms)`;
+  if (saidC && row.tied.includes(saidC)) {
+    return `agrees within the noise: ${LABEL[said]} ${f1(saidC.cpuMs)} ms, ${LABEL[got]} ${f1(row.cheapest.cpuMs)} ms`;
+  }
   const why = !saidC
     ? `${LABEL[said]} cannot reach ${dur(row.targetMs)}`
     : saidC.lagP95Ms > row.targetMs * (1 + LAG_TOLERANCE)
@@ -323,6 +344,13 @@ function verdict(row: SweepRow): string {
       : `${LABEL[said]} ${f1(saidC.cpuMs)} ms`;
   return `contradicts: ${LABEL[got]} ${f1(row.cheapest.cpuMs)} ms; ${why}`;
 }
+
+const cheapestCell = (row: SweepRow) =>
+  row.tied.length === 0
+    ? '–'
+    : row.tied
+        .map((c, i) => (i === 0 ? LABEL[c.strategy as Strategy] : `≈ ${LABEL[c.strategy as Strategy]}`))
+        .join(' ');
 
 export function sweepTable(a: SweepAnalysis): string {
   const cand = (row: SweepRow, s: Strategy) => {
@@ -351,10 +379,12 @@ export function sweepTable(a: SweepAnalysis): string {
         (row.webhookFallbackPolls > 0.005 ? ` (${f2(row.webhookFallbackPolls)} fallback polls)` : ''),
       cand(row, 'short_polling'),
       `${cand(row, 'long_polling')} (${f1(row.heldS)} s · ${Math.round(row.heldAtOnce)})`,
-      row.cheapest ? LABEL[row.cheapest.strategy as Strategy] : '–',
-      row.breakEven.intervalMs === null
-        ? 'none: one poll costs what the webhook does'
-        : `${dur(row.breakEven.intervalMs)} (${dur(row.breakEven.lagP95Ms)})`,
+      cheapestCell(row),
+      !row.cost
+        ? '– (no per-poll cost: see the fit)'
+        : row.breakEven.intervalMs === null
+          ? 'none: one poll costs what the webhook does'
+          : `${dur(row.breakEven.intervalMs)} (${dur(row.breakEven.lagP95Ms)})`,
       verdict(row),
     ]),
   ]);
@@ -372,7 +402,10 @@ export function fitTable(record: SweepRecord, a: SweepAnalysis): string {
     ...a.fits.map((f) => [
       `${f.rate}/s`,
       f.points.map((p) => `${p.profile} (${every(p.profile)}) ${f2(p.x)} → ${f1(p.y)}`).join(' · '),
-      f.cost ? `${f2(f.cost.baseMs)} + ${f2(f.cost.perPollMs)} × polls` : 'no positive per-poll cost above the noise',
+      f.cost
+        ? `${f2(f.cost.baseMs)} + ${f2(f.cost.perPollMs)} × polls` +
+          (f.pooled ? ' (over both rates: this rate alone shows no per-poll cost above the noise)' : '')
+        : 'no positive per-poll cost above the noise',
     ]),
   ]);
 }
@@ -394,10 +427,11 @@ export function sweepChart(a: SweepAnalysis): string {
 /** The seed table's "suitable for" cells, per column name of seedTable. */
 export function suitableCells(a: SweepAnalysis): Record<string, string> {
   const wins = (s: Strategy) => {
-    const rows = a.rows.filter((r) => r.cheapest?.strategy === s);
+    const rows = a.rows.filter((r) => r.tied.some((c) => c.strategy === s));
     return rows.length === 0
       ? `cheapest at equal lag in none of ${a.rows.length} cases`
-      : `cheapest at equal lag for ${rows.map((r) => `${r.profile.key} @ ${r.rate}/s`).join(', ')}`;
+      : `cheapest at equal lag (or within ${COST_TOLERANCE * 100} %) for ` +
+          rows.map((r) => `${r.profile.key} @ ${r.rate}/s`).join(', ');
   };
   const top = Math.max(...a.rows.map((r) => r.rate));
   const breakEvens = a.rows
@@ -426,7 +460,8 @@ export function sweepSection(record: SweepRecord, a: SweepAnalysis, dir: string)
       `SHORT_POLL_INTERVAL_MS ${record.intervalMs} in run time. ` +
       'Times are real (unscaled): ×N is the profile’s time scale. CPU is PSP + shop per payment; ' +
       'requests are the shop ↔ PSP calls per payment beyond creating it; lag p95 from settling to the order being final. ' +
-      `Lags within ${LAG_TOLERANCE * 100} % of the target count as equal.`,
+      `Lags within ${LAG_TOLERANCE * 100} % of the target count as equal, CPU within ${COST_TOLERANCE * 100} % ` +
+      'of the cheapest as a tie (≈).',
     '',
     sweepTable(a),
     '',
