@@ -48,7 +48,15 @@ import {
 } from './compare/report.js';
 import { startStack, type Topology } from './compare/stack.js';
 import { makeLoopbackPki } from './compare/tls.js';
-import { analyseSweep, runSweep, suitableCells, sweepChart, sweepSection, type SweepRecord } from './compare/sweep.js';
+import {
+  analyseSweep,
+  runSweep,
+  suitableCells,
+  sweepChart,
+  sweepSection,
+  sweepSideBySide,
+  type SweepRecord,
+} from './compare/sweep.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -132,7 +140,12 @@ function sideBySide(previous: RunRecord | null, current: RunRecord): string {
     const cpu = (x: Result) => ((x.psp.cpuMs ?? 0) + (x.shop.cpuMs ?? 0)).toFixed(1);
     rows.push([r.scenario.name, `${lag(p)} → ${lag(r)}`, `${req(p)} → ${req(r)}`, `${cpu(p)} → ${cpu(r)}`]);
   }
-  return `The run before (${previous.at}, \`${previous.command}\`) beside this one:\n\n${markdownTable(rows)}`;
+  const sweeps =
+    previous.sweep && current.sweep ? sweepSideBySide(analyseSweep(previous.sweep), analyseSweep(current.sweep)) : '';
+  return (
+    `The run before (${previous.at}, \`${previous.command}\`) beside this one:\n\n${markdownTable(rows)}` +
+    (sweeps ? `\n\n${sweeps}` : '')
+  );
 }
 
 async function sweep(): Promise<SweepRecord> {

@@ -11,7 +11,15 @@ import {
   tiedAtLag,
 } from './sweep-model.js';
 import { lagSample, type TimelineEntry } from './measure.js';
-import { analyseSweep, lagTarget, sweepProfiles, type SweepRecord, type SweepRun } from './sweep.js';
+import {
+  analyseSweep,
+  lagTarget,
+  suitableCells,
+  sweepProfiles,
+  sweepSideBySide,
+  type SweepRecord,
+  type SweepRun,
+} from './sweep.js';
 import type { Result } from './measure.js';
 
 describe('the sweep model', () => {
@@ -188,5 +196,15 @@ describe('the sweep verdicts', () => {
     expect(bank.cheapest?.cpuMs).toBe(Math.min(...bank.candidates.map((c) => c.cpuMs)));
     // Break-even: short polling at it costs what the webhook (with its fallback polls) does.
     expect(shortPollCpu(bank.cost!, bank.profile.settleMs, bank.breakEven.intervalMs!)).toBeCloseTo(webhook.cpuMs, 3);
+  });
+
+  it('fills the seed table’s row and sets the run before beside this one', () => {
+    const cells = suitableCells(a);
+    expect(cells.webhook).toContain('cards @ 5/s');
+    expect(cells.short_polling).toMatch(/break-even interval at 5\/s: cards .* · 3ds .* · bank /);
+    expect(cells.long_polling).toContain(`bank ${Math.round((5 * 960_000) / 1000)}`);
+    const side = sweepSideBySide(a, a);
+    expect(side).toContain('instant cards · 5/s');
+    expect(side).toContain('webhook → webhook');
   });
 });

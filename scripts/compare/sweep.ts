@@ -470,3 +470,27 @@ export function sweepSection(record: SweepRecord, a: SweepAnalysis, dir: string)
     `![suitable for](${dir}/suitable-for.svg)`,
   ].join('\n');
 }
+
+/** The sweep's verdicts of the run before beside this one's (the page's side-by-side). */
+export function sweepSideBySide(previous: SweepAnalysis, current: SweepAnalysis): string {
+  const rows = [
+    [
+      'profile · rate',
+      'cheapest at equal lag: before → now',
+      'break-even short-poll interval: before → now',
+      'webhook CPU ms per payment: before → now',
+    ],
+  ];
+  for (const r of current.rows) {
+    const p = previous.rows.find((x) => x.profile.key === r.profile.key && x.rate === r.rate);
+    if (!p) continue;
+    const webhook = (x: SweepRow) => f1(x.candidates.find((c) => c.strategy === 'webhook')?.cpuMs ?? NaN);
+    rows.push([
+      `${r.profile.name} · ${r.rate}/s`,
+      `${cheapestCell(p)} → ${cheapestCell(r)}`,
+      `${dur(p.breakEven.intervalMs)} → ${dur(r.breakEven.intervalMs)}`,
+      `${webhook(p)} → ${webhook(r)}`,
+    ]);
+  }
+  return rows.length > 1 ? markdownTable(rows) : '';
+}
