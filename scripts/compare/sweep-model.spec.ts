@@ -5,6 +5,7 @@ import {
   expectedFallbackPolls,
   expectedPolls,
   fallbackPollTimes,
+  fitCommonSlope,
   fitLine,
   shortPollCpu,
   shortPollLag,
@@ -52,6 +53,19 @@ describe('the sweep model', () => {
     ]);
     expect(fit?.slope).toBeCloseTo(2, 9);
     expect(fit?.intercept).toBeCloseTo(10, 9);
+    const common = fitCommonSlope([
+      [
+        { x: 1, y: 12 },
+        { x: 3, y: 16 },
+      ],
+      [
+        { x: 2, y: 30 },
+        { x: 4, y: 34 },
+      ],
+    ]);
+    expect(common?.slope).toBeCloseTo(2, 9);
+    expect(common?.intercepts[0]).toBeCloseTo(10, 9);
+    expect(common?.intercepts[1]).toBeCloseTo(26, 9);
     expect(
       fitLine([
         { x: 2, y: 1 },
@@ -172,7 +186,9 @@ describe('the sweep verdicts', () => {
     const both = analyseSweep({ ...record, rates: [5, 40], runs: [...runs, ...flat] });
     const at40 = both.fits.find((f) => f.rate === 40)!;
     expect(at40.pooled).toBe(true);
-    expect(at40.cost?.perPollMs).toBeGreaterThan(0);
+    // One slope over both rates (1 at 5/s, 0 at 40/s → 0.5), 40/s keeping its own base.
+    expect(at40.cost?.perPollMs).toBeCloseTo(0.5, 9);
+    expect(at40.cost?.baseMs).toBeCloseTo(16 - 0.5 * (14 / 3), 9);
     expect(both.fits.find((f) => f.rate === 5)?.pooled).toBe(false);
   });
 

@@ -83,6 +83,28 @@ export function fitLine(points: { x: number; y: number }[]): { slope: number; in
   return { slope, intercept: my - slope * mx };
 }
 
+/**
+ * One slope over several groups of points, each group with its own intercept (the groups
+ * differ in a fixed cost, e.g. the payment rate, not in the slope): null when no group's x
+ * differ.
+ */
+export function fitCommonSlope(groups: { x: number; y: number }[][]): { slope: number; intercepts: number[] } | null {
+  let sxy = 0;
+  let sxx = 0;
+  const means = groups.map((g) => {
+    const mx = g.reduce((a, p) => a + p.x, 0) / (g.length || 1);
+    const my = g.reduce((a, p) => a + p.y, 0) / (g.length || 1);
+    for (const p of g) {
+      sxy += (p.x - mx) * (p.y - my);
+      sxx += (p.x - mx) ** 2;
+    }
+    return { mx, my };
+  });
+  if (sxx < 1e-9) return null;
+  const slope = sxy / sxx;
+  return { slope, intercepts: means.map((m) => m.my - slope * m.mx) };
+}
+
 /** Nearest-rank percentile of unsorted values. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;

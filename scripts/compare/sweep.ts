@@ -20,6 +20,7 @@ import {
   equalLagInterval,
   expectedFallbackPolls,
   expectedPolls,
+  fitCommonSlope,
   fitLine,
   LAG_TOLERANCE,
   mean,
@@ -250,10 +251,15 @@ export function analyseSweep(record: SweepRecord): SweepAnalysis {
     });
     return { rate, points, cost: costOf(points), pooled: false };
   });
-  // A rate whose runs do not resolve a per-poll cost (too few payments for /proc's 10 ms
-  // ticks) takes the fit over every rate's short-poll runs, and says so.
-  const pooled = costOf(fits.flatMap((f) => f.points));
-  for (const f of fits) if (!f.cost && pooled) Object.assign(f, { cost: pooled, pooled: true });
+  // A rate whose runs do not resolve a per-poll cost (few payments against /proc's 10 ms
+  // ticks, or polls batched at a high rate) takes the slope fitted over every rate's runs
+  // with its own base (each rate has its own fixed cost per payment), and says so.
+  const common = fitCommonSlope(fits.map((f) => f.points));
+  fits.forEach((f, i) => {
+    if (!f.cost && common && common.slope > 0) {
+      Object.assign(f, { cost: { baseMs: common.intercepts[i], perPollMs: common.slope }, pooled: true });
+    }
+  });
   const rows: SweepRow[] = [];
   for (const rate of record.rates) {
     const cost = fits.find((f) => f.rate === rate)?.cost ?? null;
@@ -404,7 +410,7 @@ export function fitTable(record: SweepRecord, a: SweepAnalysis): string {
       f.points.map((p) => `${p.profile} (${every(p.profile)}) ${f2(p.x)} → ${f1(p.y)}`).join(' · '),
       f.cost
         ? `${f2(f.cost.baseMs)} + ${f2(f.cost.perPollMs)} × polls` +
-          (f.pooled ? ' (over both rates: this rate alone shows no per-poll cost above the noise)' : '')
+          (f.pooled ? ' (per poll: the slope over both rates; this rate alone shows none above the noise)' : '')
         : 'no positive per-poll cost above the noise',
     ]),
   ]);
