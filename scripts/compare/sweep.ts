@@ -348,7 +348,11 @@ function verdict(row: SweepRow): string {
     : saidC.lagP95Ms > row.targetMs * (1 + LAG_TOLERANCE)
       ? `${LABEL[said]} lags ${dur(saidC.lagP95Ms)}`
       : `${LABEL[said]} ${f1(saidC.cpuMs)} ms`;
-  return `contradicts: ${LABEL[got]} ${f1(row.cheapest.cpuMs)} ms; ${why}`;
+  const cheaperFrom =
+    said === 'short_polling' && row.breakEven.intervalMs !== null
+      ? ` (cheaper than the webhook from a ${dur(row.breakEven.intervalMs)} interval on, lagging ${dur(row.breakEven.lagP95Ms)})`
+      : '';
+  return `contradicts: ${LABEL[got]} ${f1(row.cheapest.cpuMs)} ms; ${why}${cheaperFrom}`;
 }
 
 const cheapestCell = (row: SweepRow) =>
@@ -442,7 +446,7 @@ export function suitableCells(a: SweepAnalysis): Record<string, string> {
   const top = Math.max(...a.rows.map((r) => r.rate));
   const breakEvens = a.rows
     .filter((r) => r.rate === top)
-    .map((r) => `${r.profile.key} ${dur(r.breakEven.intervalMs)}`)
+    .map((r) => `${r.profile.key} ${r.breakEven.intervalMs === null ? 'none' : dur(r.breakEven.intervalMs)}`)
     .join(' · ');
   const held = a.rows
     .filter((r) => r.rate === top)
