@@ -14,10 +14,12 @@ import {
 import { lagSample, type TimelineEntry } from './measure.js';
 import {
   analyseSweep,
+  DEFAULT_PSP_CLIENT_CONNECTIONS,
   lagTarget,
   suitableCells,
   sweepProfiles,
   sweepSideBySide,
+  sweepTable,
   type SweepRecord,
   type SweepRun,
 } from './sweep.js';
@@ -219,6 +221,23 @@ describe('the sweep verdicts', () => {
     expect(cells.webhook).toContain('cards @ 5/s');
     expect(cells.short_polling).toMatch(/break-even interval at 5\/s: cards .* · 3ds .* · bank /);
     expect(cells.long_polling).toContain(`bank ${Math.round((5 * 960_000) / 1000)}`);
+    // Long polling's held connections beyond the shop's default pool are named in the verdict.
+    const table = sweepTable(a);
+    expect(DEFAULT_PSP_CLIENT_CONNECTIONS).toBe(64);
+    const longWins = analyseSweep({
+      ...record,
+      runs: record.runs.map((r) =>
+        r.strategy === 'long_polling'
+          ? { ...r, result: { ...r.result, lagsMs: [50], psp: { cpuMs: 1 } } as Result }
+          : r,
+      ),
+    });
+    const tds = longWins.rows.find((r) => r.profile.key === '3ds')!;
+    expect(tds.cheapest?.strategy).toBe('long_polling');
+    expect(sweepTable(longWins)).toMatch(
+      /agrees: long polling .*holds 163 connections at once: PSP_CLIENT_CONNECTIONS/,
+    );
+    expect(table).not.toContain('holds 4 connections');
     const side = sweepSideBySide(a, a);
     expect(side).toContain('instant cards · 5/s');
     expect(side).toContain('webhook → webhook');

@@ -8,6 +8,7 @@
 // that lag, the cheapest, and the break-even short-poll interval. Method and formulas:
 // docs/webhooks-vs-polling.md#suitable-for-the-sweep.
 
+import { PspMockEnv } from '../../src/config/schema/psp-mock-env.js';
 import { databaseClient } from '../bench/lib/stack.js';
 import { runScenario, setChaos, type Result, type Scenario } from './measure.js';
 import { markdownTable, pct } from './report.js';
@@ -71,6 +72,9 @@ export const REAL_LONG_POLL_WAIT_MS = 10_000;
 export const TARGET_SHARE_OF_SETTLEMENT = 0.1;
 export const lagTarget = (webhookP95Ms: number, d: Uniform) =>
   Math.max(webhookP95Ms, TARGET_SHARE_OF_SETTLEMENT * d.min);
+
+/** The shop's PSP client pool by default (decision 1101): long polls held beyond it wait in the pool. */
+export const DEFAULT_PSP_CLIENT_CONNECTIONS = new PspMockEnv().PSP_CLIENT_CONNECTIONS;
 
 /** SHORT_POLL_INTERVAL_MS's lower bound: an interval below it cannot be configured. */
 export const MIN_INTERVAL_MS = 100;
@@ -339,7 +343,12 @@ function verdict(row: SweepRow): string {
   if (!row.cheapest) return 'no strategy within the target';
   const got = row.cheapest.strategy as Strategy;
   const saidC = row.candidates.find((c) => c.strategy === said);
-  if (got === said) return `agrees: ${LABEL[got]} (${f1(row.cheapest.cpuMs)} ms)`;
+  const pool =
+    got === 'long_polling' && row.heldAtOnce > DEFAULT_PSP_CLIENT_CONNECTIONS
+      ? `; it holds ${Math.round(row.heldAtOnce)} connections at once: PSP_CLIENT_CONNECTIONS ` +
+        `(default ${DEFAULT_PSP_CLIENT_CONNECTIONS}) must be at least that`
+      : '';
+  if (got === said) return `agrees: ${LABEL[got]} (${f1(row.cheapest.cpuMs)} ms)${pool}`;
   if (saidC && row.tied.includes(saidC)) {
     return `agrees within the noise: ${LABEL[said]} ${f1(saidC.cpuMs)} ms, ${LABEL[got]} ${f1(row.cheapest.cpuMs)} ms`;
   }
@@ -352,7 +361,7 @@ function verdict(row: SweepRow): string {
     said === 'short_polling' && row.breakEven.intervalMs !== null
       ? ` (cheaper than the webhook from a ${dur(row.breakEven.intervalMs)} interval on, lagging ${dur(row.breakEven.lagP95Ms)})`
       : '';
-  return `contradicts: ${LABEL[got]} ${f1(row.cheapest.cpuMs)} ms; ${why}${cheaperFrom}`;
+  return `contradicts: ${LABEL[got]} ${f1(row.cheapest.cpuMs)} ms; ${why}${cheaperFrom}${pool}`;
 }
 
 const cheapestCell = (row: SweepRow) =>
