@@ -149,6 +149,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
   const arrivalS = opts.quick ? 1 : 6;
   const profiles = sweepProfiles(opts.quick);
   const intervalMs = sweepIntervalMs(opts.quick);
+  process.stdout.write('  starting Hookline (separate processes) … ');
   const stack = await startStack('separate', {
     databaseUrl: opts.databaseUrl,
     redisUrl: opts.redisUrl,
@@ -156,6 +157,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
     pspClientConnections: Math.max(...rates) * arrivalS + 264,
     env: { SHORT_POLL_INTERVAL_MS: String(intervalMs) },
   });
+  console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
   const db = await databaseClient(opts.databaseUrl);
   const runs: SweepRun[] = [];
   try {
@@ -193,7 +195,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
     }
   } finally {
     await db.end();
+    const stopping = Date.now();
     await stack.stop();
+    console.log(`  stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
   }
   return {
     intervalMs,
