@@ -1,4 +1,5 @@
 // npm run compare [-- --quick] [-- --payments 200 --concurrency 20 --timeout 180 --topology both] [-- --psp stripe] [-- --tls]
+//                   [-- --only sweep]
 //
 // Measures the source material's comparison of short polling, long polling and webhooks
 // (plus webhooks with 30 % of deliveries dropped and the fallback poll) on one workload,

@@ -276,5 +276,9 @@ export function lagSample(
   const previous = polls.length >= 2 ? polls[polls.length - 2] : created;
   const due = Date.parse(previous.at) + intervalMs;
   const waitMs = Math.max(0, due - settledAt);
-  return { u: Math.min(1, waitMs / intervalMs), workMs: Math.max(0, finalAt - Math.max(due, settledAt)) };
+  // Rounded: the run's record (docs/compare/latest.json) keeps every sample.
+  return {
+    u: Math.round(Math.min(1, waitMs / intervalMs) * 1e4) / 1e4,
+    workMs: Math.round(Math.max(0, finalAt - Math.max(due, settledAt))),
+  };
 }
