@@ -436,7 +436,7 @@ export function fitTable(record: SweepRecord, a: SweepAnalysis): string {
 export function sweepChart(a: SweepAnalysis): string {
   const cpu = (row: SweepRow, s: Strategy) => row.candidates.find((c) => c.strategy === s)?.cpuMs ?? NaN;
   return barChart({
-    title: 'Suitable for: CPU ms per payment at the webhook’s lag, per settlement profile and rate (real time)',
+    title: 'Suitable for: CPU ms per payment at equal lag (the profile’s target), per settlement profile and rate',
     unit: 'ms',
     series: ['webhook', 'short polling at equal lag', 'long polling'],
     bars: a.rows.map((row) => ({
