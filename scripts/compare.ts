@@ -1,4 +1,5 @@
 // npm run compare [-- --quick] [-- --payments 200 --concurrency 20 --timeout 180 --topology both] [-- --psp stripe] [-- --tls]
+//                   [-- --only sweep]
 //
 // Measures the source material's comparison of short polling, long polling and webhooks
 // (plus webhooks with 30 % of deliveries dropped and the fallback poll) on one workload,
@@ -8,6 +9,11 @@
 // (between its compare markers) and docs/compare/*.svg, and keeps the run's figures in
 // docs/compare/latest.json (the one before in previous.json, shown beside it).
 // Loopback only; bounded in count and time: --quick (20 payments each).
+//
+// The "suitable for" row: a sweep over settlement profiles (instant cards, 3-D Secure, bank
+// transfers, time-scaled) and payment rates (scripts/compare/sweep.ts), in the plain run only.
+// --only sweep: the sweep alone, its tables on the console and in reports/compare-sweep.json
+// (the page untouched), for working on it.
 //
 // --psp stripe: the shop pays through its Stripe adapter (the official SDK) against the PSP
 // mock's Stripe dialect (docs/using-stripe.md); Stripe has no long polling and no thin
@@ -43,6 +49,15 @@ import {
 } from './compare/report.js';
 import { startStack, type Topology } from './compare/stack.js';
 import { makeLoopbackPki } from './compare/tls.js';
+import {
+  analyseSweep,
+  runSweep,
+  suitableCells,
+  sweepChart,
+  sweepSection,
+  sweepSideBySide,
+  type SweepRecord,
+} from './compare/sweep.js';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -67,6 +82,12 @@ const PSP = (() => {
   return v;
 })();
 const TLS = argv.includes('--tls');
+const ONLY = (() => {
+  const i = argv.indexOf('--only');
+  if (i < 0) return null;
+  if (argv[i + 1] !== 'sweep') throw new Error('--only takes sweep');
+  return 'sweep' as const;
+})();
 /** The doc page holds the reference run only: the PSP mock over plain HTTP. */
 const VARIANT = [PSP === 'stripe' ? 'stripe' : '', TLS ? 'tls' : ''].filter(Boolean).join('-');
 const scenarios = SCENARIOS.filter(
@@ -99,6 +120,7 @@ interface RunRecord {
   command: string;
   durationS: number;
   results: Record<Topology, Result[]>;
+  sweep?: SweepRecord;
 }
 
 function sideBySide(previous: RunRecord | null, current: RunRecord): string {
@@ -119,10 +141,37 @@ function sideBySide(previous: RunRecord | null, current: RunRecord): string {
     const cpu = (x: Result) => ((x.psp.cpuMs ?? 0) + (x.shop.cpuMs ?? 0)).toFixed(1);
     rows.push([r.scenario.name, `${lag(p)} → ${lag(r)}`, `${req(p)} → ${req(r)}`, `${cpu(p)} → ${cpu(r)}`]);
   }
-  return `The run before (${previous.at}, \`${previous.command}\`) beside this one:\n\n${markdownTable(rows)}`;
+  const sweeps =
+    previous.sweep && current.sweep ? sweepSideBySide(analyseSweep(previous.sweep), analyseSweep(current.sweep)) : '';
+  return (
+    `The run before (${previous.at}, \`${previous.command}\`) beside this one:\n\n${markdownTable(rows)}` +
+    (sweeps ? `\n\n${sweeps}` : '')
+  );
+}
+
+async function sweep(): Promise<SweepRecord> {
+  console.log('\nsuitable for: the sweep over settlement profiles and payment rates …');
+  return runSweep({
+    quick: QUICK,
+    databaseUrl: DATABASE_URL,
+    redisUrl: REDIS_URL,
+    logDir: join(process.cwd(), 'reports', 'compare-logs', 'sweep'),
+  });
+}
+
+async function onlySweep(): Promise<void> {
+  const record = await sweep();
+  mkdirSync(join(process.cwd(), 'reports'), { recursive: true });
+  writeFileSync(join(process.cwd(), 'reports', 'compare-sweep.json'), JSON.stringify(record, null, 1) + '\n');
+  console.log(`\n${sweepSection(record, analyseSweep(record), 'compare')}`);
+  console.log(
+    `\nWrote reports/compare-sweep.json in ${record.durationS} s (--only sweep: the doc page is left as it is)`,
+  );
+  if (record.runs.some((r) => r.result.resolved < r.result.n)) process.exitCode = 1;
 }
 
 async function main(): Promise<void> {
+  if (ONLY === 'sweep') return onlySweep();
   const started = Date.now();
   // From the source tree, before anything runs: a manifest naming a missing file or test stops here.
   const complexityRows = complexity(process.cwd());
@@ -168,11 +217,14 @@ async function main(): Promise<void> {
       await stack.stop();
     }
   }
+  // The sweep belongs to the page: the variants leave it out.
+  const sweepRecord = VARIANT ? undefined : await sweep();
   const record: RunRecord = {
     at: new Date().toISOString(),
     command,
     durationS: Math.round((Date.now() - started) / 1000),
     results,
+    sweep: sweepRecord,
   };
   if (VARIANT) {
     // A variant of the reference run: its tables on the console and in reports/, the page untouched.
@@ -194,6 +246,8 @@ async function main(): Promise<void> {
     for (const [file, svg] of Object.entries(charts(topology as Topology, rs))) writeFileSync(join(DIR, file), svg);
   }
   writeFileSync(join(DIR, 'complexity.svg'), complexityChart(complexityRows));
+  const analysis = analyseSweep(sweepRecord!);
+  writeFileSync(join(DIR, 'suitable-for.svg'), sweepChart(analysis));
   const seedResults = results.separate ?? results.single;
   const cpu = cpus();
   const generated = [
@@ -204,13 +258,15 @@ async function main(): Promise<void> {
       `${cpu.length} × ${cpu[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version} · ` +
       `the seed's table from the ${seedResults === results.separate ? 'separate-process' : 'one-process'} run`,
     '',
-    seedTable(seedResults, complexityCells(complexityRows), {}),
+    seedTable(seedResults, complexityCells(complexityRows), suitableCells(analysis)),
     '',
     '### Implementation complexity, from the source tree',
     '',
     complexityTable(complexityRows, core),
     '',
     '![implementation complexity](compare/complexity.svg)',
+    '',
+    sweepSection(sweepRecord!, analysis, 'compare'),
     '',
     ...(Object.keys(results) as Topology[]).flatMap((t) => [topologySection(t, results[t], 'compare'), '']),
     sideBySide(previous, record),
@@ -224,6 +280,7 @@ async function main(): Promise<void> {
   writeFileSync(DOC, doc.slice(0, a) + generated + doc.slice(b + END.length));
   console.log(`\nWrote docs/webhooks-vs-polling.md and docs/compare/ in ${record.durationS} s`);
   if (Object.values(results).some((rs) => rs.some((r) => r.resolved < r.n))) process.exitCode = 1;
+  if (sweepRecord!.runs.some((r) => r.result.resolved < r.result.n)) process.exitCode = 1;
 }
 
 main().catch((err: Error) => {

@@ -7,6 +7,7 @@ import { sleep } from '../lib/sleep.js';
 import { POLL_CONCURRENCY } from '../../src/payments/polling/payment-poll.processor.js';
 import { snapshot, usage, type Usage } from './observe.js';
 import type { Stack } from './stack.js';
+import type { LagSample } from './sweep-model.js';
 
 export interface Scenario {
   name: string;
@@ -27,6 +28,12 @@ export interface Workload {
   concurrency: number;
   timeoutS: number;
   settleDelayMs: { min: number; max: number };
+  /** Open loop: start a payment every 1/ratePerS s (payments/ratePerS s in all) instead of `concurrency` at a time. */
+  ratePerS?: number;
+  /** The shop's SHORT_POLL_INTERVAL_MS: given, short-poll-resolved payments yield lag samples (sweep-model.ts). */
+  shortPollIntervalMs?: number;
+  /** How often PostgreSQL is asked whether every payment is final (default 1000 ms). */
+  checkEveryMs?: number;
 }
 
 /** Per payment, for one role (the PSP or the shop). */
@@ -57,10 +64,14 @@ export interface Result {
   cappedBy: string | null;
   emptyPolls: number;
   deliveryAttempts: number;
+  /** Polls the shop made per payment (fallback, short and long, final ones included). */
+  polls: number;
+  /** Short-poll-resolved payments' lag split at the poll that found them (with Workload.shortPollIntervalMs). */
+  lagSamples: LagSample[];
   wallS: number;
 }
 
-interface TimelineEntry {
+export interface TimelineEntry {
   type: string;
   at: string;
   detail: Record<string, unknown>;
@@ -132,8 +143,9 @@ export async function runScenario(
   const startedAt = new Date(started);
   const ids = await pool(
     Array.from({ length: w.payments }, (_, i) => i),
-    w.concurrency,
+    w.ratePerS ? w.payments : w.concurrency,
     async (i) => {
+      if (w.ratePerS) await sleep(started + (i * 1000) / w.ratePerS - Date.now());
       const order = await call<{ id: string }>(stack.shopUrl, stack.apiKey, 'POST', '/orders', {
         currency: 'USD',
         items: [{ sku: `CMP-${i}`, name: 'Comparison item', quantity: 1, unitAmount: 1000 + i }],
@@ -151,7 +163,7 @@ export async function runScenario(
       [ids],
     );
     if (rows[0].n >= ids.length) break;
-    await sleep(1000);
+    await sleep(w.checkEveryMs ?? 1000);
   }
   const wallS = (Date.now() - started) / 1000;
   const after = await snapshot(stack);
@@ -179,7 +191,9 @@ export async function runScenario(
   const lagsMs: number[] = [];
   const byVia: Record<string, number> = {};
   const atPsp: [number, number][] = [];
+  const lagSamples: LagSample[] = [];
   let emptyPolls = 0;
+  let polls = 0;
   let resolved = 0;
   for (const p of payments) {
     const timeline = p.timeline ?? [];
@@ -188,6 +202,7 @@ export async function runScenario(
       if (!polled && e.type !== 'psp_accepted') continue;
       const end = Date.parse(e.at);
       atPsp.push([end - Number(e.detail.latencyMs ?? 0), end]);
+      if (polled) polls++;
       if (polled && e.detail.found === 'nothing new') emptyPolls++;
     }
     if (p.status === 'processing') continue;
@@ -196,6 +211,10 @@ export async function runScenario(
     const settledAt = timeline.map((e) => e.detail.pspSettledAt).find((v): v is string => typeof v === 'string');
     const orderFinal = timeline.find((e) => e.type === 'order_updated');
     if (settledAt && orderFinal) lagsMs.push(Date.parse(orderFinal.at) - Date.parse(settledAt));
+    if (settledAt && orderFinal && w.shortPollIntervalMs && p.resolved_via === 'short_poll') {
+      const sample = lagSample(timeline, Date.parse(settledAt), Date.parse(orderFinal.at), w.shortPollIntervalMs);
+      if (sample) lagSamples.push(sample);
+    }
   }
 
   const n = w.payments;
@@ -234,6 +253,32 @@ export async function runScenario(
     cappedBy: caps.find(([cap]) => peakAtPsp >= cap)?.[1] ?? null,
     emptyPolls,
     deliveryAttempts: attempts.length,
+    polls: polls / n,
+    lagSamples,
     wallS,
+  };
+}
+
+/**
+ * A short-poll-resolved payment's lag split where the poll that found it fell due: the
+ * previous poll's entry (or the payment's creation, for the first) plus the interval
+ * (src/payments/polling/payment-polling.service.ts schedules the next poll so).
+ */
+export function lagSample(
+  timeline: TimelineEntry[],
+  settledAt: number,
+  finalAt: number,
+  intervalMs: number,
+): LagSample | null {
+  const polls = timeline.filter((e) => e.type === 'poll_result' && typeof e.detail.poll === 'number');
+  const created = timeline.find((e) => e.type === 'created');
+  if (polls.length === 0 || !created) return null;
+  const previous = polls.length >= 2 ? polls[polls.length - 2] : created;
+  const due = Date.parse(previous.at) + intervalMs;
+  const waitMs = Math.max(0, due - settledAt);
+  // Rounded: the run's record (docs/compare/latest.json) keeps every sample.
+  return {
+    u: Math.round(Math.min(1, waitMs / intervalMs) * 1e4) / 1e4,
+    workMs: Math.round(Math.max(0, finalAt - Math.max(due, settledAt))),
   };
 }
