@@ -12,6 +12,7 @@ import type { PaymentTimelineEntry, TimelineType } from './payment-timeline-entr
 import type { Payment } from './payment.entity.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PspClient } from './psp/psp.client.js';
+import { activeTraceId } from '../telemetry/trace-context.js';
 
 /**
  * Starts payments: creates an order's payment and hands it to the PSP. Also reads a
@@ -102,6 +103,7 @@ export class PaymentsService {
 
   private async handOffToPsp(payment: Payment): Promise<Payment> {
     const startedAt = Date.now();
+    const traceId = activeTraceId();
     try {
       const pspPayment = await this.psp.createPayment(
         {
@@ -124,6 +126,8 @@ export class PaymentsService {
           pspStatus: pspPayment.provider_status ?? pspPayment.status,
           latencyMs: Date.now() - startedAt,
           ...(pspPayment.next_action ? { nextAction: pspPayment.next_action.type } : {}),
+          // With tracing on: the trace of the creation and the PSP call, which the payment page links to.
+          ...(traceId && { traceId }),
         },
       });
       payment.pspPaymentId = pspPayment.id;
