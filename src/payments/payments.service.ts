@@ -12,7 +12,7 @@ import type { PaymentTimelineEntry, TimelineType } from './payment-timeline-entr
 import type { Payment } from './payment.entity.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PspClient } from './psp/psp.client.js';
-import { activeTraceId } from '../telemetry/trace-context.js';
+import { activeTraceId, activeTraceparent } from '../telemetry/trace-context.js';
 
 /**
  * Starts payments: creates an order's payment and hands it to the PSP. Also reads a
@@ -104,6 +104,7 @@ export class PaymentsService {
   private async handOffToPsp(payment: Payment): Promise<Payment> {
     const startedAt = Date.now();
     const traceId = activeTraceId();
+    const traceparent = activeTraceparent();
     try {
       const pspPayment = await this.psp.createPayment(
         {
@@ -129,7 +130,7 @@ export class PaymentsService {
           // With tracing on: the trace of the creation and the PSP call, which the payment page links to.
           ...(traceId && { traceId }),
         },
-      });
+      }, traceparent);
       payment.pspPaymentId = pspPayment.id;
       // Stripe's 3-D Secure: the payment stays processing until the customer authenticates.
       if (pspPayment.next_action) payment.nextAction = pspPayment.next_action;

@@ -27,6 +27,36 @@ describe('tracing across processes (OTLP)', () => {
   let db: Client | undefined;
   let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let merchant: Awaited<ReturnType<typeof startSink>>;
+  let psp: SpawnedApp;
+  let api: SpawnedApp;
+  let worker: SpawnedApp;
+
+  beforeAll(async () => {
+    otlp = await startOtlpReceiver();
+    merchant = await startSink(() => Promise.resolve({ status: 200 }));
+    const env = {
+      REDIS_PREFIX: testRedisPrefix(),
+      ...tracingEnv(otlp.url),
+      PSP_SETTLE_DELAY_MIN_MS: '100',
+      PSP_SETTLE_DELAY_MAX_MS: '200',
+    };
+    psp = await spawnApp('psp', env);
+    procs.push(psp);
+    db = await testDb();
+    await db.query(`DELETE FROM psp_settings`);
+    api = await spawnApp('api', { ...env, PSP_BASE_URL: psp.url, LOG_LEVEL: 'log' });
+    procs.push(api);
+    worker = await spawnApp('worker', { ...env, PSP_BASE_URL: psp.url, PUBLIC_BASE_URL: api.url, LOG_LEVEL: 'log' });
+    procs.push(worker);
+    const endpoint = await http(
+      api.url,
+      'POST',
+      '/webhook-endpoints',
+      { url: `${merchant.url}/hooks`, eventTypes: ['order.paid'] },
+      admin,
+    );
+    expect(endpoint.status).toBe(201);
+  }, 90_000);
 
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.stop()));
@@ -36,39 +66,6 @@ describe('tracing across processes (OTLP)', () => {
   });
 
   it('follows a payment from its creation to the merchant delivery in one pair of linked traces', async () => {
-    otlp = await startOtlpReceiver();
-    merchant = await startSink(() => Promise.resolve({ status: 200 }));
-    const env = {
-      REDIS_PREFIX: testRedisPrefix(),
-      ...tracingEnv(otlp.url),
-      PSP_SETTLE_DELAY_MIN_MS: '100',
-      PSP_SETTLE_DELAY_MAX_MS: '200',
-    };
-    const psp = await spawnApp('psp', env);
-    procs.push(psp);
-    db = await testDb();
-    await db.query(`DELETE FROM psp_settings`);
-    const api = await spawnApp('api', { ...env, PSP_BASE_URL: psp.url, LOG_LEVEL: 'log' });
-    procs.push(api);
-    const worker = await spawnApp('worker', {
-      ...env,
-      PSP_BASE_URL: psp.url,
-      PUBLIC_BASE_URL: api.url,
-      LOG_LEVEL: 'log',
-    });
-    procs.push(worker);
-    const endpoint = await http(
-      api.url,
-      'POST',
-      '/webhook-endpoints',
-      {
-        url: `${merchant.url}/hooks`,
-        eventTypes: ['order.paid'],
-      },
-      admin,
-    );
-    expect(endpoint.status).toBe(201);
-
     const order = await createOrder(api.url);
     const payment = await payOrder(api.url, order.id);
     const orderPaid = await seen(
@@ -102,11 +99,7 @@ describe('tracing across processes (OTLP)', () => {
     expect(pspCall).toMatchObject({ service: 'hookline-api', kind: CLIENT, traceId: paymentTrace });
     expect(parentOf(pspCall)?.spanId).toBe(creation.spanId);
     // Its stored trace id is what the payment page links to.
-    const { rows: accepted } = await db.query<{ trace_id: string }>(
-      `SELECT detail->>'traceId' AS trace_id FROM payment_timeline WHERE payment_id = $1 AND type = 'psp_accepted'`,
-      [payment.id],
-    );
-    expect(accepted).toEqual([{ trace_id: paymentTrace }]);
+    expect(await paymentTraceId(payment.id)).toBe(paymentTrace);
 
     // The result's trace: the PSP's settlement, linked to the payment's trace…
     const settle = await seen('the settlement span (psp)', () => find(resultTrace, (s) => s.name === 'psp.settle'));
@@ -138,7 +131,7 @@ describe('tracing across processes (OTLP)', () => {
     ).toBeDefined();
     // …the order's transition, and the order.paid delivery whose POST the merchant received.
     const transition = await seen('the order update (worker)', () =>
-      find(resultTrace, (s) => s.name === 'order.transition'),
+      find(resultTrace, (s) => s.name === 'order.transition' && s.attributes['hookline.order_id'] === order.id),
     );
     expect(transition).toMatchObject({ service: 'hookline-worker', parentSpanId: applying.spanId });
     expect(transition.attributes).toMatchObject({ 'hookline.order_id': order.id, 'hookline.order.to': 'paid' });
@@ -174,4 +167,41 @@ describe('tracing across processes (OTLP)', () => {
     const appliedLine = lines(worker).find((l) => l.eventId === pspEventId && String(l.msg).includes(' processed'));
     expect(appliedLine).toMatchObject({ trace_id: resultTrace, span_id: applying.spanId });
   }, 90_000);
+
+  it('puts the polls of a short-polling payment, and what their answer changes, in the payment’s trace', async () => {
+    const order = await createOrder(api.url);
+    const payment = await payOrder(api.url, order.id, { strategy: 'short_polling' });
+    const traceId = await paymentTraceId(payment.id);
+    const creation = await seen('the payment creation span (api)', () =>
+      otlp.spans.find((s) => s.traceId === traceId && s.name === 'POST /orders/:id/payments'),
+    );
+    const transition = await seen(
+      'the order update after the poll (worker)',
+      () => otlp.spans.find((s) => s.name === 'order.transition' && s.attributes['hookline.order_id'] === order.id),
+      { timeoutMs: 20_000 },
+    );
+    expect(transition.traceId).toBe(creation.traceId);
+    const poll = otlp.spans.find((s) => s.spanId === transition.parentSpanId)!;
+    expect(poll).toMatchObject({ name: 'payment.poll', service: 'hookline-worker', parentSpanId: creation.spanId });
+    expect(poll.attributes).toMatchObject({ 'hookline.payment_id': payment.id, 'hookline.poll.via': 'short_poll' });
+    // The poll's PSP call (worker, undici) reached the PSP as a child of the poll.
+    await seen('the poll received by the PSP (psp)', () =>
+      otlp.spans.find(
+        (s) =>
+          s.service === 'hookline-psp' &&
+          s.name === 'GET /psp/v1/payments/:id' &&
+          otlp.spans.some((c) => c.spanId === s.parentSpanId && c.kind === CLIENT && c.parentSpanId === poll.spanId),
+      ),
+    );
+  }, 60_000);
+
+  /** The trace id the payment's psp_accepted timeline entry keeps (what the payment page links to). */
+  async function paymentTraceId(paymentId: string): Promise<string> {
+    const { rows } = await db!.query<{ trace_id: string }>(
+      `SELECT detail->>'traceId' AS trace_id FROM payment_timeline WHERE payment_id = $1 AND type = 'psp_accepted'`,
+      [paymentId],
+    );
+    expect(rows).toHaveLength(1);
+    return rows[0].trace_id;
+  }
 });

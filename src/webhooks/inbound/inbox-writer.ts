@@ -216,9 +216,14 @@ export class InboxWriter {
    * those already received by webhook are skipped by the unique (source, event_id).
    * Returns the ids of the new rows, already enqueued.
    */
-  async receiveBulk(source: string, events: InboundEventDto[]): Promise<string[]> {
+  async receiveBulk(
+    source: string,
+    events: InboundEventDto[],
+    /** Per event, the trace its applying joins (tracing on); absent: none. */
+    traceparents?: (string | null)[],
+  ): Promise<string[]> {
     if (events.length === 0) return [];
-    const ids = await this.repository.insertReconciled(source, events, new Date());
+    const ids = await this.repository.insertReconciled(source, events, new Date(), traceparents);
     await this.queue.enqueue(ids);
     return ids;
   }

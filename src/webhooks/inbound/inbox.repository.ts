@@ -114,7 +114,12 @@ export abstract class InboxRepository {
   abstract storedHashes(items: { source: string; eventId: string }[]): Promise<Map<string, string | null>>;
 
   /** Stores events pulled from a source's events API, skipping those already there; returns the new ids. */
-  abstract insertReconciled(source: string, events: unknown[], at: Date): Promise<string[]>;
+  abstract insertReconciled(
+    source: string,
+    events: unknown[],
+    at: Date,
+    traceparents?: (string | null)[],
+  ): Promise<string[]>;
 
   /** Locks the rows in id order (FOR UPDATE) and reads them. */
   abstract lockRows(manager: EntityManager, inboxIds: string[]): Promise<LockedInboxRow[]>;

@@ -83,14 +83,21 @@ export class TypeormInboxRepository extends InboxRepository {
     return new Map(rows.map((r) => [eventKey(r.source, r.event_id), r.sha256]));
   }
 
-  async insertReconciled(source: string, events: unknown[], at: Date): Promise<string[]> {
+  async insertReconciled(
+    source: string,
+    events: unknown[],
+    at: Date,
+    traceparents?: (string | null)[],
+  ): Promise<string[]> {
     const rows: { id: string }[] = await this.db.query(
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via)
-       SELECT $1, e->>'event_id', e->>'type', e, $3, $3, $3, 'reconciliation'
-         FROM jsonb_array_elements($2::jsonb) AS e
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via,
+                                  trace_context)
+       SELECT $1, e->>'event_id', e->>'type', e, $3, $3, $3, 'reconciliation', t.trace_context
+         FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(e, n)
+         LEFT JOIN unnest($4::text[]) WITH ORDINALITY AS t(trace_context, n) USING (n)
        ON CONFLICT (source, event_id) DO NOTHING
        RETURNING id`,
-      [source, JSON.stringify(events), at],
+      [source, JSON.stringify(events), at, traceparents ?? null],
     );
     return rows.map((r) => r.id);
   }
