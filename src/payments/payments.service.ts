@@ -120,17 +120,24 @@ export class PaymentsService {
         payment.id,
       );
       // One statement: no transaction around it.
-      await this.payments.markAccepted(this.db.manager, payment.id, pspPayment.id, this.firstPollAt(payment.strategy), {
-        at: new Date(),
-        detail: {
-          pspPaymentId: pspPayment.id,
-          pspStatus: pspPayment.provider_status ?? pspPayment.status,
-          latencyMs: Date.now() - startedAt,
-          ...(pspPayment.next_action ? { nextAction: pspPayment.next_action.type } : {}),
-          // With tracing on: the trace of the creation and the PSP call, which the payment page links to.
-          ...(traceId && { traceId }),
+      await this.payments.markAccepted(
+        this.db.manager,
+        payment.id,
+        pspPayment.id,
+        this.firstPollAt(payment.strategy),
+        {
+          at: new Date(),
+          detail: {
+            pspPaymentId: pspPayment.id,
+            pspStatus: pspPayment.provider_status ?? pspPayment.status,
+            latencyMs: Date.now() - startedAt,
+            ...(pspPayment.next_action ? { nextAction: pspPayment.next_action.type } : {}),
+            // With tracing on: the trace of the creation and the PSP call, which the payment page links to.
+            ...(traceId && { traceId }),
+          },
         },
-      }, traceparent);
+        traceparent,
+      );
       payment.pspPaymentId = pspPayment.id;
       // Stripe's 3-D Secure: the payment stays processing until the customer authenticates.
       if (pspPayment.next_action) payment.nextAction = pspPayment.next_action;
