@@ -58,7 +58,7 @@ function itemsCard(view: PaymentView): SafeHtml | null {
 }
 
 /** The operator's payment page: its header, the order's items and the timeline. */
-export function renderPaymentPage(view: PaymentView): string {
+export function renderPaymentPage(view: PaymentView, trace: { traceId: string; url: string } | null = null): string {
   const order = view.order;
   const orderStatus = order
     ? markup`<span class="pill tone-${order.statusTone}" id="order-status">${order.status}</span>`
@@ -81,6 +81,7 @@ ${field('Created', iso(view.createdAt))}
 ${field('Polls', String(view.pollCount))}
 ${view.failureReason ? field('Failure reason', view.failureReason) : null}
 ${order?.paidAt ? field('Order paid at', iso(order.paidAt)) : null}
+${trace ? field('Trace', markup`<a id="trace-link" href="${trace.url}" rel="noopener noreferrer"><code>${trace.traceId}</code></a>`) : null}
 </dl>
 ${view.attentionReason ? markup`<div class="attention tone-warn"><strong>Needs attention:</strong> ${view.attentionReason}</div>` : null}
 ${view.live ? markup`<p class="notes">Still processing: this page refreshes every 2 s.</p>` : null}
