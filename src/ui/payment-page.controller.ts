@@ -6,7 +6,7 @@ import { PaymentPageReader } from './payment-page.reader.js';
 import { renderPaymentPage } from './payment-page.renderer.js';
 import { buildPaymentView } from './payment-timeline.view.js';
 import { UiAuthGuard } from './ui-auth.guard.js';
-import { paymentTraceLink } from './trace-link.js';
+import { paymentTraceLinks } from './trace-link.js';
 import { HTML_CONTENT_TYPE, UiHtmlExceptionFilter } from './ui-html-exception.filter.js';
 
 /**
@@ -35,6 +35,6 @@ export class PaymentPageController {
   async page(@Param('id') id: string): Promise<string> {
     const data = await this.reader.read(id);
     if (!data) throw new NotFoundException(`No payment with id ${id}.`);
-    return renderPaymentPage(buildPaymentView(data), paymentTraceLink(this.traceUiUrl, data.timeline));
+    return renderPaymentPage(buildPaymentView(data), paymentTraceLinks(this.traceUiUrl, data.timeline, data.inbox));
   }
 }

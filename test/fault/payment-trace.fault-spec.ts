@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { admin, psp as pspHeaders } from '../factories/endpoints.factory.js';
-import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { createOrder, http, payOrder, shopHeaders } from '../factories/orders.factory.js';
 import { testDb } from '../utils/fault-kit.js';
 import { startSink } from '../utils/http-sink.js';
 import { startOtlpReceiver, tracingEnv, type ReceivedSpan } from '../utils/otlp-receiver.js';
@@ -44,7 +44,12 @@ describe('tracing across processes (OTLP)', () => {
     procs.push(psp);
     db = await testDb();
     await db.query(`DELETE FROM psp_settings`);
-    api = await spawnApp('api', { ...env, PSP_BASE_URL: psp.url, LOG_LEVEL: 'log' });
+    api = await spawnApp('api', {
+      ...env,
+      PSP_BASE_URL: psp.url,
+      LOG_LEVEL: 'log',
+      TRACE_UI_URL: 'http://traces.test/trace/{traceId}',
+    });
     procs.push(api);
     worker = await spawnApp('worker', { ...env, PSP_BASE_URL: psp.url, PUBLIC_BASE_URL: api.url, LOG_LEVEL: 'log' });
     procs.push(worker);
@@ -166,6 +171,17 @@ describe('tracing across processes (OTLP)', () => {
     expect(acceptedLine).toMatchObject({ trace_id: resultTrace, span_id: receipt.spanId });
     const appliedLine = lines(worker).find((l) => l.eventId === pspEventId && String(l.msg).includes(' processed'));
     expect(appliedLine).toMatchObject({ trace_id: resultTrace, span_id: applying.spanId });
+
+    // The payment page links both traces.
+    const page = await fetch(`${api.url}/ui/payments/${payment.id}`, {
+      headers: { authorization: shopHeaders.authorization },
+    });
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain(`<dt>Trace</dt><dd><a id="trace-link-0" href="http://traces.test/trace/${paymentTrace}"`);
+    expect(html).toContain(
+      `<dt>Result trace</dt><dd><a id="trace-link-1" href="http://traces.test/trace/${resultTrace}"`,
+    );
   }, 90_000);
 
   it('puts the polls of a short-polling payment, and what their answer changes, in the payment’s trace', async () => {
