@@ -30,16 +30,17 @@ describe('tracing across processes (OTLP)', () => {
   let psp: SpawnedApp;
   let api: SpawnedApp;
   let worker: SpawnedApp;
+  let procEnv: Record<string, string> & { REDIS_PREFIX: string };
 
   beforeAll(async () => {
     otlp = await startOtlpReceiver();
     merchant = await startSink(() => Promise.resolve({ status: 200 }));
-    const env = {
+    const env = (procEnv = {
       REDIS_PREFIX: testRedisPrefix(),
       ...tracingEnv(otlp.url),
       PSP_SETTLE_DELAY_MIN_MS: '100',
       PSP_SETTLE_DELAY_MAX_MS: '200',
-    };
+    });
     psp = await spawnApp('psp', env);
     procs.push(psp);
     db = await testDb();
@@ -209,6 +210,38 @@ describe('tracing across processes (OTLP)', () => {
           otlp.spans.some((c) => c.spanId === s.parentSpanId && c.kind === CLIENT && c.parentSpanId === poll.spanId),
       ),
     );
+  }, 60_000);
+
+  it('puts an event reconciliation pulled, and what it changes, in the payment’s trace', async () => {
+    // The PSP drops its webhooks; a second worker reconciles every second (the first: every minute).
+    expect((await http(psp.url, 'PUT', '/psp/v1/chaos', { dropRate: 1 }, pspHeaders)).status).toBe(200);
+    const reconciler = await spawnApp('worker', {
+      ...procEnv,
+      PSP_BASE_URL: psp.url,
+      PUBLIC_BASE_URL: api.url,
+      RECONCILE_INTERVAL_MS: '1000',
+    });
+    procs.push(reconciler);
+    const order = await createOrder(api.url);
+    const payment = await payOrder(api.url, order.id);
+    const traceId = await paymentTraceId(payment.id);
+    const creation = await seen('the payment creation span (api)', () =>
+      otlp.spans.find((s) => s.traceId === traceId && s.name === 'POST /orders/:id/payments'),
+    );
+    const transition = await seen(
+      'the order update after reconciliation (worker)',
+      () => otlp.spans.find((s) => s.name === 'order.transition' && s.attributes['hookline.order_id'] === order.id),
+      { timeoutMs: 20_000 },
+    );
+    const applying = otlp.spans.find((s) => s.spanId === transition.parentSpanId)!;
+    expect(applying).toMatchObject({ name: 'webhook.inbox.apply', traceId, parentSpanId: creation.spanId });
+    const { rows } = await db!.query<{ received_via: string; resolved_via: string }>(
+      `SELECT i.received_via, p.resolved_via FROM webhook_inbox i JOIN payments p ON p.psp_payment_id = i.payload->'data'->>'payment_id'
+        WHERE p.id = $1`,
+      [payment.id],
+    );
+    expect(rows).toEqual([{ received_via: 'reconciliation', resolved_via: 'reconciliation' }]);
+    expect((await http(psp.url, 'PUT', '/psp/v1/chaos', { dropRate: 0 }, pspHeaders)).status).toBe(200);
   }, 60_000);
 
   /** The trace id the payment's psp_accepted timeline entry keeps (what the payment page links to). */
