@@ -128,6 +128,24 @@ module.exports = {
       to: { dependencyTypes: ['npm', 'npm-dev'], path: 'node_modules/ioredis/' },
     },
     {
+      name: 'telemetry-knows-no-feature',
+      comment:
+        'src/telemetry/ starts tracing before the app loads and holds the trace-context helpers every hop uses: ' +
+        'it imports no other folder of src/, so main.ts can load it first.',
+      severity: 'error',
+      from: { path: '^src/telemetry/' },
+      to: { path: '^src/', pathNot: '^src/telemetry/' },
+    },
+    {
+      name: 'only-telemetry-loads-the-sdk',
+      comment:
+        'The OpenTelemetry SDK and instrumentations are loaded by src/telemetry/ only, and only when tracing is ' +
+        'configured; everything else uses @opentelemetry/api (a no-op without the SDK) through src/telemetry/.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/telemetry/' },
+      to: { dependencyTypes: ['npm', 'npm-dev'], path: 'node_modules/@opentelemetry/' },
+    },
+    {
       name: 'src-stands-alone',
       comment: 'The app never imports test/ or scripts/: they use src/, not the other way round.',
       severity: 'error',

@@ -25,6 +25,8 @@ import { QueueName } from './queue/queues.js';
 import { SecurityHeaders } from './http/security-headers.js';
 import { serverTlsOptions, watchCertificates } from './http/tls-listener.js';
 import { adminKeyHook } from './http/auth/admin-key.hook.js';
+import { tracingOn } from './telemetry/tracing.js';
+import { nameServerSpan } from './telemetry/trace-context.js';
 
 /** How long a SIGTERM/SIGINT drain may take before the process gives up and exits with code 1. */
 export const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -113,6 +115,12 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   }
   const callers = callerIdentities(app.get(ConfigService));
   installRequestLogging(fastify, await app.resolve(PinoLogger), (request) => callerLabel(callers.resolve(request)));
+  if (tracingOn()) {
+    fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
+      nameServerSpan(request.method, request.routeOptions.url);
+      done();
+    });
+  }
   // A body nested deeper than any real payload is refused before the validators walk it.
   app
     .getHttpAdapter()

@@ -1,3 +1,5 @@
+// First: tracing (when configured) must patch node:http, pg and ioredis before anything requires them.
+import { stopTracing } from './telemetry/tracing.js';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp, logStartup, prepareDatabase, shutDown } from './bootstrap.js';
@@ -23,7 +25,12 @@ async function main(): Promise<void> {
     process.on(signal, () => {
       if (stopping) return;
       stopping = true;
-      void shutDown(app, signal).then((code) => process.exit(code));
+      void shutDown(app, signal)
+        .then(async (code) => {
+          await stopTracing(); // the spans of the last requests exported before exit
+          return code;
+        })
+        .then((code) => process.exit(code));
     });
   }
   await app.listen(env.PORT, env.HOST);

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only ingest,duplicates,drain,deliveries,lag] [-- --rounds 3 --duration 5]
+// npm run bench [-- --quick] [-- --only ingest,duplicates,drain,deliveries,lag,tracing] [-- --rounds 3 --duration 5]
 //        [-- --runs 3]   (full runs, each on a fresh database; the targets are judged on the median of the runs)
 //        [-- --ingest-rps 4000]   (without the ingest scenario: the rate the lag scenario takes a quarter of)
 //        [-- --host-factor 1]   (instead of measuring the host's speed: see BenchContext.hostFactor)
@@ -45,8 +45,9 @@ import { ingest, NAIVE_TABLE, NEST_TABLE } from './scenarios/ingest.js';
 import { idle } from './scenarios/idle.js';
 import { lag } from './scenarios/lag.js';
 import { webhookLag } from './scenarios/webhook-lag.js';
+import { tracing } from './scenarios/tracing.js';
 
-const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, webhookLag, checkout, idle];
+const SCENARIOS: Scenario[] = [ingest, duplicates, drain, deliveries, lag, webhookLag, checkout, idle, tracing];
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -35,8 +35,27 @@ export function renderEnvExample(docs: ConfigDoc[]): string {
     if (d.secret) return [`# ${d.meaning}`, `# ${SECRET_NOTE}`, `${d.name}=`];
     return [`# ${d.meaning}`, d.default === null ? `# ${d.name}=` : `${d.name}=${d.default}`];
   });
-  return `${[...header, '', ...body].join('\n')}\n`;
+  return `${[...header, '', ...body, '', ...OTEL_EXAMPLE].join('\n')}\n`;
 }
+
+/**
+ * Tracing is configured by the standard OpenTelemetry variables, read by the SDK and not
+ * by Hookline's schema: listed commented, as the compose `jaeger` profile wants them.
+ */
+const OTEL_EXAMPLE = [
+  '# Tracing (OpenTelemetry, docs/tracing.md): the standard OTEL_* variables, read by the SDK, not by',
+  '# the schema above. Off unless an exporter is configured (OTEL_TRACES_EXPORTER not none, or an',
+  '# OTLP endpoint); OTEL_SDK_DISABLED=true turns it off whatever else is set. For the compose',
+  '# `jaeger` service (docker compose --profile tracing up):',
+  '# OTEL_TRACES_EXPORTER=otlp',
+  '# OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318',
+  '# OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf',
+  '# Default per role: hookline-api, hookline-worker, hookline-psp (APP_ROLE=all: hookline).',
+  '# OTEL_SERVICE_NAME=',
+  '# OTEL_TRACES_SAMPLER=parentbased_traceidratio',
+  '# OTEL_TRACES_SAMPLER_ARG=1.0',
+  '# OTEL_SDK_DISABLED=false',
+];
 
 /** Replaces what stands between the table markers of `doc` (the text of CONFIG_DOC). */
 export function withConfigTable(doc: string, table: string): string {

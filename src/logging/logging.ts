@@ -4,6 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Params, PinoLogger } from 'nestjs-pino';
 import pino, { type BaseLogger as PinoBaseLogger, type LoggerOptions } from 'pino';
 import type { Env } from '../config/env.js';
+import { tracingOn } from '../telemetry/tracing.js';
+import { activeTraceFields } from '../telemetry/trace-context.js';
 
 export type LogSettings = Pick<Env, 'APP_ROLE' | 'LOG_LEVEL' | 'LOG_FORMAT'>;
 
@@ -42,6 +44,8 @@ export function pinoOptions(env: LogSettings): LoggerOptions {
     level: LEVELS[env.LOG_LEVEL] ?? 'info',
     base: { role: env.APP_ROLE },
     redact: { paths: REDACT, censor: '[redacted]' },
+    // With tracing on, a line logged inside a span names it (trace_id, span_id): from a log line to its trace.
+    ...(tracingOn() ? { mixin: activeTraceFields } : {}),
     ...(pretty(env)
       ? {
           transport: {

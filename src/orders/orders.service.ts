@@ -10,6 +10,7 @@ import type { Order } from './order.entity.js';
 import { OrdersRepository, type OrderMove } from './orders.repository.js';
 import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
 import { afterCommit } from '../common/db/after-commit.js';
+import { startChildSpan, traceparentOf } from '../telemetry/trace-context.js';
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -88,7 +89,8 @@ export class OrdersService {
    */
   async applyPaymentOutcomes(
     manager: EntityManager,
-    outcomes: { orderId: string; outcome: 'succeeded' | 'failed' }[],
+    /** `traceparent`: the span of what caused the outcome (tracing on); the transition is its child span. */
+    outcomes: { orderId: string; outcome: 'succeeded' | 'failed'; traceparent?: string | null }[],
   ): Promise<OrderTransitionResult[]> {
     if (outcomes.length === 0) return [];
     const ids = [...new Set(outcomes.map((o) => o.orderId))];
@@ -100,7 +102,7 @@ export class OrdersService {
     const changed = new Map<string, OrderMove>();
     const messages: PublishRequest[] = [];
     const lines: Record<string, unknown>[] = [];
-    const results = outcomes.map(({ orderId: id, outcome }): OrderTransitionResult => {
+    const results = outcomes.map(({ orderId: id, outcome, traceparent }): OrderTransitionResult => {
       const order = orders.get(id);
       if (!order) throw notFound('ORDER.NOT_FOUND', 'Order', id);
       const from = order.status;
@@ -113,10 +115,21 @@ export class OrdersService {
       // The merchant's endpoints hear of it through the outbox: same transaction, sent after commit.
       const eventId = prefixedId('evt');
       const type = to === 'paid' ? 'order.paid' : 'order.payment_failed';
+      // With tracing on, the transition is a span of the payment result's trace, and the
+      // message carries it on to the merchant's endpoints.
+      const span = startChildSpan('order.transition', traceparent, {
+        'hookline.order_id': id,
+        'hookline.order.from': from,
+        'hookline.order.to': to,
+        'hookline.webhook.event_type': type,
+        'hookline.webhook.event_id': eventId,
+      });
+      span?.end();
       messages.push({
         owner: 'shop',
         eventId,
         eventType: type,
+        traceparent: traceparentOf(span),
         payload: {
           event_id: eventId,
           type,

@@ -69,6 +69,10 @@ export class Payment {
   @Column({ name: 'poll_count', type: 'int', default: 0 })
   pollCount: number;
 
+  /** W3C traceparent of its creation (tracing on): its polls and reconciled events join that trace. */
+  @Column({ name: 'trace_context', type: 'text', nullable: true })
+  traceContext?: string | null;
+
   /** Set when polling gave up without a final result: a person should look. */
   @Column({ name: 'attention_reason', type: 'text', nullable: true })
   attentionReason: string | null;

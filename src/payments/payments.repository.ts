@@ -85,7 +85,12 @@ export abstract class PaymentsRepository {
     pspPaymentId: string,
     nextPollAt: Date,
     entry: { at: Date; detail: Record<string, unknown> },
+    /** W3C traceparent of the creation (tracing on), kept for its polls and reconciled events. */
+    traceparent?: string | null,
   ): Promise<void>;
+
+  /** The stored trace contexts of the payments with these PSP ids (those that have one), by PSP id. */
+  abstract traceContextsOf(pspPaymentIds: string[]): Promise<Map<string, string>>;
 
   /** The PSP said no: fails the payment, if it is still processing. */
   abstract markRejected(manager: EntityManager, id: string, failureReason: string, at: Date): Promise<void>;

@@ -13,6 +13,7 @@ import type { Payment } from './payment.entity.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PollWakeups } from './polling/poll-wakeups.js';
 import { PspClient } from './psp/psp.client.js';
+import { activeTraceId, activeTraceparent } from '../telemetry/trace-context.js';
 
 /**
  * Starts payments: creates an order's payment and hands it to the PSP. Also reads a
@@ -104,6 +105,8 @@ export class PaymentsService {
 
   private async handOffToPsp(payment: Payment): Promise<Payment> {
     const startedAt = Date.now();
+    const traceId = activeTraceId();
+    const traceparent = activeTraceparent();
     try {
       const pspPayment = await this.psp.createPayment(
         {
@@ -120,15 +123,24 @@ export class PaymentsService {
       );
       const firstPollAt = this.firstPollAt(payment.strategy);
       // One statement: no transaction around it.
-      await this.payments.markAccepted(this.db.manager, payment.id, pspPayment.id, firstPollAt, {
-        at: new Date(),
-        detail: {
-          pspPaymentId: pspPayment.id,
-          pspStatus: pspPayment.provider_status ?? pspPayment.status,
-          latencyMs: Date.now() - startedAt,
-          ...(pspPayment.next_action ? { nextAction: pspPayment.next_action.type } : {}),
+      await this.payments.markAccepted(
+        this.db.manager,
+        payment.id,
+        pspPayment.id,
+        firstPollAt,
+        {
+          at: new Date(),
+          detail: {
+            pspPaymentId: pspPayment.id,
+            pspStatus: pspPayment.provider_status ?? pspPayment.status,
+            latencyMs: Date.now() - startedAt,
+            ...(pspPayment.next_action ? { nextAction: pspPayment.next_action.type } : {}),
+            // With tracing on: the trace of the creation and the PSP call, which the payment page links to.
+            ...(traceId && { traceId }),
+          },
         },
-      });
+        traceparent,
+      );
       // Off the request path: an idle worker would otherwise sleep up to a second past it.
       void this.pollWakeups.announce(firstPollAt);
       payment.pspPaymentId = pspPayment.id;

@@ -29,6 +29,8 @@ export interface PspResult {
   evidence: Record<string, unknown>;
   /** When the result reached the shop (webhook received, poll answered). */
   arrivedAt: Date;
+  /** W3C traceparent of the span applying it (tracing on): the order's transition joins that trace. */
+  traceparent?: string | null;
 }
 
 export type ApplyOutcome = { applied: true; status: PaymentStatus } | { applied: false; reason: string };
@@ -152,7 +154,11 @@ export class PspResultsService {
     if (moved.size > 0) {
       const orders = await this.orders.applyPaymentOutcomes(
         manager,
-        resolved.map((r) => ({ orderId: r.payment.order_id, outcome: r.to === 'succeeded' ? 'succeeded' : 'failed' })),
+        resolved.map((r) => ({
+          orderId: r.payment.order_id,
+          outcome: r.to === 'succeeded' ? 'succeeded' : 'failed',
+          traceparent: results[r.index].traceparent,
+        })),
       );
       const at = new Date();
       resolved.forEach((r, k) => {

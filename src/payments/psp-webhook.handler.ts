@@ -129,6 +129,7 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
         currency: data.currency,
         via: event.receivedVia === 'reconciliation' ? 'reconciliation' : 'webhook',
         arrivedAt: event.receivedAt,
+        ...(event.traceparent && { traceparent: event.traceparent }),
         evidence: {
           eventId: event.eventId,
           eventType: event.type,

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { InboxWriter } from '../webhooks/inbound/inbox-writer.js';
 import { PaymentsRepository } from './payments.repository.js';
 import { PspClient } from './psp/psp.client.js';
+import { tracingOn } from '../telemetry/tracing.js';
 
 const PAGE = 100;
 /** Pages read per run at most, so one run stays short; the next run goes on from the cursor. */
@@ -34,6 +35,17 @@ export class ReconciliationService {
     private readonly inbox: InboxWriter,
   ) {}
 
+  /**
+   * With tracing on, each event's payment's trace context: applying an event reconciliation
+   * found joins the trace of its payment's creation. Nothing is read with tracing off.
+   */
+  private async traceContexts(events: { data?: { payment_id?: unknown } }[]): Promise<(string | null)[] | undefined> {
+    if (!tracingOn()) return undefined;
+    const ids = events.map((e) => (typeof e.data?.payment_id === 'string' ? e.data.payment_id : null));
+    const contexts = await this.payments.traceContextsOf([...new Set(ids.filter((id) => id !== null))]);
+    return ids.map((id) => (id === null ? null : (contexts.get(id) ?? null)));
+  }
+
   async run(): Promise<ReconcileReport | null> {
     // The events of the PSP in use, under its own source and cursor (psp, or stripe).
     const source = this.psp.eventSource;
@@ -48,7 +60,7 @@ export class ReconciliationService {
         report.pages++;
         report.events += data.length;
         if (data.length === 0) break;
-        const fresh = await this.inbox.receiveBulk(source, data);
+        const fresh = await this.inbox.receiveBulk(source, data, await this.traceContexts(data));
         report.missed += fresh.length;
         cursor = data[data.length - 1].event_id;
         await this.payments.saveCursor(manager, source, cursor);

@@ -81,6 +81,7 @@ export class StripeWebhookHandler implements WebhookEventHandler, OnModuleInit {
         currency: pi.currency.toUpperCase(),
         via: event.receivedVia === 'reconciliation' ? 'reconciliation' : 'webhook',
         arrivedAt: event.receivedAt,
+        ...(event.traceparent && { traceparent: event.traceparent }),
         evidence: {
           eventId: event.eventId,
           eventType: event.type,

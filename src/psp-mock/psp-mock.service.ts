@@ -18,6 +18,7 @@ import { SettlementNotifier } from './settlement-notifier.js';
 import { isStripePaymentMethod, stripeEventOf } from './stripe/stripe-objects.js';
 import { DirectSender } from '../webhooks/outbound/direct-sender.js';
 import { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
+import { SpanKind, activeTraceparent, linksTo, traceparentOf, tracer, type Span } from '../telemetry/trace-context.js';
 
 // `pi_…` for the Stripe dialect's PaymentIntents, `pay_…` for the mock's own API.
 const PSP_PAYMENT_ID = prefixedIdPattern('(pay|pi)');
@@ -69,8 +70,9 @@ export class PspMockService {
     const [row] = await preparedQuery<{ created_at: Date }>(
       this.db.manager,
       'hookline_psp_payments_create',
-      `INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served, event_format)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING created_at`,
+      `INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served, event_format,
+                                 trace_context)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING created_at`,
       [
         payment.id,
         payment.amount,
@@ -81,6 +83,8 @@ export class PspMockService {
         JSON.stringify(payment.metadata),
         payment.requestsServed,
         payment.eventFormat,
+        // The creating request's span (tracing on): the settlement links to its trace.
+        activeTraceparent(),
       ],
     );
     payment.createdAt = row.created_at;
@@ -191,7 +195,8 @@ export class PspMockService {
   async settle(pspPaymentId: string): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
     let sendNow: string | null = null;
-    const event = await this.db.transaction(async (manager) => {
+    let span: Span | null = null;
+    const settling = this.db.transaction(async (manager) => {
       // The payment moves and is read back in one statement: the row lock it takes makes a
       // concurrent settle of the same payment (the sweeper, a second job) find it settled.
       const now = new Date();
@@ -201,6 +206,7 @@ export class PspMockService {
       const payment = settledPayment(rows[0]);
       const status = payment.status;
       const id = prefixedId('evt');
+      span = settlementSpan(rows[0].trace_context, payment, id);
       // A PaymentIntent of the Stripe dialect reports in Stripe's envelope.
       const stripeEvent = isStripePaymentMethod(payment.paymentMethod) ? stripeEventOf(id, payment, now) : null;
       const type: PspEventType = stripeEvent?.type ?? (status === 'completed' ? 'payment.completed' : 'payment.failed');
@@ -243,6 +249,8 @@ export class PspMockService {
         dropCallback: dropped,
         delayMs,
         sendCallbackDirectly: delayMs === 0,
+        // Its deliveries (the webhook to callback_url) continue the settlement's trace.
+        traceparent: traceparentOf(span),
       });
       if (delayMs === 0) sendNow = published.callbackDeliveryId;
       this.logger.log({
@@ -252,6 +260,7 @@ export class PspMockService {
       });
       return row;
     });
+    const event = await settling.finally(() => span?.end());
     if (!event) return null;
     if (sendNow && event.deliveryStatus === 'pending') this.sender.send('psp', sendNow);
     if (event.deliveryStatus === 'dropped') {
@@ -315,7 +324,7 @@ WITH settled AS (
          settled_at = $3
    WHERE id = $1 AND status = 'processing'
   RETURNING id, amount, currency, status, payment_method, callback_url, metadata, created_at, settled_at, requests_served,
-            event_format
+            event_format, trace_context
 )
 SELECT * FROM settled`;
 
@@ -331,6 +340,27 @@ interface SettledRow {
   settled_at: Date;
   requests_served: number;
   event_format: PspEventFormat;
+  trace_context: string | null;
+}
+
+/**
+ * The settlement's span (tracing on, and the payment created with a trace context): a
+ * trace of its own that links to the payment's — it runs later, from a delayed job, as a
+ * real PSP's settlement would (docs/decisions/1202-trace-context-per-row.md).
+ */
+function settlementSpan(creation: string | null, payment: PspPayment, eventId: string): Span | null {
+  const links = linksTo(creation, { 'hookline.link': 'payment created' });
+  if (links.length === 0) return null;
+  return tracer.startSpan('psp.settle', {
+    root: true,
+    kind: SpanKind.CONSUMER,
+    links,
+    attributes: {
+      'hookline.psp.payment_id': payment.id,
+      'hookline.psp.status': payment.status,
+      'hookline.webhook.event_id': eventId,
+    },
+  });
 }
 
 function settledPayment(r: SettledRow): PspPayment & { status: 'completed' | 'failed' } {

@@ -34,6 +34,10 @@ export class PspPayment {
   @Column({ name: 'event_format', type: 'text', default: 'snapshot' })
   eventFormat: PspEventFormat;
 
+  /** W3C traceparent of the request that created it (null with tracing off): its settlement links to that trace. */
+  @Column({ name: 'trace_context', type: 'text', nullable: true })
+  traceContext?: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

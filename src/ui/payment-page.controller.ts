@@ -1,9 +1,12 @@
 import { Controller, Get, Header, NotFoundException, Param, UseFilters, UseGuards } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ApiExcludeController } from '@nestjs/swagger';
+import type { AllConfig } from '../config/env.js';
 import { PaymentPageReader } from './payment-page.reader.js';
 import { renderPaymentPage } from './payment-page.renderer.js';
 import { buildPaymentView } from './payment-timeline.view.js';
 import { UiAuthGuard } from './ui-auth.guard.js';
+import { paymentTraceLinks } from './trace-link.js';
 import { HTML_CONTENT_TYPE, UiHtmlExceptionFilter } from './ui-html-exception.filter.js';
 
 /**
@@ -17,7 +20,14 @@ import { HTML_CONTENT_TYPE, UiHtmlExceptionFilter } from './ui-html-exception.fi
 @UseFilters(UiHtmlExceptionFilter)
 @Controller('ui')
 export class PaymentPageController {
-  constructor(private readonly reader: PaymentPageReader) {}
+  private readonly traceUiUrl: string | undefined;
+
+  constructor(
+    private readonly reader: PaymentPageReader,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.traceUiUrl = config.get('TRACE_UI_URL', { infer: true });
+  }
 
   @Get('payments/:id')
   @Header('content-type', HTML_CONTENT_TYPE)
@@ -25,6 +35,6 @@ export class PaymentPageController {
   async page(@Param('id') id: string): Promise<string> {
     const data = await this.reader.read(id);
     if (!data) throw new NotFoundException(`No payment with id ${id}.`);
-    return renderPaymentPage(buildPaymentView(data));
+    return renderPaymentPage(buildPaymentView(data), paymentTraceLinks(this.traceUiUrl, data.timeline, data.inbox));
   }
 }

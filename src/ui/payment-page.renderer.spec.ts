@@ -145,6 +145,19 @@ describe('buildPaymentView', () => {
 });
 
 describe('renderPaymentPage', () => {
+  it('links the payment’s trace when a trace UI is configured, and only then', () => {
+    const trace = {
+      label: 'Trace',
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      url: 'http://localhost:16686/trace/0af7651916cd43dd8448eb211c80319c',
+    };
+    const linked = renderPaymentPage(buildPaymentView(fixture()), [trace]);
+    expect(linked).toContain(
+      '<dt>Trace</dt><dd><a id="trace-link-0" href="http://localhost:16686/trace/0af7651916cd43dd8448eb211c80319c" rel="noopener noreferrer">',
+    );
+    expect(renderPaymentPage(buildPaymentView(fixture()))).not.toContain('trace-link');
+  });
+
   it('draws the header, the resolving badge and every step', () => {
     const page = renderPaymentPage(buildPaymentView(fixture()));
     expect(page).toMatch(/^<!doctype html>/);

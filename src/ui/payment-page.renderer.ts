@@ -3,6 +3,7 @@ import { field, page } from './page-layout.js';
 import { formatAmount, formatMs } from './format.js';
 import type { PaymentView } from './payment-timeline.view.js';
 import type { TimelineStep } from './timeline-step.js';
+import type { TraceLink } from './trace-link.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : '—');
 const plus = (ms: number | null) => (ms === null ? '—' : `+${formatMs(ms)}`);
@@ -58,7 +59,7 @@ function itemsCard(view: PaymentView): SafeHtml | null {
 }
 
 /** The operator's payment page: its header, the order's items and the timeline. */
-export function renderPaymentPage(view: PaymentView): string {
+export function renderPaymentPage(view: PaymentView, traces: TraceLink[] = []): string {
   const order = view.order;
   const orderStatus = order
     ? markup`<span class="pill tone-${order.statusTone}" id="order-status">${order.status}</span>`
@@ -81,6 +82,7 @@ ${field('Created', iso(view.createdAt))}
 ${field('Polls', String(view.pollCount))}
 ${view.failureReason ? field('Failure reason', view.failureReason) : null}
 ${order?.paidAt ? field('Order paid at', iso(order.paidAt)) : null}
+${traces.map((t, i) => field(t.label, markup`<a id="trace-link-${i}" href="${t.url}" rel="noopener noreferrer"><code>${t.traceId}</code></a>`))}
 </dl>
 ${view.attentionReason ? markup`<div class="attention tone-warn"><strong>Needs attention:</strong> ${view.attentionReason}</div>` : null}
 ${view.live ? markup`<p class="notes">Still processing: this page refreshes every 2 s.</p>` : null}

@@ -54,4 +54,14 @@ export class OperationsEnv extends PspMockEnv {
   )
   @IsString()
   TRUST_PROXY = 'none';
+
+  @Doc(
+    'Trace UI link on the payment page: a URL template with {traceId}, e.g. http://localhost:16686/trace/{traceId} (Jaeger); unset: no link. Tracing itself is configured by the standard OTEL_* variables (docs/tracing.md).',
+  )
+  @IsOptional()
+  @Matches(/^https?:\/\/\S*\{traceId\}\S*$/, {
+    message:
+      'TRACE_UI_URL must be an http(s) URL template containing {traceId}, e.g. http://localhost:16686/trace/{traceId}',
+  })
+  TRACE_UI_URL?: string = undefined;
 }

@@ -138,16 +138,27 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
     pspPaymentId: string,
     nextPollAt: Date,
     entry: { at: Date; detail: Record<string, unknown> },
+    traceparent: string | null = null,
   ): Promise<void> {
     await preparedQuery(
       manager,
       'hookline_payments_accepted',
       `WITH accepted AS (
-         UPDATE payments SET psp_payment_id = $2, next_poll_at = $3, updated_at = now() WHERE id = $1
+         UPDATE payments SET psp_payment_id = $2, next_poll_at = $3, updated_at = now(), trace_context = $6 WHERE id = $1
        )
        INSERT INTO payment_timeline (payment_id, type, at, detail) VALUES ($1, 'psp_accepted', $4, $5::jsonb)`,
-      [id, pspPaymentId, nextPollAt, entry.at, JSON.stringify(entry.detail)],
+      [id, pspPaymentId, nextPollAt, entry.at, JSON.stringify(entry.detail), traceparent],
     );
+  }
+
+  async traceContextsOf(pspPaymentIds: string[]): Promise<Map<string, string>> {
+    if (pspPaymentIds.length === 0) return new Map();
+    const rows = await this.db.query<{ psp_payment_id: string; trace_context: string }[]>(
+      `SELECT psp_payment_id, trace_context FROM payments
+        WHERE psp_payment_id = ANY($1::text[]) AND trace_context IS NOT NULL`,
+      [pspPaymentIds],
+    );
+    return new Map(rows.map((r) => [r.psp_payment_id, r.trace_context]));
   }
 
   async markRejected(manager: EntityManager, id: string, failureReason: string, at: Date): Promise<void> {

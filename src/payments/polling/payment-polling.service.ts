@@ -13,6 +13,7 @@ import { PaymentAttention } from '../payment-attention.js';
 import { PaymentsRepository } from '../payments.repository.js';
 import { PspResultsService } from '../psp-results.service.js';
 import { PspClient, type PspPaymentView } from '../psp/psp.client.js';
+import { endWithError, startChildSpan, traceparentOf, withSpan } from '../../telemetry/trace-context.js';
 
 export interface PollJob {
   paymentId: string;
@@ -101,9 +102,34 @@ export class PaymentPollingService {
         : VIA[payment.strategy];
     const n = payment.pollCount + 1;
     const started = new Date();
+    // With tracing on, the poll joins the payment's trace: a child of its creation, its
+    // PSP call a child of the poll, and a final answer's order transition too.
+    const span = startChildSpan('payment.poll', payment.traceContext, {
+      'hookline.payment_id': payment.id,
+      'hookline.poll.via': via,
+      'hookline.poll.number': n,
+    });
+    try {
+      const outcome = await withSpan(span, () => this.pollOnce(payment, via, n, started, traceparentOf(span)));
+      span?.setAttribute('hookline.poll.outcome', outcome);
+      span?.end();
+      return outcome;
+    } catch (err) {
+      endWithError(span, err);
+      throw err;
+    }
+  }
+
+  private async pollOnce(
+    payment: Payment,
+    via: ResolvedVia,
+    n: number,
+    started: Date,
+    traceparent: string | null,
+  ): Promise<'final' | 'processing' | 'error' | 'gave-up'> {
     let view: PspPaymentView;
     try {
-      view = await this.psp.getPayment(payment.pspPaymentId, via === 'long_poll' ? this.longWaitS : undefined);
+      view = await this.psp.getPayment(payment.pspPaymentId!, via === 'long_poll' ? this.longWaitS : undefined);
     } catch (err) {
       this.metrics.polls.inc({ via, result: 'error' });
       this.logger.warn({
@@ -147,6 +173,7 @@ export class PaymentPollingService {
         via,
         arrivedAt: new Date(),
         evidence,
+        traceparent,
       });
       await this.payments.finishPolling(manager, payment.id, n);
     });

@@ -14,6 +14,14 @@ import {
   type RetryPolicy,
 } from './inbox.repository.js';
 import { eventLogIds } from './event-log-ids.js';
+import {
+  SpanKind,
+  endWithError,
+  startChildSpan,
+  traceFieldsOf,
+  traceparentOf,
+  type Span,
+} from '../../telemetry/trace-context.js';
 
 export interface ProcessSummary {
   processed: number;
@@ -198,7 +206,34 @@ export class InboxApplier {
   private async applyBatch(inboxIds: string[]): Promise<Map<string, RowOutcome>> {
     const lags: { source: string; seconds: number }[] = [];
     const lines: Record<string, unknown>[] = [];
-    const applied = await this.repository.transaction(async (manager): Promise<Map<string, RowOutcome>> => {
+    // One span per event stored with a trace context (tracing on), a child of the request
+    // that delivered it: the batch is shared by events of many traces
+    // (docs/decisions/1202-trace-context-per-row.md).
+    const spans = new Map<string, Span>();
+    let applied: Map<string, RowOutcome>;
+    try {
+      applied = await this.applyInTransaction(inboxIds, spans, lags, lines);
+    } catch (err) {
+      for (const span of spans.values()) endWithError(span, err);
+      throw err;
+    }
+    for (const [id, span] of spans) {
+      span.setAttribute('hookline.inbox.status', applied.get(id) ?? 'skipped');
+      span.end();
+    }
+    // Logged and observed once committed, so a rolled-back attempt that is retried tells and counts once.
+    for (const line of lines) this.logger.log(line);
+    for (const lag of lags) this.metrics.processingLag.observe({ source: lag.source }, lag.seconds);
+    return applied;
+  }
+
+  private applyInTransaction(
+    inboxIds: string[],
+    spans: Map<string, Span>,
+    lags: { source: string; seconds: number }[],
+    lines: Record<string, unknown>[],
+  ): Promise<Map<string, RowOutcome>> {
+    return this.repository.transaction(async (manager): Promise<Map<string, RowOutcome>> => {
       const locked = await this.repository.lockRows(manager, inboxIds);
       // Applied in the order received (the job's order breaks ties).
       const position = new Map(inboxIds.map((id, i) => [id, i]));
@@ -206,12 +241,27 @@ export class InboxApplier {
         .filter((r) => r.processed_at === null)
         .sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || position.get(a.id)! - position.get(b.id)!);
       if (rows.length === 0) return new Map();
+      for (const row of rows) {
+        const span = startChildSpan(
+          'webhook.inbox.apply',
+          row.trace_context,
+          {
+            'hookline.inbox_id': row.id,
+            'hookline.webhook.source': row.source,
+            'hookline.webhook.event_id': row.event_id,
+            'hookline.webhook.event_type': row.event_type,
+            'hookline.inbox.batch_events': rows.length,
+          },
+          SpanKind.CONSUMER,
+        );
+        if (span) spans.set(row.id, span);
+      }
       const results = new Map<string, HandlerResult>();
       for (const source of new Set(rows.map((r) => r.source))) {
         const ofSource = rows.filter((r) => r.source === source);
         const handled = await this.handlers.get(source).handle(
           manager,
-          ofSource.map((row) => toInboundEvent(row)),
+          ofSource.map((row) => toInboundEvent(row, traceparentOf(spans.get(row.id)))),
         );
         if (handled.length !== ofSource.length) {
           throw new Error(`The ${source} handler returned ${handled.length} results for ${ofSource.length} events`);
@@ -228,22 +278,20 @@ export class InboxApplier {
           msg: `Inbox ${row.id} (${row.source} ${row.event_id} ${row.event_type}) ${status}: ${outcome}`,
           ...eventLogIds(row.payload),
           inboxId: row.id,
+          ...traceFieldsOf(spans.get(row.id)),
         });
         return { id: row.id, status, outcome };
       });
       await this.repository.markApplied(manager, marks, processedAt);
       return new Map(marks.map((m) => [m.id, m.status]));
     });
-    // Logged and observed once committed, so a rolled-back attempt that is retried tells and counts once.
-    for (const line of lines) this.logger.log(line);
-    for (const lag of lags) this.metrics.processingLag.observe({ source: lag.source }, lag.seconds);
-    return applied;
   }
 }
 
 /** A stored row as its source's handler sees it. */
-function toInboundEvent(row: Omit<LockedInboxRow, 'processed_at'>): InboundEvent {
+function toInboundEvent(row: Omit<LockedInboxRow, 'processed_at'>, traceparent?: string | null): InboundEvent {
   return {
+    ...(traceparent && { traceparent }),
     inboxId: row.id,
     source: row.source,
     eventId: row.event_id,

@@ -60,6 +60,10 @@ export class InboxEntry {
   @Column({ name: 'body_sha256', type: 'bytea', nullable: true })
   bodySha256: Buffer | null;
 
+  /** W3C traceparent of the request that delivered it (null with tracing off): its applying joins that trace. */
+  @Column({ name: 'trace_context', type: 'text', nullable: true })
+  traceContext: string | null;
+
   @Column({ type: 'int', default: 0 })
   attempts: number;
 

@@ -18,6 +18,8 @@ export interface InboxEventRecord {
   processedAt: Date | null;
   attempts: number;
   lastError: string | null;
+  /** W3C traceparent of the request that delivered it (tracing on), or null. */
+  traceContext?: string | null;
 }
 
 /** Read-only queries other modules may use to show inbound events; changes nothing. */

@@ -101,7 +101,13 @@ export class InboxWriter {
    * acknowledged before it is stored, and a database error fails every call of its batch.
    * `raw` is the verified body, stored as is (parsed once by PostgreSQL, not re-serialised).
    */
-  async receive(webhook: VerifiedWebhook, event: InboundEventDto, raw?: Buffer): Promise<ReceiveOutcome> {
+  async receive(
+    webhook: VerifiedWebhook,
+    event: InboundEventDto,
+    raw?: Buffer,
+    /** The receiving span's W3C traceparent, stored with the row (null with tracing off). */
+    traceparent: string | null = null,
+  ): Promise<ReceiveOutcome> {
     if (await this.backlogFull()) return { status: 'backlog-full' };
     const json = raw ? raw.toString('utf8') : JSON.stringify(event);
     const sha256 = createHash('sha256')
@@ -116,6 +122,7 @@ export class InboxWriter {
         sha256,
         receivedAt: webhook.receivedAt,
         verifiedAt: webhook.verifiedAt,
+        traceparent,
       })
       .catch((err: unknown) => {
         // Written alone by then (retryAlone), so a data exception is this event's own:
@@ -209,9 +216,14 @@ export class InboxWriter {
    * those already received by webhook are skipped by the unique (source, event_id).
    * Returns the ids of the new rows, already enqueued.
    */
-  async receiveBulk(source: string, events: InboundEventDto[]): Promise<string[]> {
+  async receiveBulk(
+    source: string,
+    events: InboundEventDto[],
+    /** Per event, the trace its applying joins (tracing on); absent: none. */
+    traceparents?: (string | null)[],
+  ): Promise<string[]> {
     if (events.length === 0) return [];
-    const ids = await this.repository.insertReconciled(source, events, new Date());
+    const ids = await this.repository.insertReconciled(source, events, new Date(), traceparents);
     await this.queue.enqueue(ids);
     return ids;
   }

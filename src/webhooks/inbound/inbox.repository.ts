@@ -11,6 +11,8 @@ export interface IncomingEvent {
   sha256: string;
   receivedAt: Date;
   verifiedAt: Date;
+  /** W3C traceparent of the receiving span; null with tracing off (then not even bound). */
+  traceparent?: string | null;
 }
 
 /** An inbox row locked to be applied. */
@@ -25,6 +27,8 @@ export interface LockedInboxRow {
   queued_at: Date | null;
   received_via: 'webhook' | 'reconciliation';
   processed_at: Date | null;
+  /** W3C traceparent of the request that delivered it, or null. */
+  trace_context?: string | null;
 }
 
 /** A row a failed attempt marked: dead, or to be retried after `delay_ms`. */
@@ -110,7 +114,12 @@ export abstract class InboxRepository {
   abstract storedHashes(items: { source: string; eventId: string }[]): Promise<Map<string, string | null>>;
 
   /** Stores events pulled from a source's events API, skipping those already there; returns the new ids. */
-  abstract insertReconciled(source: string, events: unknown[], at: Date): Promise<string[]>;
+  abstract insertReconciled(
+    source: string,
+    events: unknown[],
+    at: Date,
+    traceparents?: (string | null)[],
+  ): Promise<string[]>;
 
   /** Locks the rows in id order (FOR UPDATE) and reads them. */
   abstract lockRows(manager: EntityManager, inboxIds: string[]): Promise<LockedInboxRow[]>;

@@ -13,6 +13,12 @@ export interface InboundEvent {
   queuedAt: Date | null;
   /** Pushed by the sender, or pulled by reconciliation from its events API. */
   receivedVia: 'webhook' | 'reconciliation';
+  /**
+   * W3C traceparent of the span applying this event (a child of the request that
+   * delivered it), for what the handler writes to carry on the trace (an order's
+   * outbound message); absent with tracing off.
+   */
+  traceparent?: string | null;
 }
 
 export type HandlerResult = { outcome: 'applied'; note?: string } | { outcome: 'ignored'; reason: string };

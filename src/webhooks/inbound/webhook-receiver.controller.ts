@@ -10,6 +10,7 @@ import { jsonbTextProblem } from '../../common/validation/jsonb-text.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import { WebhookEndpoint, type WebhookRequest } from './webhook-signature.guard.js';
+import { activeSpan, traceparentOf } from '../../telemetry/trace-context.js';
 
 /** What a 429 for a full backlog asks the sender to wait. */
 export const BACKLOG_RETRY_AFTER_S = 5;
@@ -101,7 +102,15 @@ export class WebhookReceiverController {
   /** Stores a verified, parsed event in the inbox and answers 202, or 200 for a duplicate. */
   private async store(req: WebhookRequest, reply: FastifyReply, event: InboundEventDto): Promise<WebhookAckDto> {
     this.checkStorable(req);
-    const result = await this.inbox.receive(req.webhook!, event, req.rawBody).catch((err: unknown) => {
+    // With tracing on, the request's server span (continuing the sender's traceparent) is
+    // stored with the event, so that applying it joins the same trace.
+    const span = activeSpan();
+    const traceparent = traceparentOf(span);
+    span?.setAttributes({
+      'hookline.webhook.source': req.webhook!.source,
+      'hookline.webhook.event_id': event.event_id,
+    });
+    const result = await this.inbox.receive(req.webhook!, event, req.rawBody, traceparent).catch((err: unknown) => {
       if (err instanceof DomainError && err.code === 'WEBHOOK.UNSTORABLE_EVENT') {
         this.metrics.received.inc({ source: req.webhook!.source, outcome: 'rejected', reason: 'unstorable' });
       }
@@ -119,6 +128,10 @@ export class WebhookReceiverController {
       );
     }
     this.metrics.received.inc({ source: req.webhook!.source, outcome: result.status });
+    span?.setAttributes({
+      'hookline.webhook.duplicate': result.status === 'duplicate',
+      ...(result.status === 'accepted' && { 'hookline.inbox_id': result.inboxId }),
+    });
     if (result.status === 'duplicate') void reply.status(200);
     return { status: result.status, eventId: event.event_id };
   }

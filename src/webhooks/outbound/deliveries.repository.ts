@@ -59,6 +59,8 @@ export interface OutboxWrite {
   /** The payloads as one JSON array. */
   payloads: string;
   delaysMs: number[];
+  /** Each message's W3C traceparent; null when none has one (tracing off: the column is not bound). */
+  traceContexts?: (string | null)[] | null;
   /** Only these endpoints (a test message), else every subscribed one. */
   endpointIds: string[] | null;
   /** Event types only endpoints that name them receive. */

@@ -112,6 +112,10 @@ export class WebhookMessage {
   @Column({ type: 'jsonb' })
   payload: Record<string, unknown>;
 
+  /** W3C traceparent of what published it (null with tracing off): each attempt is a span of that trace. */
+  @Column({ name: 'trace_context', type: 'text', nullable: true })
+  traceContext?: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 }

@@ -10,6 +10,7 @@ import { EndpointsRepository } from './endpoints.repository.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
 import { OPERATIONAL_EVENT_TYPES } from './event-catalog.js';
+import { activeTraceparent } from '../../telemetry/trace-context.js';
 
 export interface PublishRequest {
   owner: OutboundOwner;
@@ -31,6 +32,12 @@ export interface PublishRequest {
   sendCallbackDirectly?: boolean;
   /** Only these endpoints (a test message), whatever they subscribe to. */
   endpointIds?: string[];
+  /**
+   * W3C traceparent stored with the message: its delivery attempts are spans of that
+   * trace and their POSTs carry it. Default: the span running when it is published; null
+   * with tracing off.
+   */
+  traceparent?: string | null;
 }
 
 export interface Published {
@@ -96,6 +103,7 @@ export class WebhookOutbox {
       // The payloads as one JSON array rather than a jsonb[] literal: no quoting of every element by pg.
       payloads: JSON.stringify(reqs.map((r) => r.payload)),
       delaysMs: reqs.map((r) => delayOf(r)),
+      traceContexts: traceContextsOf(reqs),
       endpointIds: reqs.length === 1 ? (reqs[0].endpointIds ?? null) : null,
       operationalTypes: OPERATIONAL_EVENT_TYPES,
     });
@@ -163,6 +171,13 @@ export class WebhookOutbox {
   queue(owner: OutboundOwner): Queue<DeliverJob> {
     return this.moduleRef.get<Queue<DeliverJob>>(getQueueToken(DELIVERY_QUEUE[owner]), { strict: false });
   }
+}
+
+/** Each message's trace context, or null when none has one (tracing off: the column is not even bound). */
+function traceContextsOf(reqs: PublishRequest[]): (string | null)[] | null {
+  const active = activeTraceparent();
+  const contexts = reqs.map((r) => (r.traceparent === undefined ? active : r.traceparent));
+  return contexts.some((c) => c !== null) ? contexts : null;
 }
 
 function delayOf(req: PublishRequest): number {

@@ -52,16 +52,13 @@ export class TypeormInboxRepository extends InboxRepository {
   }
 
   async insertReceived(items: IncomingEvent[]): Promise<Map<string, string>> {
+    // The trace context is bound only when some event of the batch has one (tracing on):
+    // with tracing off the statement is the one it always was (decision record 1202).
+    const traced = items.some((it) => it.traceparent);
     const rows = await preparedQuery<{ id: string; source: string; event_id: string }>(
       this.db.manager,
-      'hookline_inbox_receive',
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, body_sha256)
-       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now(), decode(m.sha256, 'hex')
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $7::text[])
-                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, sha256, n)
-         JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(doc, n) USING (n)
-       ON CONFLICT (source, event_id) DO NOTHING
-       RETURNING id, source, event_id`,
+      traced ? 'hookline_inbox_receive_traced' : 'hookline_inbox_receive',
+      traced ? RECEIVE_TRACED_SQL : RECEIVE_SQL,
       [
         items.map((it) => it.source),
         items.map((it) => it.eventId),
@@ -71,6 +68,7 @@ export class TypeormInboxRepository extends InboxRepository {
         // The verified bodies, already JSON: joined, not parsed and re-serialised.
         `[${items.map((it) => it.json).join(',')}]`,
         items.map((it) => it.sha256),
+        ...(traced ? [items.map((it) => it.traceparent ?? null)] : []),
       ],
     );
     return new Map(rows.map((r) => [eventKey(r.source, r.event_id), r.id]));
@@ -85,14 +83,21 @@ export class TypeormInboxRepository extends InboxRepository {
     return new Map(rows.map((r) => [eventKey(r.source, r.event_id), r.sha256]));
   }
 
-  async insertReconciled(source: string, events: unknown[], at: Date): Promise<string[]> {
+  async insertReconciled(
+    source: string,
+    events: unknown[],
+    at: Date,
+    traceparents?: (string | null)[],
+  ): Promise<string[]> {
     const rows: { id: string }[] = await this.db.query(
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via)
-       SELECT $1, e->>'event_id', e->>'type', e, $3, $3, $3, 'reconciliation'
-         FROM jsonb_array_elements($2::jsonb) AS e
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via,
+                                  trace_context)
+       SELECT $1, e->>'event_id', e->>'type', e, $3, $3, $3, 'reconciliation', t.trace_context
+         FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(e, n)
+         LEFT JOIN unnest($4::text[]) WITH ORDINALITY AS t(trace_context, n) USING (n)
        ON CONFLICT (source, event_id) DO NOTHING
        RETURNING id`,
-      [source, JSON.stringify(events), at],
+      [source, JSON.stringify(events), at, traceparents ?? null],
     );
     return rows.map((r) => r.id);
   }
@@ -102,7 +107,8 @@ export class TypeormInboxRepository extends InboxRepository {
     return preparedQuery<LockedInboxRow>(
       manager,
       'hookline_inbox_lock',
-      `SELECT id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via, processed_at
+      `SELECT id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via, processed_at,
+              trace_context
            FROM webhook_inbox WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [inboxIds],
     );
@@ -226,6 +232,24 @@ export class TypeormInboxRepository extends InboxRepository {
     return rows;
   }
 }
+
+/** The receiver's INSERT of a batch of events (one statement, the bodies joined as one JSON array). */
+const RECEIVE_SQL = `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, body_sha256)
+       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now(), decode(m.sha256, 'hex')
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $7::text[])
+                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, sha256, n)
+         JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(doc, n) USING (n)
+       ON CONFLICT (source, event_id) DO NOTHING
+       RETURNING id, source, event_id`;
+
+/** RECEIVE_SQL with each event's trace context ($8), when tracing is on. */
+const RECEIVE_TRACED_SQL = `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, body_sha256, trace_context)
+       SELECT m.source, m.event_id, m.event_type, e.doc, m.received_at, m.verified_at, now(), decode(m.sha256, 'hex'), m.trace_context
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $7::text[], $8::text[])
+                WITH ORDINALITY AS m(source, event_id, event_type, received_at, verified_at, sha256, trace_context, n)
+         JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS e(doc, n) USING (n)
+       ON CONFLICT (source, event_id) DO NOTHING
+       RETURNING id, source, event_id`;
 
 /** The conditions of a dead-letter filter, its values appended to `params`. */
 function deadWhere(filter: DeadFilter, params: unknown[]): string[] {

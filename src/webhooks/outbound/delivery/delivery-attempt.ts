@@ -9,6 +9,7 @@ import { DeliveryDeferred, unrecordedBackoffMs } from './delivery-job.js';
 import { DeliveryRecorder, type FailureDecision } from './delivery-recorder.js';
 import { DeliverySchedules } from './delivery-schedules.js';
 import { EndpointThrottle } from './endpoint-throttle.js';
+import { SpanKind, endWithError, startChildSpan, withSpan } from '../../../telemetry/trace-context.js';
 
 /**
  * One attempt of a delivery: load it (with the deliveries picked up at the same time),
@@ -57,19 +58,38 @@ export class DeliveryAttempt {
     const hooks = this.hooks.for(owner);
     let answer: HttpAnswer;
     let note: string | null;
+    // With tracing on, the attempt is a span of the trace that published the message, and
+    // its POST (undici's client span, a child) carries `traceparent` to the endpoint.
+    const span = startChildSpan(
+      'webhook.deliver',
+      message.traceContext,
+      {
+        'hookline.webhook.owner': owner,
+        'hookline.webhook.event_id': message.eventId,
+        'hookline.webhook.event_type': message.eventType,
+        'hookline.delivery_id': deliveryId,
+        'hookline.endpoint_id': endpoint.id,
+        'hookline.delivery.attempt': ctx.attempt,
+      },
+      SpanKind.PRODUCER,
+    );
     try {
       const transform = (await hooks.beforeAttempt?.(ctx))?.transformBody;
-      answer = await this.http.post(
-        owner,
-        endpoint,
-        message.eventId,
-        delivery.body,
-        transform && ((b) => transform.apply(b)),
+      answer = await withSpan(span, () =>
+        this.http.post(owner, endpoint, message.eventId, delivery.body, transform && ((b) => transform.apply(b))),
       );
       note = transform?.note ?? null;
+    } catch (err) {
+      endWithError(span, err);
+      throw err;
     } finally {
       release();
     }
+    span?.setAttributes({
+      'http.response.status_code': answer.statusCode ?? 0,
+      ...(answer.error && { 'error.type': answer.error.slice(0, 200) }),
+    });
+    span?.end();
     const succeeded = answer.statusCode !== null && answer.statusCode >= 200 && answer.statusCode < 300;
     const failure = succeeded ? null : (answer.error ?? `HTTP ${answer.statusCode}`);
     let decision: FailureDecision;

@@ -21,6 +21,7 @@ import {
 
 interface LoadedRow {
   id: string;
+  trace_context: string | null;
   status: WebhookDelivery['status'];
   attempts: number;
   message_id: string;
@@ -60,6 +61,7 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
       'hookline_deliveries_load',
       `SELECT d.id, d.status, d.attempts, d.message_id, d.endpoint_id, d.created_at,
               m.owner, m.event_id, m.event_type, m.payload::text AS body, m.created_at AS message_created_at,
+              m.trace_context,
               e.kind, e.url, e.status AS endpoint_status, e.disabled_reason, e.secret_sealed, e.previous_secret_sealed,
               e.sealing_key_id, e.previous_secret_expires_at, e.rate_limit_per_s
          FROM webhook_deliveries d
@@ -188,16 +190,20 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
     return n;
   }
   writeMessages(manager: EntityManager, write: OutboxWrite): Promise<OutboxRow[]> {
+    // The trace contexts are bound only when a message has one (tracing on): with tracing
+    // off the statement is the one it always was (docs/decisions/1202-trace-context-per-row.md).
+    const traced = write.traceContexts ? 1 : 0;
     return preparedQuery<OutboxRow>(
       manager,
-      'hookline_outbox_write',
+      traced ? 'hookline_outbox_write_traced' : 'hookline_outbox_write',
       `WITH input AS (
-         SELECT m.event_id, m.event_type, m.delay_ms, p.payload, m.n
-           FROM unnest($2::text[], $3::text[], $5::int[]) WITH ORDINALITY AS m(event_id, event_type, delay_ms, n)
+         SELECT m.event_id, m.event_type, m.delay_ms, p.payload, m.n${traced ? ', m.trace_context' : ''}
+           FROM unnest($2::text[], $3::text[], $5::int[]${traced ? ', $8::text[]' : ''})
+                WITH ORDINALITY AS m(event_id, event_type, delay_ms, ${traced ? 'trace_context, ' : ''}n)
            JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS p(payload, n) USING (n)
        ), message AS (
-         INSERT INTO webhook_messages (owner, event_id, event_type, payload)
-         SELECT $1, event_id, event_type, payload FROM input ORDER BY n
+         INSERT INTO webhook_messages (owner, event_id, event_type, payload${traced ? ', trace_context' : ''})
+         SELECT $1, event_id, event_type, payload${traced ? ', trace_context' : ''} FROM input ORDER BY n
          ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id
        ), delivery AS (
          INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
@@ -227,6 +233,7 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
         write.delaysMs,
         write.endpointIds,
         write.operationalTypes,
+        ...(traced ? [write.traceContexts] : []),
       ],
     );
   }
@@ -323,6 +330,7 @@ function toDelivery(row: LoadedRow): LoadedDelivery {
     eventId: row.event_id,
     eventType: row.event_type,
     createdAt: row.message_created_at,
+    traceContext: row.trace_context,
   });
   const endpoint = Object.assign(new WebhookEndpoint(), {
     id: row.endpoint_id,
