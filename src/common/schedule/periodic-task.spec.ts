@@ -144,16 +144,25 @@ describe('PeriodicTask', () => {
       expect(errors).toEqual(['Task failed: down', 'Task failed: down']);
     });
 
-    it('wake() runs at once instead of at the end of the sleep; during a run, the next run follows it', async () => {
+    /**
+     * A task that records when each run starts (ms after t0) and asks to sleep `sleepAfter(run)`;
+     * its third run lasts until `finish()`, then asks for 1000 ms.
+     */
+    function recordingTask(sleepAfter: (run: number) => number) {
       const at: number[] = [];
-      let finish: (() => void) | undefined;
       const t0 = Date.now();
+      const control = { at, t0, finish: undefined as (() => void) | undefined };
       const task = new PeriodicTask('Task', logger, () => {
         at.push(Date.now() - t0);
-        // The third run takes a while (100 ms), woken halfway.
-        if (at.length === 3) return new Promise<number>((resolve) => (finish = () => resolve(1000)));
-        return Promise.resolve(1000);
+        if (at.length === 3) return new Promise<number>((resolve) => (control.finish = () => resolve(1000)));
+        return Promise.resolve(sleepAfter(at.length));
       });
+      return { task, ...control, finish: () => control.finish!() };
+    }
+
+    it('wake() runs at once instead of at the end of the sleep; during a run, the next run follows it', async () => {
+      // The third run takes a while (100 ms), woken halfway.
+      const { task, at, finish } = recordingTask(() => 1000);
       task.wake(); // before start: nothing to wake
       task.startAdaptive(scheduler, { name: 'adaptive', firstAfterMs: 10, retryAfterMs: 1000 });
       await advance(10);
@@ -167,7 +176,7 @@ describe('PeriodicTask', () => {
       await advance(50);
       task.wake(); // during the run: the next comes when it ends, not 1000 ms after
       await advance(50);
-      finish!();
+      finish();
       await advance(0);
       expect(at).toEqual([10, 110, 1110, 1210]);
       await advance(999);
@@ -177,14 +186,7 @@ describe('PeriodicTask', () => {
     });
 
     it('wakeBy(at) brings a later run forward to at, and leaves an earlier one alone', async () => {
-      const at: number[] = [];
-      let finish: (() => void) | undefined;
-      const t0 = Date.now();
-      const task = new PeriodicTask('Task', logger, () => {
-        at.push(Date.now() - t0);
-        if (at.length === 3) return new Promise<number>((resolve) => (finish = () => resolve(1000)));
-        return Promise.resolve(at.length === 1 ? 1000 : 100);
-      });
+      const { task, at, t0, finish } = recordingTask((run) => (run === 1 ? 1000 : 100));
       task.startAdaptive(scheduler, { name: 'adaptive', firstAfterMs: 10, retryAfterMs: 1000 });
       await advance(10);
       expect(at).toEqual([10]); // asleep until 1010
@@ -199,7 +201,7 @@ describe('PeriodicTask', () => {
       expect(at).toEqual([10, 300, 400]); // a run that takes a while
       task.wakeBy(t0 + 450); // during the run: the next comes by 450, not 1000 ms after it ends
       await advance(20);
-      finish!();
+      finish();
       await advance(0);
       expect(at).toHaveLength(3);
       await advance(30);
