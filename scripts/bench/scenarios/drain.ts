@@ -34,6 +34,11 @@ export interface RoundOptions {
   traced?: boolean;
   /** The round ends when every event's merchant delivery (`order.paid`, to an endpoint registered before) has succeeded too. */
   deliveries?: boolean;
+  /**
+   * The CPU is sampled this long after the last event (ms), not at once: a tracing worker's
+   * batch span processor exports the spans of the round's last second after it.
+   */
+  tailMs?: number;
 }
 
 export interface DrainRound {
@@ -110,6 +115,7 @@ export async function measureRound(
     if (done >= n && (!opts.deliveries || delivered >= n)) break;
     await sleep(250);
   }
+  if (opts.tailMs) await sleep(opts.tailMs);
   const cpu = cpuDelta(before, await sampleCpu(groups));
   const { rows } = await ctx.db.query<{ first: Date; last: Date; applied: number; paid: number }>(
     `SELECT min(i.processed_at) AS first, max(i.processed_at) AS last,

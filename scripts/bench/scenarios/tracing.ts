@@ -16,7 +16,8 @@
 // server answering 200). The "on" worker's rows carry a stored trace context, as a
 // tracing-on receiver leaves them, so it makes each event's spans: webhook.inbox.apply,
 // order.transition, webhook.deliver and its undici POST. Reported: CPU µs per event applied
-// and delivered, of the worker, PostgreSQL and Redis, on and off; then receiver + worker.
+// and delivered, of the worker, PostgreSQL and Redis, on and off, sampled 1.5 s after the
+// round's last delivery (the spans' last export); then receiver + worker.
 
 import Bull from 'bull';
 import { signedRequests, uniqueEvents } from '../lib/events.js';
@@ -102,7 +103,7 @@ const cpuPerEvent = (r: DrainRound) => r.cpu.worker + r.cpu.postgres + r.cpu.red
 
 /** The worker half; resolves with its median extra CPU µs per event (worker + PostgreSQL + Redis). */
 async function workerHalf(ctx: BenchContext, sink: Sink): Promise<number> {
-  const n = ctx.quick ? 3_000 : 10_000;
+  const n = ctx.quick ? 5_000 : 20_000;
   const perJob = rowsPerJob(ctx);
   // The merchant's endpoint: any server answering 200 does; this one discards as the OTLP sink does.
   const merchant = await startDiscardingOtlpSink();
@@ -147,6 +148,8 @@ async function workerHalf(ctx: BenchContext, sink: Sink): Promise<number> {
       measureRound(ctx, s.proc, s.queue, size, perJob, `${tag}_${Date.now()}`, {
         traced: s.name === 'on',
         deliveries: true,
+        // Both workers alike: the on worker's last spans exported (OTEL_BSP_SCHEDULE_DELAY 1 s) within the window.
+        tailMs: 1500,
       });
     for (const s of subjects) {
       const warm = await round(s, n / 4, `tracewarm_${s.name}`);
