@@ -7,6 +7,7 @@
 // `--rounds` runs on the same worker process, each after a VACUUM (ANALYZE) that is not
 // measured; the table has their medians.
 
+import { randomBytes } from 'node:crypto';
 import Bull from 'bull';
 import { eventBody } from '../lib/events.js';
 import { sleep } from '../../lib/sleep.js';
@@ -22,11 +23,31 @@ const TARGET_EVENTS_PER_S = 1500;
 /** Events per job when scenario 1 did not run to say how the receiver batches (it measured 18–23 under its load). */
 const DEFAULT_ROWS_PER_JOB = 20;
 
-interface DrainRound {
+/** Events per job as the receiver leaves them: scenario 1's measure, or DEFAULT_ROWS_PER_JOB. */
+export const rowsPerJob = (ctx: BenchContext) => Math.max(1, Math.round(ctx.inboxRowsPerJob ?? DEFAULT_ROWS_PER_JOB));
+
+export interface RoundOptions {
+  /**
+   * Store a sampled W3C `traceparent` (a trace of its own) on each inbox row, as a
+   * tracing-on receiver does, so that a tracing-on worker makes each event's spans.
+   */
+  traced?: boolean;
+  /** The round ends when every event's merchant delivery (`order.paid`, to an endpoint registered before) has succeeded too. */
+  deliveries?: boolean;
+  /**
+   * The CPU is sampled this long after the last event (ms), not at once: a tracing worker's
+   * batch span processor exports the spans of the round's last second after it.
+   */
+  tailMs?: number;
+}
+
+export interface DrainRound {
   done: number;
   rate: number;
   applied: number;
   paid: number;
+  /** Deliveries succeeded (with `deliveries`; else 0). */
+  delivered: number;
   /** CPU per event, µs. */
   cpu: { worker: number; postgres: number; redis: number };
   /** The VACUUM before the round (not measured), ms. */
@@ -35,30 +56,37 @@ interface DrainRound {
 
 /**
  * One measured run: `n` inbox rows for seeded processing payments, stored as the receiver
- * stores them (1 KB payloads), then enqueued in jobs of `perJob`; events/s from the first
- * to the last processed_at, over at most the cap.
+ * stores them (1 KB payloads), then enqueued in jobs of `perJob` on `queue` (the one
+ * `worker` consumes); events/s from the first to the last processed_at, and CPU per event
+ * up to the last one applied (and delivered, with `deliveries`), over at most the cap.
  */
-async function measureRound(
+export async function measureRound(
   ctx: BenchContext,
   worker: Proc,
   queue: Bull.Queue,
   n: number,
   perJob: number,
   tag: string,
+  opts: RoundOptions = {},
 ): Promise<DrainRound> {
   await ctx.db.query('TRUNCATE webhook_inbox');
+  if (opts.deliveries) await ctx.db.query('TRUNCATE webhook_attempts, webhook_deliveries, webhook_messages');
   const seeded = await seedPayments(ctx.db, n, tag);
   const now = new Date();
   const ids: string[] = [];
   for (let i = 0; i < n; i += 1000) {
     const chunk = seeded.slice(i, i + 1000);
     const payloads = chunk.map((p, k) => eventBody(`evt_${tag}_${i + k}_${p.pspPaymentId}`, { ...p }).toString('utf8'));
+    // As the traced receiver's INSERT stores them (NULL when tracing is off).
+    const contexts = chunk.map(() =>
+      opts.traced ? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` : null,
+    );
     const { rows } = await ctx.db.query<{ id: string }>(
-      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at)
-       SELECT 'psp', e->>'event_id', e->>'type', e, $2, $2, $2
-         FROM unnest($1::jsonb[]) AS e
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at, queued_at, trace_context)
+       SELECT 'psp', e->>'event_id', e->>'type', e, $2, $2, $2, t
+         FROM unnest($1::jsonb[], $3::text[]) AS x(e, t)
        RETURNING id`,
-      [payloads, now],
+      [payloads, now, contexts],
     );
     ids.push(...rows.map((r) => r.id));
   }
@@ -76,14 +104,18 @@ async function measureRound(
   // Bounded: a slow drain is measured over what it applied in this time.
   const deadline = started + (ctx.quick ? 30_000 : 45_000);
   let done = 0;
+  let delivered = 0;
   while (Date.now() < deadline) {
-    const { rows } = await ctx.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NOT NULL`,
+    const { rows } = await ctx.db.query<{ n: number; delivered: number }>(
+      `SELECT (SELECT count(*)::int FROM webhook_inbox WHERE processed_at IS NOT NULL) AS n,
+              ${opts.deliveries ? `(SELECT count(*)::int FROM webhook_deliveries WHERE status = 'succeeded')` : '0'} AS delivered`,
     );
     done = rows[0].n;
-    if (done >= n) break;
+    delivered = rows[0].delivered;
+    if (done >= n && (!opts.deliveries || delivered >= n)) break;
     await sleep(250);
   }
+  if (opts.tailMs) await sleep(opts.tailMs);
   const cpu = cpuDelta(before, await sampleCpu(groups));
   const { rows } = await ctx.db.query<{ first: Date; last: Date; applied: number; paid: number }>(
     `SELECT min(i.processed_at) AS first, max(i.processed_at) AS last,
@@ -99,6 +131,7 @@ async function measureRound(
     rate: done / seconds,
     applied,
     paid,
+    delivered,
     cpu: {
       worker: (cpu.server / done) * 1e6,
       postgres: (cpu.postgres / done) * 1e6,
@@ -112,7 +145,7 @@ export const drain: Scenario = {
   name: 'drain',
   async run(ctx) {
     const n = ctx.quick ? 5_000 : 20_000;
-    const perJob = Math.max(1, Math.round(ctx.inboxRowsPerJob ?? DEFAULT_ROWS_PER_JOB));
+    const perJob = rowsPerJob(ctx);
     await resetInboxes(ctx);
     const worker = await startHookline(ctx.cfg, 'hookline-drain', 'worker', {}, ctx.nodeArgs('hookline-drain'));
     const queue = new Bull('webhook-inbox', ctx.cfg.redisUrl, { prefix: ctx.cfg.redisPrefix });
