@@ -119,6 +119,8 @@ export const deliveries: Scenario = {
       const sinkUrl = `http://127.0.0.1:${port}/hooks`;
       const appEnv = {
         WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
+        // Production refuses http:// endpoints (decision 0805); the loopback sink is plain HTTP.
+        WEBHOOK_HTTP_ALLOWED_HOSTS: '127.0.0.1',
         WEBHOOK_DELIVERY_CONCURRENCY: String(CONCURRENCY),
         WEBHOOK_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
       };
