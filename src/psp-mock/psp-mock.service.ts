@@ -1,4 +1,3 @@
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -190,73 +189,93 @@ export class PspMockService {
    */
   async settle(pspPaymentId: string): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
-    let sendNow: string | null = null;
-    const event = await this.db.transaction(async (manager) => {
-      // The payment moves and is read back in one statement: the row lock it takes makes a
-      // concurrent settle of the same payment (the sweeper, a second job) find it settled.
-      const now = new Date();
-      const declineDraw = Math.random() < chaos.declineRate;
-      const rows: SettledRow[] = await manager.query(SETTLE_SQL, [pspPaymentId, declineDraw, now]);
-      if (rows.length === 0) return null;
-      const payment = settledPayment(rows[0]);
-      const status = payment.status;
-      const id = prefixedId('evt');
-      // A PaymentIntent of the Stripe dialect reports in Stripe's envelope.
-      const stripeEvent = isStripePaymentMethod(payment.paymentMethod) ? stripeEventOf(id, payment, now) : null;
-      const type: PspEventType = stripeEvent?.type ?? (status === 'completed' ? 'payment.completed' : 'payment.failed');
-      const dropped = payment.callbackUrl !== null && Math.random() < chaos.dropRate;
-      const row = manager.create(PspEvent, {
-        id,
+    // What the settlement writes is decided from the payment as created (its amount,
+    // method, metadata… never change); the settling statement moves it only if it is
+    // still processing, so a concurrent settle of the same payment writes nothing.
+    const [found] = await preparedQuery<PaymentRow>(
+      this.db.manager,
+      'hookline_psp_payments_unsettled',
+      `SELECT ${PAYMENT_COLUMNS} FROM psp_payments WHERE id = $1 AND status = 'processing'`,
+      [pspPaymentId],
+    );
+    if (!found) return null;
+    const now = new Date();
+    const declined = DECLINED_METHODS.has(found.payment_method) || Math.random() < chaos.declineRate;
+    const payment = paymentOf(found, declined ? 'failed' : 'completed', now);
+    const status = payment.status;
+    const id = prefixedId('evt');
+    // A PaymentIntent of the Stripe dialect reports in Stripe's envelope.
+    const stripeEvent = isStripePaymentMethod(payment.paymentMethod) ? stripeEventOf(id, payment, now) : null;
+    const type: PspEventType = stripeEvent?.type ?? (status === 'completed' ? 'payment.completed' : 'payment.failed');
+    const dropped = payment.callbackUrl !== null && Math.random() < chaos.dropRate;
+    const endpoint = endpointLabel(payment.callbackUrl);
+    const delay = this.deliveryDelay(chaos);
+    const event = Object.assign(new PspEvent(), {
+      id,
+      type,
+      paymentId: payment.id,
+      createdAt: now,
+      callbackUrl: payment.callbackUrl,
+      deliveryStatus: payment.callbackUrl ? (dropped ? 'dropped' : 'pending') : 'none',
+      deliveryAttempts: 0,
+      deliveredAt: null,
+      lastDeliveryError: null,
+      payload: (stripeEvent as unknown as Record<string, unknown> | null) ?? {
+        event_id: id,
         type,
-        paymentId: payment.id,
-        createdAt: now,
-        callbackUrl: payment.callbackUrl,
-        deliveryStatus: payment.callbackUrl ? (dropped ? 'dropped' : 'pending') : 'none',
-        deliveryAttempts: 0,
-        payload: (stripeEvent as unknown as Record<string, unknown> | null) ?? {
-          event_id: id,
+        created_at: now.toISOString(),
+        // Thin: ids only (the receiver fetches the state); snapshot: the state itself.
+        data:
+          payment.eventFormat === 'thin'
+            ? { payment_id: payment.id, metadata: payment.metadata }
+            : {
+                payment_id: payment.id,
+                status,
+                amount: payment.amount,
+                currency: payment.currency,
+                metadata: payment.metadata,
+              },
+      },
+    } satisfies Omit<PspEvent, 'seq'>);
+    // The payment settled, its event, the event's message and deliveries: one statement,
+    // atomic without BEGIN … COMMIT (docs/decisions/0025-psp-settlement-one-statement.md).
+    const published = await this.outbox.publishWithin(
+      this.db.manager,
+      {
+        name: 'hookline_psp_settle',
+        ctes: SETTLE_CTES,
+        params: [
+          payment.id,
+          status,
+          now,
+          id,
           type,
-          created_at: now.toISOString(),
-          // Thin: ids only (the receiver fetches the state); snapshot: the state itself.
-          data:
-            payment.eventFormat === 'thin'
-              ? { payment_id: payment.id, metadata: payment.metadata }
-              : {
-                  payment_id: payment.id,
-                  status,
-                  amount: payment.amount,
-                  currency: payment.currency,
-                  metadata: payment.metadata,
-                },
-        },
-      });
-      // insert, not save: save() would first look the new id up.
-      await manager.insert(PspEvent, row as QueryDeepPartialEntity<PspEvent>);
-      const delayMs = this.deliveryDelay(chaos, endpointLabel(payment.callbackUrl));
-      // Not held back by chaos: the first attempt is sent once this commits, without a job.
-      const published = await this.outbox.publish(manager, {
+          JSON.stringify(event.payload),
+          event.callbackUrl,
+          event.deliveryStatus,
+        ],
+      },
+      {
         owner: 'psp',
-        eventId: id,
-        eventType: type,
-        payload: row.payload,
         callbackUrl: payment.callbackUrl,
         dropCallback: dropped,
-        delayMs,
-        sendCallbackDirectly: delayMs === 0,
-      });
-      if (delayMs === 0) sendNow = published.callbackDeliveryId;
-      this.logger.log({
-        msg: `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
-        ...idsOf(payment),
-        eventId: id,
-      });
-      return row;
+        delayMs: delay.delayMs,
+        // Not held back by chaos: the first attempt is sent at once, without a job.
+        sendCallbackDirectly: delay.delayMs === 0,
+      },
+    );
+    if (!published) return null;
+    if (delay.delayed) this.metrics.deliveries.inc({ outcome: 'delayed', endpoint });
+    if (delay.reordered) this.metrics.deliveries.inc({ outcome: 'reordered', endpoint });
+    this.logger.log({
+      msg: `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
+      ...idsOf(payment),
+      eventId: id,
     });
-    if (!event) return null;
-    if (sendNow && event.deliveryStatus === 'pending') this.sender.send('psp', sendNow);
-    if (event.deliveryStatus === 'dropped') {
-      this.metrics.deliveries.inc({ outcome: 'dropped', endpoint: endpointLabel(event.callbackUrl) });
+    if (delay.delayMs === 0 && published.callbackDeliveryId && event.deliveryStatus === 'pending') {
+      this.sender.send('psp', published.callbackDeliveryId);
     }
+    if (event.deliveryStatus === 'dropped') this.metrics.deliveries.inc({ outcome: 'dropped', endpoint });
     await this.notifier.publish(pspPaymentId);
     return event;
   }
@@ -266,14 +285,11 @@ export class PspMockService {
    * a share (reorderRate) waits 1–3 s more, so that events settled after it (of other
    * payments: a payment has one settlement event) reach the shop first.
    */
-  private deliveryDelay(chaos: ChaosSettings, endpoint: string): number {
-    let delayMs = drawBetween(chaos.deliveryDelayMs.min, chaos.deliveryDelayMs.max);
-    if (delayMs > 0) this.metrics.deliveries.inc({ outcome: 'delayed', endpoint });
-    if (chaos.reorderRate > 0 && Math.random() < chaos.reorderRate) {
-      delayMs += drawBetween(REORDER_HOLD_MS.min, REORDER_HOLD_MS.max);
-      this.metrics.deliveries.inc({ outcome: 'reordered', endpoint });
-    }
-    return delayMs;
+  private deliveryDelay(chaos: ChaosSettings): { delayMs: number; delayed: boolean; reordered: boolean } {
+    const delayed = drawBetween(chaos.deliveryDelayMs.min, chaos.deliveryDelayMs.max);
+    const reordered = chaos.reorderRate > 0 && Math.random() < chaos.reorderRate;
+    const delayMs = delayed + (reordered ? drawBetween(REORDER_HOLD_MS.min, REORDER_HOLD_MS.max) : 0);
+    return { delayMs, delayed: delayed > 0, reordered };
   }
 
   /** Processing payments whose settlement job must have been lost (e.g. Redis flushed). */
@@ -303,47 +319,57 @@ function drawBetween(min: number, max: number): number {
   return min + Math.floor(Math.random() * (max - min + 1));
 }
 
-/**
- * Settles a processing payment: declined for pm_card_declined (Stripe dialect: pm_card_chargeDeclined) or when chaos drew a decline
- * ($2). In a CTE so that TypeORM answers the rows themselves (an UPDATE's answer is
- * [rows, count]).
- */
-const SETTLE_SQL = `
-WITH settled AS (
-  UPDATE psp_payments
-     SET status = CASE WHEN payment_method IN ('pm_card_declined', 'pm_card_chargeDeclined') OR $2 THEN 'failed' ELSE 'completed' END,
-         settled_at = $3
-   WHERE id = $1 AND status = 'processing'
-  RETURNING id, amount, currency, status, payment_method, callback_url, metadata, created_at, settled_at, requests_served,
-            event_format
-)
-SELECT * FROM settled`;
+/** Declined at settlement, whatever chaos draws: the mock's and the Stripe dialect's declining test cards. */
+const DECLINED_METHODS = new Set(['pm_card_declined', 'pm_card_chargeDeclined']);
 
-interface SettledRow {
+const PAYMENT_COLUMNS =
+  'id, amount, currency, payment_method, callback_url, metadata, created_at, requests_served, event_format';
+
+/**
+ * The settlement's own share of its statement (WebhookOutbox.publishWithin appends the
+ * message and its deliveries): the payment moves only while still processing (its row
+ * lock makes a concurrent settle find it settled and write nothing), and its event is
+ * inserted only if it moved. $1 payment id, $2 status, $3 settled at, $4 event id,
+ * $5 type, $6 payload, $7 callback URL, $8 delivery status.
+ */
+const SETTLE_CTES = `
+settled AS (
+  UPDATE psp_payments SET status = $2, settled_at = $3
+   WHERE id = $1 AND status = 'processing' AND EXISTS (SELECT 1 FROM outbox_ready)
+  RETURNING id
+), outbox_event AS (
+  INSERT INTO psp_events (id, type, payment_id, payload, created_at, callback_url, delivery_status, delivery_attempts)
+  SELECT $4, $5, settled.id, $6::jsonb, $3, $7, $8, 0 FROM settled
+  RETURNING id AS event_id, type AS event_type, payload
+)`;
+
+interface PaymentRow {
   id: string;
   amount: string;
   currency: string;
-  status: 'completed' | 'failed';
   payment_method: string;
   callback_url: string | null;
   metadata: Record<string, string>;
   created_at: Date;
-  settled_at: Date;
   requests_served: number;
   event_format: PspEventFormat;
 }
 
-function settledPayment(r: SettledRow): PspPayment & { status: 'completed' | 'failed' } {
+function paymentOf(
+  r: PaymentRow,
+  status: 'completed' | 'failed',
+  settledAt: Date,
+): PspPayment & { status: 'completed' | 'failed' } {
   return Object.assign(new PspPayment(), {
     id: r.id,
     amount: Number(r.amount),
     currency: r.currency,
-    status: r.status,
+    status,
     paymentMethod: r.payment_method,
     callbackUrl: r.callback_url,
     metadata: r.metadata,
     createdAt: r.created_at,
-    settledAt: r.settled_at,
+    settledAt,
     requestsServed: r.requests_served,
     eventFormat: r.event_format,
   });

@@ -1,7 +1,12 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { CountingClient, queryCounts } from '../../src/database/query-counter.js';
+import { ChaosService } from '../../src/psp-mock/chaos.service.js';
+import { PspMockService } from '../../src/psp-mock/psp-mock.service.js';
+import { createOrder, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { TEST_DATABASE_URL } from '../utils/test-env.js';
+import { waitFor } from '../utils/wait-for.js';
 
 /** The statements and transactions behind hookline_db_queries_total, against the real PostgreSQL. */
 describe('the database query counter', () => {
@@ -61,5 +66,80 @@ describe('hookline_db_queries_total', () => {
     const [after, afterTx] = await read();
     expect(after).toBeGreaterThan(statements);
     expect(afterTx).toBeGreaterThan(transactions);
+  });
+});
+
+/**
+ * What one payment's steps send PostgreSQL (issue 22, target 4), as upper bounds: the
+ * checkout bench measures them per process (docs/performance.md, "One payment end to end");
+ * these fail when a cut is undone. A step's statements are the ones sent from its own
+ * async context (AsyncLocalStorage): the app's periodic tasks, and the receiver and worker
+ * that the PSP's webhook wakes in this same process, run in theirs.
+ */
+describe('statements per step of a payment', () => {
+  let t: TestApp;
+  const step = new AsyncLocalStorage<string[]>();
+  const counted = CountingClient.prototype.query;
+
+  beforeAll(async () => {
+    // Settlements are made by the test itself, not by the PSP's delayed job.
+    t = await createTestApp({ PSP_SETTLE_DELAY_MIN_MS: '600000', PSP_SETTLE_DELAY_MAX_MS: '600000' });
+    (CountingClient.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (
+      this: pg.Client,
+      ...args: unknown[]
+    ) {
+      const q = args[0] as string | { text?: string };
+      step.getStore()?.push(typeof q === 'string' ? q : (q?.text ?? '?'));
+      return (counted as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  });
+  afterAll(async () => {
+    CountingClient.prototype.query = counted;
+    await t.close();
+  });
+
+  /** The statements `fn` sends, and those of what it starts, until `done` holds. */
+  async function statementsOf(fn: () => Promise<unknown>, done: () => Promise<boolean>): Promise<string[]> {
+    const texts: string[] = [];
+    await step.run(texts, fn);
+    await waitFor('the step to finish', async () => (await done()) || undefined);
+    return texts;
+  }
+
+  /** A payment the PSP has accepted and not settled. */
+  async function processingPayment() {
+    const order = await createOrder(t.url);
+    return { order, payment: await payOrder(t.url, order.id) };
+  }
+
+  /** Settles the payment now (not through the PSP's delayed job) and waits for its webhook to be delivered. */
+  async function settle(pspPaymentId: string): Promise<string[]> {
+    // Warm: the chaos settings are read at most once a second, whoever asks.
+    await t.app.get(ChaosService).get();
+    return statementsOf(
+      () => t.app.get(PspMockService).settle(pspPaymentId),
+      async () =>
+        (
+          await t.db.query(`SELECT 1 FROM psp_events WHERE payment_id = $1 AND delivery_status = 'delivered'`, [
+            pspPaymentId,
+          ])
+        ).length > 0,
+    );
+  }
+
+  it('settling a PSP payment and sending its webhook: at most 5 statements, no transaction', async () => {
+    // The callback URL's first use makes its endpoint (two statements more, once).
+    await settle((await processingPayment()).payment.pspPaymentId);
+    const { order, payment } = await processingPayment();
+    const texts = await settle(payment.pspPaymentId);
+    // The payment read, the settlement with its event, message and deliveries, the delivery's
+    // load, its success, and the PSP event's delivery state.
+    expect(texts.length).toBeLessThanOrEqual(5);
+    expect(texts.filter((s) => /^\s*(BEGIN|START TRANSACTION)/i.test(s))).toEqual([]);
+    await waitFor('the order to be paid', async () =>
+      (await t.db.query(`SELECT 1 FROM orders WHERE id = $1 AND status = 'paid'`, [order.id])).length > 0
+        ? true
+        : undefined,
+    );
   });
 });

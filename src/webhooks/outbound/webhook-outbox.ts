@@ -4,7 +4,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../../common/db/after-commit.js';
-import { DeliveriesRepository } from './deliveries.repository.js';
+import { DeliveriesRepository, type OutboxSource } from './deliveries.repository.js';
 import { DELIVERY_QUEUE, deliveryJob, type DeliverJob } from './delivery/delivery-job.js';
 import { EndpointsRepository } from './endpoints.repository.js';
 import type { OutboundOwner } from './outbound.entities.js';
@@ -32,6 +32,12 @@ export interface PublishRequest {
   /** Only these endpoints (a test message), whatever they subscribe to. */
   endpointIds?: string[];
 }
+
+/** How a message written within a publisher's statement is delivered (`publishWithin`). */
+export type WithinRequest = Pick<
+  PublishRequest,
+  'owner' | 'callbackUrl' | 'dropCallback' | 'delayMs' | 'sendCallbackDirectly'
+>;
 
 export interface Published {
   owner: OutboundOwner;
@@ -82,6 +88,50 @@ export class WebhookOutbox {
     const published = await this.write(manager, owner, reqs);
     const pending = published.filter((p) => p.pending.length > 0);
     if (pending.length > 0) await afterCommit(manager, () => this.relay(...pending));
+    return published;
+  }
+
+  /**
+   * `publish` for a state change and the message it causes written in ONE statement (the
+   * PSP mock's settlement): the caller's CTEs (`source`) end in `outbox_event`, and the
+   * message and its deliveries are inserted from it in the same statement — atomic
+   * without a transaction. A URL's first use makes its callback endpoint and runs the
+   * statement again (the change waits for it: see OutboxSource). Answers null when the
+   * source's change did not happen (no `outbox_event` row); the relay runs as `publish`'s.
+   */
+  async publishWithin(manager: EntityManager, source: OutboxSource, req: WithinRequest): Promise<Published | null> {
+    const write = {
+      owner: req.owner,
+      callbackUrl: req.callbackUrl ?? null,
+      dropCallback: req.dropCallback ?? false,
+      delayMs: delayOf(req),
+      operationalTypes: OPERATIONAL_EVENT_TYPES,
+    };
+    let rows = await this.deliveries.writeWithin(manager, source, write);
+    if (!rows.some((r) => r.kind === 'ready')) {
+      await this.endpoints.insertCallback(manager, req.owner, write.callbackUrl!);
+      rows = await this.deliveries.writeWithin(manager, source, write);
+      if (!rows.some((r) => r.kind === 'ready'))
+        throw new Error(`No callback endpoint for ${write.callbackUrl} after making it`);
+    }
+    if (!rows.some((r) => r.kind === 'event')) return null;
+    const message = rows.find((r) => r.kind === 'message');
+    const published: Published = {
+      owner: req.owner,
+      messageId: message?.id ?? null,
+      pending: [],
+      callbackDeliveryId: null,
+    };
+    for (const row of rows) {
+      if (row.kind === 'delivery' && row.status === 'pending')
+        published.pending.push({ id: row.id!, delayMs: write.delayMs });
+      if (row.kind === 'callback') {
+        published.callbackDeliveryId = row.id;
+        if (row.status === 'pending' && !req.sendCallbackDirectly)
+          published.pending.push({ id: row.id!, delayMs: write.delayMs });
+      }
+    }
+    if (published.pending.length > 0) await afterCommit(manager, () => this.relay(published));
     return published;
   }
 
@@ -165,6 +215,6 @@ export class WebhookOutbox {
   }
 }
 
-function delayOf(req: PublishRequest): number {
+function delayOf(req: Pick<PublishRequest, 'delayMs'>): number {
   return Math.max(0, Math.round(req.delayMs ?? 0));
 }

@@ -5,6 +5,9 @@ import { preparedQuery } from '../../../common/db/prepared-query.js';
 import {
   DeliveriesRepository,
   type OutboxRow,
+  type OutboxSource,
+  type OutboxSourceRow,
+  type OutboxSourceWrite,
   type OutboxWrite,
   type FailedAttemptRow,
   type FailedDeliveryRow,
@@ -228,6 +231,58 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
         write.endpointIds,
         write.operationalTypes,
       ],
+    );
+  }
+
+  writeWithin(manager: EntityManager, source: OutboxSource, write: OutboxSourceWrite): Promise<OutboxSourceRow[]> {
+    const n = source.params.length;
+    const [owner, url, dropped, delayMs, operational] = [1, 2, 3, 4, 5].map((i) => `$${n + i}`);
+    // The callback endpoint is read with the statement's snapshot, so the change runs only
+    // when the callback delivery can be written with it (a URL's first use: see OutboxSource).
+    return preparedQuery<OutboxSourceRow>(
+      manager,
+      source.name,
+      `WITH outbox_callback_endpoint AS (
+         SELECT id, status, disabled_reason FROM webhook_endpoints
+          WHERE ${url}::text IS NOT NULL AND owner = ${owner} AND kind = 'callback' AND url = ${url}
+       ), outbox_ready AS (
+         SELECT 1 AS ready WHERE ${url}::text IS NULL OR EXISTS (SELECT 1 FROM outbox_callback_endpoint)
+       ), ${source.ctes},
+       outbox_message AS (
+         INSERT INTO webhook_messages (owner, event_id, event_type, payload)
+         SELECT ${owner}, event_id, event_type, payload FROM outbox_event
+         ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id, event_type
+       ), outbox_delivery AS (
+         INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+         SELECT m.id, e.id,
+                CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
+                CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => ${delayMs}::int / 1000.0) END,
+                CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+           FROM outbox_message m
+           JOIN webhook_endpoints e
+             ON e.owner = ${owner} AND e.kind = 'registered'
+            AND (m.event_type = ANY(e.event_types)
+                 OR (e.event_types IS NULL AND NOT m.event_type = ANY(${operational}::text[]))
+                 OR EXISTS (SELECT 1 FROM unnest(e.event_types) w
+                             WHERE right(w, 2) = '.*' AND starts_with(m.event_type, left(w, -1))))
+         RETURNING id, status, message_id
+       ), outbox_callback AS (
+         INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+         SELECT m.id, e.id,
+                CASE WHEN e.status = 'enabled' AND NOT ${dropped}::boolean THEN 'pending' ELSE 'failed' END,
+                CASE WHEN e.status = 'enabled' AND NOT ${dropped}::boolean
+                     THEN now() + make_interval(secs => ${delayMs}::int / 1000.0) END,
+                CASE WHEN ${dropped}::boolean THEN 'dropped by PSP chaos (never sent)'
+                     WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+           FROM outbox_message m CROSS JOIN outbox_callback_endpoint e
+         RETURNING id, status, message_id
+       )
+       SELECT 'ready' AS kind, NULL::uuid AS id, NULL AS ref, NULL AS status FROM outbox_ready
+       UNION ALL SELECT 'event', NULL, event_id, NULL FROM outbox_event
+       UNION ALL SELECT 'message', id, event_id, NULL FROM outbox_message
+       UNION ALL SELECT 'delivery', id, message_id::text, status FROM outbox_delivery
+       UNION ALL SELECT 'callback', id, message_id::text, status FROM outbox_callback`,
+      [...source.params, write.owner, write.callbackUrl, write.dropCallback, write.delayMs, write.operationalTypes],
     );
   }
 
