@@ -11,6 +11,7 @@ import { InboxDeadLetters1796500000001 } from './1796500000001-InboxDeadLetters.
 import { SealEndpointSecrets1796510000000 } from './1796510000000-SealEndpointSecrets.js';
 import { OneProcessingPaymentPerOrder1796520000000 } from './1796520000000-OneProcessingPaymentPerOrder.js';
 import { PspThinEvents1796524000000 } from './1796524000000-PspThinEvents.js';
+import { PspPaymentIdempotencyKey1796530000000 } from './1796530000000-PspPaymentIdempotencyKey.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -29,4 +30,5 @@ export const MIGRATIONS: Function[] = [
   SealEndpointSecrets1796510000000,
   OneProcessingPaymentPerOrder1796520000000,
   PspThinEvents1796524000000,
+  PspPaymentIdempotencyKey1796530000000,
 ];

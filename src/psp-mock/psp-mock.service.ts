@@ -11,6 +11,7 @@ import { ChaosService } from './chaos.service.js';
 import type { ChaosSettings } from './dto/chaos.dto.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
+import type { RequestKey } from '../http/idempotency/native-idempotency.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment, type PspEventFormat } from './psp-payment.entity.js';
 import { SettlementNotifier } from './settlement-notifier.js';
@@ -47,10 +48,16 @@ export class PspMockService {
   ) {}
 
   /**
-   * Stores a payment as processing and schedules its settlement. (Idempotency-Key: the
-   * route's interceptor.) `idPrefix`: `pi` for a Stripe PaymentIntent, as Stripe names them.
+   * Stores a payment as processing and schedules its settlement. `idPrefix`: `pi` for a
+   * Stripe PaymentIntent, as Stripe names them. With `key` (the route's Idempotency-Key),
+   * the INSERT is also the key's claim: a repeat of the key answers the payment it made
+   * first (`repeatOf`: that request's hash) and creates nothing.
    */
-  async createPayment(dto: CreatePspPaymentDto, idPrefix: 'pay' | 'pi' = 'pay'): Promise<PspPayment> {
+  async createPayment(
+    dto: CreatePspPaymentDto,
+    idPrefix: 'pay' | 'pi' = 'pay',
+    key: RequestKey | null = null,
+  ): Promise<{ payment: PspPayment; repeatOf: string | null }> {
     this.metrics.requests.inc({ route: 'create_payment' });
     const payment = Object.assign(new PspPayment(), {
       id: prefixedId(idPrefix),
@@ -64,32 +71,50 @@ export class PspMockService {
       settledAt: null,
       requestsServed: 1,
     });
-    // One INSERT: save() would look the given id up first and wrap the INSERT in BEGIN … COMMIT.
-    const [row] = await preparedQuery<{ created_at: Date }>(
-      this.db.manager,
-      'hookline_psp_payments_create',
-      `INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served, event_format)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING created_at`,
-      [
-        payment.id,
-        payment.amount,
-        payment.currency,
-        payment.status,
-        payment.paymentMethod,
-        payment.callbackUrl,
-        JSON.stringify(payment.metadata),
-        payment.requestsServed,
-        payment.eventFormat,
-      ],
-    );
-    payment.createdAt = row.created_at;
-    const { settleDelayMs } = await this.chaos.get();
-    await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max));
-    this.logger.log({
-      msg: `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
-      ...idsOf(payment),
-    });
-    return payment;
+    const values = [
+      payment.id,
+      payment.amount,
+      payment.currency,
+      payment.status,
+      payment.paymentMethod,
+      payment.callbackUrl,
+      JSON.stringify(payment.metadata),
+      payment.requestsServed,
+      payment.eventFormat,
+      key?.scope ?? null,
+      key?.key ?? null,
+      key?.requestHash ?? null,
+      key?.ttlHours ?? 0,
+    ];
+    // One statement: the INSERT, or the payment the key made first (docs/decisions/0026-psp-native-idempotency.md).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [row] = await preparedQuery<CreatedRow>(
+        this.db.manager,
+        'hookline_psp_payments_create',
+        CREATE_SQL,
+        values,
+      );
+      if (!row) continue; // made by a concurrent request this statement's snapshot predates: read again
+      if (row.expired) {
+        // The key's first use is past IDEMPOTENCY_TTL_H: the key is free again.
+        await this.db.query(`UPDATE psp_payments SET idempotency_key = NULL WHERE id = $1`, [row.id]);
+        continue;
+      }
+      if (!row.created) {
+        // The first answer as it was: processing, unsettled, one request served.
+        const first = Object.assign(paymentOf(row, 'processing', null), { requestsServed: 1 });
+        return { payment: first, repeatOf: row.idempotency_request_hash };
+      }
+      payment.createdAt = row.created_at;
+      const { settleDelayMs } = await this.chaos.get();
+      await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max));
+      this.logger.log({
+        msg: `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
+        ...idsOf(payment),
+      });
+      return { payment, repeatOf: null };
+    }
+    throw new Error(`Idempotency-Key ${key?.key}: no payment made nor found after 3 tries`);
   }
 
   /**
@@ -319,6 +344,36 @@ function drawBetween(min: number, max: number): number {
   return min + Math.floor(Math.random() * (max - min + 1));
 }
 
+/**
+ * A payment's INSERT, or with an Idempotency-Key ($10 scope, $11 key, $12 request hash)
+ * already used, the payment it made: `created` false, `expired` when that use is older
+ * than $13 hours. No row when the key's payment was committed after this statement's
+ * snapshot was taken (a concurrent first use): the caller runs it again.
+ */
+const CREATE_SQL = `
+WITH created AS (
+  INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served,
+                            event_format, idempotency_scope, idempotency_key, idempotency_request_hash)
+  VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)
+  ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id, amount, currency, payment_method, callback_url, metadata, created_at, requests_served, event_format,
+            idempotency_request_hash
+)
+SELECT true AS created, false AS expired, * FROM created
+UNION ALL
+SELECT false, p.created_at < now() - make_interval(hours => $13::int),
+       p.id, p.amount, p.currency, p.payment_method, p.callback_url, p.metadata, p.created_at, p.requests_served,
+       p.event_format, p.idempotency_request_hash
+  FROM psp_payments p
+ WHERE $11::text IS NOT NULL AND p.idempotency_scope = $10 AND p.idempotency_key = $11
+   AND NOT EXISTS (SELECT 1 FROM created)`;
+
+interface CreatedRow extends PaymentRow {
+  created: boolean;
+  expired: boolean;
+  idempotency_request_hash: string | null;
+}
+
 /** Declined at settlement, whatever chaos draws: the mock's and the Stripe dialect's declining test cards. */
 const DECLINED_METHODS = new Set(['pm_card_declined', 'pm_card_chargeDeclined']);
 
@@ -355,11 +410,11 @@ interface PaymentRow {
   event_format: PspEventFormat;
 }
 
-function paymentOf(
+function paymentOf<S extends PspPayment['status']>(
   r: PaymentRow,
-  status: 'completed' | 'failed',
-  settledAt: Date,
-): PspPayment & { status: 'completed' | 'failed' } {
+  status: S,
+  settledAt: Date | null,
+): PspPayment & { status: S } {
   return Object.assign(new PspPayment(), {
     id: r.id,
     amount: Number(r.amount),

@@ -1,11 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CountingClient, queryCounts } from '../../src/database/query-counter.js';
 import { ChaosService } from '../../src/psp-mock/chaos.service.js';
 import { PspMockService } from '../../src/psp-mock/psp-mock.service.js';
-import { createOrder, payOrder } from '../factories/orders.factory.js';
+import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
-import { TEST_DATABASE_URL } from '../utils/test-env.js';
+import { PSP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
 /** The statements and transactions behind hookline_db_queries_total, against the real PostgreSQL. */
@@ -77,6 +78,7 @@ describe('hookline_db_queries_total', () => {
  * that the PSP's webhook wakes in this same process, run in theirs.
  */
 describe('statements per step of a payment', () => {
+  const pspHeaders = { authorization: `Bearer ${PSP_KEY}`, 'content-type': 'application/json' };
   let t: TestApp;
   const step = new AsyncLocalStorage<string[]>();
   const counted = CountingClient.prototype.query;
@@ -126,6 +128,32 @@ describe('statements per step of a payment', () => {
         ).length > 0,
     );
   }
+
+  it("the PSP mock's create with an Idempotency-Key: one statement, and a repeat one more", async () => {
+    // The least of three tries: the app's periodic tasks may send a statement meanwhile.
+    const counts: number[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const key = `count-${randomUUID()}`;
+      const post = () =>
+        http(
+          t.url,
+          'POST',
+          '/psp/v1/payments',
+          { amount: 500, currency: 'EUR' },
+          { ...pspHeaders, 'idempotency-key': key },
+        );
+      const before = queryCounts.statements;
+      const first = await post();
+      const afterFirst = queryCounts.statements;
+      const again = await post();
+      expect([first.status, again.status]).toEqual([201, 201]);
+      expect(again.headers.get('idempotency-replay')).toBe('true');
+      expect(again.body).toEqual(first.body);
+      counts.push([afterFirst - before, queryCounts.statements - afterFirst]);
+    }
+    expect(Math.min(...counts.map((c) => c[0]))).toBeLessThanOrEqual(1);
+    expect(Math.min(...counts.map((c) => c[1]))).toBeLessThanOrEqual(1);
+  });
 
   it('settling a PSP payment and sending its webhook: at most 5 statements, no transaction', async () => {
     // The callback URL's first use makes its endpoint (two statements more, once).
