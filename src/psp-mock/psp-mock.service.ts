@@ -264,7 +264,7 @@ export class PspMockService {
     } satisfies Omit<PspEvent, 'seq'>);
     // The payment settled, its event, the event's message and deliveries: one statement,
     // atomic without BEGIN … COMMIT (docs/decisions/0025-psp-settlement-one-statement.md).
-    const published = await this.outbox.publishWithin(
+    const { published } = await this.outbox.publishWithin(
       this.db.manager,
       {
         name: 'hookline_psp_settle',

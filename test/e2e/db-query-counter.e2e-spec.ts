@@ -4,7 +4,10 @@ import pg from 'pg';
 import { CountingClient, queryCounts } from '../../src/database/query-counter.js';
 import { ChaosService } from '../../src/psp-mock/chaos.service.js';
 import { PspMockService } from '../../src/psp-mock/psp-mock.service.js';
-import { createOrder, http, payOrder } from '../factories/orders.factory.js';
+import { InboxApplier } from '../../src/webhooks/inbound/inbox-applier.js';
+import { http } from '../factories/orders.factory.js';
+import { PAYMENTS_STAY_PROCESSING, processingPayment } from '../factories/payments.factory.js';
+import { pspEventFor } from '../factories/psp-events.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { PSP_KEY, TEST_DATABASE_URL } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
@@ -85,7 +88,11 @@ describe('statements per step of a payment', () => {
 
   beforeAll(async () => {
     // Settlements are made by the test itself, not by the PSP's delayed job.
-    t = await createTestApp({ PSP_SETTLE_DELAY_MIN_MS: '600000', PSP_SETTLE_DELAY_MAX_MS: '600000' });
+    t = await createTestApp({
+      ...PAYMENTS_STAY_PROCESSING,
+      // Only the test applies the inbox rows it stores.
+      INBOX_SWEEP_STALE_MS: '3600000',
+    });
     (CountingClient.prototype as unknown as { query: (...args: unknown[]) => unknown }).query = function (
       this: pg.Client,
       ...args: unknown[]
@@ -106,12 +113,6 @@ describe('statements per step of a payment', () => {
     await step.run(texts, fn);
     await waitFor('the step to finish', async () => (await done()) || undefined);
     return texts;
-  }
-
-  /** A payment the PSP has accepted and not settled. */
-  async function processingPayment() {
-    const order = await createOrder(t.url);
-    return { order, payment: await payOrder(t.url, order.id) };
   }
 
   /** Settles the payment now (not through the PSP's delayed job) and waits for its webhook to be delivered. */
@@ -155,10 +156,46 @@ describe('statements per step of a payment', () => {
     expect(Math.min(...counts.map((c) => c[1]))).toBeLessThanOrEqual(1);
   });
 
+  it("the worker applying one payment's webhook: one transaction of at most 7 statements", async () => {
+    const p = await processingPayment(t.url);
+    const event = pspEventFor(p, { type: 'payment.completed' });
+    // Stored as the receiver stores it, not enqueued: only this call applies it.
+    const [row] = await t.db.query<{ id: string }[]>(
+      `INSERT INTO webhook_inbox (source, event_id, event_type, payload, received_at, verified_at)
+       VALUES ('psp', $1, $2, $3, now(), now()) RETURNING id`,
+      [event.event_id, event.type, JSON.stringify(event)],
+    );
+    const texts: string[] = [];
+    const summary = await step.run(texts, () => t.app.get(InboxApplier).process([row.id]));
+    expect(summary).toEqual({ processed: 1, ignored: 0, skipped: 0 });
+    // BEGIN, the inbox row locked, the payment locked, the order locked, moved and its
+    // order.paid message written, the payment moved with its timeline, the row marked, COMMIT.
+    expect(texts.length).toBeLessThanOrEqual(7);
+    expect(texts.filter((s) => /^\s*(BEGIN|START TRANSACTION)/i.test(s))).toHaveLength(1);
+    expect((await http(t.url, 'GET', `/orders/${p.order.id}`)).body.status).toBe('paid');
+    const messages = await t.db.query(`SELECT payload FROM webhook_messages WHERE payload->'data'->>'order_id' = $1`, [
+      p.order.id,
+    ]);
+    expect(messages).toHaveLength(1);
+    expect(messages[0].payload).toMatchObject({
+      type: 'order.paid',
+      data: { order_id: p.order.id, status: 'paid', amount: p.order.amount, currency: p.order.currency },
+    });
+    expect(messages[0].payload.data.paid_at).toBe(messages[0].payload.created_at);
+    const timeline = (await http(t.url, 'GET', `/payments/${p.payment.id}`)).body.timeline as { type: string }[];
+    expect(timeline.map((e) => e.type)).toEqual([
+      'created',
+      'psp_accepted',
+      'webhook_received',
+      'resolved',
+      'order_updated',
+    ]);
+  });
+
   it('settling a PSP payment and sending its webhook: at most 5 statements, no transaction', async () => {
     // The callback URL's first use makes its endpoint (two statements more, once).
-    await settle((await processingPayment()).payment.pspPaymentId);
-    const { order, payment } = await processingPayment();
+    await settle((await processingPayment(t.url)).payment.pspPaymentId);
+    const { order, payment } = await processingPayment(t.url);
     const texts = await settle(payment.pspPaymentId);
     // The payment read, the settlement with its event, message and deliveries, the delivery's
     // load, its success, and the PSP event's delivery state.

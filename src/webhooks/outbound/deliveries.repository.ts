@@ -67,6 +67,8 @@ export interface OutboxSource {
    */
   ctes: string;
   params: unknown[];
+  /** A SELECT of the source's own answer, (ref text, value text) rows, from its CTEs. */
+  answer?: string;
 }
 
 /** What a message written within a publisher's statement goes to (`OutboxSource`). */
@@ -81,7 +83,7 @@ export interface OutboxSourceWrite {
 
 /** The rows `writeWithin` answers: besides the outbox's rows, `ready` and the source's `event`. */
 export interface OutboxSourceRow {
-  kind: 'ready' | 'event' | 'message' | 'delivery' | 'callback';
+  kind: 'ready' | 'event' | 'message' | 'delivery' | 'callback' | 'answer';
   id: string | null;
   ref: string | null;
   status: string | null;

@@ -11,6 +11,8 @@ import type { OutboundOwner } from './outbound.entities.js';
 
 import { OPERATIONAL_EVENT_TYPES } from './event-catalog.js';
 
+export type { OutboxSource };
+
 export interface PublishRequest {
   owner: OutboundOwner;
   /** The publisher's event id (`webhook-id`); publishing it again is a no-op. */
@@ -38,6 +40,12 @@ export type WithinRequest = Pick<
   PublishRequest,
   'owner' | 'callbackUrl' | 'dropCallback' | 'delayMs' | 'sendCallbackDirectly'
 >;
+
+/** What `publishWithin` wrote: null when the source's change did not happen; the source's own answer. */
+export interface PublishedWithin {
+  published: Published | null;
+  answer: { ref: string; value: string | null }[];
+}
 
 export interface Published {
   owner: OutboundOwner;
@@ -99,7 +107,7 @@ export class WebhookOutbox {
    * statement again (the change waits for it: see OutboxSource). Answers null when the
    * source's change did not happen (no `outbox_event` row); the relay runs as `publish`'s.
    */
-  async publishWithin(manager: EntityManager, source: OutboxSource, req: WithinRequest): Promise<Published | null> {
+  async publishWithin(manager: EntityManager, source: OutboxSource, req: WithinRequest): Promise<PublishedWithin> {
     const write = {
       owner: req.owner,
       callbackUrl: req.callbackUrl ?? null,
@@ -114,7 +122,8 @@ export class WebhookOutbox {
       if (!rows.some((r) => r.kind === 'ready'))
         throw new Error(`No callback endpoint for ${write.callbackUrl} after making it`);
     }
-    if (!rows.some((r) => r.kind === 'event')) return null;
+    const answer = rows.flatMap((r) => (r.kind === 'answer' ? [{ ref: r.ref!, value: r.status }] : []));
+    if (!rows.some((r) => r.kind === 'event')) return { published: null, answer };
     const message = rows.find((r) => r.kind === 'message');
     const published: Published = {
       owner: req.owner,
@@ -132,7 +141,7 @@ export class WebhookOutbox {
       }
     }
     if (published.pending.length > 0) await afterCommit(manager, () => this.relay(published));
-    return published;
+    return { published, answer };
   }
 
   private async write(manager: EntityManager, owner: OutboundOwner, reqs: PublishRequest[]): Promise<Published[]> {

@@ -281,7 +281,12 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
        UNION ALL SELECT 'event', NULL, event_id, NULL FROM outbox_event
        UNION ALL SELECT 'message', id, event_id, NULL FROM outbox_message
        UNION ALL SELECT 'delivery', id, message_id::text, status FROM outbox_delivery
-       UNION ALL SELECT 'callback', id, message_id::text, status FROM outbox_callback`,
+       UNION ALL SELECT 'callback', id, message_id::text, status FROM outbox_callback${
+         source.answer
+           ? `
+       UNION ALL SELECT 'answer', NULL, a.ref, a.value FROM (${source.answer}) AS a(ref, value)`
+           : ''
+       }`,
       [...source.params, write.owner, write.callbackUrl, write.dropCallback, write.delayMs, write.operationalTypes],
     );
   }
