@@ -298,7 +298,7 @@ export class PspMockService {
       eventId: id,
     });
     if (delay.delayMs === 0 && published.callbackDeliveryId && event.deliveryStatus === 'pending') {
-      this.sender.send('psp', published.callbackDeliveryId);
+      this.sender.send('psp', published.callbackDeliveryId, published.callbackDelivery);
     }
     if (event.deliveryStatus === 'dropped') this.metrics.deliveries.inc({ outcome: 'dropped', endpoint });
     await this.notifier.publish(pspPaymentId);

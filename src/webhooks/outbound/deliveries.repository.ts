@@ -87,6 +87,8 @@ export interface OutboxSourceRow {
   id: string | null;
   ref: string | null;
   status: string | null;
+  /** The callback delivery as an attempt loads it (`loadMany`), from the statement that wrote it. */
+  loaded?: LoadedDelivery;
 }
 
 /** The messages one outbox write inserts, one entry per message in order. */

@@ -4,7 +4,7 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../../common/db/after-commit.js';
-import { DeliveriesRepository, type OutboxSource } from './deliveries.repository.js';
+import { DeliveriesRepository, type LoadedDelivery, type OutboxSource } from './deliveries.repository.js';
 import { DELIVERY_QUEUE, deliveryJob, type DeliverJob } from './delivery/delivery-job.js';
 import { EndpointsRepository } from './endpoints.repository.js';
 import type { OutboundOwner } from './outbound.entities.js';
@@ -53,6 +53,8 @@ export interface Published {
   /** Deliveries to enqueue after commit. */
   pending: { id: string; delayMs: number }[];
   callbackDeliveryId: string | null;
+  /** The callback delivery as its first attempt needs it (publishWithin only): no load of its own. */
+  callbackDelivery?: LoadedDelivery;
 }
 
 /**
@@ -136,6 +138,7 @@ export class WebhookOutbox {
         published.pending.push({ id: row.id!, delayMs: write.delayMs });
       if (row.kind === 'callback') {
         published.callbackDeliveryId = row.id;
+        published.callbackDelivery = row.loaded;
         if (row.status === 'pending' && !req.sendCallbackDirectly)
           published.pending.push({ id: row.id!, delayMs: write.delayMs });
       }
