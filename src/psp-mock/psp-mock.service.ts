@@ -27,7 +27,15 @@ export const REORDER_HOLD_MS = { min: 1000, max: 3000 };
 
 export interface SettleJob {
   pspPaymentId: string;
+  /**
+   * The payment as created (its fields never change): the settlement needs no read of its
+   * own. Absent from the sweeper's jobs (and jobs queued before it was added): read then.
+   */
+  payment?: PaymentSnapshot;
 }
+
+/** A payment's row as the settlement uses it, in a job's JSON (created_at as text). */
+export type PaymentSnapshot = Omit<PaymentRow, 'created_at'> & { created_at: string };
 
 /** Longest long poll the PSP holds (GET …?wait=N). */
 export const MAX_WAIT_S = 30;
@@ -107,7 +115,10 @@ export class PspMockService {
       }
       payment.createdAt = row.created_at;
       const { settleDelayMs } = await this.chaos.get();
-      await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max));
+      await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max), {
+        ...row,
+        created_at: row.created_at.toISOString(),
+      });
       this.logger.log({
         msg: `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
         ...idsOf(payment),
@@ -189,11 +200,11 @@ export class PspMockService {
   }
 
   /** Job id = payment id: scheduling twice settles once. If Redis is down, the sweeper reschedules. */
-  async scheduleSettlement(pspPaymentId: string, delayMs: number): Promise<void> {
+  async scheduleSettlement(pspPaymentId: string, delayMs: number, payment?: PaymentSnapshot): Promise<void> {
     try {
       await this.settlements.add(
         JobName.SettlePayment,
-        { pspPaymentId },
+        { pspPaymentId, ...(payment && { payment: snapshotOf(payment) }) },
         { ...defaultJobOptions, jobId: pspPaymentId, delay: delayMs },
       );
     } catch (err) {
@@ -212,17 +223,21 @@ export class PspMockService {
    * and long polls are woken. A callback delivery not held back is sent right after the
    * commit (DirectSender), not through the queue.
    */
-  async settle(pspPaymentId: string): Promise<PspEvent | null> {
+  async settle(pspPaymentId: string, snapshot?: PaymentSnapshot): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
     // What the settlement writes is decided from the payment as created (its amount,
-    // method, metadata… never change); the settling statement moves it only if it is
-    // still processing, so a concurrent settle of the same payment writes nothing.
-    const [found] = await preparedQuery<PaymentRow>(
-      this.db.manager,
-      'hookline_psp_payments_unsettled',
-      `SELECT ${PAYMENT_COLUMNS} FROM psp_payments WHERE id = $1 AND status = 'processing'`,
-      [pspPaymentId],
-    );
+    // method, metadata… never change: its job carries them, decision 0029); the settling
+    // statement moves it only if it is still processing, so a concurrent or late settle of
+    // the same payment writes nothing.
+    const [found] =
+      snapshot?.id === pspPaymentId
+        ? [{ ...snapshot, created_at: new Date(snapshot.created_at) }]
+        : await preparedQuery<PaymentRow>(
+            this.db.manager,
+            'hookline_psp_payments_unsettled',
+            `SELECT ${PAYMENT_COLUMNS} FROM psp_payments WHERE id = $1 AND status = 'processing'`,
+            [pspPaymentId],
+          );
     if (!found) return null;
     const now = new Date();
     const declined = DECLINED_METHODS.has(found.payment_method) || Math.random() < chaos.declineRate;
@@ -367,6 +382,21 @@ SELECT false, p.created_at < now() - make_interval(hours => $13::int),
   FROM psp_payments p
  WHERE $11::text IS NOT NULL AND p.idempotency_scope = $10 AND p.idempotency_key = $11
    AND NOT EXISTS (SELECT 1 FROM created)`;
+
+/** Only the snapshot's fields (the create's row has more). */
+function snapshotOf(p: PaymentSnapshot): PaymentSnapshot {
+  return {
+    id: p.id,
+    amount: p.amount,
+    currency: p.currency,
+    payment_method: p.payment_method,
+    callback_url: p.callback_url,
+    metadata: p.metadata,
+    created_at: p.created_at,
+    requests_served: p.requests_served,
+    event_format: p.event_format,
+  };
+}
 
 interface CreatedRow extends PaymentRow {
   created: boolean;

@@ -1,9 +1,12 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { CountingClient, queryCounts } from '../../src/database/query-counter.js';
 import { ChaosService } from '../../src/psp-mock/chaos.service.js';
-import { PspMockService } from '../../src/psp-mock/psp-mock.service.js';
+import { PspMockService, type SettleJob } from '../../src/psp-mock/psp-mock.service.js';
+import { QueueName } from '../../src/queue/queues.js';
 import { InboxApplier } from '../../src/webhooks/inbound/inbox-applier.js';
 import { http } from '../factories/orders.factory.js';
 import { PAYMENTS_STAY_PROCESSING, processingPayment } from '../factories/payments.factory.js';
@@ -115,12 +118,21 @@ describe('statements per step of a payment', () => {
     return texts;
   }
 
-  /** Settles the payment now (not through the PSP's delayed job) and waits for its webhook to be delivered. */
-  async function settle(pspPaymentId: string): Promise<string[]> {
+  /**
+   * Settles the payment now (not when the PSP's delayed job is due; with that job's data when
+   * `fromJob`) and waits for its webhook to be delivered.
+   */
+  async function settle(pspPaymentId: string, fromJob = false): Promise<string[]> {
+    const job = fromJob
+      ? await t.app
+          .get<Queue<SettleJob>>(getQueueToken(QueueName.PspSettlement), { strict: false })
+          .getJob(pspPaymentId)
+      : null;
+    if (fromJob) expect(job?.data.payment).toMatchObject({ id: pspPaymentId });
     // Warm: the chaos settings are read at most once a second, whoever asks.
     await t.app.get(ChaosService).get();
     return statementsOf(
-      () => t.app.get(PspMockService).settle(pspPaymentId),
+      () => t.app.get(PspMockService).settle(pspPaymentId, job?.data.payment),
       async () =>
         (
           await t.db.query(`SELECT 1 FROM psp_events WHERE payment_id = $1 AND delivery_status = 'delivered'`, [
@@ -190,6 +202,13 @@ describe('statements per step of a payment', () => {
       'resolved',
       'order_updated',
     ]);
+  });
+
+  it('settling a PSP payment from its job and sending its webhook: at most 3 statements', async () => {
+    await settle((await processingPayment(t.url)).payment.pspPaymentId);
+    const { payment } = await processingPayment(t.url);
+    // The job carries the payment as created: no read. The settlement, its success, the PSP event's state.
+    expect((await settle(payment.pspPaymentId, true)).length).toBeLessThanOrEqual(3);
   });
 
   it('settling a PSP payment and sending its webhook: at most 4 statements, no transaction', async () => {
