@@ -12,6 +12,7 @@ import { SealEndpointSecrets1796510000000 } from './1796510000000-SealEndpointSe
 import { OneProcessingPaymentPerOrder1796520000000 } from './1796520000000-OneProcessingPaymentPerOrder.js';
 import { PspThinEvents1796524000000 } from './1796524000000-PspThinEvents.js';
 import { TraceContext1796530000000 } from './1796530000000-TraceContext.js';
+import { PspPaymentIdempotencyKey1796531000000 } from './1796531000000-PspPaymentIdempotencyKey.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -31,4 +32,5 @@ export const MIGRATIONS: Function[] = [
   OneProcessingPaymentPerOrder1796520000000,
   PspThinEvents1796524000000,
   TraceContext1796530000000,
+  PspPaymentIdempotencyKey1796531000000,
 ];

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OutboxSource } from '../webhooks/outbound/webhook-outbox.js';
 import type { OrderStatus } from './order-status.js';
 import type { Order, OrderItem } from './order.entity.js';
 
@@ -15,6 +16,16 @@ export interface OrderMove {
   id: string;
   status: OrderStatus;
   paid: boolean;
+}
+
+/** An order's move for a payment outcome, with the id and type of the message it publishes. */
+export interface OutcomeMove {
+  id: string;
+  to: OrderStatus;
+  eventId: string;
+  eventType: string;
+  /** The transition's W3C traceparent (tracing on): its `order.*` message carries it on. */
+  traceContext: string | null;
 }
 
 export interface NewOrder {
@@ -41,6 +52,14 @@ export abstract class OrdersRepository {
 
   /** Locks the orders in id order (so batches touching the same orders never deadlock). */
   abstract lockForOutcomes(manager: EntityManager, ids: string[]): Promise<LockedOrder[]>;
+
+  /**
+   * Locks the orders (in id order), moves each whose status allows it (`allowed`:
+   * `from>to` pairs) and writes its `order.*` message body, as the CTEs of one statement
+   * the outbox completes and runs (WebhookOutbox.publishWithin); its answer: every
+   * order's status before, (id, status) rows.
+   */
+  abstract outcomesSource(moves: OutcomeMove[], at: Date, allowed: string[]): OutboxSource;
 
   /** Moves the orders to their new status in one statement, updated (and paid) at `at`. */
   abstract move(manager: EntityManager, moves: OrderMove[], at: Date): Promise<void>;

@@ -5,12 +5,17 @@ import type { EntityManager } from 'typeorm';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
 import type { CreateOrderDto } from './dto/create-order.dto.js';
 import { computeOrderAmount } from './order-amount.js';
-import { PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
+import { ORDER_STATUSES, PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
 import type { Order } from './order.entity.js';
 import { OrdersRepository, type OrderMove } from './orders.repository.js';
 import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
 import { afterCommit } from '../common/db/after-commit.js';
-import { startChildSpan, traceparentOf } from '../telemetry/trace-context.js';
+import { endWithError, startChildSpan, traceparentOf } from '../telemetry/trace-context.js';
+
+/** Every move the order table allows, as `from>to` (what the outcomes' statement may do). */
+const ALLOWED_MOVES = ORDER_STATUSES.flatMap((from) =>
+  ORDER_STATUSES.filter((to) => orderTransitions.can(from, to)).map((to) => `${from}>${to}`),
+);
 
 export type OrderTransitionResult =
   { changed: true; from: OrderStatus; to: OrderStatus } | { changed: false; from: OrderStatus; reason: string };
@@ -93,6 +98,67 @@ export class OrdersService {
     outcomes: { orderId: string; outcome: 'succeeded' | 'failed'; traceparent?: string | null }[],
   ): Promise<OrderTransitionResult[]> {
     if (outcomes.length === 0) return [];
+    const orderIds = outcomes.map((o) => o.orderId);
+    // An order moving twice in one batch (rare) moves in turn; otherwise one statement locks,
+    // moves and publishes (docs/decisions/0027-order-outcomes-one-statement.md).
+    if (new Set(orderIds).size < orderIds.length) return this.applyInTurn(manager, outcomes);
+    const now = new Date();
+    const moves = outcomes.map(({ orderId, outcome, traceparent }) => {
+      const to: OrderStatus = outcome === 'succeeded' ? 'paid' : 'payment_failed';
+      const eventId = prefixedId('evt');
+      const eventType = to === 'paid' ? 'order.paid' : 'order.payment_failed';
+      // With tracing on, the transition is a span of the payment result's trace, and its
+      // message carries it on to the merchant's endpoints.
+      const span = startChildSpan('order.transition', traceparent, {
+        'hookline.order_id': orderId,
+        'hookline.order.to': to,
+        'hookline.webhook.event_type': eventType,
+        'hookline.webhook.event_id': eventId,
+      });
+      return { id: orderId, to, eventId, eventType, traceContext: traceparentOf(span), span };
+    });
+    let answer: { ref: string; value: string | null }[];
+    try {
+      ({ answer } = await this.outbox.publishWithin(manager, this.orders.outcomesSource(moves, now, ALLOWED_MOVES), {
+        owner: 'shop',
+      }));
+    } catch (err) {
+      for (const m of moves) endWithError(m.span, err);
+      throw err;
+    }
+    const before = new Map(answer.map((a) => [a.ref, a.value as OrderStatus]));
+    const lines: Record<string, unknown>[] = [];
+    const results = moves.map((m): OrderTransitionResult => {
+      const from = before.get(m.id);
+      m.span?.setAttribute('hookline.order.from', from ?? 'unknown');
+      const changed = from !== undefined && orderTransitions.can(from, m.to);
+      m.span?.setAttribute('hookline.order.changed', changed);
+      m.span?.end();
+      if (!from) throw notFound('ORDER.NOT_FOUND', 'Order', m.id);
+      if (!changed) {
+        return { changed: false, from, reason: `order is ${from}; it cannot become ${m.to}` };
+      }
+      lines.push({
+        msg: `Order ${m.id} ${from} → ${m.to}; ${m.eventType} ${m.eventId} published`,
+        orderId: m.id,
+        eventId: m.eventId,
+      });
+      return { changed: true, from, to: m.to };
+    });
+    // Logged once the caller's transaction commits, never for a rollback.
+    if (lines.length > 0) {
+      await afterCommit(manager, () => {
+        for (const line of lines) this.logger.log(line);
+      });
+    }
+    return results;
+  }
+
+  /** `applyPaymentOutcomes` when an order has several outcomes in the batch: each applies as the order's previous one left it. */
+  private async applyInTurn(
+    manager: EntityManager,
+    outcomes: { orderId: string; outcome: 'succeeded' | 'failed'; traceparent?: string | null }[],
+  ): Promise<OrderTransitionResult[]> {
     const ids = [...new Set(outcomes.map((o) => o.orderId))];
     // Locked in id order, so that batches touching the same orders never deadlock.
     const locked = await this.orders.lockForOutcomes(manager, ids);

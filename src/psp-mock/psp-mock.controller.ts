@@ -1,12 +1,13 @@
 import { ApiProblem } from '../common/errors/api-problem.js';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { notFound } from '../common/errors/domain-error.js';
 import { ResentDto } from '../webhooks/outbound/dto/endpoint.dto.js';
 import { EndpointsService } from '../webhooks/outbound/endpoints.service.js';
 import { RequireKey } from '../http/auth/api-key.guard.js';
-import { Idempotent } from '../http/idempotency/idempotent.decorator.js';
+import { IdempotentNatively } from '../http/idempotency/idempotent.decorator.js';
+import { NativeIdempotency } from '../http/idempotency/native-idempotency.js';
 import { ChaosService } from './chaos.service.js';
 import { ChaosSettingsDto, ChaosSettingsView } from './dto/chaos.dto.js';
 import { CreatePspPaymentDto, PspPaymentDto } from './dto/psp-payment.dto.js';
@@ -21,6 +22,7 @@ export class PspMockController {
     private readonly psp: PspMockService,
     private readonly chaos: ChaosService,
     private readonly endpoints: EndpointsService,
+    private readonly idempotency: NativeIdempotency,
   ) {}
 
   @Post('payments')
@@ -30,11 +32,15 @@ export class PspMockController {
     description:
       'Answers at once with status processing; settles after a random delay and reports by signed webhook to callback_url.',
   })
-  @Idempotent()
+  // The payment's INSERT keeps the key (Stripe-like): no claim and answer of the interceptor.
+  @IdempotentNatively()
   @ApiCreatedResponse({ type: PspPaymentDto })
   @ApiProblem(400, 'VALIDATION.FAILED')
-  async create(@Body() dto: CreatePspPaymentDto): Promise<PspPaymentDto> {
-    return PspPaymentDto.from(await this.psp.createPayment(dto));
+  async create(@Body() dto: CreatePspPaymentDto, @Req() req: FastifyRequest): Promise<PspPaymentDto> {
+    const key = this.idempotency.keyOf(req);
+    const { payment, repeatOf } = await this.psp.createPayment(dto, 'pay', key);
+    if (key && repeatOf !== null) this.idempotency.repeat(req, key, repeatOf, 201, PspPaymentDto.from(payment));
+    return PspPaymentDto.from(payment);
   }
 
   @Get('payments/:id')

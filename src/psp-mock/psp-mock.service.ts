@@ -1,4 +1,3 @@
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -12,6 +11,7 @@ import { ChaosService } from './chaos.service.js';
 import type { ChaosSettings } from './dto/chaos.dto.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
+import type { RequestKey } from '../http/idempotency/native-idempotency.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment, type PspEventFormat } from './psp-payment.entity.js';
 import { SettlementNotifier } from './settlement-notifier.js';
@@ -28,7 +28,15 @@ export const REORDER_HOLD_MS = { min: 1000, max: 3000 };
 
 export interface SettleJob {
   pspPaymentId: string;
+  /**
+   * The payment as created (its fields never change): the settlement needs no read of its
+   * own. Absent from the sweeper's jobs (and jobs queued before it was added): read then.
+   */
+  payment?: PaymentSnapshot;
 }
+
+/** A payment's row as the settlement uses it, in a job's JSON (created_at as text). */
+export type PaymentSnapshot = Omit<PaymentRow, 'created_at'> & { created_at: string };
 
 /** Longest long poll the PSP holds (GET …?wait=N). */
 export const MAX_WAIT_S = 30;
@@ -49,10 +57,16 @@ export class PspMockService {
   ) {}
 
   /**
-   * Stores a payment as processing and schedules its settlement. (Idempotency-Key: the
-   * route's interceptor.) `idPrefix`: `pi` for a Stripe PaymentIntent, as Stripe names them.
+   * Stores a payment as processing and schedules its settlement. `idPrefix`: `pi` for a
+   * Stripe PaymentIntent, as Stripe names them. With `key` (the route's Idempotency-Key),
+   * the INSERT is also the key's claim: a repeat of the key answers the payment it made
+   * first (`repeatOf`: that request's hash) and creates nothing.
    */
-  async createPayment(dto: CreatePspPaymentDto, idPrefix: 'pay' | 'pi' = 'pay'): Promise<PspPayment> {
+  async createPayment(
+    dto: CreatePspPaymentDto,
+    idPrefix: 'pay' | 'pi' = 'pay',
+    key: RequestKey | null = null,
+  ): Promise<{ payment: PspPayment; repeatOf: string | null }> {
     this.metrics.requests.inc({ route: 'create_payment' });
     const payment = Object.assign(new PspPayment(), {
       id: prefixedId(idPrefix),
@@ -66,35 +80,55 @@ export class PspMockService {
       settledAt: null,
       requestsServed: 1,
     });
-    // One INSERT: save() would look the given id up first and wrap the INSERT in BEGIN … COMMIT.
-    const [row] = await preparedQuery<{ created_at: Date }>(
-      this.db.manager,
-      'hookline_psp_payments_create',
-      `INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served, event_format,
-                                 trace_context)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING created_at`,
-      [
-        payment.id,
-        payment.amount,
-        payment.currency,
-        payment.status,
-        payment.paymentMethod,
-        payment.callbackUrl,
-        JSON.stringify(payment.metadata),
-        payment.requestsServed,
-        payment.eventFormat,
-        // The creating request's span (tracing on): the settlement links to its trace.
-        activeTraceparent(),
-      ],
-    );
-    payment.createdAt = row.created_at;
-    const { settleDelayMs } = await this.chaos.get();
-    await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max));
-    this.logger.log({
-      msg: `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
-      ...idsOf(payment),
-    });
-    return payment;
+    const values = [
+      payment.id,
+      payment.amount,
+      payment.currency,
+      payment.status,
+      payment.paymentMethod,
+      payment.callbackUrl,
+      JSON.stringify(payment.metadata),
+      payment.requestsServed,
+      payment.eventFormat,
+      key?.scope ?? null,
+      key?.key ?? null,
+      key?.requestHash ?? null,
+      key?.ttlHours ?? 0,
+      // The creating request's span (tracing on): the settlement links to its trace.
+      activeTraceparent(),
+    ];
+    // One statement: the INSERT, or the payment the key made first (docs/decisions/0026-psp-native-idempotency.md).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [row] = await preparedQuery<CreatedRow>(
+        this.db.manager,
+        'hookline_psp_payments_create',
+        CREATE_SQL,
+        values,
+      );
+      if (!row) continue; // made by a concurrent request this statement's snapshot predates: read again
+      if (row.expired) {
+        // The key's first use is past IDEMPOTENCY_TTL_H: the key is free again.
+        await this.db.query(`UPDATE psp_payments SET idempotency_key = NULL WHERE id = $1`, [row.id]);
+        continue;
+      }
+      if (!row.created) {
+        // The first answer as it was: processing, unsettled, one request served.
+        const first = Object.assign(paymentOf(row, 'processing', null), { requestsServed: 1 });
+        return { payment: first, repeatOf: row.idempotency_request_hash };
+      }
+      payment.createdAt = row.created_at;
+      const { settleDelayMs } = await this.chaos.get();
+      await this.scheduleSettlement(payment.id, drawBetween(settleDelayMs.min, settleDelayMs.max), {
+        ...row,
+        created_at: row.created_at.toISOString(),
+      });
+      this.logger.log({
+        msg: `PSP payment ${payment.id} created: ${payment.amount} ${payment.currency} ${payment.paymentMethod}`,
+        ...idsOf(payment),
+      });
+      return { payment, repeatOf: null };
+    }
+    throw new Error(`Idempotency-Key ${key?.key}: no payment made nor found after 3 tries`);
   }
 
   /**
@@ -169,11 +203,11 @@ export class PspMockService {
   }
 
   /** Job id = payment id: scheduling twice settles once. If Redis is down, the sweeper reschedules. */
-  async scheduleSettlement(pspPaymentId: string, delayMs: number): Promise<void> {
+  async scheduleSettlement(pspPaymentId: string, delayMs: number, payment?: PaymentSnapshot): Promise<void> {
     try {
       await this.settlements.add(
         JobName.SettlePayment,
-        { pspPaymentId },
+        { pspPaymentId, ...(payment && { payment: snapshotOf(payment) }) },
         { ...defaultJobOptions, jobId: pspPaymentId, delay: delayMs },
       );
     } catch (err) {
@@ -192,80 +226,104 @@ export class PspMockService {
    * and long polls are woken. A callback delivery not held back is sent right after the
    * commit (DirectSender), not through the queue.
    */
-  async settle(pspPaymentId: string): Promise<PspEvent | null> {
+  async settle(pspPaymentId: string, snapshot?: PaymentSnapshot): Promise<PspEvent | null> {
     const chaos = await this.chaos.get();
-    let sendNow: string | null = null;
-    let span: Span | null = null;
-    const settling = this.db.transaction(async (manager) => {
-      // The payment moves and is read back in one statement: the row lock it takes makes a
-      // concurrent settle of the same payment (the sweeper, a second job) find it settled.
-      const now = new Date();
-      const declineDraw = Math.random() < chaos.declineRate;
-      const rows: SettledRow[] = await manager.query(SETTLE_SQL, [pspPaymentId, declineDraw, now]);
-      if (rows.length === 0) return null;
-      const payment = settledPayment(rows[0]);
-      const status = payment.status;
-      const id = prefixedId('evt');
-      span = settlementSpan(rows[0].trace_context, payment, id);
-      // A PaymentIntent of the Stripe dialect reports in Stripe's envelope.
-      const stripeEvent = isStripePaymentMethod(payment.paymentMethod) ? stripeEventOf(id, payment, now) : null;
-      const type: PspEventType = stripeEvent?.type ?? (status === 'completed' ? 'payment.completed' : 'payment.failed');
-      const dropped = payment.callbackUrl !== null && Math.random() < chaos.dropRate;
-      const row = manager.create(PspEvent, {
-        id,
+    // What the settlement writes is decided from the payment as created (its amount,
+    // method, metadata… never change: its job carries them, decision 0029); the settling
+    // statement moves it only if it is still processing, so a concurrent or late settle of
+    // the same payment writes nothing.
+    const [found] =
+      snapshot?.id === pspPaymentId
+        ? [{ ...snapshot, created_at: new Date(snapshot.created_at) }]
+        : await preparedQuery<PaymentRow>(
+            this.db.manager,
+            'hookline_psp_payments_unsettled',
+            `SELECT ${PAYMENT_COLUMNS} FROM psp_payments WHERE id = $1 AND status = 'processing'`,
+            [pspPaymentId],
+          );
+    if (!found) return null;
+    const now = new Date();
+    const declined = DECLINED_METHODS.has(found.payment_method) || Math.random() < chaos.declineRate;
+    const payment = paymentOf(found, declined ? 'failed' : 'completed', now);
+    const status = payment.status;
+    const id = prefixedId('evt');
+    const span = settlementSpan(found.trace_context ?? null, payment, id);
+    // A PaymentIntent of the Stripe dialect reports in Stripe's envelope.
+    const stripeEvent = isStripePaymentMethod(payment.paymentMethod) ? stripeEventOf(id, payment, now) : null;
+    const type: PspEventType = stripeEvent?.type ?? (status === 'completed' ? 'payment.completed' : 'payment.failed');
+    const dropped = payment.callbackUrl !== null && Math.random() < chaos.dropRate;
+    const endpoint = endpointLabel(payment.callbackUrl);
+    const delay = this.deliveryDelay(chaos);
+    const event = Object.assign(new PspEvent(), {
+      id,
+      type,
+      paymentId: payment.id,
+      createdAt: now,
+      callbackUrl: payment.callbackUrl,
+      deliveryStatus: payment.callbackUrl ? (dropped ? 'dropped' : 'pending') : 'none',
+      deliveryAttempts: 0,
+      deliveredAt: null,
+      lastDeliveryError: null,
+      payload: (stripeEvent as unknown as Record<string, unknown> | null) ?? {
+        event_id: id,
         type,
-        paymentId: payment.id,
-        createdAt: now,
-        callbackUrl: payment.callbackUrl,
-        deliveryStatus: payment.callbackUrl ? (dropped ? 'dropped' : 'pending') : 'none',
-        deliveryAttempts: 0,
-        payload: (stripeEvent as unknown as Record<string, unknown> | null) ?? {
-          event_id: id,
-          type,
-          created_at: now.toISOString(),
-          // Thin: ids only (the receiver fetches the state); snapshot: the state itself.
-          data:
-            payment.eventFormat === 'thin'
-              ? { payment_id: payment.id, metadata: payment.metadata }
-              : {
-                  payment_id: payment.id,
-                  status,
-                  amount: payment.amount,
-                  currency: payment.currency,
-                  metadata: payment.metadata,
-                },
+        created_at: now.toISOString(),
+        // Thin: ids only (the receiver fetches the state); snapshot: the state itself.
+        data:
+          payment.eventFormat === 'thin'
+            ? { payment_id: payment.id, metadata: payment.metadata }
+            : {
+                payment_id: payment.id,
+                status,
+                amount: payment.amount,
+                currency: payment.currency,
+                metadata: payment.metadata,
+              },
+      },
+    } satisfies Omit<PspEvent, 'seq'>);
+    // The payment settled, its event, the event's message and deliveries: one statement,
+    // atomic without BEGIN … COMMIT (docs/decisions/0025-psp-settlement-one-statement.md).
+    const { published } = await this.outbox
+      .publishWithin(
+        this.db.manager,
+        {
+          name: 'hookline_psp_settle',
+          ctes: SETTLE_CTES,
+          params: [
+            payment.id,
+            status,
+            now,
+            id,
+            type,
+            JSON.stringify(event.payload),
+            event.callbackUrl,
+            event.deliveryStatus,
+            // Its deliveries (the webhook to callback_url) continue the settlement's trace.
+            traceparentOf(span),
+          ],
         },
-      });
-      // insert, not save: save() would first look the new id up.
-      await manager.insert(PspEvent, row as QueryDeepPartialEntity<PspEvent>);
-      const delayMs = this.deliveryDelay(chaos, endpointLabel(payment.callbackUrl));
-      // Not held back by chaos: the first attempt is sent once this commits, without a job.
-      const published = await this.outbox.publish(manager, {
-        owner: 'psp',
-        eventId: id,
-        eventType: type,
-        payload: row.payload,
-        callbackUrl: payment.callbackUrl,
-        dropCallback: dropped,
-        delayMs,
-        sendCallbackDirectly: delayMs === 0,
-        // Its deliveries (the webhook to callback_url) continue the settlement's trace.
-        traceparent: traceparentOf(span),
-      });
-      if (delayMs === 0) sendNow = published.callbackDeliveryId;
-      this.logger.log({
-        msg: `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
-        ...idsOf(payment),
-        eventId: id,
-      });
-      return row;
+        {
+          owner: 'psp',
+          callbackUrl: payment.callbackUrl,
+          dropCallback: dropped,
+          delayMs: delay.delayMs,
+          // Not held back by chaos: the first attempt is sent at once, without a job.
+          sendCallbackDirectly: delay.delayMs === 0,
+        },
+      )
+      .finally(() => span?.end());
+    if (!published) return null;
+    if (delay.delayed) this.metrics.deliveries.inc({ outcome: 'delayed', endpoint });
+    if (delay.reordered) this.metrics.deliveries.inc({ outcome: 'reordered', endpoint });
+    this.logger.log({
+      msg: `PSP payment ${payment.id} settled ${status}; event ${id}${dropped ? ' (delivery dropped by chaos)' : ''}`,
+      ...idsOf(payment),
+      eventId: id,
     });
-    const event = await settling.finally(() => span?.end());
-    if (!event) return null;
-    if (sendNow && event.deliveryStatus === 'pending') this.sender.send('psp', sendNow);
-    if (event.deliveryStatus === 'dropped') {
-      this.metrics.deliveries.inc({ outcome: 'dropped', endpoint: endpointLabel(event.callbackUrl) });
+    if (delay.delayMs === 0 && published.callbackDeliveryId && event.deliveryStatus === 'pending') {
+      this.sender.send('psp', published.callbackDeliveryId, published.callbackDelivery);
     }
+    if (event.deliveryStatus === 'dropped') this.metrics.deliveries.inc({ outcome: 'dropped', endpoint });
     await this.notifier.publish(pspPaymentId);
     return event;
   }
@@ -275,14 +333,11 @@ export class PspMockService {
    * a share (reorderRate) waits 1–3 s more, so that events settled after it (of other
    * payments: a payment has one settlement event) reach the shop first.
    */
-  private deliveryDelay(chaos: ChaosSettings, endpoint: string): number {
-    let delayMs = drawBetween(chaos.deliveryDelayMs.min, chaos.deliveryDelayMs.max);
-    if (delayMs > 0) this.metrics.deliveries.inc({ outcome: 'delayed', endpoint });
-    if (chaos.reorderRate > 0 && Math.random() < chaos.reorderRate) {
-      delayMs += drawBetween(REORDER_HOLD_MS.min, REORDER_HOLD_MS.max);
-      this.metrics.deliveries.inc({ outcome: 'reordered', endpoint });
-    }
-    return delayMs;
+  private deliveryDelay(chaos: ChaosSettings): { delayMs: number; delayed: boolean; reordered: boolean } {
+    const delayed = drawBetween(chaos.deliveryDelayMs.min, chaos.deliveryDelayMs.max);
+    const reordered = chaos.reorderRate > 0 && Math.random() < chaos.reorderRate;
+    const delayMs = delayed + (reordered ? drawBetween(REORDER_HOLD_MS.min, REORDER_HOLD_MS.max) : 0);
+    return { delayMs, delayed: delayed > 0, reordered };
   }
 
   /** Processing payments whose settlement job must have been lost (e.g. Redis flushed). */
@@ -313,34 +368,107 @@ function drawBetween(min: number, max: number): number {
 }
 
 /**
- * Settles a processing payment: declined for pm_card_declined (Stripe dialect: pm_card_chargeDeclined) or when chaos drew a decline
- * ($2). In a CTE so that TypeORM answers the rows themselves (an UPDATE's answer is
- * [rows, count]).
+ * A payment's INSERT, or with an Idempotency-Key ($10 scope, $11 key, $12 request hash)
+ * already used, the payment it made: `created` false, `expired` when that use is older
+ * than $13 hours. No row when the key's payment was committed after this statement's
+ * snapshot was taken (a concurrent first use): the caller runs it again.
  */
-const SETTLE_SQL = `
-WITH settled AS (
-  UPDATE psp_payments
-     SET status = CASE WHEN payment_method IN ('pm_card_declined', 'pm_card_chargeDeclined') OR $2 THEN 'failed' ELSE 'completed' END,
-         settled_at = $3
-   WHERE id = $1 AND status = 'processing'
-  RETURNING id, amount, currency, status, payment_method, callback_url, metadata, created_at, settled_at, requests_served,
-            event_format, trace_context
+const CREATE_SQL = `
+WITH created AS (
+  INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served,
+                            event_format, idempotency_scope, idempotency_key, idempotency_request_hash, trace_context)
+  VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $14)
+  ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING id, amount, currency, payment_method, callback_url, metadata, created_at, requests_served, event_format,
+            trace_context, idempotency_request_hash
 )
-SELECT * FROM settled`;
+SELECT true AS created, false AS expired, * FROM created
+UNION ALL
+SELECT false, p.created_at < now() - make_interval(hours => $13::int),
+       p.id, p.amount, p.currency, p.payment_method, p.callback_url, p.metadata, p.created_at, p.requests_served,
+       p.event_format, p.trace_context, p.idempotency_request_hash
+  FROM psp_payments p
+ WHERE $11::text IS NOT NULL AND p.idempotency_scope = $10 AND p.idempotency_key = $11
+   AND NOT EXISTS (SELECT 1 FROM created)`;
 
-interface SettledRow {
+/** Only the snapshot's fields (the create's row has more). */
+function snapshotOf(p: PaymentSnapshot): PaymentSnapshot {
+  return {
+    id: p.id,
+    amount: p.amount,
+    currency: p.currency,
+    payment_method: p.payment_method,
+    callback_url: p.callback_url,
+    metadata: p.metadata,
+    created_at: p.created_at,
+    requests_served: p.requests_served,
+    event_format: p.event_format,
+    trace_context: p.trace_context ?? null,
+  };
+}
+
+interface CreatedRow extends PaymentRow {
+  created: boolean;
+  expired: boolean;
+  idempotency_request_hash: string | null;
+}
+
+/** Declined at settlement, whatever chaos draws: the mock's and the Stripe dialect's declining test cards. */
+const DECLINED_METHODS = new Set(['pm_card_declined', 'pm_card_chargeDeclined']);
+
+const PAYMENT_COLUMNS =
+  'id, amount, currency, payment_method, callback_url, metadata, created_at, requests_served, event_format, trace_context';
+
+/**
+ * The settlement's own share of its statement (WebhookOutbox.publishWithin appends the
+ * message and its deliveries): the payment moves only while still processing (its row
+ * lock makes a concurrent settle find it settled and write nothing), and its event is
+ * inserted only if it moved. $1 payment id, $2 status, $3 settled at, $4 event id,
+ * $5 type, $6 payload, $7 callback URL, $8 delivery status, $9 the settlement's traceparent.
+ */
+const SETTLE_CTES = `
+settled AS (
+  UPDATE psp_payments SET status = $2, settled_at = $3
+   WHERE id = $1 AND status = 'processing' AND EXISTS (SELECT 1 FROM outbox_ready)
+  RETURNING id
+), outbox_event AS (
+  INSERT INTO psp_events (id, type, payment_id, payload, created_at, callback_url, delivery_status, delivery_attempts)
+  SELECT $4, $5, settled.id, $6::jsonb, $3, $7, $8, 0 FROM settled
+  RETURNING id AS event_id, type AS event_type, payload, $9::text AS trace_context
+)`;
+
+interface PaymentRow {
   id: string;
   amount: string;
   currency: string;
-  status: 'completed' | 'failed';
   payment_method: string;
   callback_url: string | null;
   metadata: Record<string, string>;
   created_at: Date;
-  settled_at: Date;
   requests_served: number;
   event_format: PspEventFormat;
-  trace_context: string | null;
+  /** The creating request's W3C traceparent (tracing on); absent from jobs queued before it was kept. */
+  trace_context?: string | null;
+}
+
+function paymentOf<S extends PspPayment['status']>(
+  r: PaymentRow,
+  status: S,
+  settledAt: Date | null,
+): PspPayment & { status: S } {
+  return Object.assign(new PspPayment(), {
+    id: r.id,
+    amount: Number(r.amount),
+    currency: r.currency,
+    status,
+    paymentMethod: r.payment_method,
+    callbackUrl: r.callback_url,
+    metadata: r.metadata,
+    createdAt: r.created_at,
+    settledAt,
+    requestsServed: r.requests_served,
+    eventFormat: r.event_format,
+  });
 }
 
 /**
@@ -360,21 +488,5 @@ function settlementSpan(creation: string | null, payment: PspPayment, eventId: s
       'hookline.psp.status': payment.status,
       'hookline.webhook.event_id': eventId,
     },
-  });
-}
-
-function settledPayment(r: SettledRow): PspPayment & { status: 'completed' | 'failed' } {
-  return Object.assign(new PspPayment(), {
-    id: r.id,
-    amount: Number(r.amount),
-    currency: r.currency,
-    status: r.status,
-    paymentMethod: r.payment_method,
-    callbackUrl: r.callback_url,
-    metadata: r.metadata,
-    createdAt: r.created_at,
-    settledAt: r.settled_at,
-    requestsServed: r.requests_served,
-    eventFormat: r.event_format,
   });
 }

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from '../common/db/transformers.js';
 
 export const PSP_PAYMENT_STATUSES = ['processing', 'completed', 'failed'] as const;
@@ -9,6 +9,10 @@ export type PspEventFormat = (typeof PSP_EVENT_FORMATS)[number];
 
 /** The PSP mock's own record of a payment (its own table: the PSP is a separate system). */
 @Entity('psp_payments')
+@Index('uq_psp_payments_idempotency_key', ['idempotencyScope', 'idempotencyKey'], {
+  unique: true,
+  where: 'idempotency_key IS NOT NULL',
+})
 export class PspPayment {
   @PrimaryColumn({ type: 'text' })
   id: string;
@@ -43,6 +47,19 @@ export class PspPayment {
 
   @Column({ name: 'settled_at', type: 'timestamptz', nullable: true })
   settledAt: Date | null;
+
+  /**
+   * The Idempotency-Key it was created with (unique per caller), and the hash of the
+   * request a repeat must match: the payment is the key's stored answer.
+   */
+  @Column({ name: 'idempotency_scope', type: 'text', nullable: true, select: false })
+  idempotencyScope?: string | null;
+
+  @Column({ name: 'idempotency_key', type: 'text', nullable: true, select: false })
+  idempotencyKey?: string | null;
+
+  @Column({ name: 'idempotency_request_hash', type: 'text', nullable: true, select: false })
+  idempotencyRequestHash?: string | null;
 
   /** Every API request about this payment (create, polls): what polling costs the PSP. */
   @Column({ name: 'requests_served', type: 'int', default: 0 })

@@ -1,8 +1,10 @@
 import { IdempotencyService } from '../../src/http/idempotency/idempotency.service.js';
+import { PspMockService } from '../../src/psp-mock/psp-mock.service.js';
+import { PAYMENTS_STAY_PROCESSING } from '../factories/payments.factory.js';
 import { createOrder, http, orderBody, shopHeaders } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { isPspPaymentCall, startSink } from '../utils/http-sink.js';
-import { SHOP_KEY } from '../utils/test-env.js';
+import { PSP_KEY, SHOP_KEY } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
 
 const OTHER_SHOP_KEY = 'sk_shop_test_second_key_000000';
@@ -173,5 +175,76 @@ describe('Idempotency-Key on POST /orders/:id/payments', () => {
       await t.close();
       await psp.close();
     }
+  });
+});
+
+/**
+ * The PSP mock keeps the key on the payment its one INSERT makes (decision 0026): the same
+ * answers as the interceptor's, without the idempotency_keys table.
+ */
+describe("Idempotency-Key on the PSP mock's POST /psp/v1/payments", () => {
+  let t: TestApp;
+  const pspHeaders = { authorization: `Bearer ${PSP_KEY}`, 'content-type': 'application/json' };
+  const body = (over: Record<string, unknown> = {}) => ({
+    amount: 700,
+    currency: 'EUR',
+    metadata: { n: '1' },
+    ...over,
+  });
+  const post = (key: string, b: Record<string, unknown> = body()) =>
+    http(t.url, 'POST', '/psp/v1/payments', b, withKey(key, pspHeaders));
+  const paymentsOf = (key: string) =>
+    t.db.query<{ id: string }[]>('SELECT id FROM psp_payments WHERE idempotency_key = $1', [key]);
+
+  beforeAll(async () => {
+    t = await createTestApp(PAYMENTS_STAY_PROCESSING);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('replays the first answer, as it was, to a repeat; stores no idempotency_keys row', async () => {
+    const key = newKey();
+    const first = await post(key);
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotency-replay')).toBeNull();
+    // The payment moves on; the replay is still the first answer.
+    await t.app.get(PspMockService).settle(first.body.id);
+    const again = await post(key, { currency: 'EUR', metadata: { n: '1' }, amount: 700 });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotency-replay')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(again.body).toMatchObject({ status: 'processing', settled_at: null, requests_served: 1 });
+    expect(await paymentsOf(key)).toHaveLength(1);
+    expect(await t.db.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [key])).toHaveLength(0);
+  });
+
+  it('answers 422 IDEMPOTENCY.KEY_REUSED to another body, creating nothing', async () => {
+    const key = newKey();
+    expect((await post(key)).status).toBe(201);
+    const other = await post(key, body({ amount: 701 }));
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('IDEMPOTENCY.KEY_REUSED');
+    expect(await paymentsOf(key)).toHaveLength(1);
+  });
+
+  it('lets concurrent repeats create exactly one payment, each answered with it', async () => {
+    const key = newKey();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post(key)));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(answers.filter((a) => a.headers.get('idempotency-replay') === null)).toHaveLength(1);
+    expect(await paymentsOf(key)).toHaveLength(1);
+  });
+
+  it('frees a key after IDEMPOTENCY_TTL_H: a new payment, the old one keeps nothing of the key', async () => {
+    const key = newKey();
+    const first = await post(key);
+    await t.db.query(`UPDATE psp_payments SET created_at = now() - interval '25 hours' WHERE id = $1`, [first.body.id]);
+    const second = await post(key);
+    expect(second.status).toBe(201);
+    expect(second.headers.get('idempotency-replay')).toBeNull();
+    expect(second.body.id).not.toBe(first.body.id);
+    expect((await paymentsOf(key)).map((p) => p.id)).toEqual([second.body.id]);
   });
 });

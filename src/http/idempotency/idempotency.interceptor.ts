@@ -15,6 +15,31 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 /** Nest's @HttpCode metadata key (HTTP_CODE_METADATA in @nestjs/common/constants). */
 const HTTP_CODE_METADATA = '__httpCode__';
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
+
+/** The request's Idempotency-Key, undefined without one; 400 IDEMPOTENCY.KEY_INVALID for a malformed one. */
+export function idempotencyKeyOf(req: FastifyRequest): string | undefined {
+  const key = req.headers[IDEMPOTENCY_HEADER];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !KEY_FORMAT.test(key)) {
+    throw new DomainError(
+      'IDEMPOTENCY.KEY_INVALID',
+      400,
+      'Invalid Idempotency-Key',
+      'Use 1 to 255 printable ASCII characters without spaces, sent once.',
+    );
+  }
+  return key;
+}
+
+/** 422 IDEMPOTENCY.KEY_REUSED: the key was first used for another request. */
+export function keyReused(method: string, path: string): DomainError {
+  return new DomainError(
+    'IDEMPOTENCY.KEY_REUSED',
+    422,
+    'Idempotency-Key reused with a different request',
+    `This key was first used for ${method} ${path} with another body; use a new key for a new request.`,
+  );
+}
 const OUTCOME: Record<Exclude<Claim['kind'], 'new'>, IdempotencyOutcome> = {
   replay: 'replayed',
   in_flight: 'in_flight',
@@ -44,16 +69,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
-    const key = req.headers[IDEMPOTENCY_HEADER];
+    const key = idempotencyKeyOf(req);
     if (key === undefined) return next.handle();
-    if (typeof key !== 'string' || !KEY_FORMAT.test(key)) {
-      throw new DomainError(
-        'IDEMPOTENCY.KEY_INVALID',
-        400,
-        'Invalid Idempotency-Key',
-        'Use 1 to 255 printable ASCII characters without spaces, sent once.',
-      );
-    }
     const path = req.url.split('?')[0];
     const claim = await this.idempotency.claim({
       scope: IdempotencyService.scopeOf(this.identities.resolve(req)),
@@ -74,12 +91,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
           claim.row.responseHeaders ?? {},
         );
       case 'mismatch':
-        throw new DomainError(
-          'IDEMPOTENCY.KEY_REUSED',
-          422,
-          'Idempotency-Key reused with a different request',
-          `This key was first used for ${claim.row.method} ${claim.row.path} with another body; use a new key for a new request.`,
-        );
+        throw keyReused(claim.row.method, claim.row.path);
       case 'in_flight':
         throw new DomainError(
           'IDEMPOTENCY.REQUEST_IN_PROGRESS',

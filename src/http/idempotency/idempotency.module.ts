@@ -4,6 +4,7 @@ import { HttpMetricsModule } from '../http-metrics.module.js';
 import { IdempotencyKey } from './idempotency-key.entity.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyService } from './idempotency.service.js';
+import { NativeIdempotency } from './native-idempotency.js';
 
 /**
  * Idempotency-Key support for a module's POST routes (`@Idempotent()`): a module with
@@ -11,7 +12,7 @@ import { IdempotencyService } from './idempotency.service.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([IdempotencyKey]), HttpMetricsModule],
-  providers: [IdempotencyService, IdempotencyInterceptor],
-  exports: [IdempotencyService, IdempotencyInterceptor, HttpMetricsModule],
+  providers: [IdempotencyService, IdempotencyInterceptor, NativeIdempotency],
+  exports: [IdempotencyService, IdempotencyInterceptor, NativeIdempotency, HttpMetricsModule],
 })
 export class IdempotencyModule {}

@@ -4,7 +4,14 @@ import { EntityManager, Repository } from 'typeorm';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 import type { OrderStatus } from '../order-status.js';
 import { Order } from '../order.entity.js';
-import { OrdersRepository, type LockedOrder, type NewOrder, type OrderMove } from '../orders.repository.js';
+import type { OutboxSource } from '../../webhooks/outbound/webhook-outbox.js';
+import {
+  OrdersRepository,
+  type LockedOrder,
+  type NewOrder,
+  type OrderMove,
+  type OutcomeMove,
+} from '../orders.repository.js';
 
 const ORDER_COLUMNS = 'id, status, currency, amount, items, created_at, updated_at, paid_at';
 
@@ -85,6 +92,45 @@ export class TypeormOrdersRepository extends OrdersRepository {
       `SELECT id, status, amount, currency FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [ids],
     );
+  }
+
+  outcomesSource(moves: OutcomeMove[], at: Date, allowed: string[]): OutboxSource {
+    return {
+      name: 'hookline_orders_outcomes',
+      // The lock is taken before the move reads the status (its rows, as FOR UPDATE leaves
+      // them, drive the UPDATE), as lockForOutcomes then move did in two statements.
+      ctes: `input AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $8::text[])
+                         AS i(id, to_status, event_id, event_type, trace_context)
+       ), locked AS MATERIALIZED (
+         SELECT id, status FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+       ), moved AS (
+         UPDATE orders o SET status = i.to_status, updated_at = $5,
+                paid_at = CASE WHEN i.to_status = 'paid' THEN $5 ELSE o.paid_at END
+           FROM locked l JOIN input i ON i.id = l.id
+          WHERE o.id = l.id AND (l.status || '>' || i.to_status) = ANY($7::text[])
+         RETURNING o.id, o.status, o.amount, o.currency
+       ), outbox_event AS (
+         SELECT i.event_id, i.event_type,
+                jsonb_build_object('event_id', i.event_id, 'type', i.event_type, 'created_at', $6::text,
+                  'data', jsonb_build_object('order_id', m.id, 'status', m.status, 'amount', m.amount,
+                                             'currency', m.currency,
+                                             'paid_at', CASE WHEN m.status = 'paid' THEN $6::text END)) AS payload,
+                i.trace_context
+           FROM moved m JOIN input i ON i.id = m.id
+       )`,
+      params: [
+        moves.map((m) => m.id),
+        moves.map((m) => m.to),
+        moves.map((m) => m.eventId),
+        moves.map((m) => m.eventType),
+        at,
+        at.toISOString(),
+        allowed,
+        moves.map((m) => m.traceContext),
+      ],
+      answer: `SELECT id::text, status FROM locked`,
+    };
   }
 
   async move(manager: EntityManager, moves: OrderMove[], at: Date): Promise<void> {

@@ -9,6 +9,6 @@ export class PspSettlementProcessor {
 
   @Process({ name: JobName.SettlePayment, concurrency: 8 })
   async settle(job: Job<SettleJob>): Promise<string | null> {
-    return (await this.psp.settle(job.data.pspPaymentId))?.id ?? null;
+    return (await this.psp.settle(job.data.pspPaymentId, job.data.payment))?.id ?? null;
   }
 }

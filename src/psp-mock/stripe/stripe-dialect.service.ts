@@ -71,7 +71,7 @@ export class StripeDialectService {
       });
     }
     const metadata = this.metadata(params.metadata);
-    const payment = await this.psp.createPayment(
+    const { payment } = await this.psp.createPayment(
       {
         amount,
         currency: currency.toUpperCase(),

@@ -51,6 +51,47 @@ export interface OutboxRow {
   status: string | null;
 }
 
+/**
+ * A publisher's state change written in the same statement as the message it causes
+ * (`WebhookOutbox.publishWithin`): its CTEs, ending in one named `outbox_event`.
+ */
+export interface OutboxSource {
+  /** The prepared statement's name: one per `ctes` text. */
+  name: string;
+  /**
+   * CTEs without the WITH (`a AS (…), outbox_event AS (…)`), parameters $1…$n being
+   * `params`. `outbox_event` answers the message as (event_id text, event_type text,
+   * payload jsonb, trace_context text: its W3C traceparent, null with tracing off), and no
+   * row when the change did not happen. The change must also ask
+   * `EXISTS (SELECT 1 FROM outbox_ready)`: no row while the callback endpoint of the
+   * request's URL does not exist yet (the outbox then makes it and runs the statement again).
+   */
+  ctes: string;
+  params: unknown[];
+  /** A SELECT of the source's own answer, (ref text, value text) rows, from its CTEs. */
+  answer?: string;
+}
+
+/** What a message written within a publisher's statement goes to (`OutboxSource`). */
+export interface OutboxSourceWrite {
+  owner: OutboundOwner;
+  callbackUrl: string | null;
+  /** The callback delivery is recorded failed and never sent. */
+  dropCallback: boolean;
+  delayMs: number;
+  operationalTypes: readonly string[];
+}
+
+/** The rows `writeWithin` answers: besides the outbox's rows, `ready` and the source's `event`. */
+export interface OutboxSourceRow {
+  kind: 'ready' | 'event' | 'message' | 'delivery' | 'callback' | 'answer';
+  id: string | null;
+  ref: string | null;
+  status: string | null;
+  /** The callback delivery as an attempt loads it (`loadMany`), from the statement that wrote it. */
+  loaded?: LoadedDelivery;
+}
+
 /** The messages one outbox write inserts, one entry per message in order. */
 export interface OutboxWrite {
   owner: OutboundOwner;
@@ -108,6 +149,16 @@ export abstract class DeliveriesRepository {
 
   /** The messages and their deliveries to subscribed (or named) endpoints, in one statement, inside `manager`. */
   abstract writeMessages(manager: EntityManager, write: OutboxWrite): Promise<OutboxRow[]>;
+
+  /**
+   * The publisher's state change (`source`), its message and the message's deliveries to
+   * subscribed endpoints and to the callback URL, in one statement.
+   */
+  abstract writeWithin(
+    manager: EntityManager,
+    source: OutboxSource,
+    write: OutboxSourceWrite,
+  ): Promise<OutboxSourceRow[]>;
 
   /**
    * The delivery of a message to `owner`'s callback endpoint for `url` (`dropped`: failed,

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { LoadedDelivery } from './deliveries.repository.js';
 import { DeliveryAttempt } from './delivery/delivery-attempt.js';
 import { DeliveryDeferred, UNEXPECTED_ERROR_RETRY_MS } from './delivery/delivery-job.js';
 import { WebhookOutbox } from './webhook-outbox.js';
@@ -27,9 +28,13 @@ export class DirectSender implements OnModuleDestroy {
     private readonly outbox: WebhookOutbox,
   ) {}
 
-  /** Starts the first attempt of `deliveryId` and returns at once (the publisher does not wait for the receiver). */
-  send(owner: OutboundOwner, deliveryId: string): void {
-    const attempt = this.firstAttempt(owner, deliveryId).finally(() => this.inFlight.delete(attempt));
+  /**
+   * Starts the first attempt of `deliveryId` and returns at once (the publisher does not wait
+   * for the receiver). `loaded`: the delivery as the statement that wrote it answered it
+   * (WebhookOutbox.publishWithin), so the attempt does not load it again.
+   */
+  send(owner: OutboundOwner, deliveryId: string, loaded?: LoadedDelivery): void {
+    const attempt = this.firstAttempt(owner, deliveryId, loaded).finally(() => this.inFlight.delete(attempt));
     this.inFlight.add(attempt);
   }
 
@@ -38,10 +43,10 @@ export class DirectSender implements OnModuleDestroy {
   }
 
   /** The first attempt, and the job for the next one if it must run again. Never throws. */
-  async firstAttempt(owner: OutboundOwner, deliveryId: string): Promise<void> {
+  async firstAttempt(owner: OutboundOwner, deliveryId: string, loaded?: LoadedDelivery): Promise<void> {
     let delayMs: number;
     try {
-      await this.attempt.run(owner, deliveryId);
+      await (loaded ? this.attempt.runLoaded(owner, loaded) : this.attempt.run(owner, deliveryId));
       return;
     } catch (err) {
       // A DeliveryDeferred has been logged by the attempt; anything else (the delivery could

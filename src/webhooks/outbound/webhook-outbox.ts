@@ -4,13 +4,15 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import type { EntityManager } from 'typeorm';
 import { afterCommit } from '../../common/db/after-commit.js';
-import { DeliveriesRepository } from './deliveries.repository.js';
+import { DeliveriesRepository, type LoadedDelivery, type OutboxSource } from './deliveries.repository.js';
 import { DELIVERY_QUEUE, deliveryJob, type DeliverJob } from './delivery/delivery-job.js';
 import { EndpointsRepository } from './endpoints.repository.js';
 import type { OutboundOwner } from './outbound.entities.js';
 
 import { OPERATIONAL_EVENT_TYPES } from './event-catalog.js';
 import { activeTraceparent } from '../../telemetry/trace-context.js';
+
+export type { OutboxSource };
 
 export interface PublishRequest {
   owner: OutboundOwner;
@@ -40,12 +42,26 @@ export interface PublishRequest {
   traceparent?: string | null;
 }
 
+/** How a message written within a publisher's statement is delivered (`publishWithin`). */
+export type WithinRequest = Pick<
+  PublishRequest,
+  'owner' | 'callbackUrl' | 'dropCallback' | 'delayMs' | 'sendCallbackDirectly'
+>;
+
+/** What `publishWithin` wrote: null when the source's change did not happen; the source's own answer. */
+export interface PublishedWithin {
+  published: Published | null;
+  answer: { ref: string; value: string | null }[];
+}
+
 export interface Published {
   owner: OutboundOwner;
   messageId: string | null;
   /** Deliveries to enqueue after commit. */
   pending: { id: string; delayMs: number }[];
   callbackDeliveryId: string | null;
+  /** The callback delivery as its first attempt needs it (publishWithin only): no load of its own. */
+  callbackDelivery?: LoadedDelivery;
 }
 
 /**
@@ -90,6 +106,52 @@ export class WebhookOutbox {
     const pending = published.filter((p) => p.pending.length > 0);
     if (pending.length > 0) await afterCommit(manager, () => this.relay(...pending));
     return published;
+  }
+
+  /**
+   * `publish` for a state change and the message it causes written in ONE statement (the
+   * PSP mock's settlement): the caller's CTEs (`source`) end in `outbox_event`, and the
+   * message and its deliveries are inserted from it in the same statement — atomic
+   * without a transaction. A URL's first use makes its callback endpoint and runs the
+   * statement again (the change waits for it: see OutboxSource). Answers null when the
+   * source's change did not happen (no `outbox_event` row); the relay runs as `publish`'s.
+   */
+  async publishWithin(manager: EntityManager, source: OutboxSource, req: WithinRequest): Promise<PublishedWithin> {
+    const write = {
+      owner: req.owner,
+      callbackUrl: req.callbackUrl ?? null,
+      dropCallback: req.dropCallback ?? false,
+      delayMs: delayOf(req),
+      operationalTypes: OPERATIONAL_EVENT_TYPES,
+    };
+    let rows = await this.deliveries.writeWithin(manager, source, write);
+    if (!rows.some((r) => r.kind === 'ready')) {
+      await this.endpoints.insertCallback(manager, req.owner, write.callbackUrl!);
+      rows = await this.deliveries.writeWithin(manager, source, write);
+      if (!rows.some((r) => r.kind === 'ready'))
+        throw new Error(`No callback endpoint for ${write.callbackUrl} after making it`);
+    }
+    const answer = rows.flatMap((r) => (r.kind === 'answer' ? [{ ref: r.ref!, value: r.status }] : []));
+    if (!rows.some((r) => r.kind === 'event')) return { published: null, answer };
+    const message = rows.find((r) => r.kind === 'message');
+    const published: Published = {
+      owner: req.owner,
+      messageId: message?.id ?? null,
+      pending: [],
+      callbackDeliveryId: null,
+    };
+    for (const row of rows) {
+      if (row.kind === 'delivery' && row.status === 'pending')
+        published.pending.push({ id: row.id!, delayMs: write.delayMs });
+      if (row.kind === 'callback') {
+        published.callbackDeliveryId = row.id;
+        published.callbackDelivery = row.loaded;
+        if (row.status === 'pending' && !req.sendCallbackDirectly)
+          published.pending.push({ id: row.id!, delayMs: write.delayMs });
+      }
+    }
+    if (published.pending.length > 0) await afterCommit(manager, () => this.relay(published));
+    return { published, answer };
   }
 
   private async write(manager: EntityManager, owner: OutboundOwner, reqs: PublishRequest[]): Promise<Published[]> {
@@ -180,6 +242,6 @@ function traceContextsOf(reqs: PublishRequest[]): (string | null)[] | null {
   return contexts.some((c) => c !== null) ? contexts : null;
 }
 
-function delayOf(req: PublishRequest): number {
+function delayOf(req: Pick<PublishRequest, 'delayMs'>): number {
   return Math.max(0, Math.round(req.delayMs ?? 0));
 }

@@ -45,6 +45,17 @@ export class DeliveryAttempt {
   async run(owner: OutboundOwner, deliveryId: string, unrecordedBefore = 0, slot?: number): Promise<string> {
     const delivery = await this.loads.submit(deliveryId);
     if (!delivery) return 'gone';
+    return this.runLoaded(owner, delivery, unrecordedBefore, slot);
+  }
+
+  /** `run` for a delivery already loaded (by the statement that wrote it: DirectSender). */
+  async runLoaded(
+    owner: OutboundOwner,
+    delivery: LoadedDelivery,
+    unrecordedBefore = 0,
+    slot?: number,
+  ): Promise<string> {
+    const deliveryId = delivery.id;
     if (delivery.status !== 'pending') return `already ${delivery.status}`;
     const { message, endpoint } = delivery;
     if (endpoint.status !== 'enabled') {

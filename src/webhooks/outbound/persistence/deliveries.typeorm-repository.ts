@@ -5,6 +5,9 @@ import { preparedQuery } from '../../../common/db/prepared-query.js';
 import {
   DeliveriesRepository,
   type OutboxRow,
+  type OutboxSource,
+  type OutboxSourceRow,
+  type OutboxSourceWrite,
   type OutboxWrite,
   type FailedAttemptRow,
   type FailedDeliveryRow,
@@ -238,6 +241,81 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
     );
   }
 
+  async writeWithin(
+    manager: EntityManager,
+    source: OutboxSource,
+    write: OutboxSourceWrite,
+  ): Promise<OutboxSourceRow[]> {
+    const n = source.params.length;
+    const [owner, url, dropped, delayMs, operational] = [1, 2, 3, 4, 5].map((i) => `$${n + i}`);
+    // The callback endpoint is read with the statement's snapshot, so the change runs only
+    // when the callback delivery can be written with it (a URL's first use: see OutboxSource).
+    const rows = await preparedQuery<Omit<OutboxSourceRow, 'loaded'> & { loaded: LoadedJson | null }>(
+      manager,
+      source.name,
+      `WITH outbox_callback_endpoint AS (
+         SELECT id, kind, url, status, disabled_reason, secret_sealed, previous_secret_sealed, sealing_key_id,
+                previous_secret_expires_at, rate_limit_per_s
+           FROM webhook_endpoints
+          WHERE ${url}::text IS NOT NULL AND owner = ${owner} AND kind = 'callback' AND url = ${url}
+       ), outbox_ready AS (
+         SELECT 1 AS ready WHERE ${url}::text IS NULL OR EXISTS (SELECT 1 FROM outbox_callback_endpoint)
+       ), ${source.ctes},
+       outbox_message AS (
+         INSERT INTO webhook_messages (owner, event_id, event_type, payload, trace_context)
+         SELECT ${owner}, event_id, event_type, payload, trace_context FROM outbox_event
+         ON CONFLICT (owner, event_id) DO NOTHING RETURNING id, event_id, event_type, payload, created_at, trace_context
+       ), outbox_delivery AS (
+         INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+         SELECT m.id, e.id,
+                CASE WHEN e.status = 'enabled' THEN 'pending' ELSE 'failed' END,
+                CASE WHEN e.status = 'enabled' THEN now() + make_interval(secs => ${delayMs}::int / 1000.0) END,
+                CASE WHEN e.status = 'enabled' THEN NULL ELSE 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+           FROM outbox_message m
+           JOIN webhook_endpoints e
+             ON e.owner = ${owner} AND e.kind = 'registered'
+            AND (m.event_type = ANY(e.event_types)
+                 OR (e.event_types IS NULL AND NOT m.event_type = ANY(${operational}::text[]))
+                 OR EXISTS (SELECT 1 FROM unnest(e.event_types) w
+                             WHERE right(w, 2) = '.*' AND starts_with(m.event_type, left(w, -1))))
+         RETURNING id, status, message_id
+       ), outbox_callback AS (
+         INSERT INTO webhook_deliveries (message_id, endpoint_id, status, next_attempt_at, last_error)
+         SELECT m.id, e.id,
+                CASE WHEN e.status = 'enabled' AND NOT ${dropped}::boolean THEN 'pending' ELSE 'failed' END,
+                CASE WHEN e.status = 'enabled' AND NOT ${dropped}::boolean
+                     THEN now() + make_interval(secs => ${delayMs}::int / 1000.0) END,
+                CASE WHEN ${dropped}::boolean THEN 'dropped by PSP chaos (never sent)'
+                     WHEN e.status <> 'enabled' THEN 'endpoint disabled: ' || coalesce(e.disabled_reason, '') END
+           FROM outbox_message m CROSS JOIN outbox_callback_endpoint e
+         RETURNING id, status, attempts, message_id, endpoint_id, created_at
+       )
+       SELECT 'ready' AS kind, NULL::uuid AS id, NULL AS ref, NULL AS status, NULL::jsonb AS loaded FROM outbox_ready
+       UNION ALL SELECT 'event', NULL, event_id, NULL, NULL FROM outbox_event
+       UNION ALL SELECT 'message', id, event_id, NULL, NULL FROM outbox_message
+       UNION ALL SELECT 'delivery', id, message_id::text, status, NULL FROM outbox_delivery
+       -- The callback delivery as loadMany reads it: its first attempt needs no load of its own.
+       UNION ALL SELECT 'callback', c.id, c.message_id::text, c.status,
+                        jsonb_build_object('id', c.id, 'status', c.status, 'attempts', c.attempts,
+                          'message_id', c.message_id, 'endpoint_id', c.endpoint_id, 'created_at', c.created_at,
+                          'owner', ${owner}::text, 'event_id', m.event_id, 'event_type', m.event_type,
+                          'body', m.payload::text, 'message_created_at', m.created_at, 'trace_context', m.trace_context,
+                          'kind', e.kind, 'url', e.url,
+                          'endpoint_status', e.status, 'disabled_reason', e.disabled_reason,
+                          'secret_sealed', e.secret_sealed, 'previous_secret_sealed', e.previous_secret_sealed,
+                          'sealing_key_id', e.sealing_key_id, 'previous_secret_expires_at', e.previous_secret_expires_at,
+                          'rate_limit_per_s', e.rate_limit_per_s)
+                   FROM outbox_callback c JOIN outbox_message m ON m.id = c.message_id
+                   CROSS JOIN outbox_callback_endpoint e${
+                     source.answer
+                       ? ` UNION ALL SELECT 'answer', NULL, a.ref, a.value, NULL FROM (${source.answer}) AS a(ref, value)`
+                       : ''
+                   }`,
+      [...source.params, write.owner, write.callbackUrl, write.dropCallback, write.delayMs, write.operationalTypes],
+    );
+    return rows.map(({ loaded, ...row }) => (loaded ? { ...row, loaded: toDelivery(loadedRowOf(loaded)) } : row));
+  }
+
   async writeCallbackDelivery(
     manager: EntityManager,
     messageId: string | null,
@@ -321,6 +399,23 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
       [ids],
     );
   }
+}
+
+/** A LoadedRow as jsonb_build_object renders it: its times as text. */
+type LoadedJson = Omit<LoadedRow, 'created_at' | 'message_created_at' | 'previous_secret_expires_at'> & {
+  created_at: string;
+  message_created_at: string;
+  previous_secret_expires_at: string | null;
+};
+
+function loadedRowOf(json: LoadedJson): LoadedRow {
+  return {
+    ...json,
+    created_at: new Date(json.created_at),
+    message_created_at: new Date(json.message_created_at),
+    previous_secret_expires_at:
+      json.previous_secret_expires_at === null ? null : new Date(json.previous_secret_expires_at),
+  };
 }
 
 function toDelivery(row: LoadedRow): LoadedDelivery {
