@@ -26,6 +26,7 @@ import {
   suitableCells,
   sweepProfiles,
   sweepSideBySide,
+  sweepStrategies,
   sweepTable,
   type SweepRecord,
   type SweepRun,
@@ -283,6 +284,10 @@ describe('the sweep verdicts', () => {
   });
 
   it('runs the thin webhook like the webhook, its fallback polls counted', () => {
+    // Run on every profile, as the webhook is; long polling on cards only.
+    expect(sweepStrategies('cards')).toEqual(['webhook', 'thin_webhook', 'short_polling', 'long_polling']);
+    expect(sweepStrategies('3ds')).toEqual(['webhook', 'thin_webhook', 'short_polling']);
+    expect(sweepStrategies('bank')).toEqual(['webhook', 'thin_webhook', 'short_polling']);
     const cards = a.rows.find((r) => r.profile.key === 'cards')!;
     const thinCards = cards.candidates.find((c) => c.strategy === 'thin_webhook')!;
     expect(thinCards).toMatchObject({ cpuMs: 16.5, requests: 2, lagP95Ms: 90 });
