@@ -1,12 +1,17 @@
 import {
   breakEven,
   cheapestAtLag,
+  droppedLagCdf,
+  droppedLagPercentile,
+  droppedMixPolls,
+  droppedPaymentPolls,
   equalLagInterval,
   expectedFallbackPolls,
   expectedPolls,
   fallbackPollTimes,
   fitCommonSlope,
   fitLine,
+  percentile,
   shortPollCpu,
   shortPollLag,
   tiedAtLag,
@@ -15,10 +20,13 @@ import { lagSample, type TimelineEntry } from './measure.js';
 import {
   analyseSweep,
   DEFAULT_PSP_CLIENT_CONNECTIONS,
+  DROP_SHARE,
   lagTarget,
+  REAL_DEADLINE_MS,
   suitableCells,
   sweepProfiles,
   sweepSideBySide,
+  sweepStrategies,
   sweepTable,
   type SweepRecord,
   type SweepRun,
@@ -45,6 +53,52 @@ describe('the sweep model', () => {
     expect(expectedFallbackPolls({ min: 200, max: 1500 }, 7000)).toBe(0);
     // D uniform on [7.5 s, 9.5 s]: the poll at 7 s always, the one at 8 s three quarters of the time.
     expect(expectedFallbackPolls({ min: 7500, max: 9500 }, 7000)).toBeCloseTo(1.75, 6);
+  });
+
+  it('counts the fallback polls of dropped webhooks: until a poll finds the payment final', () => {
+    // D uniform on [7.5 s, 9.5 s], polls at 7, 8, 10 s: found at 8 s a quarter of the time (2 polls), else at 10 s (3).
+    expect(droppedPaymentPolls({ min: 7500, max: 9500 }, 7000)).toBeCloseTo(2.75, 6);
+    // Settled before the deadline: the poll at the deadline finds it.
+    expect(droppedPaymentPolls({ min: 200, max: 1500 }, 7000)).toBeCloseTo(1, 6);
+    // 30 % dropped: 70 % poll until they settle (1.75), 30 % until found (2.75).
+    expect(droppedMixPolls({ min: 7500, max: 9500 }, 7000, 0.3)).toBeCloseTo(0.7 * 1.75 + 0.3 * 2.75, 6);
+    expect(droppedMixPolls({ min: 200, max: 1500 }, 7000, 0.3)).toBeCloseTo(0.3, 6);
+    // Monte Carlo over 3-D Secure's range agrees.
+    const d = { min: 5000, max: 60_000 };
+    const times = fallbackPollTimes(7000, 20);
+    let sum = 0;
+    const n = 100_000;
+    for (let i = 0; i < n; i++) {
+      const D = d.min + ((i + 0.5) / n) * (d.max - d.min);
+      sum += times.findIndex((t) => t >= D) + 1;
+    }
+    expect(droppedPaymentPolls(d, 7000)).toBeCloseTo(sum / n, 3);
+  });
+
+  it('puts the dropped webhooks’ lag at the fallback poll after settling', () => {
+    const cards = { min: 200, max: 1500 };
+    // Found by the poll at 7 s: lag 7 s − D, uniform on [5.5 s, 6.8 s].
+    expect(droppedLagCdf(cards, 7000, 5500)).toBeCloseTo(0, 9);
+    expect(droppedLagCdf(cards, 7000, 6150)).toBeCloseTo(0.5, 9);
+    expect(droppedLagCdf(cards, 7000, 6800)).toBeCloseTo(1, 9);
+    const webhook = Array.from({ length: 100 }, () => 100);
+    // 30 % dropped: the p95 is the dropped ones' 1 − 5/30 quantile, plus the poll's work.
+    expect(droppedLagPercentile(cards, 7000, 0.3, webhook, 0)).toBeCloseTo(5500 + (5 / 6) * 1300, 3);
+    expect(droppedLagPercentile(cards, 7000, 0.3, webhook, 50)).toBeCloseTo(5550 + (5 / 6) * 1300, 3);
+    // 4 % dropped: the p95 is a delivered webhook's lag.
+    expect(droppedLagPercentile(cards, 7000, 0.04, webhook, 50)).toBeCloseTo(100, 3);
+    // Monte Carlo over 3-D Secure's range (the back-off's 1, 2, 4 … s gaps) agrees.
+    const d = { min: 5000, max: 60_000 };
+    const times = fallbackPollTimes(7000, 20);
+    const lags: number[] = [];
+    // 30 % dropped: 30,000 drawn over the range, 70,000 delivered at 100 ms.
+    const n = 30_000;
+    for (let i = 0; i < n; i++) {
+      const D = d.min + ((i + 0.5) / n) * (d.max - d.min);
+      lags.push(times.find((t) => t >= D)! - D + 20);
+    }
+    for (let i = 0; i < 70_000; i++) lags.push(100);
+    expect(droppedLagPercentile(d, 7000, 0.3, webhook, 20) / percentile(lags, 95)).toBeCloseTo(1, 3);
   });
 
   it('fits a line, and refuses points that do not differ in x', () => {
@@ -151,6 +205,19 @@ describe('the sweep verdicts', () => {
   ] as const) {
     // Short polling: 10 ms + 1 ms per poll (PSP + shop), so the fit has to find 1 ms per poll.
     runs.push({ profile, rate: 5, strategy: 'webhook', result: result({}) });
+    // Thin webhook + fetch: one fetch per payment; within the noise of the webhook on cards, dearer elsewhere.
+    runs.push({
+      profile,
+      rate: 5,
+      strategy: 'thin_webhook',
+      result: result({
+        polls: 1,
+        lagsMs: [90],
+        ...(profile === 'cards'
+          ? { psp: { cpuMs: 6.5 }, shop: { cpuMs: 10 } }
+          : { psp: { cpuMs: 10 }, shop: { cpuMs: 20 } }),
+      } as Partial<Result>),
+    });
     runs.push({
       profile,
       rate: 5,
@@ -214,6 +281,63 @@ describe('the sweep verdicts', () => {
     expect(bank.cheapest?.cpuMs).toBe(Math.min(...bank.candidates.map((c) => c.cpuMs)));
     // Break-even: short polling at it costs what the webhook (with its fallback polls) does.
     expect(shortPollCpu(bank.cost!, bank.profile.settleMs, bank.breakEven.intervalMs!)).toBeCloseTo(webhook.cpuMs, 3);
+  });
+
+  it('runs the thin webhook like the webhook, its fallback polls counted', () => {
+    // Run on every profile, as the webhook is; long polling on cards only.
+    expect(sweepStrategies('cards')).toEqual(['webhook', 'thin_webhook', 'short_polling', 'long_polling']);
+    expect(sweepStrategies('3ds')).toEqual(['webhook', 'thin_webhook', 'short_polling']);
+    expect(sweepStrategies('bank')).toEqual(['webhook', 'thin_webhook', 'short_polling']);
+    const cards = a.rows.find((r) => r.profile.key === 'cards')!;
+    const thinCards = cards.candidates.find((c) => c.strategy === 'thin_webhook')!;
+    expect(thinCards).toMatchObject({ cpuMs: 16.5, requests: 2, lagP95Ms: 90 });
+    // 16.5 ms is within 15 % of the webhook's 15 ms, at its lag: a tie.
+    expect(cards.tied.map((c) => c.strategy)).toEqual(['webhook', 'thin_webhook']);
+    const bank = a.rows.find((r) => r.profile.key === 'bank')!;
+    const thinBank = bank.candidates.find((c) => c.strategy === 'thin_webhook')!;
+    expect(thinBank.cpuMs).toBeCloseTo(30 + bank.webhookFallbackPolls, 9);
+    expect(thinBank.requests).toBeCloseTo(2 + bank.webhookFallbackPolls, 9);
+    const cells = suitableCells(a);
+    expect(cells['thin webhook + fetch']).toBe('cheapest at equal lag (or within 15 %) for cards @ 5/s');
+    expect(sweepTable(a)).toContain('webhook ≈ thin webhook + fetch');
+    // Without its runs (a record from before), it is no candidate.
+    const older = analyseSweep({ ...record, runs: runs.filter((r) => r.strategy !== 'thin_webhook') });
+    expect(older.rows[0].candidates.some((c) => c.strategy === 'thin_webhook')).toBe(false);
+  });
+
+  it('derives the dropped-webhook column from the webhook run and the per-poll cost', () => {
+    const bank = a.rows.find((r) => r.profile.key === 'bank')!;
+    const d = bank.profile.settleMs;
+    const dropped = bank.candidates.find((c) => c.strategy === 'webhook_dropped')!;
+    expect(dropped.derived).toBe(true);
+    // 70 % polled until they settle, 30 % until a poll finds them: one poll more each, at 1 ms.
+    expect(bank.dropped.polls).toBeCloseTo(bank.webhookFallbackPolls + DROP_SHARE, 9);
+    expect(dropped.cpuMs).toBeCloseTo(15 + bank.webhookFallbackPolls + DROP_SHARE, 9);
+    expect(dropped.requests).toBeCloseTo(1 + bank.webhookFallbackPolls, 9);
+    // The poll's work is the short-poll samples' median (50 ms).
+    expect(bank.dropped.pollWorkMs).toBe(50);
+    expect(dropped.lagP95Ms).toBeCloseTo(droppedLagPercentile(d, REAL_DEADLINE_MS, 0.3, [100, 100, 100], 50), 9);
+    const cards = a.rows.find((r) => r.profile.key === 'cards')!;
+    const droppedCards = cards.candidates.find((c) => c.strategy === 'webhook_dropped')!;
+    expect(droppedCards.lagP95Ms).toBeCloseTo(5550 + (5 / 6) * 1300, 3);
+    expect(droppedCards.cpuMs).toBeCloseTo(15.3, 9);
+    // Never within a target here: never the cheapest, and the cell says so with its lags.
+    expect(a.rows.every((r) => !r.tied.some((c) => c.strategy === 'webhook_dropped'))).toBe(true);
+    const cell = suitableCells(a)['webhook, 30 % dropped + fallback'];
+    expect(cell).toMatch(/^derived .*: never at equal lag; lag p95 at 5\/s: cards 6\.6 s \(target 100 ms\) · 3ds /);
+    expect(sweepTable(a)).toContain('derived: 15.3 ms · 1.00 req · 6.6 s (0.30 fallback polls)');
+    // Where its lag meets the target, it is a candidate like any other: bank transfers all
+    // settling at 2 min are found by the poll at 130 s, 10 s later (+ 50 ms): within 12 s.
+    const at2min = analyseSweep({
+      ...record,
+      profiles: record.profiles.map((p) => (p.key === 'bank' ? { ...p, settleMs: { min: 120_000, max: 120_000 } } : p)),
+    });
+    const row = at2min.rows.find((r) => r.profile.key === 'bank')!;
+    expect(row.candidates.find((c) => c.strategy === 'webhook_dropped')!.lagP95Ms).toBeCloseTo(10_050, 3);
+    expect(row.tied.map((c) => c.strategy)).toContain('webhook_dropped');
+    expect(suitableCells(at2min)['webhook, 30 % dropped + fallback']).toMatch(
+      /^derived .*: cheapest at equal lag \(or within 15 %\) for bank @ 5\/s; lag p95 at 5\/s: .* · bank 10\.1 s \(target 12\.0 s\)$/,
+    );
   });
 
   it('fills the seed table’s row and sets the run before beside this one', () => {

@@ -71,6 +71,74 @@ export function expectedFallbackPolls(d: Uniform, deadlineMs: number): number {
   return sum;
 }
 
+/**
+ * Fallback polls a payment whose webhook is dropped makes: one at each fallback time before
+ * D (as a delivered webhook's payment does meanwhile) and the one after D that finds it final,
+ * i.e. 1 + Σₙ P(D > tₙ).
+ */
+export const droppedPaymentPolls = (d: Uniform, deadlineMs: number) => 1 + expectedFallbackPolls(d, deadlineMs);
+
+/**
+ * Fallback polls per payment when a share of the webhooks is dropped: the delivered ones'
+ * (polled until they settle) and the dropped ones' (polled until a poll finds them final).
+ */
+export const droppedMixPolls = (d: Uniform, deadlineMs: number, share: number) =>
+  (1 - share) * expectedFallbackPolls(d, deadlineMs) + share * droppedPaymentPolls(d, deadlineMs);
+
+/**
+ * P(T(D) − D ≤ y): the share of dropped-webhook payments whose lag from settling to the
+ * fallback poll that finds them final, T(D) the first fallback time at or after D, is at
+ * most y.
+ */
+export function droppedLagCdf(d: Uniform, deadlineMs: number, y: number): number {
+  if (y < 0) return 0;
+  let prev = -Infinity;
+  let t = deadlineMs;
+  if (d.max <= d.min) {
+    for (let n = 1; t < d.min; n++) t += Math.min(1000 * 2 ** (n - 1), 60_000);
+    return t - d.min <= y ? 1 : 0;
+  }
+  let inside = 0;
+  for (let n = 1; prev < d.max && n < 100_000; n++) {
+    // D in (prev, t] is found by the poll at t: lag t − D ≤ y iff D ≥ t − y.
+    const lo = Math.max(prev, t - y, d.min);
+    const hi = Math.min(t, d.max);
+    if (hi > lo) inside += hi - lo;
+    prev = t;
+    t += Math.min(1000 * 2 ** (n - 1), 60_000);
+  }
+  return inside / (d.max - d.min);
+}
+
+/**
+ * The p-th percentile lag of webhooks with a share dropped: the delivered ones lag as the
+ * measured webhook lags, the dropped ones T(D) − D (droppedLagCdf) plus `workMs`, the poll's
+ * pick-up, GET and apply. The smallest x whose mixed share of lags ≤ x reaches p %.
+ */
+export function droppedLagPercentile(
+  d: Uniform,
+  deadlineMs: number,
+  share: number,
+  webhookLagsMs: number[],
+  workMs: number,
+  p = 95,
+): number {
+  if (webhookLagsMs.length === 0) return NaN;
+  const cdf = (x: number) =>
+    (1 - share) * (webhookLagsMs.filter((l) => l <= x).length / webhookLagsMs.length) +
+    share * droppedLagCdf(d, deadlineMs, x - workMs);
+  const want = p / 100;
+  if (cdf(0) >= want) return 0;
+  let lo = 0;
+  let hi = Math.max(...webhookLagsMs) + workMs + Math.max(d.max, deadlineMs) + 60_000;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (cdf(mid) >= want) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
 /** Least squares y = intercept + slope·x; null when the x do not differ. */
 export function fitLine(points: { x: number; y: number }[]): { slope: number; intercept: number } | null {
   const n = points.length;

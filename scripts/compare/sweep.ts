@@ -1,11 +1,12 @@
 // The "suitable for" row: a sweep over settlement profiles (instant cards, 3-D Secure, bank
 // transfers, the slow ones time-scaled) and payment rates. One Hookline in the production
 // topology (scripts/compare/stack.ts) with SHORT_POLL_INTERVAL_MS = sweepIntervalMs(); per
-// rate and profile it runs the webhook and short polling (and long polling on cards) with
-// payments arriving at the rate (open loop), then works out per profile and rate, from the
-// measured runs and the model of scripts/compare/sweep-model.ts: the lag target (the
-// webhook's p95), the short-poll interval reaching it, each strategy's CPU per payment at
-// that lag, the cheapest, and the break-even short-poll interval. Method and formulas:
+// rate and profile it runs the webhook, the thin webhook + fetch and short polling (and long
+// polling on cards) with payments arriving at the rate (open loop), then works out per profile
+// and rate, from the measured runs and the model of scripts/compare/sweep-model.ts: the lag
+// target (the webhook's p95), the short-poll interval reaching it, each strategy's CPU per
+// payment at that lag (webhooks with 30 % dropped derived from the webhook run, not run), the
+// cheapest, and the break-even short-poll interval. Method and formulas:
 // docs/webhooks-vs-polling.md#suitable-for-the-sweep.
 
 import { PspMockEnv } from '../../src/config/schema/psp-mock-env.js';
@@ -18,6 +19,8 @@ import {
   breakEven,
   cheapestAtLag,
   COST_TOLERANCE,
+  droppedLagPercentile,
+  droppedMixPolls,
   equalLagInterval,
   expectedFallbackPolls,
   expectedPolls,
@@ -25,6 +28,7 @@ import {
   fitLine,
   LAG_TOLERANCE,
   mean,
+  percentile,
   shortPollCpu,
   shortPollLag,
   tiedAtLag,
@@ -47,12 +51,17 @@ export interface Profile {
   sourceSays: Strategy;
 }
 
-type Strategy = 'webhook' | 'short_polling' | 'long_polling';
+/** The strategies the sweep runs. */
+type Strategy = 'webhook' | 'short_polling' | 'long_polling' | 'thin_webhook';
+/** Its columns: those, and the dropped-webhook one derived from the webhook run. */
+type Column = Strategy | 'webhook_dropped';
 
-const LABEL: Record<Strategy, string> = {
+const LABEL: Record<Column, string> = {
   webhook: 'webhook',
   short_polling: 'short polling',
   long_polling: 'long polling',
+  thin_webhook: 'thin webhook + fetch',
+  webhook_dropped: 'webhook, 30 % dropped (derived)',
 };
 
 /**
@@ -64,6 +73,8 @@ export const sweepIntervalMs = (quick: boolean) => (quick ? 125 : 250);
 /** The defaults the real-time figures assume (src/config/schema/polling-env.ts). */
 export const REAL_DEADLINE_MS = 7000;
 export const REAL_LONG_POLL_WAIT_MS = 10_000;
+/** The dropped-webhook column's share of webhooks dropped (the comparison's 30 % row): derived, not run. */
+export const DROP_SHARE = 0.3;
 /**
  * The lag target of a profile (decision 1104): the webhook's p95, or this share of the
  * profile's shortest settlement if that is longer: a buyer who waited at least that long does
@@ -138,6 +149,11 @@ export interface SweepOptions {
 }
 
 const scenario = (strategy: Strategy): Scenario => ({ name: LABEL[strategy], strategy, dropRate: 0 });
+/** The strategies run per profile: long polling on cards only (its wait is whole seconds, not scaled). */
+export const sweepStrategies = (profile: ProfileKey): Strategy[] =>
+  profile === 'cards'
+    ? ['webhook', 'thin_webhook', 'short_polling', 'long_polling']
+    : ['webhook', 'thin_webhook', 'short_polling'];
 const scaled = (d: Uniform, scale: number): Uniform => ({
   min: Math.round(d.min / scale),
   max: Math.round(d.max / scale),
@@ -165,7 +181,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
     const warmUp = { payments: 5, concurrency: 5, timeoutS: 30, settleDelayMs: { min: 50, max: 300 } };
     await setChaos(stack, { dropRate: 0, declineRate: 0, settleDelayMs: warmUp.settleDelayMs });
     await Promise.all(
-      (['webhook', 'short_polling', 'long_polling'] as const).map((s) =>
+      (['webhook', 'thin_webhook', 'short_polling', 'long_polling'] as const).map((s) =>
         runScenario(stack, db, scenario(s), warmUp, false),
       ),
     );
@@ -174,9 +190,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepRecord> {
       for (const profile of profiles) {
         // Long polling's cost beyond its first poll is the polls and the held connection (counted,
         // not timed): measured where its wait (LONG_POLL_WAIT_S, whole seconds) need not be scaled.
-        const strategies: Strategy[] =
-          profile.key === 'cards' ? ['webhook', 'short_polling', 'long_polling'] : ['webhook', 'short_polling'];
-        for (const strategy of strategies) {
+        for (const strategy of sweepStrategies(profile.key)) {
           const settleDelayMs = scaled(profile.settleMs, profile.scale);
           process.stdout.write(`  ${profile.name} · ${rate}/s · ${LABEL[strategy]} … `);
           const result = await runScenario(stack, db, scenario(strategy), {
@@ -218,11 +232,15 @@ export interface SweepRow {
   targetMs: number;
   /** Short polling: the interval reaching the target (real ms), null if none can. */
   equalLagIntervalMs: number | null;
-  candidates: (Candidate & { requests: number })[];
+  /** Derived: the dropped-webhook column, from the webhook run and the per-poll cost (not run). */
+  candidates: (Candidate & { requests: number; derived?: boolean })[];
   cheapest: Candidate | null;
   /** The cheapest and those within COST_TOLERANCE of it (within the target). */
   tied: Candidate[];
+  /** Fallback polls per payment of the webhook and of the thin webhook (the same schedule), counted, not run. */
   webhookFallbackPolls: number;
+  /** The dropped-webhook column: fallback polls per payment (delivered and dropped), and the poll's work (ms) its lag adds. */
+  dropped: { polls: number; pollWorkMs: number };
   longPolls: number;
   /** Long polling: seconds of a held connection per payment, and connections held at once at the rate. */
   heldS: number;
@@ -287,6 +305,35 @@ export function analyseSweep(record: SweepRecord): SweepAnalysis {
       const candidates: SweepRow['candidates'] = [
         { strategy: 'webhook', lagP95Ms: webhookP95Ms, cpuMs: whCpu, requests: 1 + fallback },
       ];
+      // Thin webhook + fetch: run like the webhook (its event, then one fetch: a poll), and the
+      // same fallback polls counted for the slow profiles, whose runs settle before the deadline.
+      const thin = run(profile.key, rate, 'thin_webhook');
+      if (thin) {
+        candidates.push({
+          strategy: 'thin_webhook',
+          lagP95Ms: pct(thin.lagsMs, 95),
+          cpuMs: cpuOf(thin) + extra(fallback),
+          requests: 1 + thin.polls + fallback,
+        });
+      }
+      // Webhooks with DROP_SHARE dropped, derived (not run): the webhook run, plus the fallback
+      // polls of the delivered payments (until they settle) and of the dropped ones (until a poll
+      // finds them final) at the fitted cost; the dropped ones lag to the poll that finds them.
+      const dropPolls = droppedMixPolls(d, REAL_DEADLINE_MS, DROP_SHARE);
+      const pollWorkMs =
+        sp.lagSamples.length > 0
+          ? percentile(
+              sp.lagSamples.map((x) => x.workMs),
+              50,
+            )
+          : 0;
+      candidates.push({
+        strategy: 'webhook_dropped',
+        lagP95Ms: droppedLagPercentile(d, REAL_DEADLINE_MS, DROP_SHARE, wh.lagsMs, pollWorkMs),
+        cpuMs: cpuOf(wh) + extra(dropPolls),
+        requests: 1 - DROP_SHARE + dropPolls,
+        derived: true,
+      });
       let interval = equalLagInterval(sp.lagSamples, targetMs);
       if (interval !== null && interval < MIN_INTERVAL_MS) interval = null;
       if (interval !== null && cost) {
@@ -317,6 +364,7 @@ export function analyseSweep(record: SweepRecord): SweepAnalysis {
         cheapest: cheapestAtLag(candidates, targetMs),
         tied: tiedAtLag(candidates, targetMs),
         webhookFallbackPolls: fallback,
+        dropped: { polls: dropPolls, pollWorkMs },
         longPolls,
         heldS: mean(d) / 1000,
         heldAtOnce: (rate * mean(d)) / 1000,
@@ -345,7 +393,7 @@ const settle = (p: Profile) => `${dur(p.settleMs.min)}–${dur(p.settleMs.max)}`
 function verdict(row: SweepRow): string {
   const said = row.profile.sourceSays;
   if (!row.cheapest) return 'no strategy within the target';
-  const got = row.cheapest.strategy as Strategy;
+  const got = row.cheapest.strategy as Column;
   const saidC = row.candidates.find((c) => c.strategy === said);
   const pool =
     got === 'long_polling' && row.heldAtOnce > DEFAULT_PSP_CLIENT_CONNECTIONS
@@ -371,12 +419,10 @@ function verdict(row: SweepRow): string {
 const cheapestCell = (row: SweepRow) =>
   row.tied.length === 0
     ? '–'
-    : row.tied
-        .map((c, i) => (i === 0 ? LABEL[c.strategy as Strategy] : `≈ ${LABEL[c.strategy as Strategy]}`))
-        .join(' ');
+    : row.tied.map((c, i) => (i === 0 ? LABEL[c.strategy as Column] : `≈ ${LABEL[c.strategy as Column]}`)).join(' ');
 
 export function sweepTable(a: SweepAnalysis): string {
-  const cand = (row: SweepRow, s: Strategy) => {
+  const cand = (row: SweepRow, s: Column) => {
     const c = row.candidates.find((x) => x.strategy === s);
     return c ? `${f1(c.cpuMs)} ms · ${f2(c.requests)} req · ${dur(c.lagP95Ms)}` : '–';
   };
@@ -389,6 +435,8 @@ export function sweepTable(a: SweepAnalysis): string {
       'webhook: CPU · requests · lag p95 per payment',
       'short polling at that interval',
       'long polling (connection held per payment · at once)',
+      'thin webhook + fetch',
+      'webhooks, 30 % dropped + fallback — derived: webhook run + fallback polls × per-poll cost',
       'cheapest at equal lag',
       'break-even short-poll interval (its lag p95)',
       'vs the source material',
@@ -402,6 +450,11 @@ export function sweepTable(a: SweepAnalysis): string {
         (row.webhookFallbackPolls > 0.005 ? ` (${f2(row.webhookFallbackPolls)} fallback polls)` : ''),
       cand(row, 'short_polling'),
       `${cand(row, 'long_polling')} (${f1(row.heldS)} s · ${Math.round(row.heldAtOnce)})`,
+      cand(row, 'thin_webhook') +
+        (row.webhookFallbackPolls > 0.005 && row.candidates.some((c) => c.strategy === 'thin_webhook')
+          ? ` (${f2(row.webhookFallbackPolls)} fallback polls)`
+          : ''),
+      `derived: ${cand(row, 'webhook_dropped')} (${f2(row.dropped.polls)} fallback polls)`,
       cheapestCell(row),
       !row.cost
         ? '– (no per-poll cost: see the fit)'
@@ -434,14 +487,15 @@ export function fitTable(record: SweepRecord, a: SweepAnalysis): string {
 }
 
 export function sweepChart(a: SweepAnalysis): string {
-  const cpu = (row: SweepRow, s: Strategy) => row.candidates.find((c) => c.strategy === s)?.cpuMs ?? NaN;
+  const cpu = (row: SweepRow, s: Column) => row.candidates.find((c) => c.strategy === s)?.cpuMs ?? NaN;
   return barChart({
     title: 'Suitable for: CPU ms per payment at equal lag (the profile’s target), per settlement profile and rate',
     unit: 'ms',
-    series: ['webhook', 'short polling at equal lag', 'long polling'],
+    // The dropped-webhook column is left out: derived, and never at equal lag where it lags.
+    series: ['webhook', 'short polling at equal lag', 'long polling', 'thin webhook + fetch'],
     bars: a.rows.map((row) => ({
       label: `${row.profile.name} @ ${row.rate}/s`,
-      values: [cpu(row, 'webhook'), cpu(row, 'short_polling'), cpu(row, 'long_polling')],
+      values: [cpu(row, 'webhook'), cpu(row, 'short_polling'), cpu(row, 'long_polling'), cpu(row, 'thin_webhook')],
     })),
     format: (v) => v.toFixed(1),
   });
@@ -449,7 +503,7 @@ export function sweepChart(a: SweepAnalysis): string {
 
 /** The seed table's "suitable for" cells, per column name of seedTable. */
 export function suitableCells(a: SweepAnalysis): Record<string, string> {
-  const wins = (s: Strategy) => {
+  const wins = (s: Column) => {
     const rows = a.rows.filter((r) => r.tied.some((c) => c.strategy === s));
     return rows.length === 0
       ? `cheapest at equal lag in none of ${a.rows.length} cases`
@@ -465,12 +519,29 @@ export function suitableCells(a: SweepAnalysis): Record<string, string> {
     .filter((r) => r.rate === top)
     .map((r) => `${r.profile.key} ${Math.round(r.heldAtOnce)}`)
     .join(' · ');
+  const dropped = (r: SweepRow) => r.candidates.find((c) => c.strategy === 'webhook_dropped');
+  const droppedLags = a.rows
+    .filter((r) => r.rate === top)
+    .map((r) => `${r.profile.key} ${dur(dropped(r)?.lagP95Ms ?? NaN)} (target ${dur(r.targetMs)})`)
+    .join(' · ');
+  const droppedWins = a.rows.some((r) => r.tied.some((c) => c.strategy === 'webhook_dropped'));
+  const within = a.rows.filter((r) => {
+    const c = dropped(r);
+    return c && c.lagP95Ms <= r.targetMs * (1 + LAG_TOLERANCE);
+  });
   return {
     short_polling: `${wins('short_polling')}; break-even interval at ${top}/s: ${breakEvens}`,
     long_polling: `${wins('long_polling')}; connections held at once at ${top}/s: ${held}`,
     webhook: wins('webhook'),
-    'webhook, 30 % dropped + fallback': 'not in the sweep',
-    'thin webhook + fetch': 'not in the sweep',
+    'webhook, 30 % dropped + fallback':
+      `derived from the webhook run and the fitted per-poll cost (${DROP_SHARE * 100} % of webhooks dropped): ` +
+      (droppedWins
+        ? wins('webhook_dropped')
+        : within.length === 0
+          ? 'never at equal lag'
+          : `within the lag target for ${within.map((r) => `${r.profile.key} @ ${r.rate}/s`).join(', ')} but never the cheapest`) +
+      `; lag p95 at ${top}/s: ${droppedLags}`,
+    'thin webhook + fetch': wins('thin_webhook'),
   };
 }
 
@@ -484,7 +555,9 @@ export function sweepSection(record: SweepRecord, a: SweepAnalysis, dir: string)
       'Times are real (unscaled): ×N is the profile’s time scale. CPU is PSP + shop per payment; ' +
       'requests are the shop ↔ PSP calls per payment beyond creating it; lag p95 from settling to the order being final. ' +
       `Lags within ${LAG_TOLERANCE * 100} % of the target count as equal, CPU within ${COST_TOLERANCE * 100} % ` +
-      'of the cheapest as a tie (≈).',
+      'of the cheapest as a tie (≈). The thin webhook is run like the webhook; the dropped-webhook column is ' +
+      `derived, not run: the webhook run plus the fallback polls with ${DROP_SHARE * 100} % of webhooks dropped ` +
+      'at the fitted per-poll cost, its lag p95 from the fallback schedule.',
     '',
     sweepTable(a),
     '',
