@@ -10,7 +10,7 @@ import type { Order } from './order.entity.js';
 import { OrdersRepository, type OrderMove } from './orders.repository.js';
 import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
 import { afterCommit } from '../common/db/after-commit.js';
-import { endWithError, startChildSpan, traceparentOf } from '../telemetry/trace-context.js';
+import { endWithError, startChildSpan, traceparentOf, type Span } from '../telemetry/trace-context.js';
 
 /** Every move the order table allows, as `from>to` (what the outcomes' statement may do). */
 const ALLOWED_MOVES = ORDER_STATUSES.flatMap((from) =>
@@ -107,14 +107,7 @@ export class OrdersService {
       const to: OrderStatus = outcome === 'succeeded' ? 'paid' : 'payment_failed';
       const eventId = prefixedId('evt');
       const eventType = to === 'paid' ? 'order.paid' : 'order.payment_failed';
-      // With tracing on, the transition is a span of the payment result's trace, and its
-      // message carries it on to the merchant's endpoints.
-      const span = startChildSpan('order.transition', traceparent, {
-        'hookline.order_id': orderId,
-        'hookline.order.to': to,
-        'hookline.webhook.event_type': eventType,
-        'hookline.webhook.event_id': eventId,
-      });
+      const span = transitionSpan(traceparent, orderId, to, eventType, eventId);
       return { id: orderId, to, eventId, eventType, traceContext: traceparentOf(span), span };
     });
     let answer: { ref: string; value: string | null }[];
@@ -181,15 +174,8 @@ export class OrdersService {
       // The merchant's endpoints hear of it through the outbox: same transaction, sent after commit.
       const eventId = prefixedId('evt');
       const type = to === 'paid' ? 'order.paid' : 'order.payment_failed';
-      // With tracing on, the transition is a span of the payment result's trace, and the
-      // message carries it on to the merchant's endpoints.
-      const span = startChildSpan('order.transition', traceparent, {
-        'hookline.order_id': id,
-        'hookline.order.from': from,
-        'hookline.order.to': to,
-        'hookline.webhook.event_type': type,
-        'hookline.webhook.event_id': eventId,
-      });
+      const span = transitionSpan(traceparent, id, to, type, eventId);
+      span?.setAttribute('hookline.order.from', from);
       span?.end();
       messages.push({
         owner: 'shop',
@@ -222,4 +208,23 @@ export class OrdersService {
     }
     return results;
   }
+}
+
+/**
+ * With tracing on, an order's transition is a span of the payment result's trace (the child
+ * of `traceparent`), and its `order.*` message carries it on to the merchant's endpoints.
+ */
+function transitionSpan(
+  traceparent: string | null | undefined,
+  orderId: string,
+  to: OrderStatus,
+  eventType: string,
+  eventId: string,
+): Span | null {
+  return startChildSpan('order.transition', traceparent, {
+    'hookline.order_id': orderId,
+    'hookline.order.to': to,
+    'hookline.webhook.event_type': eventType,
+    'hookline.webhook.event_id': eventId,
+  });
 }
