@@ -53,6 +53,18 @@ describe('operations: health, Swagger, roles', () => {
         '/v1/payment_intents/{id}',
       ].sort(),
     );
+    // Each operation under one tag: Swagger UI lists it once.
+    const tagsOf = (path: string) =>
+      Object.values(doc.paths[path] as Record<string, { tags?: string[] }>).map((op) => op.tags);
+    expect(tagsOf('/webhook-endpoints/{id}/undelivered-events')).toEqual([['webhook-endpoints']]);
+    expect(tagsOf('/events')).toEqual([['events']]);
+    const multiTagged = Object.entries(doc.paths as Record<string, Record<string, { tags?: string[] }>>).flatMap(
+      ([path, ops]) =>
+        Object.entries(ops)
+          .filter(([, op]) => (op.tags?.length ?? 0) !== 1)
+          .map(([m]) => `${m} ${path}`),
+    );
+    expect(multiTagged).toEqual([]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['admin', 'psp', 'shop']);
     expect(doc.paths['/orders'].post.security).toEqual([{ shop: [] }]);
     expect(doc.paths['/psp/v1/payments'].post.security).toEqual([{ psp: [] }]);

@@ -31,6 +31,7 @@ import type { OutboundOwner } from './outbound.entities.js';
 import { PspWebhookEndpointsController, WebhookEndpointsController } from './endpoints-controller.factory.js';
 import { EventTypesController } from './event-types.controller.js';
 import { EventsController } from './events.controller.js';
+import { UndeliveredEventsController } from './undelivered-events.controller.js';
 import { EventsRepository } from './events.repository.js';
 import { EventsService } from './events.service.js';
 import { TypeormEventsRepository } from './persistence/events.typeorm-repository.js';
@@ -73,7 +74,9 @@ export class OutboundWebhooksModule {
         ),
       ],
       controllers: [
-        ...(hasHttpApi(role) ? [WebhookEndpointsController, EventTypesController, EventsController] : []),
+        ...(hasHttpApi(role)
+          ? [WebhookEndpointsController, EventTypesController, EventsController, UndeliveredEventsController]
+          : []),
         ...(runsPsp(role) ? [PspWebhookEndpointsController] : []),
       ],
       providers: [
