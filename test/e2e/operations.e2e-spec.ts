@@ -53,6 +53,10 @@ describe('operations: health, Swagger, roles', () => {
         '/v1/payment_intents/{id}',
       ].sort(),
     );
+    // OpenAPI 3.1 (for its webhooks section) has no `nullable`: a nullable field is typed [T, 'null'].
+    expect(doc.openapi).toBe('3.1.0');
+    expect(JSON.stringify(doc)).not.toContain('"nullable"');
+    expect(doc.components.schemas.PaymentDto.properties.pspPaymentId.type).toEqual(['string', 'null']);
     // Each operation under one tag: Swagger UI lists it once.
     const tagsOf = (path: string) =>
       Object.values(doc.paths[path] as Record<string, { tags?: string[] }>).map((op) => op.tags);
