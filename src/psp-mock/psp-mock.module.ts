@@ -18,6 +18,8 @@ import { PspMockController } from './psp-mock.controller.js';
 import { PspMockService } from './psp-mock.service.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspSweeperTask } from './psp-sweeper.task.js';
+import { PspSettingsRepository } from './psp-settings.repository.js';
+import { TypeormPspSettingsRepository } from './persistence/psp-settings.typeorm-repository.js';
 import { PspOutboundHooks } from './psp-outbound.hooks.js';
 import { StripeDialectController } from './stripe/stripe-dialect.controller.js';
 import { StripeDialectService } from './stripe/stripe-dialect.service.js';
@@ -56,6 +58,7 @@ export class PspMockModule {
         PspSweeperTask,
         PspEventReadModel,
         StripeDialectService,
+        { provide: PspSettingsRepository, useClass: TypeormPspSettingsRepository },
       ],
       exports: [PspEventReadModel],
     };
