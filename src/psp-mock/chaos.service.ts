@@ -1,11 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import type { AllConfig } from '../config/env.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import type { ChaosSettings, ChaosSettingsDto } from './dto/chaos.dto.js';
-import { PspSetting } from './psp-setting.entity.js';
+import { PspSettingsRepository } from './psp-settings.repository.js';
 
 const KEY = 'chaos';
 /** Replicas see a change within this long. */
@@ -23,7 +21,7 @@ export class ChaosService {
   private cached: { at: number; value: ChaosSettings } | null = null;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly settings: PspSettingsRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     this.defaults = {
@@ -45,16 +43,15 @@ export class ChaosService {
 
   async get(): Promise<ChaosSettings> {
     if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.value;
-    const row = await this.db.getRepository(PspSetting).findOneBy({ key: KEY });
-    const value = { ...this.defaults, ...((row?.value ?? {}) as Partial<ChaosSettings>) };
+    const stored = await this.settings.valueOf(KEY);
+    const value = { ...this.defaults, ...((stored ?? {}) as Partial<ChaosSettings>) };
     this.cached = { at: Date.now(), value };
     return value;
   }
 
   /**
    * Stores the fields given as overrides, merged into the stored ones in one statement:
-   * concurrent PUTs each keep their fields (save()'s read-then-insert raced into a unique
-   * violation, a 500, when two came at once).
+   * concurrent PUTs each keep their fields (PspSettingsRepository.merge).
    */
   async update(patch: ChaosSettingsDto): Promise<ChaosSettings> {
     const overrides = stripUndefined(patch);
@@ -64,20 +61,15 @@ export class ChaosService {
         throw new DomainError('PSP.CHAOS_INVALID', 400, 'Invalid chaos settings', `${field}.min must not exceed max.`);
       }
     }
-    const [row] = await this.db.query<{ value: Partial<ChaosSettings> }[]>(
-      `INSERT INTO psp_settings (key, value) VALUES ($1, $2::jsonb)
-       ON CONFLICT (key) DO UPDATE SET value = psp_settings.value || EXCLUDED.value, updated_at = now()
-       RETURNING value`,
-      [KEY, JSON.stringify(overrides)],
-    );
-    const next: ChaosSettings = { ...this.defaults, ...row.value };
+    const stored = (await this.settings.merge(KEY, overrides)) as Partial<ChaosSettings>;
+    const next: ChaosSettings = { ...this.defaults, ...stored };
     this.cached = { at: Date.now(), value: next };
     return next;
   }
 
   /** Back to the environment's defaults. */
   async reset(): Promise<ChaosSettings> {
-    await this.db.getRepository(PspSetting).delete({ key: KEY });
+    await this.settings.remove(KEY);
     this.cached = null;
     return this.get();
   }

@@ -18,6 +18,12 @@ import { PspMockController } from './psp-mock.controller.js';
 import { PspMockService } from './psp-mock.service.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspSweeperTask } from './psp-sweeper.task.js';
+import { PspEventsRepository } from './psp-events.repository.js';
+import { PspPaymentsRepository } from './psp-payments.repository.js';
+import { PspSettingsRepository } from './psp-settings.repository.js';
+import { TypeormPspEventsRepository } from './persistence/psp-events.typeorm-repository.js';
+import { TypeormPspPaymentsRepository } from './persistence/psp-payments.typeorm-repository.js';
+import { TypeormPspSettingsRepository } from './persistence/psp-settings.typeorm-repository.js';
 import { PspOutboundHooks } from './psp-outbound.hooks.js';
 import { StripeDialectController } from './stripe/stripe-dialect.controller.js';
 import { StripeDialectService } from './stripe/stripe-dialect.service.js';
@@ -56,6 +62,9 @@ export class PspMockModule {
         PspSweeperTask,
         PspEventReadModel,
         StripeDialectService,
+        { provide: PspPaymentsRepository, useClass: TypeormPspPaymentsRepository },
+        { provide: PspEventsRepository, useClass: TypeormPspEventsRepository },
+        { provide: PspSettingsRepository, useClass: TypeormPspSettingsRepository },
       ],
       exports: [PspEventReadModel],
     };

@@ -1,11 +1,8 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
-import { DataSource } from 'typeorm';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
 import { prefixedId, prefixedIdPattern } from '../common/ids.js';
-import { preparedQuery } from '../common/db/prepared-query.js';
 import { JobName, QueueName, defaultJobOptions } from '../queue/queues.js';
 import { ChaosService } from './chaos.service.js';
 import type { ChaosSettings } from './dto/chaos.dto.js';
@@ -13,7 +10,9 @@ import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
 import type { RequestKey } from '../http/idempotency/native-idempotency.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
-import { PspPayment, type PspEventFormat } from './psp-payment.entity.js';
+import { PspPayment } from './psp-payment.entity.js';
+import { PspEventsRepository } from './psp-events.repository.js';
+import { PspPaymentsRepository, type PspPaymentRow } from './psp-payments.repository.js';
 import { SettlementNotifier } from './settlement-notifier.js';
 import { isStripePaymentMethod, stripeEventOf } from './stripe/stripe-objects.js';
 import { DirectSender } from '../webhooks/outbound/direct-sender.js';
@@ -36,7 +35,7 @@ export interface SettleJob {
 }
 
 /** A payment's row as the settlement uses it, in a job's JSON (created_at as text). */
-export type PaymentSnapshot = Omit<PaymentRow, 'created_at'> & { created_at: string };
+export type PaymentSnapshot = Omit<PspPaymentRow, 'created_at'> & { created_at: string };
 
 /** Longest long poll the PSP holds (GET …?wait=N). */
 export const MAX_WAIT_S = 30;
@@ -47,7 +46,8 @@ export class PspMockService {
   private readonly logger = new Logger('PspMock');
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly payments: PspPaymentsRepository,
+    private readonly events: PspEventsRepository,
     @InjectQueue(QueueName.PspSettlement) private readonly settlements: Queue<SettleJob>,
     private readonly outbox: WebhookOutbox,
     private readonly chaos: ChaosService,
@@ -80,35 +80,15 @@ export class PspMockService {
       settledAt: null,
       requestsServed: 1,
     });
-    const values = [
-      payment.id,
-      payment.amount,
-      payment.currency,
-      payment.status,
-      payment.paymentMethod,
-      payment.callbackUrl,
-      JSON.stringify(payment.metadata),
-      payment.requestsServed,
-      payment.eventFormat,
-      key?.scope ?? null,
-      key?.key ?? null,
-      key?.requestHash ?? null,
-      key?.ttlHours ?? 0,
-      // The creating request's span (tracing on): the settlement links to its trace.
-      activeTraceparent(),
-    ];
+    // The creating request's span (tracing on): the settlement links to its trace.
+    const traceContext = activeTraceparent();
     // One statement: the INSERT, or the payment the key made first (docs/decisions/0026-psp-native-idempotency.md).
     for (let attempt = 0; attempt < 3; attempt++) {
-      const [row] = await preparedQuery<CreatedRow>(
-        this.db.manager,
-        'hookline_psp_payments_create',
-        CREATE_SQL,
-        values,
-      );
+      const row = await this.payments.create(payment, key, traceContext);
       if (!row) continue; // made by a concurrent request this statement's snapshot predates: read again
       if (row.expired) {
         // The key's first use is past IDEMPOTENCY_TTL_H: the key is free again.
-        await this.db.query(`UPDATE psp_payments SET idempotency_key = NULL WHERE id = $1`, [row.id]);
+        await this.payments.releaseKey(row.id);
         continue;
       }
       if (!row.created) {
@@ -139,16 +119,9 @@ export class PspMockService {
   async getPayment(id: string, waitS?: number, signal?: AbortSignal): Promise<PspPayment> {
     this.metrics.requests.inc({ route: waitS ? 'get_payment_wait' : 'get_payment' });
     if (!PSP_PAYMENT_ID.test(id)) throw notFound('PSP.PAYMENT_NOT_FOUND', 'Payment', id);
-    const rows: PspPayment[] = await this.db
-      .createQueryBuilder()
-      .update(PspPayment)
-      .set({ requestsServed: () => 'requests_served + 1' })
-      .where('id = :id', { id })
-      .returning('*')
-      .execute()
-      .then((r) => r.raw as PspPayment[]);
-    if (rows.length === 0) throw notFound('PSP.PAYMENT_NOT_FOUND', 'Payment', id);
-    if (!waitS || rows[0].status !== 'processing') return this.read(id);
+    const status = await this.payments.countServed(id);
+    if (status === null) throw notFound('PSP.PAYMENT_NOT_FOUND', 'Payment', id);
+    if (!waitS || status !== 'processing') return this.read(id);
 
     const waitMs = Math.min(waitS, MAX_WAIT_S) * 1000;
     const waiter = await this.notifier.prepareWait(id, waitMs, signal);
@@ -173,19 +146,13 @@ export class PspMockService {
   }): Promise<{ data: PspEvent[]; hasMore: boolean }> {
     this.metrics.requests.inc({ route: 'list_events' });
     const limit = q.limit ?? 100;
-    const repo = this.db.getRepository(PspEvent);
-    // The mock's own events only: the Stripe dialect's are listed at /v1/events.
-    const qb = repo
-      .createQueryBuilder('e')
-      .where('e.type IN (:...types)', { types: PSP_EVENT_TYPES })
-      .orderBy('e.seq', 'ASC')
-      .take(limit + 1);
+    let afterSeq: string | undefined;
     if (q.after) {
-      const cursor = await repo.findOne({ where: { id: q.after }, select: { seq: true } });
-      if (!cursor) {
+      const seq = await this.events.seqOf(q.after);
+      if (seq === null) {
         throw new DomainError('PSP.INVALID_CURSOR', 400, 'Unknown cursor', `No event ${q.after} to list after.`);
       }
-      qb.andWhere('e.seq > :seq', { seq: cursor.seq });
+      afterSeq = seq;
     }
     if (q.type) {
       if (!(PSP_EVENT_TYPES as readonly string[]).includes(q.type)) {
@@ -196,9 +163,8 @@ export class PspMockService {
           `type must be one of ${PSP_EVENT_TYPES.join(', ')}.`,
         );
       }
-      qb.andWhere('e.type = :type', { type: q.type });
     }
-    const rows = await qb.getMany();
+    const rows = await this.events.page({ afterSeq, type: q.type, take: limit + 1 });
     return { data: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 
@@ -232,15 +198,10 @@ export class PspMockService {
     // method, metadata… never change: its job carries them, decision 0029); the settling
     // statement moves it only if it is still processing, so a concurrent or late settle of
     // the same payment writes nothing.
-    const [found] =
+    const found =
       snapshot?.id === pspPaymentId
-        ? [{ ...snapshot, created_at: new Date(snapshot.created_at) }]
-        : await preparedQuery<PaymentRow>(
-            this.db.manager,
-            'hookline_psp_payments_unsettled',
-            `SELECT ${PAYMENT_COLUMNS} FROM psp_payments WHERE id = $1 AND status = 'processing'`,
-            [pspPaymentId],
-          );
+        ? { ...snapshot, created_at: new Date(snapshot.created_at) }
+        : await this.payments.findUnsettled(pspPaymentId);
     if (!found) return null;
     const now = new Date();
     const declined = DECLINED_METHODS.has(found.payment_method) || Math.random() < chaos.declineRate;
@@ -285,23 +246,15 @@ export class PspMockService {
     // atomic without BEGIN … COMMIT (docs/decisions/0025-psp-settlement-one-statement.md).
     const { published } = await this.outbox
       .publishWithin(
-        this.db.manager,
-        {
-          name: 'hookline_psp_settle',
-          ctes: SETTLE_CTES,
-          params: [
-            payment.id,
-            status,
-            now,
-            id,
-            type,
-            JSON.stringify(event.payload),
-            event.callbackUrl,
-            event.deliveryStatus,
-            // Its deliveries (the webhook to callback_url) continue the settlement's trace.
-            traceparentOf(span),
-          ],
-        },
+        this.payments.manager,
+        this.payments.settlementSource({
+          paymentId: payment.id,
+          status,
+          at: now,
+          event,
+          // Its deliveries (the webhook to callback_url) continue the settlement's trace.
+          traceContext: traceparentOf(span),
+        }),
         {
           owner: 'psp',
           callbackUrl: payment.callbackUrl,
@@ -343,18 +296,14 @@ export class PspMockService {
   /** Processing payments whose settlement job must have been lost (e.g. Redis flushed). */
   async sweepUnsettled(limit = 500): Promise<number> {
     const graceMs = (await this.chaos.get()).settleDelayMs.max + 30_000;
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT id FROM psp_payments WHERE status = 'processing' AND created_at < now() - make_interval(secs => $1 / 1000.0)
-       ORDER BY created_at LIMIT $2`,
-      [graceMs, limit],
-    );
-    for (const { id } of rows) await this.scheduleSettlement(id, 0);
-    if (rows.length > 0) this.logger.warn(`Rescheduled settlement of ${rows.length} overdue PSP payment(s)`);
-    return rows.length;
+    const ids = await this.payments.findOverdue(graceMs, limit);
+    for (const id of ids) await this.scheduleSettlement(id, 0);
+    if (ids.length > 0) this.logger.warn(`Rescheduled settlement of ${ids.length} overdue PSP payment(s)`);
+    return ids.length;
   }
 
   private async read(id: string): Promise<PspPayment> {
-    return this.db.getRepository(PspPayment).findOneByOrFail({ id });
+    return this.payments.getById(id);
   }
 }
 
@@ -366,30 +315,6 @@ function idsOf(payment: PspPayment): Record<string, string | undefined> {
 function drawBetween(min: number, max: number): number {
   return min + Math.floor(Math.random() * (max - min + 1));
 }
-
-/**
- * A payment's INSERT, or with an Idempotency-Key ($10 scope, $11 key, $12 request hash)
- * already used, the payment it made: `created` false, `expired` when that use is older
- * than $13 hours. No row when the key's payment was committed after this statement's
- * snapshot was taken (a concurrent first use): the caller runs it again.
- */
-const CREATE_SQL = `
-WITH created AS (
-  INSERT INTO psp_payments (id, amount, currency, status, payment_method, callback_url, metadata, requests_served,
-                            event_format, idempotency_scope, idempotency_key, idempotency_request_hash, trace_context)
-  VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $14)
-  ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-  RETURNING id, amount, currency, payment_method, callback_url, metadata, created_at, requests_served, event_format,
-            trace_context, idempotency_request_hash
-)
-SELECT true AS created, false AS expired, * FROM created
-UNION ALL
-SELECT false, p.created_at < now() - make_interval(hours => $13::int),
-       p.id, p.amount, p.currency, p.payment_method, p.callback_url, p.metadata, p.created_at, p.requests_served,
-       p.event_format, p.trace_context, p.idempotency_request_hash
-  FROM psp_payments p
- WHERE $11::text IS NOT NULL AND p.idempotency_scope = $10 AND p.idempotency_key = $11
-   AND NOT EXISTS (SELECT 1 FROM created)`;
 
 /** Only the snapshot's fields (the create's row has more). */
 function snapshotOf(p: PaymentSnapshot): PaymentSnapshot {
@@ -407,52 +332,11 @@ function snapshotOf(p: PaymentSnapshot): PaymentSnapshot {
   };
 }
 
-interface CreatedRow extends PaymentRow {
-  created: boolean;
-  expired: boolean;
-  idempotency_request_hash: string | null;
-}
-
 /** Declined at settlement, whatever chaos draws: the mock's and the Stripe dialect's declining test cards. */
 const DECLINED_METHODS = new Set(['pm_card_declined', 'pm_card_chargeDeclined']);
 
-const PAYMENT_COLUMNS =
-  'id, amount, currency, payment_method, callback_url, metadata, created_at, requests_served, event_format, trace_context';
-
-/**
- * The settlement's own share of its statement (WebhookOutbox.publishWithin appends the
- * message and its deliveries): the payment moves only while still processing (its row
- * lock makes a concurrent settle find it settled and write nothing), and its event is
- * inserted only if it moved. $1 payment id, $2 status, $3 settled at, $4 event id,
- * $5 type, $6 payload, $7 callback URL, $8 delivery status, $9 the settlement's traceparent.
- */
-const SETTLE_CTES = `
-settled AS (
-  UPDATE psp_payments SET status = $2, settled_at = $3
-   WHERE id = $1 AND status = 'processing' AND EXISTS (SELECT 1 FROM outbox_ready)
-  RETURNING id
-), outbox_event AS (
-  INSERT INTO psp_events (id, type, payment_id, payload, created_at, callback_url, delivery_status, delivery_attempts)
-  SELECT $4, $5, settled.id, $6::jsonb, $3, $7, $8, 0 FROM settled
-  RETURNING id AS event_id, type AS event_type, payload, $9::text AS trace_context
-)`;
-
-interface PaymentRow {
-  id: string;
-  amount: string;
-  currency: string;
-  payment_method: string;
-  callback_url: string | null;
-  metadata: Record<string, string>;
-  created_at: Date;
-  requests_served: number;
-  event_format: PspEventFormat;
-  /** The creating request's W3C traceparent (tracing on); absent from jobs queued before it was kept. */
-  trace_context?: string | null;
-}
-
 function paymentOf<S extends PspPayment['status']>(
-  r: PaymentRow,
+  r: PspPaymentRow,
   status: S,
   settledAt: Date | null,
 ): PspPayment & { status: S } {

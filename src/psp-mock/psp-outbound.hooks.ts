@@ -1,7 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { webhookSigner, type WebhookSigner } from '../common/crypto/webhook-signature.js';
 import type { AllConfig } from '../config/env.js';
 import { splitList } from '../config/env.js';
@@ -13,6 +11,7 @@ import {
 } from '../webhooks/outbound/outbound-hooks.js';
 import { DUPLICATE, TAMPER } from './chaos-transformations.js';
 import { ChaosService } from './chaos.service.js';
+import { PspEventsRepository } from './psp-events.repository.js';
 import { PspMetrics } from './psp-metrics.js';
 
 /**
@@ -34,7 +33,7 @@ export class PspOutboundHooks implements OnModuleInit {
     private readonly hooks: OutboundHooks,
     private readonly chaos: ChaosService,
     private readonly metrics: PspMetrics,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly events: PspEventsRepository,
     private readonly config: ConfigService<AllConfig, true>,
   ) {}
 
@@ -69,14 +68,11 @@ export class PspOutboundHooks implements OnModuleInit {
       this.metrics.deliveries.inc({ outcome: outcome.succeeded ? 'delivered' : 'failed', endpoint });
     }
     if (ctx.endpoint.kind === 'callback') {
-      await this.db.query(
-        `UPDATE psp_events SET delivery_attempts = delivery_attempts + 1,
-                delivery_status = CASE WHEN $2 THEN 'delivered' WHEN $3 THEN 'failed' ELSE 'pending' END,
-                delivered_at = CASE WHEN $2 THEN now() ELSE delivered_at END,
-                last_delivery_error = $4
-          WHERE id = $1`,
-        [ctx.message.eventId, outcome.succeeded, outcome.final, outcome.error?.slice(0, 500) ?? null],
-      );
+      await this.events.recordCallbackAttempt(ctx.message.eventId, {
+        succeeded: outcome.succeeded,
+        final: outcome.final,
+        error: outcome.error?.slice(0, 500) ?? null,
+      });
     }
     if (!outcome.succeeded) return {};
     const { duplicateRate } = await this.chaos.get();

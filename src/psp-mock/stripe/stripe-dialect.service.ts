@@ -1,21 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
-import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { METADATA_LIMITS } from '../dto/psp-payment.dto.js';
-import { PspEvent } from '../psp-event.entity.js';
+import { PspEventsRepository, type CreatedBound, type StripeEventsFilter } from '../psp-events.repository.js';
 import { PspMockService } from '../psp-mock.service.js';
 import { invalidRequest, missingParam, resourceMissing, StripeApiError } from './stripe-error.js';
 import type { StripeParams } from './stripe-form.js';
-import {
-  isStripePaymentMethod,
-  paymentIntentOf,
-  STRIPE_EVENT_TYPES,
-  STRIPE_TEST_PAYMENT_METHODS,
-} from './stripe-objects.js';
+import { isStripePaymentMethod, paymentIntentOf, STRIPE_TEST_PAYMENT_METHODS } from './stripe-objects.js';
 
 /** Stripe's bounds on `limit` in list calls. */
 const LIST_LIMIT = { min: 1, max: 100, default: 10 };
@@ -33,7 +26,7 @@ export class StripeDialectService {
 
   constructor(
     private readonly psp: PspMockService,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly events: PspEventsRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     this.webhookUrl =
@@ -101,40 +94,29 @@ export class StripeDialectService {
    */
   async listEvents(query: StripeParams): Promise<Stripe.ApiList<Stripe.Event>> {
     const limit = this.limit(query.limit);
-    const qb = this.db
-      .getRepository(PspEvent)
-      .createQueryBuilder('e')
-      .where('e.type IN (:...types)', { types: STRIPE_EVENT_TYPES });
+    const filter: StripeEventsFilter = { take: limit + 1 };
     let ascending = false;
     if (typeof query.starting_after === 'string') {
-      qb.andWhere('e.seq < :after', { after: await this.seqOf(query.starting_after, 'starting_after') });
+      filter.olderThan = await this.seqOf(query.starting_after, 'starting_after');
     } else if (typeof query.ending_before === 'string') {
-      qb.andWhere('e.seq > :before', { before: await this.seqOf(query.ending_before, 'ending_before') });
+      filter.newerThan = await this.seqOf(query.ending_before, 'ending_before');
       ascending = true; // the page just before the cursor: the oldest newer ones, returned newest first
     }
-    if (typeof query.types === 'object') {
-      qb.andWhere('e.type IN (:...only)', { only: [...Object.values(query.types), ''] });
-    }
+    if (typeof query.types === 'object') filter.types = Object.values(query.types);
     if (query.type !== undefined) {
       if (typeof query.type !== 'string') throw invalidRequest('Invalid type.', 'type');
-      qb.andWhere('e.type = :type', { type: query.type });
+      filter.type = query.type;
     }
     const created = query.created;
-    if (typeof created === 'string') qb.andWhere('e.created_at = to_timestamp(:eq)', { eq: this.unix(created) });
+    if (typeof created === 'string') filter.createdAt = this.unix(created);
     else if (created) {
       const ops = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
-      for (const [op, value] of Object.entries(created)) {
+      filter.created = Object.entries(created).map(([op, value]): CreatedBound => {
         if (!(op in ops)) throw invalidRequest(`Invalid created[${op}].`, 'created');
-        // Stripe's created is whole seconds: compare at that precision.
-        qb.andWhere(`date_trunc('second', e.created_at) ${ops[op as keyof typeof ops]} to_timestamp(:c_${op})`, {
-          [`c_${op}`]: this.unix(value),
-        });
-      }
+        return { compare: ops[op as keyof typeof ops], unix: this.unix(value) };
+      });
     }
-    const rows = await qb
-      .orderBy('e.seq', ascending ? 'ASC' : 'DESC')
-      .take(limit + 1)
-      .getMany();
+    const rows = await this.events.stripePage(filter);
     const page = rows.slice(0, limit);
     if (ascending) page.reverse();
     return {
@@ -146,9 +128,9 @@ export class StripeDialectService {
   }
 
   private async seqOf(eventId: string, param: string): Promise<string> {
-    const row = await this.db.getRepository(PspEvent).findOne({ where: { id: eventId }, select: { seq: true } });
-    if (!row) throw resourceMissing('event', eventId, param);
-    return row.seq;
+    const seq = await this.events.seqOf(eventId);
+    if (seq === null) throw resourceMissing('event', eventId, param);
+    return seq;
   }
 
   private amount(value: StripeParams[string] | undefined): number {

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { PSP_EVENT_TYPES, PspEvent } from '../psp-event.entity.js';
+import { PspEventsRepository, type StripeEventsFilter } from '../psp-events.repository.js';
+import { STRIPE_EVENT_TYPES } from '../stripe/stripe-objects.js';
+
+@Injectable()
+export class TypeormPspEventsRepository extends PspEventsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    super();
+  }
+
+  async seqOf(eventId: string): Promise<string | null> {
+    const row = await this.db.getRepository(PspEvent).findOne({ where: { id: eventId }, select: { seq: true } });
+    return row ? row.seq : null;
+  }
+
+  page(q: { afterSeq?: string; type?: string; take: number }): Promise<PspEvent[]> {
+    // The mock's own events only: the Stripe dialect's are listed at /v1/events.
+    const qb = this.db
+      .getRepository(PspEvent)
+      .createQueryBuilder('e')
+      .where('e.type IN (:...types)', { types: PSP_EVENT_TYPES })
+      .orderBy('e.seq', 'ASC')
+      .take(q.take);
+    if (q.afterSeq !== undefined) qb.andWhere('e.seq > :seq', { seq: q.afterSeq });
+    if (q.type) qb.andWhere('e.type = :type', { type: q.type });
+    return qb.getMany();
+  }
+
+  stripePage(f: StripeEventsFilter): Promise<PspEvent[]> {
+    const qb = this.db
+      .getRepository(PspEvent)
+      .createQueryBuilder('e')
+      .where('e.type IN (:...types)', { types: STRIPE_EVENT_TYPES });
+    if (f.olderThan !== undefined) qb.andWhere('e.seq < :after', { after: f.olderThan });
+    else if (f.newerThan !== undefined) qb.andWhere('e.seq > :before', { before: f.newerThan });
+    if (f.types) qb.andWhere('e.type IN (:...only)', { only: [...f.types, ''] });
+    if (f.type !== undefined) qb.andWhere('e.type = :type', { type: f.type });
+    if (f.createdAt !== undefined) qb.andWhere('e.created_at = to_timestamp(:eq)', { eq: f.createdAt });
+    for (const [i, { compare, unix }] of (f.created ?? []).entries()) {
+      // Stripe's created is whole seconds: compare at that precision.
+      qb.andWhere(`date_trunc('second', e.created_at) ${compare} to_timestamp(:c_${i})`, { [`c_${i}`]: unix });
+    }
+    return qb
+      .orderBy('e.seq', f.newerThan !== undefined ? 'ASC' : 'DESC')
+      .take(f.take)
+      .getMany();
+  }
+
+  async recordCallbackAttempt(
+    eventId: string,
+    attempt: { succeeded: boolean; final: boolean; error: string | null },
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE psp_events SET delivery_attempts = delivery_attempts + 1,
+                delivery_status = CASE WHEN $2 THEN 'delivered' WHEN $3 THEN 'failed' ELSE 'pending' END,
+                delivered_at = CASE WHEN $2 THEN now() ELSE delivered_at END,
+                last_delivery_error = $4
+          WHERE id = $1`,
+      [eventId, attempt.succeeded, attempt.final, attempt.error],
+    );
+  }
+}
