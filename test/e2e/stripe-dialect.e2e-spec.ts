@@ -135,6 +135,14 @@ describe('the PSP mock speaks Stripe', () => {
       statusCode: 404,
       code: 'resource_missing',
     });
+    // created[...] takes Stripe's four comparisons only, not an Object.prototype name.
+    for (const op of ['constructor', 'toString', 'eq']) {
+      await expect(stripe.events.list({ created: { [op]: 1 } })).rejects.toMatchObject({
+        type: 'StripeInvalidRequestError',
+        statusCode: 400,
+        param: 'created',
+      });
+    }
     const wrongKey = new Stripe('sk_test_unused', {
       host: new URL(t.url).hostname,
       port: Number(new URL(t.url).port),

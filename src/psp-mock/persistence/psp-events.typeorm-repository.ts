@@ -36,6 +36,7 @@ export class TypeormPspEventsRepository extends PspEventsRepository {
       .where('e.type IN (:...types)', { types: STRIPE_EVENT_TYPES });
     if (f.olderThan !== undefined) qb.andWhere('e.seq < :after', { after: f.olderThan });
     else if (f.newerThan !== undefined) qb.andWhere('e.seq > :before', { before: f.newerThan });
+    // types[]= with no value lists nothing: '' keeps IN (…) from being empty, which is a syntax error.
     if (f.types) qb.andWhere('e.type IN (:...only)', { only: [...f.types, ''] });
     if (f.type !== undefined) qb.andWhere('e.type = :type', { type: f.type });
     if (f.createdAt !== undefined) qb.andWhere('e.created_at = to_timestamp(:eq)', { eq: f.createdAt });

@@ -112,7 +112,7 @@ export class StripeDialectService {
     else if (created) {
       const ops = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
       filter.created = Object.entries(created).map(([op, value]): CreatedBound => {
-        if (!(op in ops)) throw invalidRequest(`Invalid created[${op}].`, 'created');
+        if (!Object.hasOwn(ops, op)) throw invalidRequest(`Invalid created[${op}].`, 'created');
         return { compare: ops[op as keyof typeof ops], unix: this.unix(value) };
       });
     }
