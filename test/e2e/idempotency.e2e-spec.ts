@@ -335,6 +335,16 @@ describe('Idempotency-Key on POST /orders/:id/payments (kept on the payment)', (
       expect((await paymentsOf(t, key)).map((p) => p.id)).toEqual([second.body.id]);
     });
 
+    it('keeps keys per route: the key of an order may pay it (decision 0031)', async () => {
+      const key = newKey();
+      const order = await postRaw(t.url, '/orders', orderBody(), withKey(key));
+      expect(order.status).toBe(201);
+      const payment = await pay(order.body.id, key);
+      expect(payment.status).toBe(201);
+      expect(payment.headers.get('idempotency-replay')).toBeNull();
+      expect((await paymentsOf(t, key)).map((p) => p.id)).toEqual([payment.body.id]);
+    });
+
     it('stores nothing for a domain error: a repeat runs again', async () => {
       const key = newKey();
       const path = '4f1b7f3e-0000-4000-8000-000000000000';
