@@ -13,6 +13,7 @@ import { OneProcessingPaymentPerOrder1796520000000 } from './1796520000000-OnePr
 import { PspThinEvents1796524000000 } from './1796524000000-PspThinEvents.js';
 import { TraceContext1796530000000 } from './1796530000000-TraceContext.js';
 import { PspPaymentIdempotencyKey1796531000000 } from './1796531000000-PspPaymentIdempotencyKey.js';
+import { ShopIdempotencyKeys1796532000000 } from './1796532000000-ShopIdempotencyKeys.js';
 
 // Every migration, in order. `npm run migration:generate -- migrations/<Name>` writes
 // a new file here; review it, then add its class to this list (explicit imports work
@@ -33,4 +34,5 @@ export const MIGRATIONS: Function[] = [
   PspThinEvents1796524000000,
   TraceContext1796530000000,
   PspPaymentIdempotencyKey1796531000000,
+  ShopIdempotencyKeys1796532000000,
 ];

@@ -12,6 +12,10 @@ export interface OrderItem {
 @Entity('orders')
 @Index('idx_orders_status_created', ['status', 'createdAt', 'id'])
 @Index('idx_orders_created', ['createdAt', 'id'])
+@Index('uq_orders_idempotency_key', ['idempotencyScope', 'idempotencyKey'], {
+  unique: true,
+  where: 'idempotency_key IS NOT NULL',
+})
 export class Order {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -36,4 +40,17 @@ export class Order {
 
   @Column({ name: 'paid_at', type: 'timestamptz', nullable: true })
   paidAt: Date | null;
+
+  /**
+   * The Idempotency-Key it was created with (unique per caller), and the hash of the
+   * request a repeat must match: the row is the key's stored answer (decision 0031).
+   */
+  @Column({ name: 'idempotency_scope', type: 'text', nullable: true, select: false })
+  idempotencyScope?: string | null;
+
+  @Column({ name: 'idempotency_key', type: 'text', nullable: true, select: false })
+  idempotencyKey?: string | null;
+
+  @Column({ name: 'idempotency_request_hash', type: 'text', nullable: true, select: false })
+  idempotencyRequestHash?: string | null;
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import type { OutboxSource } from '../webhooks/outbound/webhook-outbox.js';
 import type { OrderStatus } from './order-status.js';
 import type { Order, OrderItem } from './order.entity.js';
@@ -37,7 +38,13 @@ export interface NewOrder {
 
 /** The orders table: the persistence port of OrdersService (TypeormOrdersRepository implements it). */
 export abstract class OrdersRepository {
-  abstract create(order: NewOrder): Promise<Order>;
+  /**
+   * Inserts the order in one statement. With `key` (the request's Idempotency-Key) the
+   * order keeps it, and when an order of the key's scope has it already nothing is
+   * inserted: that order answers, as it was created, with its request's hash (`repeatOf`).
+   * An order whose key is older than `key.ttlHours` gives the key up first.
+   */
+  abstract create(order: NewOrder, key: RequestKey | null): Promise<{ order: Order; repeatOf: string | null }>;
 
   abstract findById(id: string): Promise<Order | null>;
 

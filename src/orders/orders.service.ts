@@ -4,6 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { DomainError, notFound } from '../common/errors/domain-error.js';
 import type { CreateOrderDto } from './dto/create-order.dto.js';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import { computeOrderAmount } from './order-amount.js';
 import { ORDER_STATUSES, PAYABLE_ORDER_STATUSES, orderTransitions, type OrderStatus } from './order-status.js';
 import type { Order } from './order.entity.js';
@@ -31,19 +32,28 @@ export class OrdersService {
     private readonly outbox: WebhookOutbox,
   ) {}
 
-  async create(dto: CreateOrderDto): Promise<Order> {
+  /**
+   * Creates an order. With `key` (the request's Idempotency-Key) the order keeps it; a
+   * repeat of the key creates nothing and answers the key's first order as it was created,
+   * with the hash of its request (`repeatOf`), which the caller compares.
+   */
+  async create(dto: CreateOrderDto, key: RequestKey | null = null): Promise<{ order: Order; repeatOf: string | null }> {
     const amount = computeOrderAmount(dto.items);
-    const order = await this.orders.create({
-      status: 'pending_payment',
-      currency: dto.currency,
-      amount,
-      items: dto.items.map(({ sku, name, quantity, unitAmount }) => ({ sku, name, quantity, unitAmount })),
-    });
+    const { order, repeatOf } = await this.orders.create(
+      {
+        status: 'pending_payment',
+        currency: dto.currency,
+        amount,
+        items: dto.items.map(({ sku, name, quantity, unitAmount }) => ({ sku, name, quantity, unitAmount })),
+      },
+      key,
+    );
+    if (repeatOf !== null) return { order, repeatOf };
     this.logger.log({
       msg: `Order ${order.id} created: ${amount} ${order.currency}, ${order.items.length} item(s)`,
       orderId: order.id,
     });
-    return order;
+    return { order, repeatOf: null };
   }
 
   async get(id: string): Promise<Order> {

@@ -17,6 +17,10 @@ import type { PaymentStatus, PaymentStrategy, ResolvedVia } from './payment-stat
 @Index('idx_payments_next_poll', ['nextPollAt'], { where: "status = 'processing' AND next_poll_at IS NOT NULL" })
 @Index('idx_payments_one_processing', ['orderId'], { unique: true, where: "status = 'processing'" })
 @Index('idx_payments_psp_payment', ['pspPaymentId'], { unique: true, where: 'psp_payment_id IS NOT NULL' })
+@Index('uq_payments_idempotency_key', ['idempotencyScope', 'idempotencyKey'], {
+  unique: true,
+  where: 'idempotency_key IS NOT NULL',
+})
 export class Payment {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -76,6 +80,19 @@ export class Payment {
   /** Set when polling gave up without a final result: a person should look. */
   @Column({ name: 'attention_reason', type: 'text', nullable: true })
   attentionReason: string | null;
+
+  /**
+   * The Idempotency-Key it was created with (unique per caller), and the hash of the
+   * request a repeat must match: the row is the key's stored answer (decision 0031).
+   */
+  @Column({ name: 'idempotency_scope', type: 'text', nullable: true, select: false })
+  idempotencyScope?: string | null;
+
+  @Column({ name: 'idempotency_key', type: 'text', nullable: true, select: false })
+  idempotencyKey?: string | null;
+
+  @Column({ name: 'idempotency_request_hash', type: 'text', nullable: true, select: false })
+  idempotencyRequestHash?: string | null;
 
   /** Not stored: what the customer must do next (Stripe's 3-D Secure), on the answer that started the payment. */
   nextAction?: { type: string } | null;

@@ -2,7 +2,8 @@ import { ApiProblem } from '../common/errors/api-problem.js';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireKey } from '../http/auth/api-key.guard.js';
-import { Idempotent } from '../http/idempotency/idempotent.decorator.js';
+import { IdempotentOnRow } from '../http/idempotency/idempotent.decorator.js';
+import { KeyAlreadyUsed, RowKey, type RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import { CreatePaymentDto, PaymentDto } from './dto/payment.dto.js';
 import { PaymentsService } from './payments.service.js';
 
@@ -18,7 +19,8 @@ export class PaymentsController {
     422,
     'PAYMENT.UNSUPPORTED_BY_PSP — the PSP in use cannot pay this way (Stripe: no long_polling; the PSP mock: no pm_card_3ds); nothing stored | IDEMPOTENCY.KEY_REUSED',
   )
-  @Idempotent()
+  // The payment's INSERT keeps the key: no claim and answer in idempotency_keys (decision 0031).
+  @IdempotentOnRow({ inFlight: true })
   @ApiOperation({
     summary: 'Pay an order',
     description:
@@ -34,8 +36,20 @@ export class PaymentsController {
     'PSP.REJECTED (payment failed, order stays payable) | PSP.UNAVAILABLE (outcome unknown: the payment, `paymentId` in the body, stays processing; repeat the request to resume it)',
   )
   @ApiProblem(504, 'PSP.TIMEOUT — as PSP.UNAVAILABLE')
-  async create(@Param('id') orderId: string, @Body() dto: CreatePaymentDto): Promise<PaymentDto> {
-    return PaymentDto.from(await this.payments.create(orderId, dto));
+  async create(
+    @Param('id') orderId: string,
+    @Body() dto: CreatePaymentDto,
+    @RowKey() key: RequestKey | null,
+  ): Promise<PaymentDto> {
+    const { payment, repeatOf } = await this.payments.create(orderId, dto, key);
+    if (repeatOf !== null) {
+      throw new KeyAlreadyUsed(
+        repeatOf.requestHash,
+        repeatOf.running ? null : PaymentDto.from(payment),
+        `/orders/${payment.orderId}/payments`,
+      );
+    }
+    return PaymentDto.from(payment);
   }
 
   @Get('payments/:id')

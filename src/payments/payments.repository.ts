@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import type { PaymentStatus, ResolvedVia } from './payment-status.js';
 import type { PaymentTimelineEntry, TimelineType } from './payment-timeline-entry.entity.js';
 import type { Payment } from './payment.entity.js';
@@ -37,6 +38,27 @@ export type NewPayment = Pick<
   | 'resolvedAt'
 >;
 
+/**
+ * The payment that a request's Idempotency-Key made first (the key is kept on the
+ * payment: docs/decisions/0031-shop-idempotency-on-row.md), as it is now.
+ */
+export interface KeyedPayment {
+  // (A key older than RequestKey.ttlHours is released by the start that finds it, and the start runs again.)
+  payment: Payment;
+  /** The hash of the request that made it (RequestKey.requestHash). */
+  requestHash: string;
+  /** No PSP answer yet and touched less than IDEMPOTENCY_LOCK_TIMEOUT_MS ago: its request is still running. */
+  running: boolean;
+  /** The `nextAction` of its first answer (recorded on its psp_accepted timeline entry). */
+  nextAction: string | null;
+}
+
+/** What a start did: made the payment, found the order's payment in flight, or found the key's payment. */
+export type PaymentStart =
+  | { kind: 'created'; payment: Payment }
+  | { kind: 'in_flight'; payment: Payment }
+  | { kind: 'keyed'; keyed: KeyedPayment };
+
 /** A payment whose poll was claimed: its poll number at the claim. */
 export interface ClaimedPoll {
   id: string;
@@ -52,15 +74,18 @@ export abstract class PaymentsRepository {
   // Starting a payment.
 
   /**
-   * The order's payment still `processing` if there is one (`created: false`), else a new
-   * payment with its `created` timeline entry (`detail`), in one statement. The caller holds
-   * the order's lock, so no other payment of the order can start meanwhile.
+   * In one statement: the payment that `key` made if there is one (`keyed`), else the
+   * order's payment still `processing` if there is one (`in_flight`; it takes `key` when it
+   * has no PSP id and no key yet: the request resumes it), else a new payment keeping `key`
+   * with its `created` timeline entry (`detail`). The caller holds the order's lock, so no
+   * other payment of the order can start meanwhile.
    */
   abstract start(
     manager: EntityManager,
     payment: NewPayment,
     detail: Record<string, unknown>,
-  ): Promise<{ created: boolean; payment: Payment }>;
+    key: RequestKey | null,
+  ): Promise<PaymentStart>;
 
   /**
    * Starts a payment in one statement, without a transaction: locks the order, and inserts
@@ -68,12 +93,25 @@ export abstract class PaymentsRepository {
    * `payableStatuses` and no payment of it is `processing` (a unique index decides between
    * concurrent starts). Null when it did not (no such order, not payable, a payment in
    * flight, or a concurrent start): the caller then decides under the order's lock (`start`).
+   * With `key`, the payment keeps it; when a payment has it already, nothing is inserted
+   * and that payment answers (`keyed`), whatever its order's state.
    */
   abstract tryStart(
     orderId: string,
     payment: Pick<NewPayment, 'strategy' | 'paymentMethod'>,
     payableStatuses: readonly string[],
-  ): Promise<Payment | null>;
+    key: RequestKey | null,
+  ): Promise<Exclude<PaymentStart, { kind: 'in_flight' }> | null>;
+
+  /**
+   * Marks the payment's handoff as this request's when the request that started it has not
+   * touched it for IDEMPOTENCY_LOCK_TIMEOUT_MS and the PSP never answered; false when another
+   * request did so first.
+   */
+  abstract takeOver(id: string): Promise<boolean>;
+
+  /** The payment gives up `key` (its first request failed, or the key expired): a request with it runs again. */
+  abstract releaseKey(manager: EntityManager, id: string, key: Pick<RequestKey, 'scope' | 'key'>): Promise<void>;
 
   /**
    * The PSP accepted the payment as `pspPaymentId`; it is first polled at `nextPollAt`; its

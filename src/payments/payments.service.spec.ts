@@ -6,7 +6,8 @@ import type { AllConfig } from '../config/env.js';
 import type { Order } from '../orders/order.entity.js';
 import type { OrdersService } from '../orders/orders.service.js';
 import type { Payment } from './payment.entity.js';
-import type { NewPayment, NewTimelineEntry, PaymentsRepository } from './payments.repository.js';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
+import type { KeyedPayment, NewPayment, NewTimelineEntry, PaymentsRepository } from './payments.repository.js';
 import { PaymentsService } from './payments.service.js';
 import type { PollWakeups } from './polling/poll-wakeups.js';
 import type { PspClient } from './psp/psp.client.js';
@@ -17,7 +18,7 @@ const PAYMENT = '00000000-0000-4000-8000-00000000000a';
 /** PaymentsService over a fake repository and a PSP that answers with `psp`. */
 function serviceWith(
   psp: PspClient['createPayment'],
-  fastStart = false,
+  fastStart: boolean | KeyedPayment = false,
   unsupported: PspClient['unsupported'] = () => null,
 ) {
   const calls: string[] = [];
@@ -28,18 +29,30 @@ function serviceWith(
     tryStart: (_orderId, p) => {
       if (!fastStart) return Promise.resolve(null);
       calls.push('tryStart');
-      return Promise.resolve({ ...p, orderId: ORDER, amount: 1500, currency: 'EUR', id: PAYMENT } as Payment);
+      if (typeof fastStart === 'object') return Promise.resolve({ kind: 'keyed' as const, keyed: fastStart });
+      return Promise.resolve({
+        kind: 'created' as const,
+        payment: { ...p, orderId: ORDER, amount: 1500, currency: 'EUR', id: PAYMENT } as Payment,
+      });
     },
     start: (_manager, p: NewPayment, detail) => {
       calls.push('insert');
       const createdAt = new Date();
       timeline.push({ paymentId: PAYMENT, type: 'created', at: createdAt, detail });
-      return Promise.resolve({ created: true, payment: { ...p, id: PAYMENT, createdAt } as Payment });
+      return Promise.resolve({ kind: 'created' as const, payment: { ...p, id: PAYMENT, createdAt } as Payment });
     },
     markAccepted: (_manager, id, pspPaymentId, nextPollAt, entry) => {
       calls.push(`accepted ${pspPaymentId}`);
       firstPolls.push(nextPollAt);
       timeline.push({ paymentId: id, type: 'psp_accepted', ...entry });
+      return Promise.resolve();
+    },
+    takeOver: (id) => {
+      calls.push(`takeOver ${id}`);
+      return Promise.resolve(true);
+    },
+    releaseKey: (_manager, id, key) => {
+      calls.push(`releaseKey ${id} ${key.key}`);
       return Promise.resolve();
     },
     markRejected: (_manager, _id, reason) => {
@@ -77,7 +90,7 @@ describe('PaymentsService.create', () => {
       expect(request.callback_url).toBe('http://shop/webhooks/psp');
       return Promise.resolve({ id: 'pay_1', status: 'processing', amount: 1500, currency: 'EUR' });
     });
-    const payment = await service.create(ORDER, {});
+    const { payment } = await service.create(ORDER, {});
     expect(payment.pspPaymentId).toBe('pay_1');
     expect(calls).toEqual(['insert', 'accepted pay_1']);
     expect(timeline.map((e) => e.type)).toEqual(['created', 'psp_accepted']);
@@ -119,7 +132,7 @@ describe('PaymentsService.create', () => {
         next_action: { type: 'use_stripe_sdk' },
       }),
     );
-    const payment = await service.create(ORDER, { paymentMethod: 'pm_card_3ds' });
+    const { payment } = await service.create(ORDER, { paymentMethod: 'pm_card_3ds' });
     expect(payment.nextAction).toEqual({ type: 'use_stripe_sdk' });
     expect(timeline[1].detail).toMatchObject({ pspStatus: 'requires_action', nextAction: 'use_stripe_sdk' });
   });
@@ -129,7 +142,7 @@ describe('PaymentsService.create', () => {
       () => Promise.resolve({ id: 'pay_1', status: 'processing', amount: 1500, currency: 'EUR' }),
       true,
     );
-    const payment = await service.create(ORDER, {});
+    const { payment } = await service.create(ORDER, {});
     expect(payment).toMatchObject({ id: PAYMENT, pspPaymentId: 'pay_1' });
     expect(calls).toEqual(['tryStart', 'accepted pay_1']);
   });
@@ -168,5 +181,80 @@ describe('PaymentsService.create', () => {
       type: 'psp_error',
       detail: { outcome: 'unknown: retry the request to resume this payment' },
     });
+  });
+});
+
+describe('PaymentsService.create with an Idempotency-Key kept on the payment', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  const key: RequestKey = { scope: 'key:abc', key: 'k-1', requestHash: 'hash-1', ttlHours: 24 };
+  const accepted = () => Promise.resolve({ id: 'pay_2', status: 'processing' as const, amount: 1500, currency: 'EUR' });
+  const keyed = (over: Partial<Payment>, rest: Partial<KeyedPayment> = {}): KeyedPayment => ({
+    payment: {
+      id: PAYMENT,
+      orderId: ORDER,
+      status: 'succeeded',
+      strategy: 'webhook',
+      paymentMethod: 'pm_card_ok',
+      amount: 1500,
+      currency: 'EUR',
+      pspPaymentId: 'pay_1',
+      resolvedVia: 'webhook',
+      failureReason: null,
+      resolvedAt: new Date(),
+      pollCount: 3,
+      attentionReason: null,
+      createdAt: new Date(),
+      ...over,
+    } as Payment,
+    requestHash: 'hash-1',
+    running: false,
+    nextAction: null,
+    ...rest,
+  });
+
+  it("answers a repeat with the key's payment as its first answer was, starting and sending nothing", async () => {
+    const { service, calls } = serviceWith(
+      () => Promise.reject(new Error('no PSP call')),
+      keyed({}, { nextAction: 'use_stripe_sdk' }),
+    );
+    const { payment, repeatOf } = await service.create(ORDER, {}, key);
+    expect(repeatOf).toEqual({ requestHash: 'hash-1', running: false });
+    expect(payment).toMatchObject({
+      status: 'processing',
+      pspPaymentId: 'pay_1',
+      resolvedVia: null,
+      resolvedAt: null,
+      pollCount: 0,
+      nextAction: { type: 'use_stripe_sdk' },
+    });
+    expect(calls).toEqual(['tryStart']);
+  });
+
+  it('answers a repeat of another request, or of one still running, without taking anything over', async () => {
+    for (const k of [
+      keyed({ status: 'processing', pspPaymentId: null }, { requestHash: 'other' }),
+      keyed({ status: 'processing', pspPaymentId: null }, { running: true }),
+    ]) {
+      const { service, calls } = serviceWith(() => Promise.reject(new Error('no PSP call')), k);
+      const { repeatOf } = await service.create(ORDER, {}, key);
+      expect(repeatOf).toEqual({ requestHash: k.requestHash, running: k.running });
+      expect(calls).toEqual(['tryStart']);
+    }
+  });
+
+  it('takes over the payment of a first request that stopped before the PSP answered, and resumes it', async () => {
+    const { service, calls } = serviceWith(accepted, keyed({ status: 'processing', pspPaymentId: null }));
+    const { payment, repeatOf } = await service.create(ORDER, {}, key);
+    expect(repeatOf).toBeNull();
+    expect(payment.pspPaymentId).toBe('pay_2');
+    expect(calls).toEqual(['tryStart', `takeOver ${PAYMENT}`, 'accepted pay_2']);
+  });
+
+  it('gives the key up when the PSP call fails, so that a retry with it runs again', async () => {
+    for (const code of ['PSP.REJECTED', 'PSP.UNAVAILABLE']) {
+      const { service, calls } = serviceWith(() => Promise.reject(new DomainError(code, 502, 'PSP said no')));
+      await expect(service.create(ORDER, {}, key)).rejects.toMatchObject({ code });
+      expect(calls).toContain(`releaseKey ${PAYMENT} k-1`);
+    }
   });
 });

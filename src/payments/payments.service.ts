@@ -10,10 +10,21 @@ import type { CreatePaymentDto } from './dto/payment.dto.js';
 import type { PaymentStrategy } from './payment-status.js';
 import type { PaymentTimelineEntry, TimelineType } from './payment-timeline-entry.entity.js';
 import type { Payment } from './payment.entity.js';
-import { PaymentsRepository } from './payments.repository.js';
+import { PaymentsRepository, type KeyedPayment } from './payments.repository.js';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import { PollWakeups } from './polling/poll-wakeups.js';
 import { PspClient } from './psp/psp.client.js';
 import { activeTraceId, activeTraceparent } from '../telemetry/trace-context.js';
+
+/**
+ * What starting a payment answers: the payment; or, for a repeat of an Idempotency-Key,
+ * the key's payment as its first request answered it, with that request's hash and
+ * whether it is still running (`repeatOf`), for the caller to compare and answer.
+ */
+export interface PaymentAnswer {
+  payment: Payment;
+  repeatOf: { requestHash: string; running: boolean } | null;
+}
 
 /**
  * Starts payments: creates an order's payment and hands it to the PSP. Also reads a
@@ -47,8 +58,12 @@ export class PaymentsService {
    * If the PSP call fails in a way that leaves its outcome unknown (unreachable,
    * 5xx, timeout), the payment stays `processing` without a PSP id and the order
    * stays open: repeating this request resumes that same payment with the same key.
+   *
+   * With `key` (the request's Idempotency-Key) the payment keeps it, in the same statement
+   * that starts it (docs/decisions/0031-shop-idempotency-on-row.md); a failed handoff gives it
+   * up, so that a retry with the key runs again. A repeat of the key starts nothing.
    */
-  async create(orderId: string, dto: CreatePaymentDto): Promise<Payment> {
+  async create(orderId: string, dto: CreatePaymentDto, key: RequestKey | null = null): Promise<PaymentAnswer> {
     // docs/decisions/1002-stripe-no-long-polling.md
     const refused = this.psp.unsupported(dto.strategy ?? 'webhook', dto.paymentMethod ?? 'pm_card_ok');
     if (refused) throw new DomainError('PAYMENT.UNSUPPORTED_BY_PSP', 422, 'Not supported by this PSP', refused);
@@ -60,10 +75,12 @@ export class PaymentsService {
           orderId,
           { strategy: dto.strategy ?? 'webhook', paymentMethod: dto.paymentMethod ?? 'pm_card_ok' },
           this.orders.payableStatuses,
+          key,
         )
       : null;
-    if (started) return this.handOffToPsp(started);
-    const payment = await this.db.transaction(async (manager) => {
+    if (started?.kind === 'created') return { payment: await this.handOffToPsp(started.payment, key), repeatOf: null };
+    if (started?.kind === 'keyed') return this.repeatOf(started.keyed, key!);
+    const start = await this.db.transaction(async (manager) => {
       const order = await this.orders.lockForPayment(manager, orderId);
       const strategy = dto.strategy ?? 'webhook';
       const started = await this.payments.start(
@@ -81,16 +98,17 @@ export class PaymentsService {
           resolvedAt: null,
         },
         { orderId, strategy },
+        key,
       );
+      if (started.kind !== 'in_flight') return started;
       const inFlight = started.payment;
-      if (started.created) return inFlight;
       if (inFlight.pspPaymentId === null) {
         this.logger.log({
           msg: `Payment ${inFlight.id} for order ${orderId}: resuming the unfinished PSP handoff`,
           paymentId: inFlight.id,
           orderId,
         });
-        return inFlight;
+        return started;
       }
       throw new DomainError(
         'PAYMENT.IN_PROGRESS',
@@ -100,10 +118,44 @@ export class PaymentsService {
         { paymentId: inFlight.id },
       );
     });
-    return this.handOffToPsp(payment);
+    if (start.kind === 'keyed') return this.repeatOf(start.keyed, key!);
+    return { payment: await this.handOffToPsp(start.payment, key), repeatOf: null };
   }
 
-  private async handOffToPsp(payment: Payment): Promise<Payment> {
+  /**
+   * A repeat of an Idempotency-Key: the key's payment as the first request answered it
+   * (processing, with its PSP id; the first request's 201 is rebuilt, not stored). A first
+   * request that stopped before the PSP answered (its process ended) is taken over: this
+   * request resumes its payment, as the interceptor's abandoned claim is taken over.
+   */
+  private async repeatOf(keyed: KeyedPayment, key: RequestKey): Promise<PaymentAnswer> {
+    const { payment, requestHash } = keyed;
+    const abandoned =
+      requestHash === key.requestHash &&
+      payment.status === 'processing' &&
+      payment.pspPaymentId === null &&
+      !keyed.running;
+    if (abandoned && (await this.payments.takeOver(payment.id))) {
+      this.logger.warn({
+        msg: `Payment ${payment.id}: Idempotency-Key ${key.key} taken over from a request that never finished`,
+        paymentId: payment.id,
+        orderId: payment.orderId,
+      });
+      return { payment: await this.handOffToPsp(payment, key), repeatOf: null };
+    }
+    const first = Object.assign(payment, {
+      status: 'processing' as const,
+      resolvedVia: null,
+      failureReason: null,
+      resolvedAt: null,
+      pollCount: 0,
+      attentionReason: null,
+      nextAction: keyed.nextAction ? { type: keyed.nextAction } : null,
+    });
+    return { payment: first, repeatOf: { requestHash, running: keyed.running || abandoned } };
+  }
+
+  private async handOffToPsp(payment: Payment, key: RequestKey | null): Promise<Payment> {
     const startedAt = Date.now();
     const traceId = activeTraceId();
     const traceparent = activeTraceparent();
@@ -155,6 +207,7 @@ export class PaymentsService {
       return payment;
     } catch (err) {
       if (err instanceof DomainError && err.code === 'PSP.IN_PROGRESS') {
+        if (key) await this.payments.releaseKey(this.db.manager, payment.id, key);
         // Another request is handing this payment to the PSP right now (concurrent retries of
         // an unfinished handoff share the PSP key): that request records the outcome.
         throw new DomainError(
@@ -172,6 +225,8 @@ export class PaymentsService {
       const rejected = code === 'PSP.REJECTED';
       await this.db.transaction(async (manager) => {
         if (rejected) await this.payments.markRejected(manager, payment.id, code, new Date());
+        // Nothing to replay: a retry with the key runs again (and resumes the payment left processing).
+        if (key) await this.payments.releaseKey(manager, payment.id, key);
         await this.addTimeline(manager, payment.id, 'psp_error', new Date(), {
           code,
           message,

@@ -1,13 +1,13 @@
 import { ApiProblem } from '../common/errors/api-problem.js';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiAcceptedResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { notFound } from '../common/errors/domain-error.js';
 import { ResentDto } from '../webhooks/outbound/dto/endpoint.dto.js';
 import { EndpointsService } from '../webhooks/outbound/endpoints.service.js';
 import { RequireKey } from '../http/auth/api-key.guard.js';
-import { IdempotentNatively } from '../http/idempotency/idempotent.decorator.js';
-import { NativeIdempotency } from '../http/idempotency/native-idempotency.js';
+import { IdempotentOnRow } from '../http/idempotency/idempotent.decorator.js';
+import { KeyAlreadyUsed, RowKey, type RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import { ChaosService } from './chaos.service.js';
 import { ChaosSettingsDto, ChaosSettingsView } from './dto/chaos.dto.js';
 import { CreatePspPaymentDto, PspPaymentDto } from './dto/psp-payment.dto.js';
@@ -22,7 +22,6 @@ export class PspMockController {
     private readonly psp: PspMockService,
     private readonly chaos: ChaosService,
     private readonly endpoints: EndpointsService,
-    private readonly idempotency: NativeIdempotency,
   ) {}
 
   @Post('payments')
@@ -32,14 +31,14 @@ export class PspMockController {
     description:
       'Answers at once with status processing; settles after a random delay and reports by signed webhook to callback_url.',
   })
-  // The payment's INSERT keeps the key (Stripe-like): no claim and answer of the interceptor.
-  @IdempotentNatively()
+  // The payment's INSERT keeps the key (Stripe-like): no claim and answer in idempotency_keys.
+  // One INSERT has no in-flight state: a concurrent repeat waits on the unique index, then replays.
+  @IdempotentOnRow({ inFlight: false })
   @ApiCreatedResponse({ type: PspPaymentDto })
   @ApiProblem(400, 'VALIDATION.FAILED')
-  async create(@Body() dto: CreatePspPaymentDto, @Req() req: FastifyRequest): Promise<PspPaymentDto> {
-    const key = this.idempotency.keyOf(req);
+  async create(@Body() dto: CreatePspPaymentDto, @RowKey() key: RequestKey | null): Promise<PspPaymentDto> {
     const { payment, repeatOf } = await this.psp.createPayment(dto, 'pay', key);
-    if (key && repeatOf !== null) this.idempotency.repeat(req, key, repeatOf, 201, PspPaymentDto.from(payment));
+    if (repeatOf !== null) throw new KeyAlreadyUsed(repeatOf, PspPaymentDto.from(payment));
     return PspPaymentDto.from(payment);
   }
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Queue } from 'bull';
-import type { RequestKey } from '../http/idempotency/native-idempotency.js';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import type { DirectSender } from '../webhooks/outbound/direct-sender.js';
 import type { WebhookOutbox } from '../webhooks/outbound/webhook-outbox.js';
 import type { ChaosService } from './chaos.service.js';

@@ -8,7 +8,7 @@ import { ChaosService } from './chaos.service.js';
 import type { ChaosSettings } from './dto/chaos.dto.js';
 import type { CreatePspPaymentDto } from './dto/psp-payment.dto.js';
 import { PSP_EVENT_TYPES, PspEvent, type PspEventType } from './psp-event.entity.js';
-import type { RequestKey } from '../http/idempotency/native-idempotency.js';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import { PspMetrics, endpointLabel } from './psp-metrics.js';
 import { PspPayment } from './psp-payment.entity.js';
 import { PspEventsRepository } from './psp-events.repository.js';

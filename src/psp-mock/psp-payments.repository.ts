@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { RequestKey } from '../http/idempotency/native-idempotency.js';
+import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
 import type { OutboxSource } from '../webhooks/outbound/webhook-outbox.js';
 import type { PspEvent } from './psp-event.entity.js';
 import type { PspEventFormat, PspPayment, PspPaymentStatus } from './psp-payment.entity.js';

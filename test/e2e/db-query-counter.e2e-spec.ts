@@ -8,7 +8,7 @@ import { ChaosService } from '../../src/psp-mock/chaos.service.js';
 import { PspMockService, type SettleJob } from '../../src/psp-mock/psp-mock.service.js';
 import { QueueName } from '../../src/queue/queues.js';
 import { InboxApplier } from '../../src/webhooks/inbound/inbox-applier.js';
-import { http } from '../factories/orders.factory.js';
+import { createOrder, http, shopHeaders } from '../factories/orders.factory.js';
 import { PAYMENTS_STAY_PROCESSING, processingPayment } from '../factories/payments.factory.js';
 import { pspEventFor } from '../factories/psp-events.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
@@ -88,6 +88,8 @@ describe('statements per step of a payment', () => {
   let t: TestApp;
   const step = new AsyncLocalStorage<string[]>();
   const counted = CountingClient.prototype.query;
+  /** Every statement the app sends while set, whatever sends it (a request the app serves has no step). */
+  let sent: string[] | null = null;
 
   beforeAll(async () => {
     // Settlements are made by the test itself, not by the PSP's delayed job.
@@ -101,7 +103,9 @@ describe('statements per step of a payment', () => {
       ...args: unknown[]
     ) {
       const q = args[0] as string | { text?: string };
-      step.getStore()?.push(typeof q === 'string' ? q : (q?.text ?? '?'));
+      const text = typeof q === 'string' ? q : (q?.text ?? '?');
+      step.getStore()?.push(text);
+      sent?.push(text);
       return (counted as (...a: unknown[]) => unknown).apply(this, args);
     };
   });
@@ -141,6 +145,72 @@ describe('statements per step of a payment', () => {
         ).length > 0,
     );
   }
+
+  /** The statements sent while `fn` runs, `tries` times; the app's periodic tasks may add some to a try. */
+  async function sentDuring(fn: () => Promise<void>): Promise<string[]> {
+    sent = [];
+    try {
+      await fn();
+      return sent;
+    } finally {
+      sent = null;
+    }
+  }
+
+  /** The PSP's own statements (the PSP mock runs in this process, behind its HTTP API). */
+  const isPsp = (sql: string) => /\bpsp_(payments|settings|events)\b/.test(sql);
+
+  it('POST /orders with an Idempotency-Key: one statement, and a repeat one (the key is on the order)', async () => {
+    const counts: number[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const key = `count-${randomUUID()}`;
+      const post = () =>
+        http(
+          t.url,
+          'POST',
+          '/orders',
+          { currency: 'EUR', items: [{ sku: 'A', name: 'A', quantity: 1, unitAmount: 500 }] },
+          { ...shopHeaders, 'idempotency-key': key },
+        );
+      let first: Awaited<ReturnType<typeof post>> | undefined;
+      let again: Awaited<ReturnType<typeof post>> | undefined;
+      const firstSent = await sentDuring(async () => void (first = await post()));
+      const againSent = await sentDuring(async () => void (again = await post()));
+      expect([first!.status, again!.status]).toEqual([201, 201]);
+      expect(again!.headers.get('idempotency-replay')).toBe('true');
+      expect(again!.body).toEqual(first!.body);
+      counts.push([firstSent.length, againSent.length]);
+    }
+    // With IdempotencyInterceptor's claim and answer in idempotency_keys: 3 and 2.
+    expect(Math.min(...counts.map((c) => c[0]))).toBeLessThanOrEqual(1);
+    expect(Math.min(...counts.map((c) => c[1]))).toBeLessThanOrEqual(1);
+  });
+
+  it("POST /orders/:id/payments with an Idempotency-Key: two statements besides the PSP's, a repeat one", async () => {
+    const counts: number[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const order = await createOrder(t.url);
+      const key = `count-${randomUUID()}`;
+      const pay = () =>
+        http(t.url, 'POST', `/orders/${order.id}/payments`, {}, { ...shopHeaders, 'idempotency-key': key });
+      let first: Awaited<ReturnType<typeof pay>> | undefined;
+      let again: Awaited<ReturnType<typeof pay>> | undefined;
+      // Warm: the chaos settings are read at most once a second, whoever asks.
+      await t.app.get(ChaosService).get();
+      const firstSent = await sentDuring(async () => void (first = await pay()));
+      const againSent = await sentDuring(async () => void (again = await pay()));
+      expect([first!.status, again!.status]).toEqual([201, 201]);
+      expect(again!.headers.get('idempotency-replay')).toBe('true');
+      expect(again!.body).toEqual(first!.body);
+      // The payment started (with its timeline entry and the key), the PSP's acceptance recorded.
+      counts.push([firstSent.filter((q) => !isPsp(q)).length, firstSent.filter(isPsp).length, againSent.length]);
+    }
+    // With IdempotencyInterceptor's claim and answer in idempotency_keys: 4 and 2.
+    expect(Math.min(...counts.map((c) => c[0]))).toBeLessThanOrEqual(2);
+    // The PSP's create (its Idempotency-Key on its payment: decision 0026).
+    expect(Math.min(...counts.map((c) => c[1]))).toBeLessThanOrEqual(1);
+    expect(Math.min(...counts.map((c) => c[2]))).toBeLessThanOrEqual(1);
+  });
 
   it("the PSP mock's create with an Idempotency-Key: one statement, and a repeat one more", async () => {
     // The least of three tries: the app's periodic tasks may send a statement meanwhile.

@@ -118,7 +118,8 @@ describe('one identity per caller', () => {
     expect(answers.map((a) => a.headers.get('idempotency-replay'))).toEqual([null, ...Array(LIMIT - 1).fill('true')]);
     expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
     expect(await count('orders')).toBe(before + 1);
-    const rows = await t.db.query('SELECT scope FROM idempotency_keys WHERE key = $1', [key]);
+    // The key is kept on the order it made (decision 0031).
+    const rows = await t.db.query('SELECT idempotency_scope AS scope FROM orders WHERE idempotency_key = $1', [key]);
     expect(rows).toEqual([{ scope: `key:${callerIdOf(THIRD_SHOP_KEY)}` }]);
   });
 

@@ -152,32 +152,66 @@ describe('GET /metrics', () => {
     expect(replay.headers.get('idempotency-replay')).toBe('true');
     expect((await http(t.url, 'POST', '/orders', orderBody({ currency: 'EUR' }), withKey(key))).status).toBe(422);
 
-    // A stored 404 on a route with a path parameter: labelled with the pattern, not the id.
-    const missing = `/orders/${randomUUID()}/payments`;
-    const key2 = `metrics-${randomUUID()}`;
-    expect((await http(t.url, 'POST', missing, {}, withKey(key2))).status).toBe(404);
-    expect((await http(t.url, 'POST', missing, {}, withKey(key2))).headers.get('idempotency-replay')).toBe('true');
+    // On a route with a path parameter: labelled with the pattern, not the id. The payments are
+    // made as their first requests leave them (with the key), so that none settles and moves
+    // this suite's other counters: one the PSP accepted, one still waiting on the PSP.
+    const shopScope = IdempotencyService.scopeOf({
+      kind: 'key',
+      id: callerIdOf(SHOP_KEY),
+      realms: ['shop'],
+      scheme: 'bearer',
+    });
+    const keyedPayment = async (pspPaymentId: string | null) => {
+      const order = await createOrder(t.url);
+      const key = `metrics-${randomUUID()}`;
+      await t.db.query(
+        `INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency, psp_payment_id,
+                               idempotency_scope, idempotency_key, idempotency_request_hash)
+         VALUES ($1, 'processing', 'webhook', 'pm_card_ok', $2, $3, $4, $5, $6, $7)`,
+        [
+          order.id,
+          order.amount,
+          order.currency,
+          pspPaymentId,
+          shopScope,
+          key,
+          IdempotencyService.requestHash('POST', `/orders/${order.id}/payments`, {}),
+        ],
+      );
+      return http(t.url, 'POST', `/orders/${order.id}/payments`, {}, withKey(key));
+    };
+    expect((await keyedPayment(`pay_${randomUUID().replaceAll('-', '')}`)).headers.get('idempotency-replay')).toBe(
+      'true',
+    );
+    expect((await keyedPayment(null)).status).toBe(409);
 
-    // A first request still running, as the claim row records it.
-    const key3 = `metrics-${randomUUID()}`;
+    // The claim/answer interceptor's (the Stripe dialect): a first request still running, as its claim row records it.
+    const key4 = `metrics-${randomUUID()}`;
+    const form = { amount: '700', currency: 'eur', confirm: 'true', payment_method: 'pm_card_visa' };
     await t.db.query(
       `INSERT INTO idempotency_keys (scope, key, request_hash, method, path, status, locked_at)
-       VALUES ($1, $2, $3, 'POST', '/orders', 'in_flight', now())`,
+       VALUES ($1, $2, $3, 'POST', '/v1/payment_intents', 'in_flight', now())`,
       [
-        IdempotencyService.scopeOf({ kind: 'key', id: callerIdOf(SHOP_KEY), realms: ['shop'], scheme: 'bearer' }),
-        key3,
-        IdempotencyService.requestHash('POST', '/orders', orderBody()),
+        IdempotencyService.scopeOf({ kind: 'key', id: callerIdOf(PSP_KEY), realms: ['psp'], scheme: 'bearer' }),
+        key4,
+        IdempotencyService.requestHash('POST', '/v1/payment_intents', form),
       ],
     );
-    expect((await http(t.url, 'POST', '/orders', orderBody(), withKey(key3))).status).toBe(409);
+    const held = await http(t.url, 'POST', '/v1/payment_intents', new URLSearchParams(form).toString(), {
+      authorization: `Bearer ${PSP_KEY}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      'idempotency-key': key4,
+    });
+    expect(held.status).toBe(409);
 
     const m = await scrape(t.url);
     const idem = (labels: Record<string, string>) => m.value('hookline_idempotent_replays_total', labels);
     expect(idem({ route: '/orders', outcome: 'replayed' })).toBe(1);
     expect(idem({ route: '/orders', outcome: 'mismatch' })).toBe(1);
-    expect(idem({ route: '/orders', outcome: 'in_flight' })).toBe(1);
     expect(idem({ route: '/orders/:id/payments', outcome: 'replayed' })).toBe(1);
-    expect(idem({})).toBe(4);
+    expect(idem({ route: '/orders/:id/payments', outcome: 'in_flight' })).toBe(1);
+    expect(idem({ route: '/v1/payment_intents', outcome: 'in_flight' })).toBe(1);
+    expect(idem({})).toBe(5);
   });
 
   it('counts the polls of a short-polling payment and its resolution by short_poll', async () => {

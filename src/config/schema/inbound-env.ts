@@ -90,7 +90,9 @@ export class InboundEnv extends ProcessEnv {
   @Range(0, RETENTION_INTERVAL_MS)
   HOUSEKEEPING_DELAY_MS = 60_000;
 
-  @Doc('How long an Idempotency-Key and its stored answer are kept, in hours (purged every 15 min).')
+  @Doc(
+    'How long an Idempotency-Key and its stored answer are kept, in hours (idempotency_keys rows purged every 15 min; a key kept on an order or payment is free again once older).',
+  )
   @Transform(toInt)
   @IsInt()
   @Range(1, 24 * 30)

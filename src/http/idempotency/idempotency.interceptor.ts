@@ -40,6 +40,25 @@ export function keyReused(method: string, path: string): DomainError {
     `This key was first used for ${method} ${path} with another body; use a new key for a new request.`,
   );
 }
+/** 409 IDEMPOTENCY.REQUEST_IN_PROGRESS: the key's first request has not finished yet. */
+export function inProgress(): DomainError {
+  return new DomainError(
+    'IDEMPOTENCY.REQUEST_IN_PROGRESS',
+    409,
+    'A request with this Idempotency-Key is in progress',
+    'Retry after the first request has finished.',
+    {},
+    { 'retry-after': '1' },
+  );
+}
+
+/** The status of the route's success answer: its @HttpCode, else Nest's default. */
+export function successStatusOf(reflector: Reflector, context: ExecutionContext, req: FastifyRequest): number {
+  return (
+    reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? (req.method === 'POST' ? 201 : 200)
+  );
+}
+
 const OUTCOME: Record<Exclude<Claim['kind'], 'new'>, IdempotencyOutcome> = {
   replay: 'replayed',
   in_flight: 'in_flight',
@@ -47,7 +66,9 @@ const OUTCOME: Record<Exclude<Claim['kind'], 'new'>, IdempotencyOutcome> = {
 };
 
 /**
- * Stripe's Idempotency-Key semantics for a POST route. Runs after the API-key guard
+ * Stripe's Idempotency-Key semantics for a POST route, with the claim and the answer in
+ * idempotency_keys (a route that keeps the key on the row it makes uses
+ * IdempotencyOnRowInterceptor instead: docs/decisions/0031-shop-idempotency-on-row.md). Runs after the API-key guard
  * (keys are scoped per caller: the configured API key that matched) and before validation:
  * - same key, same request → the stored status and body again, `Idempotency-Replay: true`;
  * - same key, different request → 422; same key still running → 409 with Retry-After;
@@ -93,20 +114,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
       case 'mismatch':
         throw keyReused(claim.row.method, claim.row.path);
       case 'in_flight':
-        throw new DomainError(
-          'IDEMPOTENCY.REQUEST_IN_PROGRESS',
-          409,
-          'A request with this Idempotency-Key is in progress',
-          'Retry after the first request has finished.',
-          {},
-          { 'retry-after': '1' },
-        );
+        throw inProgress();
       case 'new':
         break;
     }
-    const successStatus =
-      this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
-      (req.method === 'POST' ? 201 : 200);
+    const successStatus = successStatusOf(this.reflector, context, req);
     return next.handle().pipe(
       mergeMap((data: unknown) =>
         from(

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
 import { preparedQuery } from '../../common/db/prepared-query.js';
+import type { RequestKey } from '../../http/idempotency/idempotency-on-row.interceptor.js';
 import type { OrderStatus } from '../order-status.js';
 import { Order } from '../order.entity.js';
 import type { OutboxSource } from '../../webhooks/outbound/webhook-outbox.js';
@@ -26,6 +27,34 @@ interface OrderRow {
   paid_at: Date | null;
 }
 
+interface CreatedOrderRow extends OrderRow {
+  created: boolean;
+  expired: boolean;
+  idempotency_request_hash: string;
+}
+
+/**
+ * The order's INSERT, or (its key taken in its scope, $5 $6) the order the key made first,
+ * with whether that key is older than $8 hours. A concurrent first use committed after the
+ * statement's snapshot makes the INSERT do nothing and the SELECT find nothing: no row.
+ */
+const CREATE_SQL = `
+WITH created AS (
+  INSERT INTO orders (status, currency, amount, items, idempotency_scope, idempotency_key, idempotency_request_hash)
+  VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
+  ON CONFLICT (idempotency_scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING ${ORDER_COLUMNS}, idempotency_request_hash
+)
+SELECT true AS created, false AS expired, * FROM created
+UNION ALL
+SELECT false, o.created_at < now() - make_interval(hours => $8::int),
+       ${ORDER_COLUMNS.split(', ')
+         .map((c) => `o.${c}`)
+         .join(', ')}, o.idempotency_request_hash
+  FROM orders o
+ WHERE $6::text IS NOT NULL AND o.idempotency_scope = $5 AND o.idempotency_key = $6
+   AND NOT EXISTS (SELECT 1 FROM created)`;
+
 /** An order from its raw row (amount is a bigint string), as TypeORM would read it. */
 function orderOf(row: OrderRow): Order {
   return Object.assign(new Order(), {
@@ -46,15 +75,45 @@ export class TypeormOrdersRepository extends OrdersRepository {
     super();
   }
 
-  /** One INSERT, outside a transaction (TypeORM's save wraps its INSERT in BEGIN … COMMIT: three round trips). */
-  async create(order: NewOrder): Promise<Order> {
-    const [row] = await preparedQuery<OrderRow>(
-      this.orders.manager,
-      'hookline_orders_create',
-      `INSERT INTO orders (status, currency, amount, items) VALUES ($1, $2, $3, $4::jsonb) RETURNING ${ORDER_COLUMNS}`,
-      [order.status, order.currency, order.amount, JSON.stringify(order.items)],
-    );
-    return orderOf(row);
+  /**
+   * One INSERT, outside a transaction (TypeORM's save wraps its INSERT in BEGIN … COMMIT: three
+   * round trips), which also keeps the Idempotency-Key: the order, or the one the key made
+   * first (docs/decisions/0031-shop-idempotency-on-row.md).
+   */
+  async create(order: NewOrder, key: RequestKey | null): Promise<{ order: Order; repeatOf: string | null }> {
+    const values = [
+      order.status,
+      order.currency,
+      order.amount,
+      JSON.stringify(order.items),
+      key?.scope ?? null,
+      key?.key ?? null,
+      key?.requestHash ?? null,
+      key?.ttlHours ?? 0,
+    ];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [row] = await preparedQuery<CreatedOrderRow>(
+        this.orders.manager,
+        'hookline_orders_create',
+        CREATE_SQL,
+        values,
+      );
+      if (!row) continue; // made by a concurrent request this statement's snapshot predates: read again
+      if (row.expired) {
+        // The key's first use is past IDEMPOTENCY_TTL_H: the key is free again.
+        await this.orders.query(
+          `UPDATE orders SET idempotency_scope = NULL, idempotency_key = NULL, idempotency_request_hash = NULL
+            WHERE id = $1`,
+          [row.id],
+        );
+        continue;
+      }
+      if (row.created) return { order: orderOf(row), repeatOf: null };
+      // The first answer as it was: pending payment, never updated.
+      const first = orderOf({ ...row, status: 'pending_payment', updated_at: row.created_at, paid_at: null });
+      return { order: first, repeatOf: row.idempotency_request_hash };
+    }
+    throw new Error(`Idempotency-Key ${key?.key}: no order made nor found after 3 tries`);
   }
 
   findById(id: string): Promise<Order | null> {

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../../common/db/prepared-query.js';
+import type { RequestKey } from '../../http/idempotency/idempotency-on-row.interceptor.js';
+import { IDEMPOTENCY_LOCK_TIMEOUT_MS } from '../../http/idempotency/idempotency.service.js';
 import { PaymentTimelineEntry } from '../payment-timeline-entry.entity.js';
 import { Payment } from '../payment.entity.js';
 import {
@@ -10,6 +12,7 @@ import {
   type LockedPayment,
   type NewPayment,
   type NewTimelineEntry,
+  type PaymentStart,
   type ResolvedPayment,
 } from '../payments.repository.js';
 
@@ -38,6 +41,66 @@ interface PaymentRow {
   next_poll_at: Date | null;
   poll_count: number;
   attention_reason: string | null;
+}
+
+/** The columns of PaymentRow, in the order the start statements' UNIONs answer them. */
+const PAYMENT_COLUMNS = [
+  'id',
+  'order_id',
+  'status',
+  'strategy',
+  'payment_method',
+  'amount',
+  'currency',
+  'psp_payment_id',
+  'resolved_via',
+  'failure_reason',
+  'created_at',
+  'updated_at',
+  'resolved_at',
+  'next_poll_at',
+  'poll_count',
+  'attention_reason',
+];
+const COLUMNS = PAYMENT_COLUMNS.join(', ');
+
+/** A start statement's answer: what it did, and for `keyed` what the key's payment says of its request. */
+interface StartRow extends PaymentRow {
+  kind: PaymentStart['kind'];
+  idempotency_request_hash: string | null;
+  expired: boolean;
+  running: boolean;
+  next_action: string | null;
+}
+
+/**
+ * The payment that the Idempotency-Key ($scope, $key) made, with its request's hash, whether
+ * the key is older than $ttl hours, whether its request still runs (no PSP id, touched less
+ * than $lockMs ago) and the nextAction of its first answer. A CTE of the start statements.
+ */
+function keyedCte(scope: string, key: string, ttl: string, lockMs: string): string {
+  return `keyed AS (
+         SELECT ${PAYMENT_COLUMNS.map((c) => `p.${c}`).join(', ')}, p.idempotency_request_hash,
+                p.created_at < now() - make_interval(hours => ${ttl}::int) AS expired,
+                (p.status = 'processing' AND p.psp_payment_id IS NULL
+                   AND p.updated_at > now() - make_interval(secs => ${lockMs}::int / 1000.0)) AS running,
+                (SELECT t.detail->>'nextAction' FROM payment_timeline t
+                  WHERE t.payment_id = p.id AND t.type = 'psp_accepted' ORDER BY t.id LIMIT 1) AS next_action
+           FROM payments p
+          WHERE ${key}::text IS NOT NULL AND p.idempotency_scope = ${scope} AND p.idempotency_key = ${key}
+       )`;
+}
+
+/** The start statements' answer rows, the key's payment last (their columns: StartRow's). */
+const NOT_KEYED = `NULL::text AS idempotency_request_hash, false AS expired, false AS running, NULL::text AS next_action`;
+
+function startOf(row: StartRow): PaymentStart {
+  const payment = paymentOf(row);
+  if (row.kind !== 'keyed') return { kind: row.kind, payment };
+  return {
+    kind: 'keyed',
+    keyed: { payment, requestHash: row.idempotency_request_hash!, running: row.running, nextAction: row.next_action },
+  };
 }
 
 /** A payment from its raw row, as TypeORM would read it. */
@@ -72,64 +135,133 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
     manager: EntityManager,
     payment: NewPayment,
     detail: Record<string, unknown>,
-  ): Promise<{ created: boolean; payment: Payment }> {
-    // The order is locked by the caller's earlier statement, so this statement's snapshot
-    // sees every payment of the order committed before the lock was granted.
-    const [row] = await preparedQuery<PaymentRow & { created: boolean }>(
-      manager,
-      'hookline_payments_start',
-      `WITH in_flight AS (
-         SELECT * FROM payments WHERE order_id = $1 AND status = 'processing' ORDER BY created_at LIMIT 1
-       ), created AS (
-         INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency)
-         SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM in_flight)
-         RETURNING *
-       ), timeline AS (
-         INSERT INTO payment_timeline (payment_id, type, at, detail)
-         SELECT id, 'created', created_at, $7::jsonb FROM created
-       )
-       SELECT true AS created, * FROM created UNION ALL SELECT false AS created, * FROM in_flight`,
-      [
-        payment.orderId,
-        payment.status,
-        payment.strategy,
-        payment.paymentMethod,
-        payment.amount,
-        payment.currency,
-        JSON.stringify(detail),
-      ],
-    );
-    return { created: row.created, payment: paymentOf(row) };
+    key: RequestKey | null,
+  ): Promise<PaymentStart> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // The order is locked by the caller's earlier statement, so this statement's snapshot
+      // sees every payment of the order committed before the lock was granted.
+      const [row] = await preparedQuery<StartRow>(
+        manager,
+        'hookline_payments_start',
+        `WITH ${keyedCte('$8', '$9', '$11', '$12')}, in_flight AS (
+           SELECT ${COLUMNS} FROM payments
+            WHERE order_id = $1 AND status = 'processing' AND NOT EXISTS (SELECT 1 FROM keyed)
+            ORDER BY created_at LIMIT 1
+         ), resumed AS (
+           UPDATE payments p SET idempotency_scope = $8, idempotency_key = $9, idempotency_request_hash = $10,
+                  updated_at = now()
+             FROM in_flight f
+            WHERE p.id = f.id AND f.psp_payment_id IS NULL AND p.idempotency_key IS NULL AND $9::text IS NOT NULL
+         ), created AS (
+           INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency,
+                                 idempotency_scope, idempotency_key, idempotency_request_hash)
+           SELECT $1, $2, $3, $4, $5, $6, $8, $9, $10
+            WHERE NOT EXISTS (SELECT 1 FROM in_flight) AND NOT EXISTS (SELECT 1 FROM keyed)
+           RETURNING ${COLUMNS}
+         ), timeline AS (
+           INSERT INTO payment_timeline (payment_id, type, at, detail)
+           SELECT id, 'created', created_at, $7::jsonb FROM created
+         )
+         SELECT 'created' AS kind, c.*, ${NOT_KEYED} FROM created c
+         UNION ALL SELECT 'in_flight', f.*, ${NOT_KEYED} FROM in_flight f
+         UNION ALL SELECT 'keyed', k.* FROM keyed k`,
+        [
+          payment.orderId,
+          payment.status,
+          payment.strategy,
+          payment.paymentMethod,
+          payment.amount,
+          payment.currency,
+          JSON.stringify(detail),
+          key?.scope ?? null,
+          key?.key ?? null,
+          key?.requestHash ?? null,
+          key?.ttlHours ?? 0,
+          IDEMPOTENCY_LOCK_TIMEOUT_MS,
+        ],
+      );
+      if (row.kind === 'keyed' && row.expired) {
+        await this.releaseKey(manager, row.id, key!);
+        continue;
+      }
+      return startOf(row);
+    }
+    throw new Error(`Idempotency-Key ${key?.key}: still taken after it was released`);
   }
 
   async tryStart(
     orderId: string,
     payment: Pick<NewPayment, 'strategy' | 'paymentMethod'>,
     payableStatuses: readonly string[],
-  ): Promise<Payment | null> {
-    // The order's row lock serialises this with the order's own moves, as lockForPayment
-    // does; in_flight reads the statement's snapshot, and a start that snapshot cannot see
-    // yet is caught by the unique index (idx_payments_one_processing): nothing inserted.
-    const [row] = await preparedQuery<PaymentRow>(
-      this.db.manager,
-      'hookline_payments_try_start',
-      `WITH o AS (
-         SELECT id, status, amount, currency FROM orders WHERE id = $1 FOR UPDATE
-       ), created AS (
-         INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency)
-         SELECT o.id, 'processing', $2, $3, o.amount, o.currency FROM o
-          WHERE o.status = ANY($4::text[])
-            AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = $1 AND p.status = 'processing')
-         ON CONFLICT (order_id) WHERE status = 'processing' DO NOTHING
-         RETURNING *
-       ), timeline AS (
-         INSERT INTO payment_timeline (payment_id, type, at, detail)
-         SELECT id, 'created', created_at, jsonb_build_object('orderId', order_id, 'strategy', strategy) FROM created
-       )
-       SELECT * FROM created`,
-      [orderId, payment.strategy, payment.paymentMethod, payableStatuses],
+    key: RequestKey | null,
+  ): Promise<Exclude<PaymentStart, { kind: 'in_flight' }> | null> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      // The order's row lock serialises this with the order's own moves, as lockForPayment
+      // does; in_flight reads the statement's snapshot, and a start that snapshot cannot see
+      // yet is caught by a unique index (idx_payments_one_processing, or the key's): nothing
+      // inserted. The key's payment answers whatever the order's state.
+      const [row] = await preparedQuery<StartRow>(
+        this.db.manager,
+        'hookline_payments_try_start',
+        `WITH o AS (
+           SELECT id, status, amount, currency FROM orders WHERE id = $1 FOR UPDATE
+         ), ${keyedCte('$5', '$6', '$8', '$9')}, created AS (
+           INSERT INTO payments (order_id, status, strategy, payment_method, amount, currency,
+                                 idempotency_scope, idempotency_key, idempotency_request_hash)
+           SELECT o.id, 'processing', $2, $3, o.amount, o.currency, $5, $6, $7 FROM o
+            WHERE o.status = ANY($4::text[])
+              AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = $1 AND p.status = 'processing')
+              AND NOT EXISTS (SELECT 1 FROM keyed)
+           ON CONFLICT DO NOTHING
+           RETURNING ${COLUMNS}
+         ), timeline AS (
+           INSERT INTO payment_timeline (payment_id, type, at, detail)
+           SELECT id, 'created', created_at, jsonb_build_object('orderId', order_id, 'strategy', strategy) FROM created
+         )
+         SELECT 'created' AS kind, c.*, ${NOT_KEYED} FROM created c
+         UNION ALL SELECT 'keyed', k.* FROM keyed k`,
+        [
+          orderId,
+          payment.strategy,
+          payment.paymentMethod,
+          payableStatuses,
+          key?.scope ?? null,
+          key?.key ?? null,
+          key?.requestHash ?? null,
+          key?.ttlHours ?? 0,
+          IDEMPOTENCY_LOCK_TIMEOUT_MS,
+        ],
+      );
+      if (!row) return null;
+      if (row.kind === 'keyed' && row.expired) {
+        await this.releaseKey(this.db.manager, row.id, key!);
+        continue;
+      }
+      return startOf(row) as Exclude<PaymentStart, { kind: 'in_flight' }>;
+    }
+    return null;
+  }
+
+  async takeOver(id: string): Promise<boolean> {
+    const taken = await this.db.query<{ id: string }[]>(
+      // (A CTE because TypeORM's query() answers a bare UPDATE with [rows, count].)
+      `WITH taken AS (
+         UPDATE payments SET updated_at = now()
+          WHERE id = $1 AND status = 'processing' AND psp_payment_id IS NULL
+            AND updated_at < now() - make_interval(secs => $2::int / 1000.0)
+          RETURNING id)
+       SELECT id FROM taken`,
+      [id, IDEMPOTENCY_LOCK_TIMEOUT_MS],
     );
-    return row ? paymentOf(row) : null;
+    return taken.length > 0;
+  }
+
+  async releaseKey(manager: EntityManager, id: string, key: Pick<RequestKey, 'scope' | 'key'>): Promise<void> {
+    await manager.query(
+      `UPDATE payments SET idempotency_scope = NULL, idempotency_key = NULL, idempotency_request_hash = NULL
+        WHERE id = $1 AND idempotency_scope = $2 AND idempotency_key = $3`,
+      [id, key.scope, key.key],
+    );
   }
 
   async markAccepted(

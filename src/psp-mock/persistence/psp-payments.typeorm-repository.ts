@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '../../common/db/prepared-query.js';
-import type { RequestKey } from '../../http/idempotency/native-idempotency.js';
+import type { RequestKey } from '../../http/idempotency/idempotency-on-row.interceptor.js';
 import type { OutboxSource } from '../../webhooks/outbound/webhook-outbox.js';
 import { PspPayment, type PspPaymentStatus } from '../psp-payment.entity.js';
 import {
