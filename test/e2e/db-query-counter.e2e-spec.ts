@@ -135,7 +135,7 @@ describe('statements per step of a payment', () => {
     if (fromJob) expect(job?.data.payment).toMatchObject({ id: pspPaymentId });
     // Warm: the chaos settings are read at most once a second, whoever asks.
     await t.app.get(ChaosService).get();
-    return statementsOf(
+    const texts = await statementsOf(
       () => t.app.get(PspMockService).settle(pspPaymentId, job?.data.payment),
       async () =>
         (
@@ -144,6 +144,9 @@ describe('statements per step of a payment', () => {
           ])
         ).length > 0,
     );
+    // On a busy machine the step can outlast that second and read them again (1 in about 9
+    // runs): a cache refresh, not the settlement's own statement.
+    return texts.filter((text) => !/\bFROM "?psp_settings"?/.test(text));
   }
 
   /** The statements sent while `fn` runs, `tries` times; the app's periodic tasks may add some to a try. */
