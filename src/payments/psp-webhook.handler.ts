@@ -8,6 +8,7 @@ import {
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
 import { afterCommit } from '../common/db/after-commit.js';
+import type { SqlPart } from '../common/db/sql-part.js';
 import { PaymentsRepository, type LockedPayment } from './payments.repository.js';
 import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
 import { handlerResultOf, PspResultsService, type ApplyOutcome, type PspResult } from './psp-results.service.js';
@@ -58,7 +59,13 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
       // Without thin events, the results' last statement is the batch's last: it writes the inbox mark.
       ...(markWith && !thin && { last: (outcomes: ApplyOutcome[]) => markWith(resultsOf(outcomes, new Set())) }),
     });
-    const fetching = await this.fetchThin(manager, events, parsed);
+    // With thin events, their timeline statement is the batch's last: it writes the mark.
+    const fetching = await this.fetchThin(
+      manager,
+      events,
+      parsed,
+      markWith && thin ? (due) => markWith(resultsOf(applied, due)) : undefined,
+    );
     return resultsOf(applied, fetching);
   }
 
@@ -84,6 +91,8 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     manager: EntityManager,
     events: InboundEvent[],
     parsed: ReturnType<PspWebhookHandler['toResult']>[],
+    /** CTEs for the timeline's statement, given the PSP payment ids that will be fetched. */
+    last?: (fetching: Set<string>) => SqlPart,
   ): Promise<Set<string>> {
     const thin = parsed.flatMap((p, i) => ('thin' in p ? [{ pspPaymentId: p.thin, event: events[i] }] : []));
     if (thin.length === 0) return new Set();
@@ -113,7 +122,7 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
         },
       });
     }
-    await this.payments.writeTimeline(manager, entries);
+    await this.payments.writeTimeline(manager, entries, undefined, last ? [last(fetched)] : []);
     // Their polls are due now: claimed once this commits, not after the scheduler's sleep.
     if (fetched.size > 0) await afterCommit(manager, () => this.pollScheduler?.wake());
     return fetched;
