@@ -64,7 +64,8 @@ export abstract class OrdersRepository {
    * Locks the orders (in id order), moves each whose status allows it (`allowed`:
    * `from>to` pairs) and writes its `order.*` message body, as the CTEs of one statement
    * the outbox completes and runs (WebhookOutbox.publishWithin); its answer: every
-   * order's status before, (id, status) rows.
+   * order's status before, (id, status) rows. Its CTE `order_outcome` (id, from_status,
+   * to_status, changed) tells what became of each order, for CTEs appended to the statement.
    */
   abstract outcomesSource(moves: OutcomeMove[], at: Date, allowed: string[]): OutboxSource;
 

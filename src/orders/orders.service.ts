@@ -11,6 +11,7 @@ import type { Order } from './order.entity.js';
 import { OrdersRepository, type OrderMove } from './orders.repository.js';
 import { WebhookOutbox, type PublishRequest } from '../webhooks/outbound/webhook-outbox.js';
 import { afterCommit } from '../common/db/after-commit.js';
+import { appendParts, confirmParts, type SqlPart } from '../common/db/sql-part.js';
 import { endWithError, startChildSpan, traceparentOf, type Span } from '../telemetry/trace-context.js';
 
 /** Every move the order table allows, as `from>to` (what the outcomes' statement may do). */
@@ -106,12 +107,19 @@ export class OrdersService {
     manager: EntityManager,
     /** `traceparent`: the span of what caused the outcome (tracing on); the transition is its child span. */
     outcomes: { orderId: string; outcome: 'succeeded' | 'failed'; traceparent?: string | null }[],
+    /**
+     * Other modules' CTEs written in the same statement (they may read `order_outcome`:
+     * OrdersRepository.outcomesSource); only where `inOneStatement` holds.
+     */
+    also: readonly SqlPart[] = [],
   ): Promise<OrderTransitionResult[]> {
     if (outcomes.length === 0) return [];
-    const orderIds = outcomes.map((o) => o.orderId);
     // An order moving twice in one batch (rare) moves in turn; otherwise one statement locks,
     // moves and publishes (docs/decisions/0027-order-outcomes-one-statement.md).
-    if (new Set(orderIds).size < orderIds.length) return this.applyInTurn(manager, outcomes);
+    if (!this.inOneStatement(outcomes)) {
+      if (also.length > 0) throw new Error('An order with several outcomes takes no other CTEs');
+      return this.applyInTurn(manager, outcomes);
+    }
     const now = new Date();
     const moves = outcomes.map(({ orderId, outcome, traceparent }) => {
       const to: OrderStatus = outcome === 'succeeded' ? 'paid' : 'payment_failed';
@@ -122,9 +130,15 @@ export class OrdersService {
     });
     let answer: { ref: string; value: string | null }[];
     try {
-      ({ answer } = await this.outbox.publishWithin(manager, this.orders.outcomesSource(moves, now, ALLOWED_MOVES), {
-        owner: 'shop',
-      }));
+      const source = this.orders.outcomesSource(moves, now, ALLOWED_MOVES);
+      ({ answer } = await this.outbox.publishWithin(
+        manager,
+        { ...source, ...appendParts(source, also) },
+        {
+          owner: 'shop',
+        },
+      ));
+      confirmParts(also);
     } catch (err) {
       for (const m of moves) endWithError(m.span, err);
       throw err;
@@ -155,6 +169,11 @@ export class OrdersService {
       });
     }
     return results;
+  }
+
+  /** Whether `applyPaymentOutcomes` moves these orders in one statement (no order has two outcomes). */
+  inOneStatement(outcomes: { orderId: string }[]): boolean {
+    return new Set(outcomes.map((o) => o.orderId)).size === outcomes.length;
   }
 
   /** `applyPaymentOutcomes` when an order has several outcomes in the batch: each applies as the order's previous one left it. */

@@ -1,5 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { RequestKey } from '../http/idempotency/idempotency-on-row.interceptor.js';
+import type { SqlPart } from '../common/db/sql-part.js';
+import type { InboxCoLock } from '../webhooks/inbound/webhook-handler.js';
 import type { PaymentStatus, ResolvedVia } from './payment-status.js';
 import type { PaymentTimelineEntry, TimelineType } from './payment-timeline-entry.entity.js';
 import type { Payment } from './payment.entity.js';
@@ -159,7 +161,27 @@ export abstract class PaymentsRepository {
     manager: EntityManager,
     entries: NewTimelineEntry[],
     resolve?: { moved: ResolvedPayment[]; at: Date },
+    /** Other modules' CTEs written in the same statement (the inbox mark). */
+    also?: readonly SqlPart[],
   ): Promise<void>;
+
+  /**
+   * `writeTimeline` as CTEs for the orders' outcome statement: an entry whose
+   * `outcomeOf[i]` names an order gets its detail from that statement's `order_outcome`
+   * (`{orderId, from, to}` when the order moved, else `{orderId, unchanged, reason}`).
+   */
+  abstract resolveTimelinePart(
+    entries: NewTimelineEntry[],
+    outcomeOf: (string | null)[],
+    resolve: { moved: ResolvedPayment[]; at: Date },
+  ): SqlPart;
+
+  /**
+   * The payments that the pending PSP and Stripe events of an inbox batch name (by shop
+   * id, else PSP payment id), locked in id order in the inbox's lock statement: the rows
+   * `lockForResults` would lock for them, and perhaps a few more (an event it ignores).
+   */
+  abstract inboxCoLock(): InboxCoLock;
 
   // Polls.
 

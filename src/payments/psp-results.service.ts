@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { HandlerResult } from '../webhooks/inbound/webhook-handler.js';
 import { afterCommit } from '../common/db/after-commit.js';
+import type { SqlPart } from '../common/db/sql-part.js';
 import { isUuid } from '../common/ids.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { paymentTransitions, type PaymentStatus, type ResolvedVia } from './payment-status.js';
@@ -73,18 +74,32 @@ export class PspResultsService {
   /**
    * Applies several results at once, in order, with a fixed number of statements
    * whatever their count (the inbox applies events in batches): one query locks the
-   * payments (in id order, so concurrent batches never deadlock), one UPDATE moves them,
-   * one INSERT writes their timeline, and the orders move together. Two results for the
-   * same payment apply one after the other, as if sent separately.
+   * payments (in id order, so concurrent batches never deadlock) unless the caller locked
+   * them (`locked`: the inbox's lock statement, PaymentsRepository.inboxCoLock), and one
+   * statement moves the orders, publishes their messages, moves the payments and writes
+   * their timeline — with the caller's `last` CTEs (the inbox mark), given the outcomes.
+   * A batch where an order has two outcomes moves the orders in turn first. Two results
+   * for the same payment apply one after the other, as if sent separately.
    */
-  async applyPspResults(manager: EntityManager, results: PspResult[]): Promise<ApplyOutcome[]> {
+  async applyPspResults(
+    manager: EntityManager,
+    results: PspResult[],
+    opts: {
+      /** The payments these results name (and perhaps more), locked in this transaction. */
+      locked?: LockedPayment[];
+      /** CTEs for this method's last statement, once the outcomes are known (not called when it has none). */
+      last?: (outcomes: ApplyOutcome[]) => SqlPart;
+    } = {},
+  ): Promise<ApplyOutcome[]> {
     if (results.length === 0) return [];
     const byShopId = results.map((r) => (r.paymentId && isUuid(r.paymentId) ? r.paymentId : null));
-    const locked = await this.payments.lockForResults(
-      manager,
-      [...new Set(byShopId.filter((id) => id !== null))],
-      [...new Set(results.filter((_, i) => byShopId[i] === null).map((r) => r.pspPaymentId))],
-    );
+    const locked =
+      opts.locked?.map((p) => ({ ...p })) ??
+      (await this.payments.lockForResults(
+        manager,
+        [...new Set(byShopId.filter((id) => id !== null))],
+        [...new Set(results.filter((_, i) => byShopId[i] === null).map((r) => r.pspPaymentId))],
+      ));
     const byId = new Map(locked.map((p) => [p.id, p]));
     const byPspId = new Map(locked.filter((p) => p.psp_payment_id).map((p) => [p.psp_payment_id!, p]));
     const now = new Date();
@@ -151,16 +166,33 @@ export class PspResultsService {
       for (const { level, line } of lines) this.logger[level](line);
     });
 
+    const entries = timeline.flat();
+    // Nothing to write (no result matched a payment): the caller writes its CTEs itself.
+    const last = entries.length > 0 && opts.last ? [opts.last(outcomes)] : [];
+    const orderOutcomes = resolved.map((r) => ({
+      orderId: r.payment.order_id,
+      outcome: r.to === 'succeeded' ? ('succeeded' as const) : ('failed' as const),
+      traceparent: results[r.index].traceparent,
+    }));
+    const at = new Date();
+    const resolve = { moved: [...moved.values()], at: now };
+    if (moved.size > 0 && this.orders.inOneStatement(orderOutcomes)) {
+      // One statement: the orders locked, moved and published, then the payments moved and
+      // their timeline written, each order_updated entry's detail from what became of its
+      // order (decision 0033); the payments are locked since the first statement.
+      const withOrders: NewTimelineEntry[][] = timeline.map((t) => [...t]);
+      const outcomeOf: (string | null)[][] = timeline.map((t) => t.map(() => null));
+      for (const r of resolved) {
+        withOrders[r.index].push({ paymentId: r.payment.id, type: 'order_updated', at, detail: {} });
+        outcomeOf[r.index].push(r.payment.order_id);
+      }
+      const part = this.payments.resolveTimelinePart(withOrders.flat(), outcomeOf.flat(), resolve);
+      await this.orders.applyPaymentOutcomes(manager, orderOutcomes, [part, ...last]);
+      await this.countResolved(manager, resolved, results);
+      return outcomes;
+    }
     if (moved.size > 0) {
-      const orders = await this.orders.applyPaymentOutcomes(
-        manager,
-        resolved.map((r) => ({
-          orderId: r.payment.order_id,
-          outcome: r.to === 'succeeded' ? 'succeeded' : 'failed',
-          traceparent: results[r.index].traceparent,
-        })),
-      );
-      const at = new Date();
+      const orders = await this.orders.applyPaymentOutcomes(manager, orderOutcomes);
       resolved.forEach((r, k) => {
         const order = orders[k];
         timeline[r.index].push({
@@ -172,16 +204,24 @@ export class PspResultsService {
             : { orderId: r.payment.order_id, unchanged: order.from, reason: order.reason },
         });
       });
-      // Counted once the caller's transaction commits: never before the change is visible, never for a rollback.
-      await afterCommit(manager, () => {
-        for (const r of resolved) this.metrics.resolved.inc({ via: results[r.index].via, status: r.to });
-      });
+      await this.countResolved(manager, resolved, results);
     }
     // The payments move and their timeline is written in one statement (one round trip
     // fewer per batch); the payments are locked since the first query, so moving them
     // after their orders changes nothing another transaction could see.
-    await this.payments.writeTimeline(manager, timeline.flat(), { moved: [...moved.values()], at: now });
+    await this.payments.writeTimeline(manager, timeline.flat(), resolve, last);
     return outcomes;
+  }
+
+  /** Counted once the caller's transaction commits: never before the change is visible, never for a rollback. */
+  private countResolved(
+    manager: EntityManager,
+    resolved: { index: number; to: PaymentStatus }[],
+    results: PspResult[],
+  ): void | Promise<void> {
+    return afterCommit(manager, () => {
+      for (const r of resolved) this.metrics.resolved.inc({ via: results[r.index].via, status: r.to });
+    });
   }
 
   /**

@@ -2,14 +2,16 @@ import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import {
   WebhookHandlerRegistry,
+  type HandleContext,
   type HandlerResult,
   type InboundEvent,
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
 import { afterCommit } from '../common/db/after-commit.js';
-import { PaymentsRepository } from './payments.repository.js';
+import type { SqlPart } from '../common/db/sql-part.js';
+import { PaymentsRepository, type LockedPayment } from './payments.repository.js';
 import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
-import { handlerResultOf, PspResultsService, type PspResult } from './psp-results.service.js';
+import { handlerResultOf, PspResultsService, type ApplyOutcome, type PspResult } from './psp-results.service.js';
 import type { PspPaymentStatus } from './psp/psp.client.js';
 
 const STATUS_BY_TYPE: Record<string, PspPaymentStatus> = {
@@ -31,23 +33,40 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register('psp', this);
+    // The payments the batch's events name are locked with its inbox rows (decision 0033).
+    this.registry.registerCoLock(this.payments.inboxCoLock());
   }
 
-  async handle(manager: EntityManager, events: InboundEvent[]): Promise<HandlerResult[]> {
+  async handle(manager: EntityManager, events: InboundEvent[], context: HandleContext = {}): Promise<HandlerResult[]> {
     const parsed = events.map((event) => this.toResult(event));
     const results = parsed.flatMap((p) => ('result' in p ? [p.result] : []));
-    const applied = await this.results.applyPspResults(manager, results);
-    const fetching = await this.fetchThin(manager, events, parsed);
-    let next = 0;
-    return parsed.map((p): HandlerResult => {
-      if ('thin' in p) {
-        return fetching.has(p.thin)
-          ? { outcome: 'applied', note: 'thin event: the state is fetched from the PSP' }
-          : { outcome: 'ignored', reason: 'thin event for no thin_webhook payment still processing' };
-      }
-      if (!('result' in p)) return p;
-      return handlerResultOf(applied[next++]);
+    const resultsOf = (applied: ApplyOutcome[], fetching: Set<string>) => {
+      let next = 0;
+      return parsed.map((p): HandlerResult => {
+        if ('thin' in p) {
+          return fetching.has(p.thin)
+            ? { outcome: 'applied', note: 'thin event: the state is fetched from the PSP' }
+            : { outcome: 'ignored', reason: 'thin event for no thin_webhook payment still processing' };
+        }
+        if (!('result' in p)) return p;
+        return handlerResultOf(applied[next++]);
+      });
+    };
+    const thin = parsed.some((p) => 'thin' in p);
+    const { markWith } = context;
+    const applied = await this.results.applyPspResults(manager, results, {
+      locked: context.coLocked?.get(this.payments.inboxCoLock().name) as LockedPayment[] | undefined,
+      // Without thin events, the results' last statement is the batch's last: it writes the inbox mark.
+      ...(markWith && !thin && { last: (outcomes: ApplyOutcome[]) => markWith(resultsOf(outcomes, new Set())) }),
     });
+    // With thin events, their timeline statement is the batch's last: it writes the mark.
+    const fetching = await this.fetchThin(
+      manager,
+      events,
+      parsed,
+      markWith && thin ? (due) => markWith(resultsOf(applied, due)) : undefined,
+    );
+    return resultsOf(applied, fetching);
   }
 
   async onDead(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void> {
@@ -72,6 +91,8 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     manager: EntityManager,
     events: InboundEvent[],
     parsed: ReturnType<PspWebhookHandler['toResult']>[],
+    /** CTEs for the timeline's statement, given the PSP payment ids that will be fetched. */
+    last?: (fetching: Set<string>) => SqlPart,
   ): Promise<Set<string>> {
     const thin = parsed.flatMap((p, i) => ('thin' in p ? [{ pspPaymentId: p.thin, event: events[i] }] : []));
     if (thin.length === 0) return new Set();
@@ -101,7 +122,7 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
         },
       });
     }
-    await this.payments.writeTimeline(manager, entries);
+    await this.payments.writeTimeline(manager, entries, undefined, last ? [last(fetched)] : []);
     // Their polls are due now: claimed once this commits, not after the scheduler's sleep.
     if (fetched.size > 0) await afterCommit(manager, () => this.pollScheduler?.wake());
     return fetched;

@@ -2,11 +2,13 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import {
   WebhookHandlerRegistry,
+  type HandleContext,
   type HandlerResult,
   type InboundEvent,
   type WebhookEventHandler,
 } from '../webhooks/inbound/webhook-handler.js';
-import { handlerResultOf, PspResultsService, type PspResult } from './psp-results.service.js';
+import { PaymentsRepository, type LockedPayment } from './payments.repository.js';
+import { handlerResultOf, PspResultsService, type ApplyOutcome, type PspResult } from './psp-results.service.js';
 import { isHandledStripeEvent, STRIPE_STATUS_MAP, stripeFailureReason } from './psp/stripe-status.js';
 
 /** The PaymentIntent fields the handler reads from `data.object`. */
@@ -33,23 +35,34 @@ export class StripeWebhookHandler implements WebhookEventHandler, OnModuleInit {
   constructor(
     private readonly registry: WebhookHandlerRegistry,
     private readonly results: PspResultsService,
+    private readonly payments: PaymentsRepository,
   ) {}
 
   onModuleInit(): void {
     this.registry.register('stripe', this);
+    // The payments the batch's events name are locked with its inbox rows (decision 0033).
+    this.registry.registerCoLock(this.payments.inboxCoLock());
   }
 
-  async handle(manager: EntityManager, events: InboundEvent[]): Promise<HandlerResult[]> {
+  async handle(manager: EntityManager, events: InboundEvent[], context: HandleContext = {}): Promise<HandlerResult[]> {
     const parsed = events.map((event) => this.toResult(event));
+    const resultsOf = (applied: ApplyOutcome[]) => {
+      let next = 0;
+      return parsed.map((p): HandlerResult => {
+        if (!('result' in p)) return p;
+        return handlerResultOf(applied[next++]);
+      });
+    };
+    const { markWith } = context;
     const applied = await this.results.applyPspResults(
       manager,
       parsed.flatMap((p) => ('result' in p ? [p.result] : [])),
+      {
+        locked: context.coLocked?.get(this.payments.inboxCoLock().name) as LockedPayment[] | undefined,
+        ...(markWith && { last: (outcomes: ApplyOutcome[]) => markWith(resultsOf(outcomes)) }),
+      },
     );
-    let next = 0;
-    return parsed.map((p): HandlerResult => {
-      if (!('result' in p)) return p;
-      return handlerResultOf(applied[next++]);
-    });
+    return resultsOf(applied);
   }
 
   async onDead(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void> {

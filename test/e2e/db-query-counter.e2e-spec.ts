@@ -241,7 +241,7 @@ describe('statements per step of a payment', () => {
     expect(Math.min(...counts.map((c) => c[1]))).toBeLessThanOrEqual(1);
   });
 
-  it("the worker applying one payment's webhook: one transaction of at most 7 statements", async () => {
+  it("the worker applying one payment's webhook: one transaction of at most 4 statements", async () => {
     const p = await processingPayment(t.url);
     const event = pspEventFor(p, { type: 'payment.completed' });
     // Stored as the receiver stores it, not enqueued: only this call applies it.
@@ -250,12 +250,14 @@ describe('statements per step of a payment', () => {
        VALUES ('psp', $1, $2, $3, now(), now()) RETURNING id`,
       [event.event_id, event.type, JSON.stringify(event)],
     );
+    const before = (await http(t.url, 'GET', `/orders/${p.order.id}`)).body.status as string;
     const texts: string[] = [];
     const summary = await step.run(texts, () => t.app.get(InboxApplier).process([row.id]));
     expect(summary).toEqual({ processed: 1, ignored: 0, skipped: 0 });
-    // BEGIN, the inbox row locked, the payment locked, the order locked, moved and its
-    // order.paid message written, the payment moved with its timeline, the row marked, COMMIT.
-    expect(texts.length).toBeLessThanOrEqual(7);
+    // BEGIN, the inbox row and its payment locked, then one statement: the order locked,
+    // moved and its order.paid message written, the payment moved with its timeline, the
+    // row marked; COMMIT (docs/decisions/0033-worker-apply-in-two-statements.md).
+    expect(texts.length).toBeLessThanOrEqual(4);
     expect(texts.filter((s) => /^\s*(BEGIN|START TRANSACTION)/i.test(s))).toHaveLength(1);
     expect((await http(t.url, 'GET', `/orders/${p.order.id}`)).body.status).toBe('paid');
     const messages = await t.db.query(`SELECT payload FROM webhook_messages WHERE payload->'data'->>'order_id' = $1`, [
@@ -275,6 +277,17 @@ describe('statements per step of a payment', () => {
       'resolved',
       'order_updated',
     ]);
+    // The order_updated detail, written by that statement from what became of the order.
+    const [entry] = await t.db.query<{ detail: Record<string, unknown> }[]>(
+      `SELECT detail FROM payment_timeline WHERE payment_id = $1 AND type = 'order_updated'`,
+      [p.payment.id],
+    );
+    expect(entry.detail).toEqual({ orderId: p.order.id, from: before, to: 'paid' });
+    const [inbox] = await t.db.query<{ status: string; outcome: string; attempts: number }[]>(
+      `SELECT status, outcome, attempts FROM webhook_inbox WHERE id = $1 AND processed_at IS NOT NULL`,
+      [row.id],
+    );
+    expect(inbox).toEqual({ status: 'processed', outcome: 'payment succeeded', attempts: 1 });
   });
 
   it('settling a PSP payment from its job and sending its webhook: at most 3 statements', async () => {

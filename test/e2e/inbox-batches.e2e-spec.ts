@@ -7,6 +7,9 @@ import { InboxRepository } from '../../src/webhooks/inbound/inbox.repository.js'
 import { WebhookHandlerRegistry } from '../../src/webhooks/inbound/webhook-handler.js';
 import { PinoLogger } from 'nestjs-pino';
 import { captureOutput, jsonLines } from '../utils/capture-output.js';
+import { Client } from 'pg';
+import { TEST_DATABASE_URL } from '../utils/test-env.js';
+import { waitFor } from '../utils/wait-for.js';
 
 /**
  * The inbox processor applies a job's rows together: one transaction, the events in
@@ -171,7 +174,7 @@ describe('Inbox batches', () => {
       const summaries = await Promise.all(jobs.map((ids) => inbox.process(ids)));
       expect(summaries).toEqual(jobs.map(() => ({ processed: 1, ignored: 0, skipped: 0 })));
       expect(transaction).toHaveBeenCalledTimes(1);
-      expect(transaction).toHaveBeenCalledWith(expect.anything(), jobs.flat());
+      expect(transaction).toHaveBeenCalledWith(expect.anything(), jobs.flat(), expect.anything());
 
       const more = await Promise.all(Array.from({ length: 2 }, () => processingPayment(t.url)));
       const [good1] = await store([{ body: eventFor(more[0]) }]);
@@ -194,6 +197,71 @@ describe('Inbox batches', () => {
       expect(byId.get(bad)).toMatchObject({ status: 'received', attempts: 1, last_error: 'handler refused event' });
     } finally {
       transaction.mockRestore();
+    }
+  });
+
+  it('locks the payments an event names in the statement that locks its inbox row, after the row', async () => {
+    const p = await processingPayment(t.url);
+    const [id] = await store([{ body: eventFor(p) }]);
+    const holder = new Client({ connectionString: TEST_DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM payments WHERE id = $1 FOR UPDATE`, [p.payment.id]);
+      const applying = inbox.process([id]);
+      // The applier waits for the payment in its first statement, which has locked the row.
+      const [waiting] = await waitFor('the applier to wait for the payment', async () => {
+        const rows = await t.db.query<{ query: string }[]>(
+          `SELECT query FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%inbox_locked%'`,
+        );
+        return rows.length > 0 ? rows : undefined;
+      });
+      expect(waiting.query).toMatch(/FROM payments/);
+      await expect(
+        holder.query(`SELECT 1 FROM webhook_inbox WHERE id = $1 FOR UPDATE NOWAIT`, [id]),
+      ).rejects.toMatchObject({ code: '55P03' });
+      await holder.query('ROLLBACK');
+      expect(await applying).toEqual({ processed: 1, ignored: 0, skipped: 0 });
+    } finally {
+      await holder.end();
+    }
+    expect((await get(`/orders/${p.order.id}`)).status).toBe('paid');
+  });
+
+  it('applies a batch where one order has two outcomes in turn, and marks its rows', async () => {
+    // Two payments of one order resolving in one batch: not made by the API (one payment
+    // of an order processing at a time), so made here without that index.
+    const [a, b] = [await processingPayment(t.url), await processingPayment(t.url)];
+    await t.db.query(`DROP INDEX idx_payments_one_processing`);
+    try {
+      await t.db.query(`UPDATE payments SET order_id = $1 WHERE id = $2`, [a.order.id, b.payment.id]);
+      const ids = await store([{ body: eventFor(a) }, { body: eventFor(b, 'payment.failed') }]);
+      const markApplied = jest.spyOn(t.app.get(InboxRepository), 'markApplied');
+      try {
+        expect(await inbox.process(ids)).toEqual({ processed: 2, ignored: 0, skipped: 0 });
+        // The rows are marked in the statement of the payments' timeline, not one of their own.
+        expect(markApplied).not.toHaveBeenCalled();
+      } finally {
+        markApplied.mockRestore();
+      }
+      const byId = new Map((await rows(ids)).map((r) => [r.id, r]));
+      expect(byId.get(ids[0])).toMatchObject({ status: 'processed', outcome: 'payment succeeded', attempts: 1 });
+      expect(byId.get(ids[1])).toMatchObject({ status: 'processed', outcome: 'payment failed', attempts: 1 });
+      expect((await get(`/orders/${a.order.id}`)).status).toBe('paid');
+      const [updated] = await t.db.query<{ detail: Record<string, unknown> }[]>(
+        `SELECT detail FROM payment_timeline WHERE payment_id = $1 AND type = 'order_updated'`,
+        [b.payment.id],
+      );
+      expect(updated.detail).toEqual({
+        orderId: a.order.id,
+        unchanged: 'paid',
+        reason: 'order is paid; it cannot become payment_failed',
+      });
+    } finally {
+      await t.db.query(
+        `CREATE UNIQUE INDEX IF NOT EXISTS idx_payments_one_processing ON payments (order_id) WHERE status = 'processing'`,
+      );
     }
   });
 });

@@ -2,6 +2,7 @@ import { createOrder, http, payOrder } from '../factories/orders.factory.js';
 import { createTestApp, type TestApp } from '../utils/create-test-app.js';
 import { PSP_KEY } from '../utils/test-env.js';
 import { waitFor } from '../utils/wait-for.js';
+import { InboxRepository } from '../../src/webhooks/inbound/inbox.repository.js';
 
 /** thin_webhook: the PSP's event carries ids only; the shop fetches the state (decision 1102). */
 describe('thin webhook + fetch strategy', () => {
@@ -31,9 +32,21 @@ describe('thin webhook + fetch strategy', () => {
     );
 
   it('gets an event with ids only, fetches the state from the PSP once, and pays the order', async () => {
+    // The thin event's row is marked in the statement of its timeline entry (decision 0033).
+    const markApplied = jest.spyOn(t.app.get(InboxRepository), 'markApplied');
     const order = await createOrder(t.url);
     const payment = await payOrder(t.url, order.id, { strategy: 'thin_webhook' });
-    expect(await final(payment.id)).toEqual({ status: 'succeeded', resolved_via: 'webhook_fetch' });
+    try {
+      expect(await final(payment.id)).toEqual({ status: 'succeeded', resolved_via: 'webhook_fetch' });
+      expect(markApplied).not.toHaveBeenCalled();
+    } finally {
+      markApplied.mockRestore();
+    }
+    const [row]: { status: string; outcome: string }[] = await t.db.query(
+      `SELECT status, outcome FROM webhook_inbox WHERE source = 'psp' AND payload->'data'->>'payment_id' = $1`,
+      [payment.pspPaymentId],
+    );
+    expect(row).toEqual({ status: 'processed', outcome: 'thin event: the state is fetched from the PSP' });
 
     const [event]: { payload: { data: Record<string, unknown> } }[] = await t.db.query(
       `SELECT payload FROM psp_events WHERE payment_id = $1`,

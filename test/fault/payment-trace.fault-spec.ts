@@ -198,7 +198,10 @@ describe('tracing across processes (OTLP)', () => {
       { timeoutMs: 20_000 },
     );
     expect(transition.traceId).toBe(creation.traceId);
-    const poll = otlp.spans.find((s) => s.spanId === transition.parentSpanId)!;
+    // The poll's span ends after the transition's, and may come in a later export.
+    const poll = await seen('the poll span (worker)', () =>
+      otlp.spans.find((s) => s.spanId === transition.parentSpanId),
+    );
     expect(poll).toMatchObject({ name: 'payment.poll', service: 'hookline-worker', parentSpanId: creation.spanId });
     expect(poll.attributes).toMatchObject({ 'hookline.payment_id': payment.id, 'hookline.poll.via': 'short_poll' });
     // The poll's PSP call (worker, undici) reached the PSP as a child of the poll.
@@ -233,7 +236,10 @@ describe('tracing across processes (OTLP)', () => {
       () => otlp.spans.find((s) => s.name === 'order.transition' && s.attributes['hookline.order_id'] === order.id),
       { timeoutMs: 20_000 },
     );
-    const applying = otlp.spans.find((s) => s.spanId === transition.parentSpanId)!;
+    // The applying span ends after the transition's, and may come in a later export.
+    const applying = await seen('the applying span (worker)', () =>
+      otlp.spans.find((s) => s.spanId === transition.parentSpanId),
+    );
     expect(applying).toMatchObject({ name: 'webhook.inbox.apply', traceId, parentSpanId: creation.spanId });
     const { rows } = await db!.query<{ received_via: string; resolved_via: string }>(
       `SELECT i.received_via, p.resolved_via FROM webhook_inbox i JOIN payments p ON p.psp_payment_id = i.payload->'data'->>'payment_id'

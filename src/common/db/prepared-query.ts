@@ -4,7 +4,7 @@ import { type EntityManager, QueryFailedError } from 'typeorm';
 /**
  * Runs `text` as the named prepared statement `name` of the connection: PostgreSQL parses
  * and plans it once per connection instead of on every call. For the statements of the
- * hot paths — the receiver's INSERT, the inbox's applying transaction (7 statements
+ * hot paths — the receiver's INSERT, the inbox's applying transaction (4 statements
  * whatever its size), the outbound engine's load and record of a batch of deliveries —
  * where small batches paid the planning per handful of events
  * (docs/decisions/0012-prepared-statements.md). One name per text:

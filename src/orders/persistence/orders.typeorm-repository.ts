@@ -177,6 +177,9 @@ export class TypeormOrdersRepository extends OrdersRepository {
                                              'paid_at', CASE WHEN m.status = 'paid' THEN $6::text END)) AS payload,
                 i.trace_context
            FROM moved m JOIN input i ON i.id = m.id
+       ), order_outcome AS (
+         SELECT l.id, l.status AS from_status, i.to_status, m.id IS NOT NULL AS changed
+           FROM locked l JOIN input i ON i.id = l.id LEFT JOIN moved m ON m.id = l.id
        )`,
       params: [
         moves.map((m) => m.id),

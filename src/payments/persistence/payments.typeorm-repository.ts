@@ -4,6 +4,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 import type { RequestKey } from '../../http/idempotency/idempotency-on-row.interceptor.js';
 import { IDEMPOTENCY_LOCK_TIMEOUT_MS } from '../../http/idempotency/idempotency.service.js';
+import { appendParts, confirmParts, type SqlPart } from '../../common/db/sql-part.js';
+import type { InboxCoLock } from '../../webhooks/inbound/webhook-handler.js';
 import { PaymentTimelineEntry } from '../payment-timeline-entry.entity.js';
 import { Payment } from '../payment.entity.js';
 import {
@@ -22,6 +24,32 @@ const TIMELINE_INSERT = `INSERT INTO payment_timeline (payment_id, type, at, det
          FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS t(payment_id, type, at, n)
          JOIN jsonb_array_elements($4::jsonb) WITH ORDINALITY AS d(detail, n) USING (n)
         ORDER BY n`;
+
+/** The UPDATE that resolves payments ($1–$4: ids, statuses, resolved_via, PSP payment ids; $5: at). */
+const RESOLVE_UPDATE = `UPDATE payments p SET status = m.status, resolved_via = m.via, resolved_at = $5, updated_at = $5,
+                psp_payment_id = m.psp_payment_id,
+                failure_reason = CASE WHEN m.status = 'failed' THEN 'declined' END
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS m(id, status, via, psp_payment_id)
+          WHERE p.id = m.id`;
+
+/**
+ * The payments an inbox batch's pending events name (InboxCoLock, reading `inbox_pending`):
+ * by the shop's payment id in the metadata when it is a UUID, by the PSP payment id.
+ */
+const INBOX_CO_LOCK = `SELECT to_jsonb(p) AS row FROM (
+         SELECT id, order_id, status, amount::text AS amount, currency, psp_payment_id FROM payments
+          WHERE id = ANY(ARRAY(
+                  SELECT k.id::uuid FROM inbox_pending e,
+                         LATERAL (SELECT CASE e.source WHEN 'psp' THEN e.payload #>> '{data,metadata,paymentId}'
+                                                       WHEN 'stripe' THEN e.payload #>> '{data,object,metadata,paymentId}'
+                                         END AS id) k
+                   WHERE k.id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'))
+             OR psp_payment_id = ANY(ARRAY(
+                  SELECT CASE e.source WHEN 'psp' THEN e.payload #>> '{data,payment_id}'
+                                       WHEN 'stripe' THEN e.payload #>> '{data,object,id}' END
+                    FROM inbox_pending e))
+          ORDER BY id FOR UPDATE
+       ) p`;
 
 /** A payments row as PostgreSQL returns it (amount is a bigint string). */
 interface PaymentRow {
@@ -328,40 +356,58 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
     manager: EntityManager,
     entries: NewTimelineEntry[],
     resolve?: { moved: ResolvedPayment[]; at: Date },
+    also: readonly SqlPart[] = [],
   ): Promise<void> {
     const moved = resolve?.moved ?? [];
-    if (entries.length === 0 && moved.length === 0) return;
-    const timeline = [
-      entries.map((e) => e.paymentId),
-      entries.map((e) => e.type),
-      entries.map((e) => e.at),
-      // One JSON array rather than a jsonb[] literal: no quoting of every element by pg.
-      JSON.stringify(entries.map((e) => e.detail)),
-    ];
-    if (!resolve || moved.length === 0) {
+    if (entries.length === 0 && moved.length === 0 && also.length === 0) return;
+    const timeline = timelineParams(entries);
+    if (moved.length === 0 && also.length === 0) {
       await preparedQuery(manager, 'hookline_timeline_insert', TIMELINE_INSERT, timeline);
       return;
     }
-    await preparedQuery(
-      manager,
-      'hookline_payments_resolve_timeline',
-      `WITH resolved AS (
-         UPDATE payments p SET status = m.status, resolved_via = m.via, resolved_at = $9, updated_at = $9,
-                psp_payment_id = m.psp_payment_id,
-                failure_reason = CASE WHEN m.status = 'failed' THEN 'declined' END
-           FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[]) AS m(id, status, via, psp_payment_id)
-          WHERE p.id = m.id
-       )
-       ${TIMELINE_INSERT}`,
-      [
-        ...timeline,
-        moved.map((r) => r.id),
-        moved.map((r) => r.status),
-        moved.map((r) => r.resolved_via),
-        moved.map((r) => r.psp_payment_id),
-        resolve.at,
-      ],
+    // The payments' UPDATE and the other parts as CTEs of the INSERT: one statement.
+    const ctes = appendParts(
+      {
+        name: moved.length > 0 ? 'hookline_payments_resolve_timeline' : 'hookline_timeline_insert',
+        ctes: '',
+        params: timeline,
+      },
+      [...(moved.length > 0 ? [resolvePart(moved, resolve!.at)] : []), ...also],
     );
+    await preparedQuery(manager, ctes.name, `WITH ${ctes.ctes.replace(/^,\n/, '')}\n${TIMELINE_INSERT}`, ctes.params);
+    confirmParts(also);
+  }
+
+  resolveTimelinePart(
+    entries: NewTimelineEntry[],
+    outcomeOf: (string | null)[],
+    resolve: { moved: ResolvedPayment[]; at: Date },
+  ): SqlPart {
+    const timeline = timelineParams(entries);
+    const resolved = resolvePart(resolve.moved, resolve.at);
+    return {
+      name: 'timeline',
+      ctes: `${resolved.ctes},
+       timeline_insert AS (
+         INSERT INTO payment_timeline (payment_id, type, at, detail)
+         SELECT t.payment_id, t.type, t.at,
+                CASE WHEN t.order_id IS NULL THEN d.detail
+                     WHEN o.changed THEN jsonb_build_object('orderId', t.order_id, 'from', o.from_status, 'to', o.to_status)
+                     ELSE jsonb_build_object('orderId', t.order_id, 'unchanged', o.from_status,
+                                             'reason', 'order is ' || o.from_status || '; it cannot become ' || o.to_status)
+                END
+           FROM unnest($6::uuid[], $7::text[], $8::timestamptz[], $10::uuid[])
+                  WITH ORDINALITY AS t(payment_id, type, at, order_id, n)
+           JOIN jsonb_array_elements($9::jsonb) WITH ORDINALITY AS d(detail, n) USING (n)
+           LEFT JOIN order_outcome o ON o.id = t.order_id
+          ORDER BY n
+       )`,
+      params: [...resolved.params, ...timeline, outcomeOf],
+    };
+  }
+
+  inboxCoLock(): InboxCoLock {
+    return { name: 'payments', sql: INBOX_CO_LOCK };
   }
 
   async msUntilNextPoll(): Promise<number | null> {
@@ -442,4 +488,32 @@ export class TypeormPaymentsRepository extends PaymentsRepository {
       cursor,
     ]);
   }
+}
+
+/** TIMELINE_INSERT's parameters. */
+function timelineParams(entries: NewTimelineEntry[]): unknown[] {
+  return [
+    entries.map((e) => e.paymentId),
+    entries.map((e) => e.type),
+    entries.map((e) => e.at),
+    // One JSON array rather than a jsonb[] literal: no quoting of every element by pg.
+    JSON.stringify(entries.map((e) => e.detail)),
+  ];
+}
+
+/** The payments' resolving UPDATE as a CTE (`resolved`). */
+function resolvePart(moved: ResolvedPayment[], at: Date): SqlPart {
+  return {
+    name: 'resolve',
+    ctes: `resolved AS (
+         ${RESOLVE_UPDATE}
+       )`,
+    params: [
+      moved.map((r) => r.id),
+      moved.map((r) => r.status),
+      moved.map((r) => r.resolved_via),
+      moved.map((r) => r.psp_payment_id),
+      at,
+    ],
+  };
 }

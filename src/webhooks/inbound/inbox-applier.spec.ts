@@ -5,7 +5,14 @@ import { InboundMetrics } from './inbound-metrics.js';
 import { InboxApplier } from './inbox-applier.js';
 import type { InboxQueue } from './inbox-queue.js';
 import type { DeadOrRetry, InboxMark, InboxRepository, LockedInboxRow, RetryPolicy } from './inbox.repository.js';
-import { WebhookHandlerRegistry, type InboundEvent } from './webhook-handler.js';
+import type { SqlPart } from '../../common/db/sql-part.js';
+import {
+  WebhookHandlerRegistry,
+  type HandleContext,
+  type HandlerResult,
+  type InboundEvent,
+  type InboxCoLock,
+} from './webhook-handler.js';
 
 const config = {
   get: (name: string) =>
@@ -21,11 +28,15 @@ class FakeInbox {
   failures: { id: string; message: string; policy: RetryPolicy }[] = [];
   failWith: Error | null = null;
 
-  add(i: number, payload: Record<string, unknown> = {}): string {
+  /** How each batch's mark was written: by the applier's statement, or in a handler's (a part). */
+  markedBy: ('applier' | 'handler')[] = [];
+  coLocks: InboxCoLock[][] = [];
+
+  add(i: number, payload: Record<string, unknown> = {}, source = 'test'): string {
     const id = uuid(i);
     this.rows.set(id, {
       id,
-      source: 'test',
+      source,
       event_id: `evt_${i}`,
       event_type: 'test.event',
       payload: { event_id: `evt_${i}`, ...payload },
@@ -39,21 +50,38 @@ class FakeInbox {
     return id;
   }
 
-  readonly repository: Pick<InboxRepository, 'transaction' | 'lockRows' | 'markApplied' | 'markFailed'> = {
+  /** What a handler's statement does with the mark's part. */
+  writePart(part: SqlPart): void {
+    const [marks, processedAt] = part.params as [InboxMark[], Date];
+    this.marks.push(marks);
+    this.markedBy.push('handler');
+    for (const m of marks) this.rows.get(m.id)!.processed_at = processedAt;
+    part.written = true;
+  }
+
+  readonly repository: Pick<
+    InboxRepository,
+    'transaction' | 'lockRows' | 'markApplied' | 'markAppliedPart' | 'markFailed'
+  > = {
     transaction: <T>(work: (manager: EntityManager) => Promise<T>): Promise<T> => {
       if (this.failWith) return Promise.reject(this.failWith);
       this.transactions++;
       return work({} as EntityManager);
     },
-    lockRows: (_manager, ids) =>
-      Promise.resolve(
-        [...new Set(ids)]
+    lockRows: (_manager, ids, coLocks = []) => {
+      this.coLocks.push([...coLocks]);
+      return Promise.resolve({
+        rows: [...new Set(ids)]
           .sort()
           .map((id) => this.rows.get(id))
           .filter((r) => r !== undefined),
-      ),
+        coLocked: new Map(coLocks.map((l) => [l.name, [{ lockedFor: ids.length }]])),
+      });
+    },
+    markAppliedPart: (marks, processedAt) => ({ name: 'inbox_mark', ctes: '', params: [marks, processedAt] }),
     markApplied: (_manager, marks, processedAt) => {
       this.marks.push(marks);
+      this.markedBy.push('applier');
       for (const m of marks) this.rows.get(m.id)!.processed_at = processedAt;
       return Promise.resolve();
     },
@@ -93,6 +121,21 @@ function setup() {
       return Promise.resolve();
     },
   });
+  // A source whose handler writes the inbox mark in its own last statement when offered
+  // (as the payments' does); `keepMark` in a payload: it takes the mark and writes nothing.
+  const contexts: HandleContext[] = [];
+  handlers.register('folding', {
+    handle: (_manager, events, context = {}) => {
+      handled.push(events);
+      contexts.push(context);
+      const results = events.map((): HandlerResult => ({ outcome: 'applied', note: 'folded' }));
+      if (context.markWith) {
+        const part = context.markWith(results);
+        if (!events.some((e) => e.payload.keepMark)) db.writePart(part);
+      }
+      return Promise.resolve(results);
+    },
+  });
   const metrics = new InboundMetrics(new Registry());
   const applier = new InboxApplier(
     db.repository as InboxRepository,
@@ -101,7 +144,7 @@ function setup() {
     metrics,
     config as never,
   );
-  return { db, enqueued, handled, dead, metrics, applier };
+  return { db, enqueued, handled, dead, metrics, applier, contexts, handlers };
 }
 
 describe('InboxApplier.process', () => {
@@ -152,6 +195,47 @@ describe('InboxApplier.process', () => {
     expect(dead.map((d) => [d.event.inboxId, d.lastError])).toEqual([[bad, 'handler refused event']]);
     expect(enqueued).toEqual([]);
     expect((await metrics.dead.get()).values.map((v) => [v.labels.source, v.value])).toEqual([['test', 1]]);
+  });
+
+  it('lets the last source’s handler write the whole batch’s mark in its last statement', async () => {
+    const { db, applier, contexts } = setup();
+    const [a, b, c] = [db.add(1), db.add(2, {}, 'folding'), db.add(3, { ignore: true })];
+    expect(await applier.process([a, b, c])).toEqual({ processed: 2, ignored: 1, skipped: 0 });
+    expect(db.markedBy).toEqual(['handler']);
+    expect(db.marks[0].map((m) => [m.id, m.status, m.outcome])).toEqual([
+      [a, 'processed', 'applied'],
+      [b, 'processed', 'folded'],
+      [c, 'ignored', 'not for us'],
+    ]);
+    expect(contexts.map((ctx) => typeof ctx.markWith)).toEqual(['function']);
+  });
+
+  it('marks the rows itself when the last source’s handler does not take the mark', async () => {
+    const { db, applier } = setup();
+    const [a, b] = [db.add(1, {}, 'folding'), db.add(2)];
+    expect(await applier.process([a, b])).toEqual({ processed: 2, ignored: 0, skipped: 0 });
+    // 'test' (the last source in the batch) takes no mark; 'folding' was not offered it.
+    expect(db.markedBy).toEqual(['applier']);
+  });
+
+  it('fails a row whose handler took the mark and did not write it: it is not done', async () => {
+    const { db, applier, enqueued } = setup();
+    const id = db.add(1, { keepMark: true }, 'folding');
+    expect(await applier.process([id])).toEqual({ processed: 0, ignored: 0, skipped: 0, retrying: 1, dead: 0 });
+    expect(db.failures.map((f) => f.message)).toEqual(['The inbox mark was handed to a handler that did not write it']);
+    expect(db.rows.get(id)!.processed_at).toBeNull();
+    expect(enqueued.map((e) => e.ids)).toEqual([[id]]);
+  });
+
+  it('locks the co-locks’ rows with the inbox rows and hands them to the handlers', async () => {
+    const { db, applier, contexts, handlers } = setup();
+    const lock = { name: 'things', sql: 'SELECT to_jsonb(t) AS row FROM things t ORDER BY id FOR UPDATE' };
+    handlers.registerCoLock(lock);
+    handlers.registerCoLock({ ...lock });
+    expect(() => handlers.registerCoLock({ name: 'things', sql: 'SELECT 1' })).toThrow(/named "things"/);
+    await applier.process([db.add(1, {}, 'folding')]);
+    expect(db.coLocks).toEqual([[lock]]);
+    expect(contexts[0].coLocked?.get('things')).toEqual([{ lockedFor: 1 }]);
   });
 
   it('fails the job without counting an attempt when PostgreSQL is down', async () => {

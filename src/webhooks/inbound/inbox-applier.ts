@@ -3,7 +3,13 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '../../config/env.js';
 import { isDatabaseUnavailable } from '../../common/errors/unavailable.js';
 import { GroupCommit } from '../../common/db/group-commit.js';
-import { WebhookHandlerRegistry, type HandlerResult, type InboundEvent } from './webhook-handler.js';
+import type { SqlPart } from '../../common/db/sql-part.js';
+import {
+  WebhookHandlerRegistry,
+  type HandleContext,
+  type HandlerResult,
+  type InboundEvent,
+} from './webhook-handler.js';
 import { InboundMetrics } from './inbound-metrics.js';
 import { InboxQueue } from './inbox-queue.js';
 import {
@@ -234,7 +240,8 @@ export class InboxApplier {
     lines: Record<string, unknown>[],
   ): Promise<Map<string, RowOutcome>> {
     return this.repository.transaction(async (manager): Promise<Map<string, RowOutcome>> => {
-      const locked = await this.repository.lockRows(manager, inboxIds);
+      // The rows, and what the sources' co-locks lock for them (the payments), in one statement.
+      const { rows: locked, coLocked } = await this.repository.lockRows(manager, inboxIds, this.handlers.coLocks);
       // Applied in the order received (the job's order breaks ties).
       const position = new Map(inboxIds.map((id, i) => [id, i]));
       const rows = locked
@@ -256,36 +263,81 @@ export class InboxApplier {
         );
         if (span) spans.set(row.id, span);
       }
+      const processedAt = new Date();
       const results = new Map<string, HandlerResult>();
-      for (const source of new Set(rows.map((r) => r.source))) {
+      const sources = [...new Set(rows.map((r) => r.source))];
+      // The last source's handler may write the whole batch's mark in its last statement
+      // (decision 0033): by then every other source's results are known.
+      let folded: { part: SqlPart; results: HandlerResult[] } | null = null;
+      for (const [k, source] of sources.entries()) {
         const ofSource = rows.filter((r) => r.source === source);
+        const context: HandleContext = { coLocked };
+        if (k === sources.length - 1) {
+          context.markWith = (handled) => {
+            if (folded) throw new Error(`The ${source} handler asked for the inbox mark twice`);
+            if (handled.length !== ofSource.length) {
+              throw new Error(`The ${source} handler marks ${handled.length} results for ${ofSource.length} events`);
+            }
+            const all = new Map(results);
+            ofSource.forEach((row, i) => all.set(row.id, handled[i]));
+            folded = { part: this.repository.markAppliedPart(marksOf(rows, all), processedAt), results: handled };
+            return folded.part;
+          };
+        }
         const handled = await this.handlers.get(source).handle(
           manager,
           ofSource.map((row) => toInboundEvent(row, traceparentOf(spans.get(row.id)))),
+          context,
         );
         if (handled.length !== ofSource.length) {
           throw new Error(`The ${source} handler returned ${handled.length} results for ${ofSource.length} events`);
         }
         ofSource.forEach((row, i) => results.set(row.id, handled[i]));
       }
-      const processedAt = new Date();
-      const marks = rows.map((row): InboxMark => {
-        const result = results.get(row.id)!;
-        const status: RowOutcome = result.outcome === 'applied' ? 'processed' : 'ignored';
-        const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;
+      const marks = marksOf(rows, results);
+      const fold = folded as { part: SqlPart; results: HandlerResult[] } | null;
+      if (!fold) {
+        await this.repository.markApplied(manager, marks, processedAt);
+      } else if (!fold.part.written) {
+        // A handler that took the mark and did not write it would leave the rows to be applied again.
+        throw new Error('The inbox mark was handed to a handler that did not write it');
+      } else if (
+        !sameResults(
+          fold.results,
+          rows.filter((r) => r.source === sources.at(-1)).map((r) => results.get(r.id)!),
+        )
+      ) {
+        throw new Error('A handler returned other results than the inbox mark it wrote');
+      }
+      for (const row of rows) {
         lags.push({ source: row.source, seconds: (processedAt.getTime() - row.received_at.getTime()) / 1000 });
+      }
+      for (const [i, mark] of marks.entries()) {
+        const row = rows[i];
         lines.push({
-          msg: `Inbox ${row.id} (${row.source} ${row.event_id} ${row.event_type}) ${status}: ${outcome}`,
+          msg: `Inbox ${row.id} (${row.source} ${row.event_id} ${row.event_type}) ${mark.status}: ${mark.outcome}`,
           ...eventLogIds(row.payload),
           inboxId: row.id,
           ...traceFieldsOf(spans.get(row.id)),
         });
-        return { id: row.id, status, outcome };
-      });
-      await this.repository.markApplied(manager, marks, processedAt);
+      }
       return new Map(marks.map((m) => [m.id, m.status]));
     });
   }
+}
+
+/** Each row's mark from its handler's result. */
+function marksOf(rows: LockedInboxRow[], results: Map<string, HandlerResult>): InboxMark[] {
+  return rows.map((row): InboxMark => {
+    const result = results.get(row.id)!;
+    const status: RowOutcome = result.outcome === 'applied' ? 'processed' : 'ignored';
+    const outcome = result.outcome === 'applied' ? (result.note ?? 'applied') : result.reason;
+    return { id: row.id, status, outcome };
+  });
+}
+
+function sameResults(a: HandlerResult[], b: HandlerResult[]): boolean {
+  return a.length === b.length && a.every((r, i) => JSON.stringify(r) === JSON.stringify(b[i]));
 }
 
 /** A stored row as its source's handler sees it. */

@@ -1,4 +1,6 @@
 import type { EntityManager } from 'typeorm';
+import type { SqlPart } from '../../common/db/sql-part.js';
+import type { InboxCoLock } from './webhook-handler.js';
 
 /** An event the receiver stores (one row of the receiver's group commit). */
 export interface IncomingEvent {
@@ -121,11 +123,21 @@ export abstract class InboxRepository {
     traceparents?: (string | null)[],
   ): Promise<string[]>;
 
-  /** Locks the rows in id order (FOR UPDATE) and reads them. */
-  abstract lockRows(manager: EntityManager, inboxIds: string[]): Promise<LockedInboxRow[]>;
+  /**
+   * Locks the rows in id order (FOR UPDATE) and reads them; then, in the same statement,
+   * each co-lock in turn locks its rows for those still pending (`coLocked`, by name).
+   */
+  abstract lockRows(
+    manager: EntityManager,
+    inboxIds: string[],
+    coLocks?: readonly InboxCoLock[],
+  ): Promise<{ rows: LockedInboxRow[]; coLocked: Map<string, Record<string, unknown>[]> }>;
 
   /** Marks applied rows processed or ignored, counting the attempt. */
   abstract markApplied(manager: EntityManager, marks: InboxMark[], processedAt: Date): Promise<void>;
+
+  /** `markApplied` as CTEs for another module's statement (HandleContext.markWith). */
+  abstract markAppliedPart(marks: InboxMark[], processedAt: Date): SqlPart;
 
   /** Counts a failed attempt on a row still pending: dead at the cap, else due again after a backoff. */
   abstract markFailed(

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { preparedQuery } from '../../../common/db/prepared-query.js';
+import type { SqlPart } from '../../../common/db/sql-part.js';
+import type { InboxCoLock } from '../webhook-handler.js';
 import {
   InboxRepository,
   eventKey,
@@ -102,28 +104,62 @@ export class TypeormInboxRepository extends InboxRepository {
     return rows.map((r) => r.id);
   }
 
-  lockRows(manager: EntityManager, inboxIds: string[]): Promise<LockedInboxRow[]> {
-    // Locked in id order, so that two jobs holding some of the same rows never deadlock.
-    return preparedQuery<LockedInboxRow>(
+  async lockRows(
+    manager: EntityManager,
+    inboxIds: string[],
+    coLocks: readonly InboxCoLock[] = [],
+  ): Promise<{ rows: LockedInboxRow[]; coLocked: Map<string, Record<string, unknown>[]> }> {
+    // Two lock phases in one statement, each in id order, so that two transactions holding
+    // some of the same rows never deadlock: the inbox rows (two jobs may name the same), then
+    // each co-lock's rows (the payments the events name). UNION ALL runs its branches in
+    // turn, so every inbox row is locked before the first co-locked one; the co-locks read
+    // the rows as FOR UPDATE returns them (the latest version), skipping those processed.
+    const rows = await preparedQuery<
+      LockedInboxRow & { co_lock: string | null; co_row: Record<string, unknown> | null }
+    >(
       manager,
-      'hookline_inbox_lock',
-      `SELECT id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via, processed_at,
-              trace_context
-           FROM webhook_inbox WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      ['hookline_inbox_lock', ...coLocks.map((l) => l.name)].join('+'),
+      `WITH inbox_locked AS MATERIALIZED (
+         SELECT id, source, event_id, event_type, payload, received_at, verified_at, queued_at, received_via, processed_at,
+                trace_context
+           FROM webhook_inbox WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+       ), inbox_pending AS (
+         SELECT id, source, event_type, payload FROM inbox_locked WHERE processed_at IS NULL
+       )${coLocks.map((l, i) => `, co_lock_${i} AS MATERIALIZED (${l.sql})`).join('')}
+       SELECT NULL::text AS co_lock, NULL::jsonb AS co_row, i.* FROM inbox_locked i${coLocks
+         .map(
+           (l, i) => `
+       UNION ALL SELECT ${quoteLiteral(l.name)}, c.row, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+         FROM co_lock_${i} c`,
+         )
+         .join('')}`,
       [inboxIds],
     );
+    const coLocked = new Map<string, Record<string, unknown>[]>(coLocks.map((l) => [l.name, []]));
+    const locked: LockedInboxRow[] = [];
+    for (const { co_lock, co_row, ...row } of rows) {
+      if (co_lock === null) locked.push(row);
+      else coLocked.get(co_lock)!.push(co_row!);
+    }
+    return { rows: locked, coLocked };
   }
 
   async markApplied(manager: EntityManager, marks: InboxMark[], processedAt: Date): Promise<void> {
-    await preparedQuery(
-      manager,
-      'hookline_inbox_mark',
-      `UPDATE webhook_inbox i SET status = m.status, outcome = m.outcome, processed_at = $4,
+    const part = this.markAppliedPart(marks, processedAt);
+    await preparedQuery(manager, 'hookline_inbox_mark', `WITH ${part.ctes} SELECT 1 WHERE false`, part.params);
+  }
+
+  markAppliedPart(marks: InboxMark[], processedAt: Date): SqlPart {
+    return {
+      name: 'inbox_mark',
+      ctes: `inbox_mark AS (
+         UPDATE webhook_inbox i SET status = m.status, outcome = m.outcome, processed_at = $4,
                 attempts = i.attempts + 1, last_error = NULL
            FROM unnest($1::uuid[], $2::text[], $3::text[]) AS m(id, status, outcome)
-          WHERE i.id = m.id`,
-      [marks.map((m) => m.id), marks.map((m) => m.status), marks.map((m) => m.outcome), processedAt],
-    );
+          WHERE i.id = m.id
+       )`,
+      params: [marks.map((m) => m.id), marks.map((m) => m.status), marks.map((m) => m.outcome), processedAt],
+    };
   }
 
   async markFailed(
@@ -263,4 +299,9 @@ function deadWhere(filter: DeadFilter, params: unknown[]): string[] {
   if (filter.since) add((n) => `dead_at >= $${n}::timestamptz`, filter.since);
   if (filter.until) add((n) => `dead_at < $${n}::timestamptz`, filter.until);
   return where;
+}
+
+/** A co-lock's name as an SQL string literal (names are short identifiers; quoted all the same). */
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
