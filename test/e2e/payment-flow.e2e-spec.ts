@@ -65,10 +65,16 @@ describe('order → PSP mock → signed webhook → order paid', () => {
     expect(inbox[0]).toMatchObject({ status: 'processed', event_type: 'payment.completed' });
     expect(inbox[0].processed_at).not.toBeNull();
 
-    const [pspEvent] = await t.db.query(`SELECT delivery_status FROM psp_events WHERE payment_id = $1`, [
-      payment.pspPaymentId,
-    ]);
-    expect(pspEvent.delivery_status).toBe('delivered');
+    // The PSP records its delivery once the receiver's 202 is back, which may be after the
+    // worker has paid the order: wait for it.
+    const delivered = await waitFor('the PSP to record its delivery', async () => {
+      const [e] = await t.db.query<{ delivery_status: string }[]>(
+        `SELECT delivery_status FROM psp_events WHERE payment_id = $1`,
+        [payment.pspPaymentId],
+      );
+      return e?.delivery_status === 'delivered' ? e : undefined;
+    });
+    expect(delivered.delivery_status).toBe('delivered');
   });
 
   it("sends the settlement's webhook right after the settlement commits, without a psp-delivery job", async () => {
