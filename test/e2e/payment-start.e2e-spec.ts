@@ -29,7 +29,8 @@ describe('POST /orders/:id/payments, concurrently', () => {
          FROM payments p WHERE p.order_id = $1`,
       [order.id],
     );
-    expect(rows).toEqual([{ status: 'processing', created: 1 }]);
+    // One payment with one `created` entry; the PSP mock (20–80 ms here) may have settled it already.
+    expect(rows).toEqual([{ status: expect.stringMatching(/^(processing|succeeded)$/), created: 1 }]);
   });
 
   it('refuses a second processing payment of an order at the database', async () => {
