@@ -1,11 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import type { AllConfig } from '../../config/env.js';
 import type { CallerIdentity } from '../auth/caller-identity.js';
-import { IdempotencyKey } from './idempotency-key.entity.js';
+import type { IdempotencyKey } from './idempotency-key.entity.js';
+import { IdempotencyKeysRepository, type IdempotencyAnswer } from './idempotency-keys.repository.js';
 
 /** A claim older than this whose request never finished (crashed process) may be taken over. */
 export const IDEMPOTENCY_LOCK_TIMEOUT_MS = 60_000;
@@ -30,7 +29,7 @@ export class IdempotencyService {
   private readonly ttlHours: number;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly keys: IdempotencyKeysRepository,
     config: ConfigService<AllConfig, true>,
   ) {
     this.ttlHours = config.get('IDEMPOTENCY_TTL_H', { infer: true });
@@ -57,29 +56,20 @@ export class IdempotencyService {
   async claim(req: ClaimRequest): Promise<Claim> {
     const hash = IdempotencyService.requestHash(req.method, req.path, req.body);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const inserted: { id: string }[] = await this.db.query(
-        `INSERT INTO idempotency_keys (scope, key, request_hash, method, path, status, locked_at)
-         VALUES ($1, $2, $3, $4, $5, 'in_flight', now())
-         ON CONFLICT (scope, key) DO NOTHING
-         RETURNING id`,
-        [req.scope, req.key, hash, req.method, req.path],
-      );
-      if (inserted.length > 0) return { kind: 'new', id: inserted[0].id };
+      const id = await this.keys.claim({
+        scope: req.scope,
+        key: req.key,
+        requestHash: hash,
+        method: req.method,
+        path: req.path,
+      });
+      if (id !== null) return { kind: 'new', id };
 
-      const row = await this.db.getRepository(IdempotencyKey).findOneBy({ scope: req.scope, key: req.key });
+      const row = await this.keys.findByKey(req.scope, req.key);
       if (!row) continue; // released between our insert and select: try again
       if (row.requestHash !== hash) return { kind: 'mismatch', row };
       if (row.status === 'completed') return { kind: 'replay', row };
-      // (A CTE because TypeORM's query() answers a bare UPDATE with [rows, count].)
-      const takenOver: { id: string }[] = await this.db.query(
-        `WITH taken AS (
-           UPDATE idempotency_keys SET locked_at = now()
-            WHERE id = $1 AND status = 'in_flight' AND locked_at < now() - make_interval(secs => $2 / 1000.0)
-            RETURNING id)
-         SELECT id FROM taken`,
-        [row.id, IDEMPOTENCY_LOCK_TIMEOUT_MS],
-      );
-      if (takenOver.length > 0) {
+      if (await this.keys.takeOver(row.id, IDEMPOTENCY_LOCK_TIMEOUT_MS)) {
         this.logger.warn(
           `Idempotency-Key ${req.key}: taking over a claim abandoned since ${row.lockedAt.toISOString()}`,
         );
@@ -90,31 +80,18 @@ export class IdempotencyService {
     return { kind: 'in_flight' };
   }
 
-  async complete(
-    id: string,
-    response: { status: number; body: string; contentType: string; headers?: Record<string, string> },
-  ): Promise<void> {
-    await this.db.query(
-      `UPDATE idempotency_keys
-          SET status = 'completed', response_status = $2, response_body = $3, response_content_type = $4,
-              response_headers = $5, completed_at = now()
-        WHERE id = $1`,
-      [id, response.status, response.body, response.contentType, response.headers ?? {}],
-    );
+  async complete(id: string, response: IdempotencyAnswer): Promise<void> {
+    await this.keys.complete(id, { ...response, headers: response.headers ?? {} });
   }
 
   /** Forgets a claim whose request produced nothing worth replaying, so a retry runs again. */
   async release(id: string): Promise<void> {
-    await this.db.query(`DELETE FROM idempotency_keys WHERE id = $1 AND status = 'in_flight'`, [id]);
+    await this.keys.release(id);
   }
 
   /** Deletes keys past their lifetime (IDEMPOTENCY_TTL_H). */
   async purgeExpired(): Promise<number> {
-    const [{ n }]: { n: number }[] = await this.db.query(
-      `WITH gone AS (DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1) RETURNING 1)
-       SELECT count(*)::int AS n FROM gone`,
-      [this.ttlHours],
-    );
+    const n = await this.keys.deleteOlderThan(this.ttlHours);
     if (n > 0) this.logger.log(`Purged ${n} idempotency key(s) older than ${this.ttlHours} h`);
     return n;
   }
