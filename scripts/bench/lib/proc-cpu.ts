@@ -29,6 +29,19 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds a process has used so far at nanosecond resolution (its time on a CPU from
+ * /proc/<pid>/schedstat), for costs too small for /proc/<pid>/stat's clock ticks; falls
+ * back to cpuSeconds where the kernel has no schedstat.
+ */
+export function preciseCpuSeconds(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]) / 1e9;
+  } catch {
+    return cpuSeconds(pid);
+  }
+}
+
 export function redisServerPids(): number[] {
   return safeExec('pgrep', ['-x', 'redis-server']).split('\n').filter(Boolean).map(Number);
 }

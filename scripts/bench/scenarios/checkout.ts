@@ -12,6 +12,9 @@
 //     message). Per phase and process: CPU ms (/proc) and the statements and transactions
 //     Hookline sent PostgreSQL (hookline_db_queries_total / _transactions_total, read from
 //     /metrics before and after; a scrape's own statements, measured, are taken off).
+// (c) Context, not judged: (b) again at four times the rate, and a bare node:http server's
+//     CPU per request at both rates. At 50/s every request wakes a sleeping process, and on
+//     these VMs a wake-up costs about as much as Hookline's code (docs/performance.md).
 
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +22,7 @@ import { sleep } from '../../lib/sleep.js';
 import { median, target, type BenchContext, type Scenario } from '../lib/report.js';
 import { BENCH_KEYS, startHookline, type Proc } from '../lib/stack.js';
 import { cpuSeconds, postgresPids } from '../lib/proc-cpu.js';
+import { wakeCost } from '../lib/wake-cost.js';
 
 const ORDER_BODY = JSON.stringify({
   currency: 'USD',
@@ -226,7 +230,6 @@ export const checkout: Scenario = {
     const hostFactor = ctx.hostFactor;
     const rate = Math.max(5, Math.round(50 * hostFactor));
     const seconds = ctx.quick ? 4 : 8;
-    const n = rate * seconds;
     // The fallback poll stays out of a webhook's life (phase 3 holds settlements for seconds).
     const common = { WEBHOOK_DEADLINE_MS: '60000' };
     const psp = await startHookline(
@@ -295,68 +298,94 @@ export const checkout: Scenario = {
       const idleStatementsPerS =
         (Object.keys(procs) as Role[]).reduce((t, r) => t + idle[r].statements, 0) / idle.seconds;
 
-      // (b) Phase 1: the orders.
-      const orderIds: string[] = new Array<string>(n);
-      let failures = 0;
-      const orderCost = await costOf(ctx, procs, scrape, n, () =>
-        openLoop(n, rate, async (i) => {
-          const o = await createOrder(client);
-          if (o.id) orderIds[i] = o.id;
-          else failures++;
-        }),
-      );
-      // Phase 2: their payments; the PSP settles none of them before phase 3.
-      const holdMs = seconds * 1000 + 3000;
-      await setSettleDelay(psp, holdMs, holdMs);
-      const phase2Started = Date.now();
-      const paymentCost = await costOf(ctx, procs, scrape, n, () =>
-        openLoop(n, rate, async (i) => {
-          const p = orderIds[i] ? await pay(client, orderIds[i]) : { ok: false };
-          if (!p.ok) failures++;
-        }),
-      );
-      await setSettleDelay(psp, 200, 1500);
-      // Phase 3: the settlements, at the rate the payments were made, until every order is paid.
-      const paid = orderIds.filter(Boolean);
-      await sleep(Math.max(0, phase2Started + holdMs - 500 - Date.now()));
-      let unpaid = 0;
-      const settleCost = await costOf(ctx, procs, scrape, n, async () => {
-        unpaid = await untilPaid(ctx, paid, holdMs + 30_000);
-      });
-
-      const roles: Role[] = ['api', 'receiver', 'worker', 'psp'];
-      const phases = { order: orderCost, payment: paymentCost, settle: settleCost };
-      const sum = (f: (c: Cost) => number, who: (Role | 'postgres')[]) =>
-        Object.values(phases).reduce((s, p) => s + who.reduce((t, r) => t + f(p[r]), 0), 0);
-      const shop: Role[] = ['api', 'receiver', 'worker'];
-      const life = {
-        cpuShop: sum((c) => c.cpuMs, shop),
-        cpuAll: sum((c) => c.cpuMs, roles),
-        cpuPg: sum((c) => c.cpuMs, ['postgres']),
-        stmtShop: sum((c) => c.statements, shop),
-        stmtAll: sum((c) => c.statements, roles),
-        txShop: sum((c) => c.transactions, shop),
-        txAll: sum((c) => c.transactions, roles),
-      };
-      const phaseSeconds = Object.values(phases).reduce((t, p) => t + p.seconds, 0);
-      const background = (idleStatementsPerS * phaseSeconds) / n;
       const f1 = (x: number) => x.toFixed(1);
       const f2 = (x: number) => x.toFixed(2);
-      const phaseNote = (name: string, p: PhaseCost) =>
-        `${name}: ` +
-        roles
-          .filter((r) => p[r].cpuMs >= 0.05 || p[r].statements >= 0.05)
-          .map((r) => `${r} ${f2(p[r].cpuMs)} ms ${f1(p[r].statements)} stmt ${f1(p[r].transactions)} tx`)
-          .join(', ') +
-        `, PG ${f2(p.postgres.cpuMs)} ms`;
-      const breakdown = [
-        phaseNote('POST /orders', orderCost),
-        phaseNote('POST /payments (PSP create)', paymentCost),
-        phaseNote('settle → paid', settleCost),
-      ].join('; ');
-      ctx.log(
-        `checkout: ${n} payments at ${rate}/s, ${unpaid} unpaid, ${failures} failed requests; idle background ${f1(idleStatementsPerS)} statements/s; ${breakdown}`,
-      );
+      const roles: Role[] = ['api', 'receiver', 'worker', 'psp'];
+      const shop: Role[] = ['api', 'receiver', 'worker'];
+      // (b) A payment's life at `at` payments/s, for `seconds` of each phase.
+      const lifeAt = async (at: number) => {
+        const n = at * seconds;
+        // Phase 1: the orders.
+        const orderIds: string[] = new Array<string>(n);
+        let failures = 0;
+        const orderCost = await costOf(ctx, procs, scrape, n, () =>
+          openLoop(n, at, async (i) => {
+            const o = await createOrder(client);
+            if (o.id) orderIds[i] = o.id;
+            else failures++;
+          }),
+        );
+        // Phase 2: their payments; the PSP settles none of them before phase 3.
+        const holdMs = seconds * 1000 + 3000;
+        await setSettleDelay(psp, holdMs, holdMs);
+        const phase2Started = Date.now();
+        const paymentCost = await costOf(ctx, procs, scrape, n, () =>
+          openLoop(n, at, async (i) => {
+            const p = orderIds[i] ? await pay(client, orderIds[i]) : { ok: false };
+            if (!p.ok) failures++;
+          }),
+        );
+        await setSettleDelay(psp, 200, 1500);
+        // Phase 3: the settlements, at the rate the payments were made, until every order is paid.
+        const paid = orderIds.filter(Boolean);
+        await sleep(Math.max(0, phase2Started + holdMs - 500 - Date.now()));
+        let unpaid = 0;
+        const settleCost = await costOf(ctx, procs, scrape, n, async () => {
+          unpaid = await untilPaid(ctx, paid, holdMs + 30_000);
+        });
+
+        const phases = { order: orderCost, payment: paymentCost, settle: settleCost };
+        const sum = (f: (c: Cost) => number, who: (Role | 'postgres')[]) =>
+          Object.values(phases).reduce((s, p) => s + who.reduce((t, r) => t + f(p[r]), 0), 0);
+        const life = {
+          cpuShop: sum((c) => c.cpuMs, shop),
+          cpuAll: sum((c) => c.cpuMs, roles),
+          cpuPg: sum((c) => c.cpuMs, ['postgres']),
+          stmtShop: sum((c) => c.statements, shop),
+          stmtAll: sum((c) => c.statements, roles),
+          txShop: sum((c) => c.transactions, shop),
+          txAll: sum((c) => c.transactions, roles),
+        };
+        const phaseSeconds = Object.values(phases).reduce((t, p) => t + p.seconds, 0);
+        const phaseNote = (name: string, p: PhaseCost) =>
+          `${name}: ` +
+          roles
+            .filter((r) => p[r].cpuMs >= 0.05 || p[r].statements >= 0.05)
+            .map((r) => `${r} ${f2(p[r].cpuMs)} ms ${f1(p[r].statements)} stmt ${f1(p[r].transactions)} tx`)
+            .join(', ') +
+          `, PG ${f2(p.postgres.cpuMs)} ms`;
+        const breakdown = [
+          phaseNote('POST /orders', orderCost),
+          phaseNote('POST /payments (PSP create)', paymentCost),
+          phaseNote('settle → paid', settleCost),
+        ].join('; ');
+        ctx.log(
+          `checkout: ${n} payments at ${at}/s, ${unpaid} unpaid, ${failures} failed requests; idle background ${f1(idleStatementsPerS)} statements/s; ${breakdown}`,
+        );
+        return {
+          n,
+          phases,
+          life,
+          unpaid,
+          failures,
+          breakdown,
+          background: (idleStatementsPerS * phaseSeconds) / n,
+          phaseSeconds,
+        };
+      };
+      const judged = await lifeAt(rate);
+      const { n, phases, life, unpaid, failures, breakdown, background, phaseSeconds } = judged;
+      // Context, not judged: the same life with the processes four times as busy, and what a
+      // bare node:http server spends per request at both rates (lib/wake-cost.ts). Their
+      // difference is the part of a payment's CPU that is the host's cost of waking a process.
+      await ctx.settle();
+      const busy = await lifeAt(rate * 4);
+      const [wakeAtRate, wakeBusy] = await wakeCost([rate, rate * 4], seconds);
+      const busyNote =
+        `at ${rate * 4}/s (4×, processes busier): ${f2(busy.life.cpuAll)} ms CPU, ${f1(busy.life.stmtAll)} statements, ` +
+        `${busy.unpaid} unpaid; a bare node:http server spends ${wakeAtRate.toFixed(0)} µs a request at ${rate}/s ` +
+        `and ${wakeBusy.toFixed(0)} µs at ${rate * 4}/s`;
+      ctx.log(`checkout: ${busyNote}`);
 
       const med = (f: (c: ClosedResult) => number) => median(closed.map(f));
       const c = {
@@ -397,8 +426,15 @@ export const checkout: Scenario = {
           cpuServerUs: life.cpuAll * 1000,
           cpuPgUs: life.cpuPg * 1000,
           cpuRedisUs: NaN,
-          note: `${n - unpaid}/${n} paid; shop (api, receiver, worker) ${f2(life.cpuShop)} ms CPU, ${f1(life.stmtShop)} statements, ${f1(life.txShop)} transactions; with the PSP mock ${f2(life.cpuAll)} ms, ${f1(life.stmtAll)} statements, ${f1(life.txAll)} transactions (of the statements, about ${f1(background)} are the processes' idle background: ${f1(idleStatementsPerS)}/s over the phases' ${phaseSeconds.toFixed(0)} s); ${breakdown}`,
-          rounds: [{ phases, life }],
+          note: `${n - unpaid}/${n} paid; shop (api, receiver, worker) ${f2(life.cpuShop)} ms CPU, ${f1(life.stmtShop)} statements, ${f1(life.txShop)} transactions; with the PSP mock ${f2(life.cpuAll)} ms, ${f1(life.stmtAll)} statements, ${f1(life.txAll)} transactions (of the statements, about ${f1(background)} are the processes' idle background: ${f1(idleStatementsPerS)}/s over the phases' ${phaseSeconds.toFixed(0)} s); ${breakdown}; ${busyNote}`,
+          rounds: [
+            {
+              phases,
+              life,
+              busy: { rate: rate * 4, phases: busy.phases, life: busy.life },
+              wakeUs: { [rate]: wakeAtRate, [rate * 4]: wakeBusy },
+            },
+          ],
         },
       );
       const cpuBudget = 8 / hostFactor;
