@@ -5,9 +5,7 @@ import type { AllConfig } from '../../config/env.js';
 import type { CallerIdentity } from '../auth/caller-identity.js';
 import type { IdempotencyKey } from './idempotency-key.entity.js';
 import { IdempotencyKeysRepository, type IdempotencyAnswer } from './idempotency-keys.repository.js';
-
-/** A claim older than this whose request never finished (crashed process) may be taken over. */
-export const IDEMPOTENCY_LOCK_TIMEOUT_MS = 60_000;
+import { IDEMPOTENCY_LOCK_TIMEOUT_MS } from './lock-timeout.js';
 
 export interface ClaimRequest {
   scope: string;

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { preparedQuery } from '../../common/db/prepared-query.js';
 import type { RequestKey } from '../../http/idempotency/idempotency-on-row.interceptor.js';
-import { IDEMPOTENCY_LOCK_TIMEOUT_MS } from '../../http/idempotency/idempotency.service.js';
+import { IDEMPOTENCY_LOCK_TIMEOUT_MS } from '../../http/idempotency/lock-timeout.js';
 import { appendParts, confirmParts, type SqlPart } from '../../common/db/sql-part.js';
 import type { InboxCoLock } from '../../webhooks/inbound/webhook-handler.js';
 import { PaymentTimelineEntry } from '../payment-timeline-entry.entity.js';
