@@ -42,6 +42,19 @@ export function preciseCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * How many times a process's main thread (for Node, its event loop) has gone to sleep and
+ * been woken again: voluntary_ctxt_switches in /proc/<pid>/status; 0 when it is gone.
+ */
+export function wakeups(pid: number): number {
+  try {
+    const m = /^voluntary_ctxt_switches:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export function redisServerPids(): number[] {
   return safeExec('pgrep', ['-x', 'redis-server']).split('\n').filter(Boolean).map(Number);
 }

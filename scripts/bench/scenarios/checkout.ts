@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { sleep } from '../../lib/sleep.js';
 import { median, target, type BenchContext, type Scenario } from '../lib/report.js';
 import { BENCH_KEYS, startHookline, type Proc } from '../lib/stack.js';
-import { cpuSeconds, postgresPids } from '../lib/proc-cpu.js';
+import { cpuSeconds, postgresPids, wakeups } from '../lib/proc-cpu.js';
 import { wakeCost } from '../lib/wake-cost.js';
 
 const ORDER_BODY = JSON.stringify({
@@ -110,6 +110,8 @@ async function dbCounts(proc: Proc): Promise<{ statements: number; transactions:
 type Role = 'api' | 'receiver' | 'worker' | 'psp';
 interface Cost {
   cpuMs: number;
+  /** Times the process's event loop slept and was woken (/proc voluntary context switches). */
+  wakes: number;
   statements: number;
   transactions: number;
 }
@@ -129,24 +131,27 @@ async function costOf(
   const pgCpu = () => new Map(pgPids.map((p) => [p, cpuSeconds(p)]));
   const before = await Promise.all(roles.map((r) => dbCounts(procs[r])));
   const cpuBefore = roles.map((r) => cpuSeconds(procs[r].pid));
+  const wakesBefore = roles.map((r) => wakeups(procs[r].pid));
   const pgBefore = pgCpu();
   const started = performance.now();
   await fn();
   const seconds = (performance.now() - started) / 1000;
   const cpuAfter = roles.map((r) => cpuSeconds(procs[r].pid));
+  const wakesAfter = roles.map((r) => wakeups(procs[r].pid));
   const pgAfter = pgCpu();
   const after = await Promise.all(roles.map((r) => dbCounts(procs[r])));
   const out = { seconds: 0 } as PhaseCost;
   roles.forEach((r, i) => {
     out[r] = {
       cpuMs: ((cpuAfter[i] - cpuBefore[i]) * 1000) / n,
+      wakes: (wakesAfter[i] - wakesBefore[i]) / n,
       statements: Math.max(0, after[i].statements - before[i].statements - scrape[r].statements) / n,
       transactions: Math.max(0, after[i].transactions - before[i].transactions - scrape[r].transactions) / n,
     };
   });
   let pgSeconds = 0;
   for (const [pid, after] of pgAfter) pgSeconds += after > 0 ? Math.max(0, after - (pgBefore.get(pid) ?? 0)) : 0;
-  out.postgres = { cpuMs: (pgSeconds * 1000) / n, statements: 0, transactions: 0 };
+  out.postgres = { cpuMs: (pgSeconds * 1000) / n, wakes: 0, statements: 0, transactions: 0 };
   out.seconds = seconds;
   return out;
 }
@@ -341,6 +346,7 @@ export const checkout: Scenario = {
           cpuShop: sum((c) => c.cpuMs, shop),
           cpuAll: sum((c) => c.cpuMs, roles),
           cpuPg: sum((c) => c.cpuMs, ['postgres']),
+          wakes: sum((c) => c.wakes, roles),
           stmtShop: sum((c) => c.statements, shop),
           stmtAll: sum((c) => c.statements, roles),
           txShop: sum((c) => c.transactions, shop),
@@ -351,7 +357,10 @@ export const checkout: Scenario = {
           `${name}: ` +
           roles
             .filter((r) => p[r].cpuMs >= 0.05 || p[r].statements >= 0.05)
-            .map((r) => `${r} ${f2(p[r].cpuMs)} ms ${f1(p[r].statements)} stmt ${f1(p[r].transactions)} tx`)
+            .map(
+              (r) =>
+                `${r} ${f2(p[r].cpuMs)} ms ${f1(p[r].wakes)} wakes ${f1(p[r].statements)} stmt ${f1(p[r].transactions)} tx`,
+            )
             .join(', ') +
           `, PG ${f2(p.postgres.cpuMs)} ms`;
         const breakdown = [
@@ -382,7 +391,7 @@ export const checkout: Scenario = {
       const busy = await lifeAt(rate * 4);
       const [wakeAtRate, wakeBusy] = await wakeCost([rate, rate * 4], seconds);
       const busyNote =
-        `at ${rate * 4}/s (4×, processes busier): ${f2(busy.life.cpuAll)} ms CPU, ${f1(busy.life.stmtAll)} statements, ` +
+        `at ${rate * 4}/s (4×, processes busier): ${f2(busy.life.cpuAll)} ms CPU, ${f1(busy.life.wakes)} wake-ups, ${f1(busy.life.stmtAll)} statements, ` +
         `${busy.unpaid} unpaid; a bare node:http server spends ${wakeAtRate.toFixed(0)} µs a request at ${rate}/s ` +
         `and ${wakeBusy.toFixed(0)} µs at ${rate * 4}/s`;
       ctx.log(`checkout: ${busyNote}`);
@@ -426,7 +435,7 @@ export const checkout: Scenario = {
           cpuServerUs: life.cpuAll * 1000,
           cpuPgUs: life.cpuPg * 1000,
           cpuRedisUs: NaN,
-          note: `${n - unpaid}/${n} paid; shop (api, receiver, worker) ${f2(life.cpuShop)} ms CPU, ${f1(life.stmtShop)} statements, ${f1(life.txShop)} transactions; with the PSP mock ${f2(life.cpuAll)} ms, ${f1(life.stmtAll)} statements, ${f1(life.txAll)} transactions (of the statements, about ${f1(background)} are the processes' idle background: ${f1(idleStatementsPerS)}/s over the phases' ${phaseSeconds.toFixed(0)} s); ${breakdown}; ${busyNote}`,
+          note: `${n - unpaid}/${n} paid; shop (api, receiver, worker) ${f2(life.cpuShop)} ms CPU, ${f1(life.stmtShop)} statements, ${f1(life.txShop)} transactions; with the PSP mock ${f2(life.cpuAll)} ms, ${f1(life.wakes)} event-loop wake-ups, ${f1(life.stmtAll)} statements, ${f1(life.txAll)} transactions (of the statements, about ${f1(background)} are the processes' idle background: ${f1(idleStatementsPerS)}/s over the phases' ${phaseSeconds.toFixed(0)} s); ${breakdown}; ${busyNote}`,
           rounds: [
             {
               phases,
