@@ -44,6 +44,7 @@ describe('operations: health, Swagger, roles', () => {
         '/webhook-endpoints/{id}/undelivered-events',
         '/webhooks/inbox/dead',
         '/webhooks/inbox/replay-dead',
+        '/webhooks/inbox/{id}',
         '/webhooks/inbox/{id}/replay',
         '/webhooks/psp',
         '/webhooks/stripe',

@@ -8,8 +8,8 @@ export type WebhookRejection =
 
 /**
  * Inbound webhooks' counters: what the receiver answered, how long events waited to be
- * applied, redeliveries with another body, dead letters and their replays, and the
- * retention's deletions.
+ * applied, redeliveries with another body, dead letters with their replays and discards,
+ * and the retention's deletions.
  */
 @Injectable()
 export class InboundMetrics {
@@ -18,6 +18,7 @@ export class InboundMetrics {
   readonly duplicateBodyDiffers: Counter<'source'>;
   readonly dead: Counter<'source'>;
   readonly replayed: Counter<'source'>;
+  readonly discarded: Counter<'source'>;
   readonly purged: Counter;
 
   constructor(registry: MetricsRegistry) {
@@ -52,6 +53,12 @@ export class InboundMetrics {
     this.replayed = new Counter({
       name: 'hookline_inbox_replayed_total',
       help: 'Dead inbox rows put back to be applied again through the admin API, by source',
+      labelNames: ['source'],
+      registers: [registry],
+    });
+    this.discarded = new Counter({
+      name: 'hookline_inbox_discarded_total',
+      help: 'Dead inbox rows deleted through the admin API (judged never to apply), by source',
       labelNames: ['source'],
       registers: [registry],
     });

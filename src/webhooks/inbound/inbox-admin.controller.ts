@@ -1,6 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import {
   ApiAcceptedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   IntersectionType,
@@ -9,7 +11,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { IsISO8601, IsOptional, IsString, Length } from 'class-validator';
+import type { FastifyRequest } from 'fastify';
+import type { AllConfig } from '../../config/env.js';
 import { RequireKey } from '../../http/auth/api-key.guard.js';
+import { callerIdentities } from '../../http/auth/caller-identity.config.js';
+import { callerLabel } from '../../http/auth/caller-identity.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import { PageQuery } from '../../common/pagination/page.query.js';
 import { InboxDeadLetters, REPLAY_DEAD_MAX } from './inbox-dead-letters.js';
@@ -72,12 +78,15 @@ export class ReplayedCountDto {
   @ApiProperty({ description: `Rows put back to be applied (at most ${REPLAY_DEAD_MAX} a call)` }) replayed: number;
 }
 
-/** Dead inbound events (inbox rows that failed INBOX_MAX_ATTEMPTS times): list and replay. Admin key. */
+/** Dead inbound events (inbox rows that failed INBOX_MAX_ATTEMPTS times): list, replay, discard. Admin key. */
 @ApiTags('webhooks (inbound)')
 @RequireKey('admin')
 @Controller('webhooks/inbox')
 export class InboxAdminController {
-  constructor(private readonly dead: InboxDeadLetters) {}
+  constructor(
+    private readonly dead: InboxDeadLetters,
+    private readonly config: ConfigService<AllConfig, true>,
+  ) {}
 
   @Get('dead')
   @HttpCode(200)
@@ -109,5 +118,22 @@ export class InboxAdminController {
   @ApiProblem(409, 'WEBHOOK_INBOX.NOT_DEAD — the row is received, processed or ignored')
   async replay(@Param('id') id: string): Promise<ReplayedRowDto> {
     return this.dead.replay(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Discard one dead inbound event (delete it; final)',
+    description:
+      'For an event judged never to apply: the inbox row and the event it stored are deleted, and nothing ' +
+      'replays it. Only a dead row is deleted; one a replay took first is not. A dead event was never applied, ' +
+      "so the payment's timeline keeps only its webhook_dead entry. A redelivery of the same event id is then " +
+      'stored as a new event. Logged with the event and the caller.',
+  })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblem(404, 'WEBHOOK_INBOX.NOT_FOUND')
+  @ApiProblem(409, 'WEBHOOK_INBOX.NOT_DEAD — the row is received, processed or ignored')
+  async discard(@Param('id') id: string, @Req() req: FastifyRequest): Promise<void> {
+    await this.dead.discard(id, callerLabel(callerIdentities(this.config).resolve(req)));
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DomainError } from '../../common/errors/domain-error.js';
+import { DomainError, notFound } from '../../common/errors/domain-error.js';
 import { isUuid } from '../../common/ids.js';
 import { decodeCursor } from '../../common/pagination/keyset-cursor.js';
+import { eventLogIds } from './event-log-ids.js';
 import { InboundMetrics } from './inbound-metrics.js';
 import { InboxQueue } from './inbox-queue.js';
 import { InboxRepository, type DeadFilter, type DeadRow, type RevivedRow } from './inbox.repository.js';
@@ -9,10 +10,12 @@ import { InboxRepository, type DeadFilter, type DeadRow, type RevivedRow } from 
 /** Most rows one replay-dead call puts back (call again for more). */
 export const REPLAY_DEAD_MAX = 10_000;
 
+const inboxRowNotFound = (id: string): DomainError => notFound('WEBHOOK_INBOX.NOT_FOUND', 'Inbox row', id);
+
 /**
  * Inbox rows that failed INBOX_MAX_ATTEMPTS times (status `dead`): listed for an
- * operator, and put back (status received, attempts reset, enqueued) once the cause is
- * fixed.
+ * operator, put back (status received, attempts reset, enqueued) once the cause is
+ * fixed, or deleted when the operator judges the event will never apply.
  */
 @Injectable()
 export class InboxDeadLetters {
@@ -37,27 +40,31 @@ export class InboxDeadLetters {
 
   /** Puts one dead row back; 404 for an unknown id, 409 for a row that is not dead. */
   async replay(id: string): Promise<{ id: string; status: 'received' }> {
-    const notFound = new DomainError(
-      'WEBHOOK_INBOX.NOT_FOUND',
-      404,
-      'Inbox row not found',
-      `No inbox row with id ${id}.`,
-    );
-    if (!isUuid(id)) throw notFound;
+    if (!isUuid(id)) throw inboxRowNotFound(id);
     const rows = await this.repository.reviveOne(id);
-    if (rows.length === 0) {
-      const status = await this.repository.statusOf(id);
-      if (status === null) throw notFound;
-      throw new DomainError(
-        'WEBHOOK_INBOX.NOT_DEAD',
-        409,
-        'Inbox row is not dead',
-        `Inbox row ${id} is ${status}; only dead rows are replayed.`,
-        { inboxStatus: status },
-      );
-    }
+    if (rows.length === 0) throw await this.notDeadOrMissing(id, 'replayed');
     await this.requeue(rows);
     return { id, status: 'received' };
+  }
+
+  /**
+   * Deletes one dead row an operator judged never to apply; 404 for an unknown id, 409
+   * for a row that is not dead (a replay that came first included). `caller` is logged.
+   */
+  async discard(id: string, caller: string): Promise<void> {
+    if (!isUuid(id)) throw inboxRowNotFound(id);
+    const row = await this.repository.deleteDead(id);
+    if (!row) throw await this.notDeadOrMissing(id, 'discarded');
+    this.metrics.discarded.inc({ source: row.source });
+    this.logger.warn({
+      msg: `Discarded dead inbox row ${id} (${row.source} ${row.eventId} ${row.type}) by ${caller}`,
+      ...eventLogIds(row.payload),
+      eventId: row.eventId,
+      inboxId: id,
+      source: row.source,
+      caller,
+      audit: 'inbox.discarded',
+    });
   }
 
   /** Puts back every dead row matching the filter (at most REPLAY_DEAD_MAX); answers how many. */
@@ -65,6 +72,19 @@ export class InboxDeadLetters {
     const rows = await this.repository.reviveDead(filter, REPLAY_DEAD_MAX);
     await this.requeue(rows);
     return { replayed: rows.length };
+  }
+
+  /** Why a dead-only action found nothing to act on: 404 if there is no row, else 409 with its status. */
+  private async notDeadOrMissing(id: string, action: 'replayed' | 'discarded'): Promise<DomainError> {
+    const status = await this.repository.statusOf(id);
+    if (status === null) return inboxRowNotFound(id);
+    return new DomainError(
+      'WEBHOOK_INBOX.NOT_DEAD',
+      409,
+      'Inbox row is not dead',
+      `Inbox row ${id} is ${status}; only dead rows are ${action}.`,
+      { inboxStatus: status },
+    );
   }
 
   private async requeue(rows: RevivedRow[]): Promise<void> {

@@ -81,13 +81,22 @@ export interface RevivedRow {
   source: string;
 }
 
+/** A dead row an operator discarded (deleted), as it was. */
+export interface DiscardedRow {
+  id: string;
+  source: string;
+  eventId: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
 /** Key of an event in the inbox: its source and event id. */
 export const eventKey = (source: string, eventId: string): string => `${source}\u0000${eventId}`;
 
 /**
  * The inbox's persistence (table webhook_inbox), the port its roles use: the writer
  * stores, the queue claims stale rows, the applier locks and marks, the dead letters
- * list and revive, the retention deletes. Bound to TypeormInboxRepository in
+ * list, revive and discard, the retention deletes. Bound to TypeormInboxRepository in
  * InboundWebhooksModule; unit specs pass a fake. A method taking an EntityManager runs
  * in the caller's transaction.
  */
@@ -158,6 +167,12 @@ export abstract class InboxRepository {
 
   /** Puts back at most `limit` dead rows matching the filter, oldest death first. */
   abstract reviveDead(filter: DeadFilter, limit: number): Promise<RevivedRow[]>;
+
+  /**
+   * Deletes one row if it is dead, in one statement; none if it is not dead (or there is
+   * no such row). A replay that took the row first leaves it not dead, so it stays.
+   */
+  abstract deleteDead(id: string): Promise<DiscardedRow | undefined>;
 
   /** A row's status, or null when there is none with that id. */
   abstract statusOf(id: string): Promise<string | null>;

@@ -11,6 +11,7 @@ import {
   type DeadFilter,
   type DeadOrRetry,
   type DeadRow,
+  type DiscardedRow,
   type IncomingEvent,
   type InboxMark,
   type LockedInboxRow,
@@ -235,6 +236,17 @@ export class TypeormInboxRepository extends InboxRepository {
       `id IN (SELECT id FROM webhook_inbox WHERE ${where.join(' AND ')} ORDER BY dead_at LIMIT $${params.length} FOR UPDATE SKIP LOCKED)`,
       params,
     );
+  }
+
+  async deleteDead(id: string): Promise<DiscardedRow | undefined> {
+    // A DELETE answers [rows, count] through TypeORM. Its WHERE is checked again on the row
+    // a concurrent replay committed (READ COMMITTED): replayed, it is no longer dead and stays.
+    const [[row]] = await this.db.query<[DiscardedRow[], number]>(
+      `DELETE FROM webhook_inbox WHERE id = $1 AND dead_at IS NOT NULL
+        RETURNING id, source, event_id AS "eventId", event_type AS "type", payload`,
+      [id],
+    );
+    return row;
   }
 
   async statusOf(id: string): Promise<string | null> {
