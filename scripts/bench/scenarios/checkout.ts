@@ -302,6 +302,9 @@ export const checkout: Scenario = {
       const idle = await costOf(ctx, procs, scrape, 1, () => sleep(3000));
       const idleStatementsPerS =
         (Object.keys(procs) as Role[]).reduce((t, r) => t + idle[r].statements, 0) / idle.seconds;
+      const idleWakes = (Object.keys(procs) as Role[])
+        .map((r) => `${r} ${(idle[r].wakes / idle.seconds).toFixed(0)}`)
+        .join(', ');
 
       const f1 = (x: number) => x.toFixed(1);
       const f2 = (x: number) => x.toFixed(2);
@@ -369,7 +372,7 @@ export const checkout: Scenario = {
           phaseNote('settle → paid', settleCost),
         ].join('; ');
         ctx.log(
-          `checkout: ${n} payments at ${at}/s, ${unpaid} unpaid, ${failures} failed requests; idle background ${f1(idleStatementsPerS)} statements/s; ${breakdown}`,
+          `checkout: ${n} payments at ${at}/s, ${unpaid} unpaid, ${failures} failed requests; idle background ${f1(idleStatementsPerS)} statements/s, wake-ups/s ${idleWakes}; ${breakdown}`,
         );
         return {
           n,
