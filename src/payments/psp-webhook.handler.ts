@@ -10,6 +10,7 @@ import {
 import { afterCommit } from '../common/db/after-commit.js';
 import type { SqlPart } from '../common/db/sql-part.js';
 import { PaymentsRepository, type LockedPayment } from './payments.repository.js';
+import { paymentRefsOf } from './payment-refs.js';
 import { PollSchedulerTask } from './polling/poll-scheduler.task.js';
 import { handlerResultOf, PspResultsService, type ApplyOutcome, type PspResult } from './psp-results.service.js';
 import type { PspPaymentStatus } from './psp/psp.client.js';
@@ -70,16 +71,12 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
   }
 
   async onDead(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void> {
-    const data = (event.payload.data ?? {}) as Record<string, unknown>;
-    const metadata = (data.metadata ?? {}) as Record<string, unknown>;
-    await this.results.recordDeadWebhook(
-      manager,
-      {
-        paymentId: typeof metadata.paymentId === 'string' ? metadata.paymentId : undefined,
-        pspPaymentId: typeof data.payment_id === 'string' ? data.payment_id : undefined,
-      },
-      { eventId: event.eventId, eventType: event.type, inboxId: event.inboxId, lastError },
-    );
+    await this.results.recordDeadWebhook(manager, paymentRefsOf('psp', event.payload), {
+      eventId: event.eventId,
+      eventType: event.type,
+      inboxId: event.inboxId,
+      lastError,
+    });
   }
 
   /**
@@ -134,17 +131,17 @@ export class PspWebhookHandler implements WebhookEventHandler, OnModuleInit {
     const pspStatus = STATUS_BY_TYPE[event.type];
     if (!pspStatus) return { outcome: 'ignored', reason: `event type ${event.type} is not handled` };
     const data = (event.payload.data ?? {}) as Record<string, unknown>;
-    const metadata = (data.metadata ?? {}) as Record<string, unknown>;
-    if (typeof data.payment_id === 'string' && data.amount === undefined && data.status === undefined) {
-      return { thin: data.payment_id };
+    const { paymentId, pspPaymentId } = paymentRefsOf('psp', event.payload);
+    if (pspPaymentId !== undefined && data.amount === undefined && data.status === undefined) {
+      return { thin: pspPaymentId };
     }
-    if (typeof data.payment_id !== 'string' || typeof data.amount !== 'number' || typeof data.currency !== 'string') {
+    if (pspPaymentId === undefined || typeof data.amount !== 'number' || typeof data.currency !== 'string') {
       return { outcome: 'ignored', reason: 'data.payment_id, data.amount and data.currency are required' };
     }
     return {
       result: {
-        paymentId: typeof metadata.paymentId === 'string' ? metadata.paymentId : undefined,
-        pspPaymentId: data.payment_id,
+        paymentId,
+        pspPaymentId,
         pspStatus,
         amount: data.amount,
         currency: data.currency,

@@ -9,6 +9,7 @@ import {
 } from '../webhooks/inbound/webhook-handler.js';
 import { PaymentsRepository, type LockedPayment } from './payments.repository.js';
 import { handlerResultOf, PspResultsService, type ApplyOutcome, type PspResult } from './psp-results.service.js';
+import { paymentRefsOf } from './payment-refs.js';
 import { isHandledStripeEvent, STRIPE_STATUS_MAP, stripeFailureReason } from './psp/stripe-status.js';
 
 /** The PaymentIntent fields the handler reads from `data.object`. */
@@ -66,29 +67,27 @@ export class StripeWebhookHandler implements WebhookEventHandler, OnModuleInit {
   }
 
   async onDead(manager: EntityManager, event: InboundEvent, lastError: string): Promise<void> {
-    const pi = intentOf(event);
-    await this.results.recordDeadWebhook(
-      manager,
-      {
-        paymentId: typeof pi?.metadata?.paymentId === 'string' ? pi.metadata.paymentId : undefined,
-        pspPaymentId: typeof pi?.id === 'string' ? pi.id : undefined,
-      },
-      { eventId: event.eventId, eventType: event.type, inboxId: event.inboxId, lastError },
-    );
+    await this.results.recordDeadWebhook(manager, intentOf(event) ? paymentRefsOf('stripe', event.payload) : {}, {
+      eventId: event.eventId,
+      eventType: event.type,
+      inboxId: event.inboxId,
+      lastError,
+    });
   }
 
   private toResult(event: InboundEvent): { result: PspResult } | { outcome: 'ignored'; reason: string } {
     if (!isHandledStripeEvent(event.type))
       return { outcome: 'ignored', reason: `event type ${event.type} is not handled` };
     const pi = intentOf(event);
-    if (!pi || typeof pi.id !== 'string' || typeof pi.amount !== 'number' || typeof pi.currency !== 'string') {
+    const refs = paymentRefsOf('stripe', event.payload);
+    if (!pi || refs.pspPaymentId === undefined || typeof pi.amount !== 'number' || typeof pi.currency !== 'string') {
       return { outcome: 'ignored', reason: 'data.object must be a PaymentIntent with id, amount and currency' };
     }
     const created = typeof event.payload.created === 'number' ? new Date(event.payload.created * 1000) : null;
     return {
       result: {
-        paymentId: typeof pi.metadata?.paymentId === 'string' ? pi.metadata.paymentId : undefined,
-        pspPaymentId: pi.id,
+        paymentId: refs.paymentId,
+        pspPaymentId: refs.pspPaymentId,
         pspStatus: STRIPE_STATUS_MAP[event.type],
         amount: pi.amount,
         currency: pi.currency.toUpperCase(),

@@ -6,6 +6,7 @@ import type { RequestKey } from '../../http/idempotency/idempotency-on-row.inter
 import { IDEMPOTENCY_LOCK_TIMEOUT_MS } from '../../http/idempotency/lock-timeout.js';
 import { appendParts, confirmParts, type SqlPart } from '../../common/db/sql-part.js';
 import type { InboxCoLock } from '../../webhooks/inbound/webhook-handler.js';
+import { paymentRefSql } from '../payment-refs.js';
 import { PaymentTimelineEntry } from '../payment-timeline-entry.entity.js';
 import { Payment } from '../payment.entity.js';
 import {
@@ -34,20 +35,16 @@ const RESOLVE_UPDATE = `UPDATE payments p SET status = m.status, resolved_via = 
 
 /**
  * The payments an inbox batch's pending events name (InboxCoLock, reading `inbox_pending`):
- * by the shop's payment id in the metadata when it is a UUID, by the PSP payment id.
+ * by the shop's payment id in the metadata when it is a UUID, by the PSP payment id; where
+ * each source names them is PAYMENT_REFS, which the handlers read too.
  */
 const INBOX_CO_LOCK = `SELECT to_jsonb(p) AS row FROM (
          SELECT id, order_id, status, amount::text AS amount, currency, psp_payment_id FROM payments
           WHERE id = ANY(ARRAY(
                   SELECT k.id::uuid FROM inbox_pending e,
-                         LATERAL (SELECT CASE e.source WHEN 'psp' THEN e.payload #>> '{data,metadata,paymentId}'
-                                                       WHEN 'stripe' THEN e.payload #>> '{data,object,metadata,paymentId}'
-                                         END AS id) k
+                         LATERAL (SELECT ${paymentRefSql('paymentId', 'e')} AS id) k
                    WHERE k.id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'))
-             OR psp_payment_id = ANY(ARRAY(
-                  SELECT CASE e.source WHEN 'psp' THEN e.payload #>> '{data,payment_id}'
-                                       WHEN 'stripe' THEN e.payload #>> '{data,object,id}' END
-                    FROM inbox_pending e))
+             OR psp_payment_id = ANY(ARRAY(SELECT ${paymentRefSql('pspPaymentId', 'e')} FROM inbox_pending e))
           ORDER BY id FOR UPDATE
        ) p`;
 
