@@ -1,4 +1,4 @@
-import { describeError, parseRetryAfter } from './delivery-http-client.js';
+import { attemptDeadline, describeError, parseRetryAfter } from './delivery-http-client.js';
 import { RefusedAddressError } from '../http/guarded-agent.js';
 
 describe('parseRetryAfter', () => {
@@ -41,5 +41,28 @@ describe('describeError', () => {
     expect(describeError(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }), 1)).toBe(
       'UND_ERR_SOCKET: other side closed',
     );
+  });
+});
+
+describe('attemptDeadline', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('aborts an attempt still running after its time, as a timeout', () => {
+    const deadline = attemptDeadline(15_000);
+    jest.advanceTimersByTime(14_999);
+    expect(deadline.signal.aborted).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(deadline.signal.aborted).toBe(true);
+    expect(describeError(deadline.signal.reason, 15_000)).toBe('timeout: no complete answer within 15000 ms');
+  });
+
+  it('leaves nothing armed once the attempt ended: no wake-up 15 s later', () => {
+    const deadline = attemptDeadline(15_000);
+    expect(jest.getTimerCount()).toBe(1);
+    deadline.end();
+    expect(jest.getTimerCount()).toBe(0);
+    jest.advanceTimersByTime(60_000);
+    expect(deadline.signal.aborted).toBe(false);
   });
 });
