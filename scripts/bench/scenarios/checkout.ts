@@ -110,7 +110,7 @@ async function dbCounts(proc: Proc): Promise<{ statements: number; transactions:
 type Role = 'api' | 'receiver' | 'worker' | 'psp';
 interface Cost {
   cpuMs: number;
-  /** Times the process's event loop slept and was woken (/proc voluntary context switches). */
+  /** Times the process's event loop slept and was woken (/proc voluntary context switches; not under --cpu-prof, whose sampler adds about 925 a second). */
   wakes: number;
   statements: number;
   transactions: number;
