@@ -35,11 +35,10 @@ function bindable(port: number): Promise<boolean> {
  */
 export async function freePort(): Promise<number> {
   const range = ephemeralRange();
-  const low = LOW;
   const high = range && range[0] - 1 >= LOW ? Math.min(HIGH, range[0] - 1) : HIGH;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = low + Math.floor(Math.random() * (high - low + 1));
+    const port = LOW + Math.floor(Math.random() * (high - LOW + 1));
     if (await bindable(port)) return port;
   }
-  throw new Error(`freePort: no free loopback port in ${low}–${high} after 50 tries`);
+  throw new Error(`freePort: no free loopback port in ${LOW}–${high} after 50 tries`);
 }
