@@ -38,9 +38,10 @@ export abstract class PspEventsRepository {
   /** The Stripe dialect's events, newest first (oldest first with `newerThan`); `take` at most. */
   abstract stripePage(filter: StripeEventsFilter): Promise<PspEvent[]>;
 
-  /** Mirrors an attempt of the event's callback delivery on the event. */
-  abstract recordCallbackAttempt(
-    eventId: string,
-    attempt: { succeeded: boolean; final: boolean; error: string | null },
-  ): Promise<void>;
+  /**
+   * How an attempt of an event's callback delivery is mirrored on the event: an
+   * `AttemptMirror`'s statement over `mirrored` (event_id, succeeded, final, error), which
+   * the outbound engine runs in the statement that records the attempt.
+   */
+  abstract readonly callbackAttemptMirrorSql: string;
 }

@@ -180,6 +180,63 @@ describe('PSP faults', () => {
       await receiver.close();
     }
   });
+
+  it("writes the PSP event's delivery state with the attempt's record: refused, neither is written", async () => {
+    const t = await createTestApp();
+    const receiver = await startSink(() => Promise.resolve({ status: 204 }));
+    const url = `${receiver.url}/hook`;
+    // PostgreSQL refuses to mark this callback's PSP event delivered until the constraint goes.
+    await t.db.query(
+      `ALTER TABLE psp_events ADD CONSTRAINT test_refuse_mirror
+         CHECK (callback_url IS DISTINCT FROM '${url}' OR delivery_status <> 'delivered') NOT VALID`,
+    );
+    try {
+      const created = await http(
+        t.url,
+        'POST',
+        '/psp/v1/payments',
+        { amount: 700, currency: 'EUR', callback_url: url },
+        { authorization: `Bearer ${PSP_KEY}`, 'content-type': 'application/json' },
+      );
+      expect(created.status).toBe(201);
+      const state = () =>
+        t.db.query<{ status: string; last_error: string | null; delivery_status: string; delivery_attempts: number }[]>(
+          `SELECT d.status, d.last_error, e.delivery_status, e.delivery_attempts
+             FROM psp_events e JOIN webhook_messages m ON m.owner = 'psp' AND m.event_id = e.id
+             JOIN webhook_deliveries d ON d.message_id = m.id
+            WHERE e.payment_id = $1`,
+          [created.body.id],
+        );
+      // Sent, then either recorded (with a separate write of the event's state, which failed) or held back.
+      const [held] = await waitFor('the first attempt to be recorded or held back', async () => {
+        const rows = await state();
+        return rows[0] && (rows[0].status !== 'pending' || rows[0].last_error) ? rows : undefined;
+      });
+      expect(receiver.requests).toHaveLength(1);
+      expect(held).toMatchObject({ status: 'pending', delivery_status: 'pending', delivery_attempts: 0 });
+      expect(held.last_error).toMatch(/sent but could not be recorded.*test_refuse_mirror/);
+    } finally {
+      await t.db.query(`ALTER TABLE psp_events DROP CONSTRAINT IF EXISTS test_refuse_mirror`);
+    }
+    try {
+      // Sent again once the hold-back is over, and recorded with the event's state this time.
+      const [done] = await waitFor('the delivery to be recorded', async () => {
+        const rows = await t.db.query<{ status: string; delivery_status: string; delivery_attempts: number }[]>(
+          `SELECT d.status, e.delivery_status, e.delivery_attempts
+             FROM psp_events e JOIN webhook_messages m ON m.owner = 'psp' AND m.event_id = e.id
+             JOIN webhook_deliveries d ON d.message_id = m.id
+            WHERE e.callback_url = $1 AND d.status <> 'pending'`,
+          [url],
+        );
+        return rows.length ? rows : undefined;
+      });
+      expect(done).toEqual({ status: 'succeeded', delivery_status: 'delivered', delivery_attempts: 1 });
+      expect(receiver.requests).toHaveLength(2);
+    } finally {
+      await t.close();
+      await receiver.close();
+    }
+  });
 });
 
 /**

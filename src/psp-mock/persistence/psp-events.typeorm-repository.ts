@@ -50,17 +50,9 @@ export class TypeormPspEventsRepository extends PspEventsRepository {
       .getMany();
   }
 
-  async recordCallbackAttempt(
-    eventId: string,
-    attempt: { succeeded: boolean; final: boolean; error: string | null },
-  ): Promise<void> {
-    await this.db.query(
-      `UPDATE psp_events SET delivery_attempts = delivery_attempts + 1,
-                delivery_status = CASE WHEN $2 THEN 'delivered' WHEN $3 THEN 'failed' ELSE 'pending' END,
-                delivered_at = CASE WHEN $2 THEN now() ELSE delivered_at END,
-                last_delivery_error = $4
-          WHERE id = $1`,
-      [eventId, attempt.succeeded, attempt.final, attempt.error],
-    );
-  }
+  readonly callbackAttemptMirrorSql = `UPDATE psp_events p SET delivery_attempts = p.delivery_attempts + 1,
+              delivery_status = CASE WHEN m.succeeded THEN 'delivered' WHEN m.final THEN 'failed' ELSE 'pending' END,
+              delivered_at = CASE WHEN m.succeeded THEN now() ELSE p.delivered_at END,
+              last_delivery_error = m.error
+         FROM mirrored m WHERE p.id = m.event_id`;
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { MirrorSql } from './outbound-hooks.js';
 import type {
   OutboundOwner,
   WebhookAttempt,
@@ -19,6 +20,9 @@ export interface SucceededAttemptRow {
   duration_ms: number;
   status_code: number;
   excerpt: string | null;
+  /** The message's event id, and the publisher that mirrors this attempt (null: none). */
+  event_id: string;
+  mirror: OutboundOwner | null;
 }
 
 /** A failed attempt as the failure batch inserts it. */
@@ -41,6 +45,9 @@ export interface FailedDeliveryRow {
   status_code: number | null;
   error: string;
   delay_ms: number | null;
+  /** The message's event id, and the publisher that mirrors this attempt (null: none). */
+  event_id: string;
+  mirror: OutboundOwner | null;
 }
 
 /** A row the outbox's write answers: a message written, or one of its deliveries (`ref`: its message id). */
@@ -132,14 +139,21 @@ export abstract class DeliveriesRepository {
   /** A pending delivery's next attempt put off by `delayMs`, with why. */
   abstract postpone(id: string, delayMs: number, error: string): Promise<void>;
 
-  /** Successful attempts: the attempts, their deliveries succeeded, their endpoints' last success; one statement. */
-  abstract recordSuccesses(batch: SucceededAttemptRow[]): Promise<void>;
+  /**
+   * Successful attempts: the attempts, their deliveries succeeded, their endpoints' last
+   * success, and each publisher's mirror of its rows (`mirrors`); one statement.
+   */
+  abstract recordSuccesses(batch: SucceededAttemptRow[], mirrors: readonly MirrorSql[]): Promise<void>;
 
   /** Failed attempts inserted, inside `manager`. */
   abstract insertFailedAttempts(manager: EntityManager, rows: FailedAttemptRow[]): Promise<void>;
 
-  /** The deliveries' state after failed attempts, inside `manager`. */
-  abstract updateFailed(manager: EntityManager, rows: FailedDeliveryRow[]): Promise<void>;
+  /** The deliveries' state after failed attempts, and each publisher's mirror of its rows; inside `manager`. */
+  abstract updateFailed(
+    manager: EntityManager,
+    rows: FailedDeliveryRow[],
+    mirrors: readonly MirrorSql[],
+  ): Promise<void>;
 
   /** Pending deliveries of `owner` due more than `staleMs` ago, most overdue first. */
   abstract findOverdue(owner: OutboundOwner, staleMs: number, limit: number): Promise<{ id: string }[]>;

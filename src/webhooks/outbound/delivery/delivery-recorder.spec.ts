@@ -1,8 +1,8 @@
 import type { EntityManager } from 'typeorm';
-import type { DeliveriesRepository, FailedDeliveryRow } from '../deliveries.repository.js';
+import type { DeliveriesRepository, FailedDeliveryRow, SucceededAttemptRow } from '../deliveries.repository.js';
 import type { EndpointsRepository } from '../endpoints.repository.js';
-import type { AttemptContext } from '../outbound-hooks.js';
-import { WebhookDelivery, WebhookEndpoint, WebhookMessage } from '../outbound.entities.js';
+import { OutboundHooks, type AttemptContext, type MirrorSql } from '../outbound-hooks.js';
+import { WebhookDelivery, WebhookEndpoint, WebhookMessage, type EndpointKind } from '../outbound.entities.js';
 import type { WebhookOutbox } from '../webhook-outbox.js';
 import type { HttpAnswer } from './delivery-http-client.js';
 import { DeliveryNotices } from './delivery-notices.js';
@@ -20,16 +20,21 @@ const config = { get: (key: string) => settings[key] } as never;
 const manager = {} as EntityManager;
 
 /** The recorder over fake repositories: what it writes, what it disables, what it publishes. */
-function recorder(streakStatus = 'enabled') {
+function recorder(streakStatus = 'enabled', hooks = new OutboundHooks()) {
   const updated: FailedDeliveryRow[] = [];
+  const succeeded: SucceededAttemptRow[] = [];
+  /** The mirrors each record statement was given. */
+  const mirrorsGiven: (readonly MirrorSql[])[] = [];
   const disabled: string[] = [];
   const published: string[] = [];
   const deliveries = {
     transaction: (work: (m: EntityManager) => Promise<unknown>) => work(manager),
     insertFailedAttempts: () => Promise.resolve(),
-    updateFailed: (_m: EntityManager, rows: FailedDeliveryRow[]) => Promise.resolve(void updated.push(...rows)),
+    updateFailed: (_m: EntityManager, rows: FailedDeliveryRow[], mirrors: readonly MirrorSql[]) =>
+      Promise.resolve(void (updated.push(...rows), mirrorsGiven.push(mirrors))),
     failPendingOfEndpoint: () => Promise.resolve(),
-    recordSuccesses: () => Promise.resolve(),
+    recordSuccesses: (rows: SucceededAttemptRow[], mirrors: readonly MirrorSql[]) =>
+      Promise.resolve(void (succeeded.push(...rows), mirrorsGiven.push(mirrors))),
   } as unknown as DeliveriesRepository;
   const endpoints = {
     beginStreaks: (_m: EntityManager, ids: string[]) =>
@@ -49,6 +54,8 @@ function recorder(streakStatus = 'enabled') {
   const health = new EndpointHealth(endpoints, deliveries, outbox, metrics, config);
   return {
     updated,
+    succeeded,
+    mirrorsGiven,
     disabled,
     published,
     recorder: new DeliveryRecorder(
@@ -56,12 +63,13 @@ function recorder(streakStatus = 'enabled') {
       health,
       new DeliverySchedules(config),
       new DeliveryNotices(outbox, deliveries),
+      hooks,
     ),
   };
 }
 
-function attempt(attempt = 1, eventType = 'order.paid'): AttemptContext {
-  const endpoint = Object.assign(new WebhookEndpoint(), { id: 'e-1', url: 'http://example.test/hook' });
+function attempt(attempt = 1, eventType = 'order.paid', kind: EndpointKind = 'registered'): AttemptContext {
+  const endpoint = Object.assign(new WebhookEndpoint(), { id: 'e-1', url: 'http://example.test/hook', kind });
   const message = Object.assign(new WebhookMessage(), { id: 'm-1', eventId: 'evt_1', eventType });
   const delivery = Object.assign(new WebhookDelivery(), { id: 'd-1', attempts: attempt - 1 });
   return { owner: 'shop', delivery, message, endpoint, attempt };
@@ -120,5 +128,28 @@ describe('DeliveryRecorder', () => {
     const decision = await r.recorder.record(attempt(1), new Date(), answer(410), 'HTTP 410', null);
     expect(decision.nextDelayMs).toBeNull();
     expect(r.disabled).toEqual([]);
+  });
+
+  it("hands each attempt's publisher mirror to the statement that records it, and only its own rows", async () => {
+    const hooks = new OutboundHooks();
+    const sql = 'UPDATE mirror_table SET n = n + 1 FROM mirrored m WHERE id = m.event_id';
+    hooks.register('shop', { mirror: { mirrors: (ctx) => ctx.endpoint.kind === 'callback', sql } });
+    const r = recorder('enabled', hooks);
+    await r.recorder.record(attempt(1, 'order.paid', 'callback'), new Date(), answer(200), null, null);
+    await r.recorder.record(attempt(1, 'order.paid', 'registered'), new Date(), answer(200), null, null);
+    await r.recorder.record(attempt(1, 'order.paid', 'callback'), new Date(), answer(500), 'HTTP 500', null);
+    expect(r.succeeded.map((row) => [row.event_id, row.mirror])).toEqual([
+      ['evt_1', 'shop'],
+      ['evt_1', null],
+    ]);
+    expect(r.updated).toMatchObject([{ event_id: 'evt_1', mirror: 'shop', status: 'pending' }]);
+    expect(r.mirrorsGiven).toEqual([[{ owner: 'shop', sql }], [{ owner: 'shop', sql }], [{ owner: 'shop', sql }]]);
+  });
+
+  it('gives no mirror to a record when no publisher has one', async () => {
+    const r = recorder();
+    await r.recorder.record(attempt(1, 'order.paid', 'callback'), new Date(), answer(200), null, null);
+    expect(r.succeeded).toMatchObject([{ mirror: null }]);
+    expect(r.mirrorsGiven).toEqual([[]]);
   });
 });

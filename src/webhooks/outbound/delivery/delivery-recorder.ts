@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { GroupCommit } from '../../../common/db/group-commit.js';
 import { isDatabaseUnavailable } from '../../../common/errors/unavailable.js';
 import { DeliveriesRepository, type SucceededAttemptRow } from '../deliveries.repository.js';
-import type { AttemptContext } from '../outbound-hooks.js';
+import { OutboundHooks, type AttemptContext } from '../outbound-hooks.js';
 import type { HttpAnswer } from './delivery-http-client.js';
 import { DeliveryNotices } from './delivery-notices.js';
 import { DeliverySchedules } from './delivery-schedules.js';
@@ -52,10 +52,12 @@ export class DeliveryRecorder {
     private readonly health: EndpointHealth,
     private readonly schedules: DeliverySchedules,
     private readonly notices: DeliveryNotices,
+    private readonly hooks: OutboundHooks,
   ) {}
 
   /**
-   * Writes the attempt and what follows from it. A success joins the batch of
+   * Writes the attempt and what follows from it, with its publisher's mirror of it
+   * (`PublisherHooks.mirror`) in the same statement. A success joins the batch of
    * concurrent successes; a failure the batch of concurrent failures (`recordFailures`).
    */
   async record(
@@ -75,6 +77,8 @@ export class DeliveryRecorder {
         duration_ms: answer.durationMs,
         status_code: answer.statusCode!,
         excerpt: answer.excerpt,
+        event_id: ctx.message.eventId,
+        mirror: this.hooks.mirrorOf(ctx),
       });
       await this.notices.recovered(ctx, startedAt);
       return { nextDelayMs: null };
@@ -83,7 +87,7 @@ export class DeliveryRecorder {
   }
 
   private async recordSuccesses(batch: SucceededAttemptRow[]): Promise<void[]> {
-    await this.deliveries.recordSuccesses(batch);
+    await this.deliveries.recordSuccesses(batch, this.hooks.mirrors());
     return batch.map(() => undefined);
   }
 
@@ -91,7 +95,7 @@ export class DeliveryRecorder {
    * The failed attempts of concurrent deliveries, in one transaction of four round trips
    * whatever their number: the attempts inserted, the streaks of their endpoints (only a
    * streak's first failure writes the endpoint's row), then each delivery's next attempt
-   * or end in one statement. An endpoint that answered 410, or whose streak has lasted
+   * or end in one statement, with the publishers' mirrors of them. An endpoint that answered 410, or whose streak has lasted
    * WEBHOOK_DISABLE_AFTER (read again under its row lock, so that a success committed
    * meanwhile counts), is disabled in the same transaction, and its failures in the batch
    * are final.
@@ -133,7 +137,10 @@ export class DeliveryRecorder {
           status_code: r.answer.statusCode,
           error: r.failure.slice(0, 500),
           delay_ms: decisions[i].nextDelayMs,
+          event_id: r.ctx.message.eventId,
+          mirror: this.hooks.mirrorOf(r.ctx),
         })),
+        this.hooks.mirrors(),
       );
       for (const d of disabling.values()) await this.health.disable(manager, d.owner, d.endpoint, d.reason);
       await this.notices.exhausted(manager, exhausted);

@@ -14,6 +14,7 @@ import {
   type LoadedDelivery,
   type SucceededAttemptRow,
 } from '../deliveries.repository.js';
+import type { MirrorSql } from '../outbound-hooks.js';
 import {
   WebhookAttempt,
   WebhookDelivery,
@@ -114,13 +115,13 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
    * id order). A delivery deleted meanwhile (with its endpoint) is left out rather than
    * failing the whole batch.
    */
-  async recordSuccesses(batch: SucceededAttemptRow[]): Promise<void> {
+  async recordSuccesses(batch: SucceededAttemptRow[], mirrors: readonly MirrorSql[]): Promise<void> {
     await preparedQuery(
       this.db.manager,
-      'hookline_deliveries_succeeded',
+      statementName('hookline_deliveries_succeeded', mirrors),
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(delivery_id uuid, endpoint_id uuid, number int,
-                started_at timestamptz, duration_ms int, status_code int, excerpt text)),
+                started_at timestamptz, duration_ms int, status_code int, excerpt text, event_id text, mirror text)),
        d AS (UPDATE webhook_deliveries w SET status = 'succeeded', attempts = i.number, last_attempt_at = i.started_at,
                     last_status_code = i.status_code, last_error = NULL, next_attempt_at = NULL, succeeded_at = now()
                FROM input i WHERE w.id = i.delivery_id
@@ -134,7 +135,11 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
                               WHERE id IN (SELECT endpoint_id FROM input)
                                 AND (failing_since IS NOT NULL OR last_success_at IS NULL
                                      OR last_success_at < now() - interval '1 second')
-                              ORDER BY id FOR UPDATE))
+                              ORDER BY id FOR UPDATE))${mirrorCtes(
+                                mirrors,
+                                `SELECT i.event_id, true AS succeeded, true AS final, NULL::text AS error
+                                   FROM input i JOIN d ON d.id = i.delivery_id WHERE i.mirror = `,
+                              )}
        SELECT count(*)::int AS n FROM input`,
       [JSON.stringify(batch)],
     );
@@ -152,16 +157,23 @@ export class TypeormDeliveriesRepository extends DeliveriesRepository {
     );
   }
 
-  async updateFailed(manager: EntityManager, rows: FailedDeliveryRow[]): Promise<void> {
+  async updateFailed(manager: EntityManager, rows: FailedDeliveryRow[], mirrors: readonly MirrorSql[]): Promise<void> {
     await preparedQuery(
       manager,
-      'hookline_deliveries_failed',
-      `UPDATE webhook_deliveries w SET status = x.status, attempts = x.attempts, last_attempt_at = x.started_at,
-                last_status_code = x.status_code, last_error = x.error,
-                next_attempt_at = CASE WHEN x.delay_ms IS NULL THEN NULL ELSE now() + make_interval(secs => x.delay_ms / 1000.0) END
-           FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, attempts int, started_at timestamptz,
-                status_code int, error text, delay_ms int)
-          WHERE w.id = x.id`,
+      statementName('hookline_deliveries_failed', mirrors),
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, attempts int, started_at timestamptz,
+                         status_code int, error text, delay_ms int, event_id text, mirror text)),
+       d AS (UPDATE webhook_deliveries w SET status = x.status, attempts = x.attempts, last_attempt_at = x.started_at,
+                    last_status_code = x.status_code, last_error = x.error,
+                    next_attempt_at = CASE WHEN x.delay_ms IS NULL THEN NULL
+                                           ELSE now() + make_interval(secs => x.delay_ms / 1000.0) END
+               FROM x WHERE w.id = x.id
+             RETURNING w.id)${mirrorCtes(
+               mirrors,
+               `SELECT x.event_id, false AS succeeded, x.status = 'failed' AS final, x.error
+                  FROM x JOIN d ON d.id = x.id WHERE x.mirror = `,
+             )}
+       SELECT count(*)::int AS n FROM x`,
       [JSON.stringify(rows)],
     );
   }
@@ -451,4 +463,23 @@ function toDelivery(row: LoadedRow): LoadedDelivery {
     endpoint,
     body: row.body,
   });
+}
+
+/**
+ * One CTE per publisher's mirror: its statement over `mirrored`, the rows `select` (ending
+ * in `WHERE … mirror = `) picks for that owner. Empty without mirrors.
+ */
+function mirrorCtes(mirrors: readonly MirrorSql[], select: string): string {
+  return mirrors
+    .map(
+      (m, i) => `,
+       mirror_${i} AS (WITH mirrored AS (${select}'${m.owner}')
+                 ${m.sql})`,
+    )
+    .join('');
+}
+
+/** A statement's name with the mirrors its text includes: pg prepares one text per name. */
+function statementName(base: string, mirrors: readonly MirrorSql[]): string {
+  return mirrors.length ? `${base}_mirrored_by_${mirrors.map((m) => m.owner).join('_')}` : base;
 }
