@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 import { SealEndpointSecrets1796510000000 } from '../../migrations/1796510000000-SealEndpointSecrets.js';
 import { SecretSealer } from '../../src/common/crypto/secret-sealer.js';
+import { callerIdOf } from '../../src/http/auth/caller-identity.js';
 import { runMigrations } from '../../src/database/migrate.js';
 import { ensureDatabase } from '../../src/database/ensure-database.js';
 import { typeormOptions } from '../../src/database/typeorm-options.js';
@@ -155,9 +156,11 @@ describe('Endpoint signing secrets sealed at rest', () => {
     });
     // The audit line of the reveal: the endpoint and the caller, not the secret.
     const audit = jsonLines(logs).filter((l) => l.audit === 'secret.revealed');
-    expect(audit).toEqual([
-      expect.objectContaining({ endpointId: made.id, caller: expect.stringMatching(/^admin key [0-9a-f]{12}$/) }),
-    ]);
+    // The caller as the access log names it, so the two lines of the request can be matched.
+    const caller = `admin:${callerIdOf(ADMIN_KEY)}`;
+    expect(audit).toEqual([expect.objectContaining({ endpointId: made.id, caller })]);
+    const access = jsonLines(logs).find((l) => l.reqId === audit[0].reqId && l.msg === 'request completed');
+    expect(access).toMatchObject({ caller });
     expect(logs).not.toContain(ADMIN_KEY);
   });
 

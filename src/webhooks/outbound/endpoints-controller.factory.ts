@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Query, Req, Type } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { FastifyRequest } from 'fastify';
 import {
   ApiAcceptedResponse,
@@ -10,6 +10,9 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { RequireKey, type KeyRealm } from '../../http/auth/api-key.guard.js';
+import { callerIdentities } from '../../http/auth/caller-identity.config.js';
+import { callerLabel } from '../../http/auth/caller-identity.js';
+import type { AllConfig } from '../../config/env.js';
 import { ApiProblem } from '../../common/errors/api-problem.js';
 import {
   AttemptDto,
@@ -52,7 +55,10 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
   @RequireKey(api.realm)
   @Controller()
   class EndpointsController {
-    constructor(readonly endpoints: EndpointsService) {}
+    constructor(
+      readonly endpoints: EndpointsService,
+      private readonly config: ConfigService<AllConfig, true>,
+    ) {}
 
     @Post(at('webhook-endpoints'))
     @HttpCode(201)
@@ -149,14 +155,15 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
       description:
         'Answers with the current signing secret, and the previous one while it still signs (after a rotation). ' +
         'POST so that nothing caches or prefetches it; every call is logged with the endpoint and the caller ' +
-        '(a fingerprint of the key), never the secret.',
+        '(the id of the key that authenticated, as the access log shows it), never the secret.',
     })
     @ApiOkResponse({ type: RevealedSecretDto })
     @ApiProblem(404, 'WEBHOOK_ENDPOINT.NOT_FOUND')
     @ApiProblem(409, 'WEBHOOK_ENDPOINT.CALLBACK_FIXED')
     @ApiProblem(500, 'WEBHOOK_ENDPOINT.SECRET_UNREADABLE (SEALING_KEYS does not open the stored secret)')
     async revealSecret(@Param('id') id: string, @Req() req: FastifyRequest): Promise<RevealedSecretDto> {
-      const r = await this.endpoints.revealSecret(owner, id, callerOf(api.realm, req));
+      // The caller as the access log names it, so the audit line and the request's line match.
+      const r = await this.endpoints.revealSecret(owner, id, callerLabel(callerIdentities(this.config).resolve(req)));
       return {
         secret: r.secret,
         ...(r.previousSecret
@@ -231,12 +238,6 @@ export function endpointsController(api: EndpointsApi): Type<unknown> {
     value: `${owner === 'shop' ? 'Shop' : 'Psp'}EndpointsController`,
   });
   return EndpointsController;
-}
-
-/** Who called, for audit lines: the realm and a fingerprint of the key that authenticated (never the key). */
-function callerOf(realm: KeyRealm, req: FastifyRequest): string {
-  const key = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
-  return `${realm} key ${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }
 
 /** The shop's: merchants register endpoints for order.* events (admin key). */
