@@ -19,6 +19,8 @@ const CACHE_MS = 1000;
 export class ChaosService {
   private readonly defaults: ChaosSettings;
   private cached: { at: number; value: ChaosSettings } | null = null;
+  /** Counts this replica's writes: a read that a write overtook does not become the cache. */
+  private writes = 0;
 
   constructor(
     private readonly settings: PspSettingsRepository,
@@ -43,15 +45,19 @@ export class ChaosService {
 
   async get(): Promise<ChaosSettings> {
     if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.value;
+    const writes = this.writes;
     const stored = await this.settings.valueOf(KEY);
     const value = { ...this.defaults, ...((stored ?? {}) as Partial<ChaosSettings>) };
-    this.cached = { at: Date.now(), value };
+    if (writes === this.writes) this.cached = { at: Date.now(), value };
     return value;
   }
 
   /**
    * Stores the fields given as overrides, merged into the stored ones in one statement:
-   * concurrent PUTs each keep their fields (PspSettingsRepository.merge).
+   * concurrent PUTs each keep their fields (PspSettingsRepository.merge). Answers the
+   * settings as that merge left them. The cache is dropped, not set to that answer: of
+   * concurrent PUTs the last to return is not always the last merged, and its answer would
+   * hide the later fields from this replica for up to CACHE_MS.
    */
   async update(patch: ChaosSettingsDto): Promise<ChaosSettings> {
     const overrides = stripUndefined(patch);
@@ -61,16 +67,27 @@ export class ChaosService {
         throw new DomainError('PSP.CHAOS_INVALID', 400, 'Invalid chaos settings', `${field}.min must not exceed max.`);
       }
     }
-    const stored = (await this.settings.merge(KEY, overrides)) as Partial<ChaosSettings>;
-    const next: ChaosSettings = { ...this.defaults, ...stored };
-    this.cached = { at: Date.now(), value: next };
-    return next;
+    this.writes++;
+    this.cached = null;
+    try {
+      const stored = (await this.settings.merge(KEY, overrides)) as Partial<ChaosSettings>;
+      return { ...this.defaults, ...stored };
+    } finally {
+      this.writes++;
+      this.cached = null;
+    }
   }
 
   /** Back to the environment's defaults. */
   async reset(): Promise<ChaosSettings> {
-    await this.settings.remove(KEY);
+    this.writes++;
     this.cached = null;
+    try {
+      await this.settings.remove(KEY);
+    } finally {
+      this.writes++;
+      this.cached = null;
+    }
     return this.get();
   }
 }
