@@ -67,28 +67,26 @@ export class ChaosService {
         throw new DomainError('PSP.CHAOS_INVALID', 400, 'Invalid chaos settings', `${field}.min must not exceed max.`);
       }
     }
-    this.writes++;
-    this.cached = null;
-    try {
-      const stored = (await this.settings.merge(KEY, overrides)) as Partial<ChaosSettings>;
-      return { ...this.defaults, ...stored };
-    } finally {
-      this.writes++;
-      this.cached = null;
-    }
+    const stored = (await this.writing(() => this.settings.merge(KEY, overrides))) as Partial<ChaosSettings>;
+    return { ...this.defaults, ...stored };
   }
 
   /** Back to the environment's defaults. */
   async reset(): Promise<ChaosSettings> {
+    await this.writing(() => this.settings.remove(KEY));
+    return this.get();
+  }
+
+  /** A write, with the cache dropped as it starts and ends: a read that ran meanwhile is not cached. */
+  private async writing<T>(write: () => Promise<T>): Promise<T> {
     this.writes++;
     this.cached = null;
     try {
-      await this.settings.remove(KEY);
+      return await write();
     } finally {
       this.writes++;
       this.cached = null;
     }
-    return this.get();
   }
 }
 
